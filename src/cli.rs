@@ -1,0 +1,474 @@
+//! The command line. These commands and flags are a contract: scripts and checks rely on them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::clock::{parse_duration_ms, rfc3339, SystemClock};
+use crate::domain::{ApiKey, Environment};
+use crate::service::{NewKey, Services};
+use crate::store::{self, Store};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "streamgate",
+    version,
+    about = "Authentication and credentials server for live-video platforms"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// sqlite://PATH or postgres://USER@HOST/DB (default: an SQLite file under --data-dir).
+    #[arg(long, global = true, env = "STREAMGATE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Where the default SQLite database (and later the vault key file) live.
+    #[arg(
+        long,
+        global = true,
+        env = "STREAMGATE_DATA_DIR",
+        default_value = "./streamgate-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Log filter, e.g. info or streamgate=debug (RUST_LOG syntax).
+    #[arg(long, global = true, env = "STREAMGATE_LOG", default_value = "info")]
+    pub log: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Migrate the store, then serve HTTP. On an empty store, creates and prints a first account, admin and key.
+    Serve {
+        #[arg(long, env = "STREAMGATE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Tools for benchmarks and development.
+    #[command(subcommand, hide = true)]
+    Dev(DevCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCmd {
+    /// Create an account; prints its id and number.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Edgecast-style account number (hex, e.g. 0001); the next free one if omitted.
+        #[arg(long)]
+        number: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List accounts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCmd {
+    /// Create an API key. Its secret is printed once and never again.
+    Create {
+        /// Account id or number.
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "env", default_value = "production", value_parser = ["sandbox", "production"])]
+        environment: String,
+        /// Allow browser use from this origin (scheme://host[:port], or *). Repeatable.
+        #[arg(long = "cors-origin")]
+        cors_origins: Vec<String>,
+        /// Let a CORS key call every route, not just the allowlist.
+        #[arg(long)]
+        full_access: bool,
+        /// Lifetime such as 90s, 15m, 12h, 30d.
+        #[arg(long)]
+        expires_in: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List an account's keys (never their secrets).
+    List {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key; every running server refuses it within a second.
+    Revoke {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DevCmd {
+    /// Insert COUNT random API keys (hashes only) into an account, for benchmarks.
+    SeedKeys {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        count: usize,
+    },
+}
+
+impl Global {
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+        Ok(sqlite_url(&self.data_dir.join("streamgate.db")))
+    }
+}
+
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+pub fn init_logging(filter: &str) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+async fn open(global: &Global) -> anyhow::Result<Arc<dyn Store>> {
+    let url = global.database_url()?;
+    let store = store::connect(&url)
+        .await
+        .with_context(|| format!("cannot open the store at {}", redact_url(&url)))?;
+    store.migrate().await.context("migration failed")?;
+    Ok(store)
+}
+
+/// Hides a password in a database URL before it is printed.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:[redacted]{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let store = open(&cli.global).await?;
+    let svc = Services::new(store, Arc::new(SystemClock));
+    match cli.command {
+        Command::Serve { listen } => serve(svc, listen).await,
+        Command::Migrate => {
+            println!("migrations applied ({})", svc.store.backend());
+            Ok(())
+        }
+        Command::Account(cmd) => account(&svc, cmd).await,
+        Command::Key(cmd) => key(&svc, cmd).await,
+        Command::Dev(DevCmd::SeedKeys { account, count }) => seed_keys(&svc, &account, count).await,
+    }
+}
+
+async fn serve(svc: Arc<Services>, listen: SocketAddr) -> anyhow::Result<()> {
+    if let Some(b) = svc.bootstrap_if_empty().await? {
+        // Printed to stdout once, on purpose: the operator needs these to get started.
+        println!("streamgate: the store was empty, so it now has:");
+        println!(
+            "  account      {} (number {}, id {})",
+            b.account.name, b.account.number, b.account.id
+        );
+        println!(
+            "  admin user   {}  password {}",
+            b.username,
+            b.password.expose()
+        );
+        println!(
+            "  API key      {} (production, id {})",
+            b.key.secret.expose(),
+            b.key.key.id
+        );
+        println!("  These secrets are shown only now. Keep them somewhere safe.");
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "streamgate listening on http://{addr} ({} store)",
+        svc.store.backend()
+    );
+    tracing::info!(%addr, store = svc.store.backend(), "serving");
+    crate::server::run(listener, svc, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+async fn account(svc: &Services, cmd: AccountCmd) -> anyhow::Result<()> {
+    match cmd {
+        AccountCmd::Create { name, number, json } => {
+            let a = svc.create_account(&name, number.as_deref()).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"id": a.id, "number": a.number, "name": a.name})
+                );
+            } else {
+                println!(
+                    "created account {} (number {}, id {})",
+                    a.name, a.number, a.id
+                );
+            }
+        }
+        AccountCmd::List { json } => {
+            let accounts = svc.store.list_accounts().await?;
+            if json {
+                let list: Vec<_> = accounts
+                    .iter()
+                    .map(|a| json!({"id": a.id, "number": a.number, "name": a.name, "createdAt": rfc3339(a.created_at)}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                println!("{:<8}  {:<36}  NAME", "NUMBER", "ID");
+                for a in accounts {
+                    println!("{:<8}  {:<36}  {}", a.number, a.id, a.name);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn key_json(k: &ApiKey) -> serde_json::Value {
+    json!({
+        "id": k.id,
+        "accountId": k.account_id,
+        "name": k.name,
+        "environment": k.environment,
+        "prefix": k.prefix,
+        "cors": {"allowedOrigins": k.cors.allowed_origins, "fullAccess": k.cors.full_access},
+        "createdAt": rfc3339(k.created_at),
+        "lastUsedAt": k.last_used_at.map(rfc3339),
+        "expiresAt": k.expires_at.map(rfc3339),
+        "revokedAt": k.revoked_at.map(rfc3339),
+    })
+}
+
+fn key_status(k: &ApiKey, now: i64) -> &'static str {
+    match k.status(now) {
+        crate::domain::VerifyCode::Revoked => "revoked",
+        crate::domain::VerifyCode::Expired => "expired",
+        _ => "active",
+    }
+}
+
+async fn key(svc: &Services, cmd: KeyCmd) -> anyhow::Result<()> {
+    match cmd {
+        KeyCmd::Create {
+            account,
+            name,
+            environment,
+            cors_origins,
+            full_access,
+            expires_in,
+            json,
+        } => {
+            let account = svc.resolve_account(&account).await?;
+            let expires_in_ms = match expires_in {
+                Some(s) => Some(parse_duration_ms(&s).ok_or_else(|| {
+                    anyhow!("--expires-in must be a positive number followed by s, m, h, d or w (like 30d), got {s:?}")
+                })?),
+                None => None,
+            };
+            let created = svc
+                .create_key(NewKey {
+                    account_id: account.id,
+                    name,
+                    environment: Environment::parse(&environment)?,
+                    allowed_origins: cors_origins,
+                    full_access,
+                    expires_in_ms,
+                })
+                .await?;
+            if json {
+                let mut v = key_json(&created.key);
+                v["key"] = json!(created.secret.expose());
+                println!("{v}");
+            } else {
+                println!(
+                    "created API key {} ({}, id {})",
+                    created.key.name, created.key.environment, created.key.id
+                );
+                println!("secret (shown only now): {}", created.secret.expose());
+            }
+        }
+        KeyCmd::List { account, json } => {
+            let account = svc.resolve_account(&account).await?;
+            let keys = svc.list_keys(account.id).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::Value::Array(keys.iter().map(key_json).collect())
+                );
+            } else {
+                let now = svc.now_ms();
+                println!(
+                    "{:<36}  {:<10}  {:<24}  {:<8}  NAME",
+                    "ID", "ENV", "PREFIX", "STATUS"
+                );
+                for k in keys {
+                    println!(
+                        "{:<36}  {:<10}  {:<24}  {:<8}  {}",
+                        k.id,
+                        k.environment,
+                        k.prefix,
+                        key_status(&k, now),
+                        k.name
+                    );
+                }
+            }
+        }
+        KeyCmd::Revoke { id, json } => {
+            let id = uuid::Uuid::parse_str(&id)
+                .map_err(|_| anyhow!("key id must be a UUID, got {id:?}"))?;
+            let k = svc.revoke_key(None, id).await?;
+            if json {
+                println!("{}", key_json(&k));
+            } else {
+                println!("revoked API key {} ({})", k.id, k.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn seed_keys(svc: &Services, account: &str, count: usize) -> anyhow::Result<()> {
+    use crate::crypto::KeySecret;
+    let account = svc.resolve_account(account).await?;
+    if count == 0 {
+        bail!("--count must be positive");
+    }
+    let now = svc.now_ms();
+    let mut done = 0;
+    while done < count {
+        let n = (count - done).min(20_000);
+        let batch: Vec<(ApiKey, [u8; 32])> = (0..n)
+            .map(|i| {
+                let g = KeySecret::generate(Environment::Production);
+                let k = ApiKey {
+                    id: uuid::Uuid::now_v7(),
+                    account_id: account.id,
+                    name: format!("seed-{}", done + i),
+                    environment: Environment::Production,
+                    prefix: g.prefix.clone(),
+                    cors: Default::default(),
+                    created_at: now,
+                    last_used_at: None,
+                    expires_at: None,
+                    revoked_at: None,
+                };
+                (k, g.hash)
+            })
+            .collect();
+        svc.store.insert_api_keys_bulk(&batch).await?;
+        done += n;
+        eprintln!("seeded {done}/{count} keys");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:pw@h/db"),
+            "postgres://u:[redacted]@h/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://./x.db"), "sqlite://./x.db");
+    }
+
+    #[test]
+    fn cli_parses_the_contract() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let c = Cli::try_parse_from([
+            "streamgate",
+            "key",
+            "create",
+            "--account",
+            "0001",
+            "--name",
+            "n",
+            "--env",
+            "sandbox",
+            "--cors-origin",
+            "*",
+            "--cors-origin",
+            "http://a:1",
+            "--full-access",
+            "--expires-in",
+            "30d",
+            "--json",
+            "--database-url",
+            "sqlite://x.db",
+        ])
+        .unwrap();
+        assert_eq!(c.global.database_url.as_deref(), Some("sqlite://x.db"));
+        assert!(matches!(
+            c.command,
+            Command::Key(KeyCmd::Create {
+                full_access: true,
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,228 @@
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Sandbox,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Sandbox => "sandbox",
+            Environment::Production => "production",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        match s {
+            "sandbox" => Ok(Environment::Sandbox),
+            "production" => Ok(Environment::Production),
+            other => Err(Error::Invalid(format!(
+                "environment must be sandbox or production (got {other:?})"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// CORS settings of a key, as Livepeer models them. Keys are backend-only unless origins are listed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cors {
+    pub allowed_origins: Vec<String>,
+    pub full_access: bool,
+}
+
+pub const MAX_ORIGINS: usize = 50;
+
+impl Cors {
+    /// Validates and normalises origins: `*`, or scheme://host[:port] with no path.
+    pub fn new(origins: Vec<String>, full_access: bool) -> Result<Self, Error> {
+        if origins.len() > MAX_ORIGINS {
+            return Err(Error::Invalid(format!(
+                "at most {MAX_ORIGINS} allowed origins per key"
+            )));
+        }
+        let mut out: Vec<String> = Vec::with_capacity(origins.len());
+        for o in origins {
+            let o = normalize_origin(&o)?;
+            if !out.contains(&o) {
+                out.push(o);
+            }
+        }
+        Ok(Self {
+            allowed_origins: out,
+            full_access,
+        })
+    }
+
+    pub fn is_cors_enabled(&self) -> bool {
+        !self.allowed_origins.is_empty()
+    }
+
+    pub fn is_restricted(&self) -> bool {
+        self.is_cors_enabled() && !self.full_access
+    }
+
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins
+            .iter()
+            .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+    }
+}
+
+fn normalize_origin(raw: &str) -> Result<String, Error> {
+    let o = raw.trim();
+    if o == "*" {
+        return Ok(o.to_string());
+    }
+    let bad = || {
+        Error::Invalid(format!(
+            "origin {raw:?} must be \"*\" or scheme://host[:port], like http://localhost:8080 or https://my.app.io"
+        ))
+    };
+    let (scheme, rest) = o.split_once("://").ok_or_else(bad)?;
+    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
+        return Err(bad());
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (h, Some(p)),
+        _ => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.parse::<u16>().is_ok());
+    if !host_ok || !port_ok {
+        return Err(bad());
+    }
+    Ok(o.to_ascii_lowercase())
+}
+
+/// An API key as stored: everything but the secret, which exists only as its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub name: String,
+    pub environment: Environment,
+    /// The first characters of the secret, for humans to tell keys apart. Not enough to use it.
+    pub prefix: String,
+    pub cors: Cors,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl ApiKey {
+    pub fn status(&self, now_ms: i64) -> VerifyCode {
+        if self.revoked_at.is_some() {
+            VerifyCode::Revoked
+        } else if self.expires_at.is_some_and(|e| e <= now_ms) {
+            VerifyCode::Expired
+        } else {
+            VerifyCode::Valid
+        }
+    }
+}
+
+/// What the verify path caches about a key: enough to build an `Actor` without the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub name: String,
+    pub environment: Environment,
+    pub cors: Cors,
+    pub expires_at: Option<i64>,
+    pub revoked: bool,
+}
+
+impl From<&ApiKey> for KeyInfo {
+    fn from(k: &ApiKey) -> Self {
+        Self {
+            id: k.id,
+            account_id: k.account_id,
+            name: k.name.clone(),
+            environment: k.environment,
+            cors: k.cors.clone(),
+            expires_at: k.expires_at,
+            revoked: k.revoked_at.is_some(),
+        }
+    }
+}
+
+impl KeyInfo {
+    pub fn status(&self, now_ms: i64) -> VerifyCode {
+        if self.revoked {
+            VerifyCode::Revoked
+        } else if self.expires_at.is_some_and(|e| e <= now_ms) {
+            VerifyCode::Expired
+        } else {
+            VerifyCode::Valid
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerifyCode {
+    Valid,
+    NotFound,
+    Revoked,
+    Expired,
+    Malformed,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_validated_and_normalised() {
+        let c = Cors::new(
+            vec![
+                "https://My.App.io".into(),
+                "http://localhost:8080".into(),
+                "*".into(),
+                "https://my.app.io".into(),
+            ],
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            c.allowed_origins,
+            vec!["https://my.app.io", "http://localhost:8080", "*"]
+        );
+        for bad in [
+            "localhost",
+            "ftp://x",
+            "http://",
+            "http://a/b",
+            "http://a:99999",
+            "http://a:",
+        ] {
+            assert!(Cors::new(vec![bad.into()], false).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn restriction_follows_origins_and_full_access() {
+        assert!(!Cors::default().is_restricted());
+        let c = Cors::new(vec!["*".into()], false).unwrap();
+        assert!(c.is_restricted() && c.allows_origin("https://anything.example"));
+        assert!(!Cors::new(vec!["*".into()], true).unwrap().is_restricted());
+    }
+}

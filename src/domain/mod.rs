@@ -1,0 +1,13 @@
+//! Plain types and rules of the core domain. No I/O lives here.
+
+pub mod account;
+pub mod actor;
+pub mod api_key;
+pub mod error;
+pub mod user;
+
+pub use account::{Account, AccountNumber};
+pub use actor::Actor;
+pub use api_key::{ApiKey, Cors, Environment, KeyInfo, VerifyCode};
+pub use error::{AuthFailure, Error};
+pub use user::{Role, User};

@@ -1,0 +1,3 @@
+//! Wire shapes, one file per platform. A dialect never imports another.
+
+pub mod sg;

@@ -1,0 +1,155 @@
+//! streamgate's own API under `/sg/v1`. Errors: `{"error":{"code","message"}}`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{extract::State, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::clock::rfc3339;
+use crate::crypto::SecretString;
+use crate::domain::{Environment, KeyInfo, VerifyCode};
+use crate::http::auth::Authed;
+use crate::http::error::{ApiError, Dialect};
+use crate::http::json::Json;
+use crate::http::AppState;
+
+pub struct Sg;
+
+#[derive(Serialize, ToSchema)]
+pub struct SgErrorBody {
+    pub error: SgError,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SgError {
+    pub code: String,
+    pub message: String,
+}
+
+impl Dialect for Sg {
+    const NAME: &'static str = "sg";
+
+    fn render(status: StatusCode, code: &'static str, message: &str) -> Response {
+        let body = SgErrorBody {
+            error: SgError {
+                code: code.to_string(),
+                message: message.to_string(),
+            },
+        };
+        let mut res = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"streamgate\""),
+            );
+        }
+        res
+    }
+}
+
+type SgResult<T> = Result<T, ApiError<Sg>>;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sg/v1/me", get(me))
+        .route("/sg/v1/keys/verify", post(verify))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CorsBody {
+    pub allowed_origins: Vec<String>,
+    pub full_access: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeResponse {
+    pub key_id: String,
+    pub key_name: String,
+    pub account_id: String,
+    #[schema(value_type = String, example = "production")]
+    pub environment: Environment,
+    pub cors: CorsBody,
+    pub expires_at: Option<String>,
+}
+
+impl From<&KeyInfo> for MeResponse {
+    fn from(k: &KeyInfo) -> Self {
+        Self {
+            key_id: k.id.to_string(),
+            key_name: k.name.clone(),
+            account_id: k.account_id.to_string(),
+            environment: k.environment,
+            cors: CorsBody {
+                allowed_origins: k.cors.allowed_origins.clone(),
+                full_access: k.cors.full_access,
+            },
+            expires_at: k.expires_at.map(rfc3339),
+        }
+    }
+}
+
+/// Who am I: the calling key, in any header style.
+#[utoipa::path(get, path = "/sg/v1/me", tag = "streamgate",
+    responses((status = 200, body = MeResponse), (status = 401, body = SgErrorBody)),
+    security(("bearer" = []), ("basic" = []), ("x-api-key" = [])))]
+pub async fn me(Authed(actor, ..): Authed<Sg>) -> axum::Json<MeResponse> {
+    axum::Json(MeResponse::from(actor.key.as_ref()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    #[schema(value_type = String)]
+    pub key: SecretString,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyResponse {
+    pub valid: bool,
+    pub code: VerifyCode,
+    pub key_id: Option<String>,
+    pub account_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub environment: Option<Environment>,
+}
+
+/// Verifies a key on behalf of another service. Always 200; keys of other accounts read as NOT_FOUND.
+#[utoipa::path(post, path = "/sg/v1/keys/verify", tag = "streamgate", request_body = VerifyRequest,
+    responses((status = 200, body = VerifyResponse), (status = 400, body = SgErrorBody), (status = 401, body = SgErrorBody)),
+    security(("bearer" = []), ("basic" = []), ("x-api-key" = [])))]
+pub async fn verify(
+    State(state): State<AppState>,
+    Authed(actor, ..): Authed<Sg>,
+    Json(req, ..): Json<Sg, VerifyRequest>,
+) -> SgResult<axum::Json<VerifyResponse>> {
+    let outcome = state.svc.verify_for(&actor, req.key.expose()).await?;
+    Ok(axum::Json(VerifyResponse {
+        valid: outcome.code == VerifyCode::Valid,
+        code: outcome.code,
+        key_id: outcome.key.as_ref().map(|k| k.id.to_string()),
+        account_id: outcome.key.as_ref().map(|k| k.account_id.to_string()),
+        environment: outcome.key.as_ref().map(|k| k.environment),
+    }))
+}
+
+/// Any unknown route or method, answered in this dialect.
+pub async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> ApiError<Sg> {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route for {method} {}", uri.path()),
+    )
+}
+
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError<Sg> {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}

@@ -1,0 +1,93 @@
+//! Operational endpoints: health, metrics, the OpenAPI document.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::dialect::sg;
+use super::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub store: &'static str,
+}
+
+/// Liveness and store reachability.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let store = state.svc.store.backend();
+    match state.svc.store.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(Health {
+                status: "ok",
+                store,
+            }),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: store unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(Health {
+                    status: "unavailable",
+                    store,
+                }),
+            )
+        }
+    }
+}
+
+/// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, body = String, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let cached = state.svc.verifier.cached_entries() as f64;
+    let body = state.metrics.render(&[(
+        "streamgate_key_cache_entries",
+        "API key hashes held in the verify cache.",
+        cached,
+    )]);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+        components.add_security_scheme(
+            "x-api-key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-KEY"))),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "streamgate", description = "Authentication and credentials server for live-video platforms"),
+    paths(healthz, metrics, sg::me, sg::verify),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+pub async fn openapi() -> impl IntoResponse {
+    axum::Json(ApiDoc::openapi())
+}

@@ -1,0 +1,206 @@
+//! The verify path: checksum → SHA-256 → bounded in-process cache → store on a miss.
+//!
+//! Invalidation is explicit: every revoke (or other change that must reach caches) appends to the
+//! store's `changes` log, and `follow_changes` drops the affected entries. The cache is trusted
+//! only while the follower is keeping up; if it falls behind (store unreachable, not started, as
+//! in a one-shot CLI process) every verification goes to the store, so revocation fails closed.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use quick_cache::sync::Cache;
+
+use crate::clock::Clock;
+use crate::crypto::ParsedKey;
+use crate::domain::{KeyInfo, VerifyCode};
+use crate::store::{Store, StoreResult};
+
+/// How many key hashes the cache holds at most.
+pub const CACHE_CAPACITY: usize = 200_000;
+/// How long an unknown key is remembered as unknown.
+const NEGATIVE_TTL: Duration = Duration::from_secs(5);
+/// The follower wakes at least this often even without a notification.
+const FOLLOW_INTERVAL: Duration = Duration::from_millis(250);
+/// Past this without a successful sync, the cache is bypassed.
+const STALE_AFTER: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
+enum Cached {
+    Found(Arc<KeyInfo>),
+    Missing(Instant),
+}
+
+#[derive(Debug, Clone)]
+pub enum Verified {
+    Valid(Arc<KeyInfo>),
+    Revoked(Arc<KeyInfo>),
+    Expired(Arc<KeyInfo>),
+    NotFound,
+    Malformed,
+}
+
+impl Verified {
+    pub fn code(&self) -> VerifyCode {
+        match self {
+            Verified::Valid(_) => VerifyCode::Valid,
+            Verified::Revoked(_) => VerifyCode::Revoked,
+            Verified::Expired(_) => VerifyCode::Expired,
+            Verified::NotFound => VerifyCode::NotFound,
+            Verified::Malformed => VerifyCode::Malformed,
+        }
+    }
+
+    pub fn key(&self) -> Option<&Arc<KeyInfo>> {
+        match self {
+            Verified::Valid(k) | Verified::Revoked(k) | Verified::Expired(k) => Some(k),
+            Verified::NotFound | Verified::Malformed => None,
+        }
+    }
+}
+
+pub struct Verifier {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    cache: Cache<[u8; 32], Cached>,
+    epoch: Instant,
+    /// Milliseconds since `epoch` of the last successful sync with the change log; -1 = never.
+    synced_at: AtomicI64,
+    /// Bumped before the follower drops entries, so a concurrent miss can tell its read may be stale.
+    generation: AtomicU64,
+}
+
+impl Verifier {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            clock,
+            cache: Cache::new(CACHE_CAPACITY),
+            epoch: Instant::now(),
+            synced_at: AtomicI64::new(-1),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    fn cache_is_trusted(&self) -> bool {
+        let at = self.synced_at.load(Ordering::Acquire);
+        at >= 0 && (self.epoch.elapsed().as_millis() as i64 - at) < STALE_AFTER.as_millis() as i64
+    }
+
+    fn mark_synced(&self) {
+        self.synced_at
+            .store(self.epoch.elapsed().as_millis() as i64, Ordering::Release);
+    }
+
+    pub async fn verify(&self, presented: &str) -> StoreResult<Verified> {
+        let Some(parsed) = ParsedKey::parse(presented) else {
+            return Ok(Verified::Malformed);
+        };
+        let info = match self.lookup(&parsed.hash).await? {
+            Some(info) if info.environment == parsed.environment => info,
+            _ => return Ok(Verified::NotFound),
+        };
+        Ok(match info.status(self.clock.now_ms()) {
+            VerifyCode::Valid => Verified::Valid(info),
+            VerifyCode::Revoked => Verified::Revoked(info),
+            _ => Verified::Expired(info),
+        })
+    }
+
+    async fn lookup(&self, hash: &[u8; 32]) -> StoreResult<Option<Arc<KeyInfo>>> {
+        let trusted = self.cache_is_trusted();
+        if trusted {
+            match self.cache.get(hash) {
+                Some(Cached::Found(info)) => return Ok(Some(info)),
+                Some(Cached::Missing(at)) if at.elapsed() < NEGATIVE_TTL => return Ok(None),
+                _ => {}
+            }
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let found = self
+            .store
+            .api_key_by_hash(hash)
+            .await?
+            .map(|k| Arc::new(KeyInfo::from(&k)));
+        if trusted {
+            let entry = match &found {
+                Some(info) => Cached::Found(info.clone()),
+                None => Cached::Missing(Instant::now()),
+            };
+            self.cache.insert(*hash, entry);
+            // A change applied while we read may have made what we read stale: drop it again.
+            if self.generation.load(Ordering::SeqCst) != generation {
+                self.cache.remove(hash);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Drops one key's cache entry right away (the change log does the same for other instances).
+    pub fn invalidate(&self, hash: &[u8]) {
+        if let Ok(h) = <[u8; 32]>::try_from(hash) {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            self.cache.remove(&h);
+        }
+    }
+
+    pub fn cached_entries(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Follows the store's change log until `shutdown` fires.
+    pub async fn follow_changes(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut last = loop {
+            match self.store.latest_change().await {
+                Ok(seq) => break seq,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the change log; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = shutdown.changed() => return,
+                    }
+                }
+            }
+        };
+        let mut listener = None;
+        loop {
+            if listener.is_none() {
+                match self.store.listener().await {
+                    Ok(l) => listener = Some(l),
+                    Err(e) => tracing::warn!(error = %e, "cannot listen for changes; polling"),
+                }
+            }
+            match self.store.changes_since(last, 1000).await {
+                Ok(changes) => {
+                    let full = changes.len() == 1000;
+                    if !changes.is_empty() {
+                        self.generation.fetch_add(1, Ordering::SeqCst);
+                    }
+                    for c in changes {
+                        if let Some(h) = &c.key_hash {
+                            if let Ok(h) = <[u8; 32]>::try_from(h.as_slice()) {
+                                self.cache.remove(&h);
+                            }
+                        }
+                        last = c.seq;
+                    }
+                    self.mark_synced();
+                    if full {
+                        continue;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the change log"),
+            }
+            let wait = async {
+                match listener.as_mut() {
+                    Some(l) => l.wait(FOLLOW_INTERVAL).await,
+                    None => tokio::time::sleep(FOLLOW_INTERVAL).await,
+                }
+            };
+            tokio::select! {
+                _ = wait => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}

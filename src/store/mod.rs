@@ -1,0 +1,99 @@
+//! Persistence: the `Store` trait and its SQLite and PostgreSQL implementations.
+
+mod rows;
+#[macro_use]
+mod sql;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::domain::{Account, ApiKey, User};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("unsupported database url {0:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One entry of the `changes` log: something cached elsewhere must be dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub seq: i64,
+    pub kind: String,
+    pub object_id: String,
+    pub key_hash: Option<Vec<u8>>,
+}
+
+/// Wakes the change follower: on PostgreSQL when a NOTIFY arrives, on SQLite after a short poll interval.
+#[async_trait]
+pub trait ChangeListener: Send {
+    /// Returns when there may be new changes, or after `max` at the latest.
+    async fn wait(&mut self, max: Duration);
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> &'static str;
+    async fn migrate(&self) -> StoreResult<()>;
+    async fn ping(&self) -> StoreResult<()>;
+    async fn listener(&self) -> StoreResult<Box<dyn ChangeListener>>;
+
+    async fn insert_account(&self, account: &Account) -> StoreResult<()>;
+    async fn account_by_id(&self, id: Uuid) -> StoreResult<Option<Account>>;
+    async fn account_by_number(&self, number: &str) -> StoreResult<Option<Account>>;
+    async fn list_accounts(&self) -> StoreResult<Vec<Account>>;
+    async fn count_accounts(&self) -> StoreResult<i64>;
+
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+
+    /// Inserts the key and records a `changes` entry in one transaction.
+    async fn insert_api_key(&self, key: &ApiKey, secret_hash: &[u8; 32]) -> StoreResult<()>;
+    /// Bulk insert without change entries, for seeding benchmarks.
+    async fn insert_api_keys_bulk(&self, keys: &[(ApiKey, [u8; 32])]) -> StoreResult<()>;
+    async fn api_key_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<Option<ApiKey>>;
+    async fn api_key_by_id(&self, id: Uuid) -> StoreResult<Option<ApiKey>>;
+    async fn list_api_keys(&self, account_id: Uuid) -> StoreResult<Vec<ApiKey>>;
+    /// Marks the key revoked (if it was not already) and records a change. Returns the key as it now is.
+    async fn revoke_api_key(&self, id: Uuid, at: i64) -> StoreResult<Option<ApiKey>>;
+    /// Writes back batched `last_used_at` values (never moving one backwards).
+    async fn touch_api_keys(&self, used: &[(Uuid, i64)]) -> StoreResult<()>;
+
+    async fn latest_change(&self) -> StoreResult<i64>;
+    async fn changes_since(&self, seq: i64, limit: i64) -> StoreResult<Vec<Change>>;
+}
+
+/// Opens the store a database URL names: `sqlite://PATH` or `postgres://…`.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PostgresStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}
+
+pub(crate) fn map_unique(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(format!("{what} already exists"))
+        }
+        _ => StoreError::Database(e),
+    }
+}

@@ -1,0 +1,56 @@
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+use super::{ChangeListener, StoreResult};
+
+/// Embedded SQLite: WAL journal, `synchronous=FULL` so an acknowledged write survives a crash.
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// How often an SQLite instance looks for changes made by other processes.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+impl SqliteStore {
+    const BACKEND: &'static str = "sqlite";
+    const LOCK_CHANGES: Option<&'static str> = None;
+    const NOTIFY_CHANGES: Option<&'static str> = None;
+
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    async fn migrate_impl(&self) -> StoreResult<()> {
+        sqlx::migrate!("migrations/sqlite").run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn listener_impl(&self) -> StoreResult<Box<dyn ChangeListener>> {
+        Ok(Box::new(PollListener))
+    }
+}
+
+struct PollListener;
+
+#[async_trait]
+impl ChangeListener for PollListener {
+    async fn wait(&mut self, max: Duration) {
+        tokio::time::sleep(max.min(POLL_INTERVAL)).await;
+    }
+}
+
+impl_sql_store!(SqliteStore, sqlx::Sqlite);

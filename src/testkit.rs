@@ -1,0 +1,209 @@
+//! Boots the real server on an ephemeral port against a temporary SQLite file or a fresh
+//! PostgreSQL schema. Used by the integration tests and the store suite on both backends.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::http::AppState;
+use crate::service::Services;
+use crate::store::{self, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// PostgreSQL used by tests: `STREAMGATE_TEST_PG_URL`, default the local `test` database.
+pub fn postgres_url() -> String {
+    std::env::var("STREAMGATE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A database for one test: removed (SQLite dir) when dropped; PostgreSQL schemas are named
+/// `sgtest_*` and dropped by the test script before a run.
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    dir: Option<PathBuf>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(unique("streamgate-test-"));
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                let url = crate::cli::sqlite_url(&dir.join("streamgate.db"));
+                Self {
+                    url,
+                    backend,
+                    dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                use sqlx::Connection;
+                let base = postgres_url();
+                let schema = unique("sgtest_");
+                let mut conn = sqlx::PgConnection::connect(&base)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL at {base} is required for this test: {e}")
+                    });
+                sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create schema");
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                Self {
+                    url,
+                    backend,
+                    dir: None,
+                }
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Arc<dyn Store> {
+        let s = store::connect(&self.url).await.expect("connect store");
+        s.migrate().await.expect("migrate");
+        s
+    }
+}
+
+/// A running streamgate on 127.0.0.1:<ephemeral>.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<std::io::Result<()>>>,
+    pub db: Arc<TestDb>,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> Self {
+        let db = Arc::new(TestDb::new(backend).await);
+        Self::start_on(db).await
+    }
+
+    /// Another instance on the same database (as several servers share one PostgreSQL).
+    pub async fn start_on(db: Arc<TestDb>) -> Self {
+        let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
+        let store = db.store().await;
+        let svc = Services::new(store, clock.clone() as Arc<dyn Clock>);
+        let state = AppState::new(svc);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(crate::server::run_with_state(
+            listener,
+            state.clone(),
+            async {
+                let _ = rx.await;
+            },
+        ));
+        Self {
+            addr,
+            base_url: format!("http://{addr}"),
+            state,
+            clock,
+            stop: Some(tx),
+            handle: Some(handle),
+            db,
+        }
+    }
+
+    pub fn svc(&self) -> &Arc<Services> {
+        &self.state.svc
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Graceful stop: batched writes are flushed before this returns.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Everything the process logs (all levels), for tests that assert no secret is ever logged.
+#[derive(Clone, Default)]
+pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// Installs a process-wide TRACE subscriber writing into the capture (once per process).
+    pub fn install() -> Self {
+        static CAPTURE: OnceLock<LogCapture> = OnceLock::new();
+        CAPTURE
+            .get_or_init(|| {
+                let cap = LogCapture::default();
+                let writer = cap.clone();
+                let _ = tracing_subscriber::fmt()
+                    .with_env_filter(tracing_subscriber::EnvFilter::new(
+                        "trace,sqlx=trace,hyper=info,h2=info",
+                    ))
+                    .with_writer(move || writer.clone())
+                    .with_ansi(false)
+                    .try_init();
+                cap
+            })
+            .clone()
+    }
+
+    pub fn contents(&self) -> String {
+        self.0
+            .lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut b) = self.0.lock() {
+            b.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
