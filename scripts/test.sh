@@ -34,5 +34,6 @@ psql "$PG_URL" -qtAc "SELECT 'DROP SCHEMA IF EXISTS ' || nspname || ' CASCADE;' 
   | psql "$PG_URL" -q >/dev/null 2>&1 || true
 
 # --- Rust tests: unit, store suite on both backends, in-process server integration -------------
+mkdir -p target
 log "cargo test"
 cargo test --locked --all-targets --no-fail-fast 2>&1 | tee target/test-output.log
