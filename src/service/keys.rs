@@ -85,6 +85,10 @@ impl Services {
             .revoke_api_key(id, self.now_ms())
             .await?
             .ok_or(Error::NotFound("api key"))?;
+        if let Err(e) = self.verifier.catch_up().await {
+            // The follower will apply it within its next tick.
+            tracing::warn!(error = %e, "could not apply the revocation to the local cache at once");
+        }
         tracing::info!(key_id = %key.id, account_id = %key.account_id, "api key revoked");
         Ok(key)
     }

@@ -68,6 +68,8 @@ pub struct Verifier {
     synced_at: AtomicI64,
     /// Bumped before the follower drops entries, so a concurrent miss can tell its read may be stale.
     generation: AtomicU64,
+    /// The last change-log sequence applied; `None` until the follower has started.
+    applied: tokio::sync::Mutex<Option<i64>>,
 }
 
 impl Verifier {
@@ -79,6 +81,7 @@ impl Verifier {
             epoch: Instant::now(),
             synced_at: AtomicI64::new(-1),
             generation: AtomicU64::new(0),
+            applied: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -136,23 +139,51 @@ impl Verifier {
         Ok(found)
     }
 
-    /// Drops one key's cache entry right away (the change log does the same for other instances).
-    pub fn invalidate(&self, hash: &[u8]) {
-        if let Ok(h) = <[u8; 32]>::try_from(hash) {
-            self.generation.fetch_add(1, Ordering::SeqCst);
-            self.cache.remove(&h);
-        }
-    }
-
     pub fn cached_entries(&self) -> usize {
         self.cache.len()
     }
 
+    /// Applies every change logged since the last one applied. Writers in this process call it
+    /// right after their own write, so their change is honoured here on the very next request.
+    pub async fn catch_up(&self) -> StoreResult<()> {
+        let mut applied = self.applied.lock().await;
+        let Some(mut last) = *applied else {
+            // Not following (e.g. a one-shot CLI process): the cache is never trusted there.
+            return Ok(());
+        };
+        loop {
+            let changes = self.store.changes_since(last, 1000).await?;
+            let full = changes.len() == 1000;
+            if !changes.is_empty() {
+                self.generation.fetch_add(1, Ordering::SeqCst);
+            }
+            for c in changes {
+                if let Some(h) = c
+                    .key_hash
+                    .as_deref()
+                    .and_then(|h| <[u8; 32]>::try_from(h).ok())
+                {
+                    self.cache.remove(&h);
+                }
+                last = c.seq;
+            }
+            *applied = Some(last);
+            if !full {
+                break;
+            }
+        }
+        self.mark_synced();
+        Ok(())
+    }
+
     /// Follows the store's change log until `shutdown` fires.
     pub async fn follow_changes(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        let mut last = loop {
+        loop {
             match self.store.latest_change().await {
-                Ok(seq) => break seq,
+                Ok(seq) => {
+                    *self.applied.lock().await = Some(seq);
+                    break;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read the change log; retrying");
                     tokio::select! {
@@ -161,7 +192,7 @@ impl Verifier {
                     }
                 }
             }
-        };
+        }
         let mut listener = None;
         loop {
             if listener.is_none() {
@@ -170,26 +201,8 @@ impl Verifier {
                     Err(e) => tracing::warn!(error = %e, "cannot listen for changes; polling"),
                 }
             }
-            match self.store.changes_since(last, 1000).await {
-                Ok(changes) => {
-                    let full = changes.len() == 1000;
-                    if !changes.is_empty() {
-                        self.generation.fetch_add(1, Ordering::SeqCst);
-                    }
-                    for c in changes {
-                        if let Some(h) = &c.key_hash {
-                            if let Ok(h) = <[u8; 32]>::try_from(h.as_slice()) {
-                                self.cache.remove(&h);
-                            }
-                        }
-                        last = c.seq;
-                    }
-                    self.mark_synced();
-                    if full {
-                        continue;
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot read the change log"),
+            if let Err(e) = self.catch_up().await {
+                tracing::warn!(error = %e, "cannot read the change log");
             }
             let wait = async {
                 match listener.as_mut() {

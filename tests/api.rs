@@ -1,0 +1,463 @@
+//! The `/sg/v1` API, auth header styles, error formats and ops endpoints, through the real server.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine;
+use common::{eventually, setup, sg_error};
+use serde_json::{json, Value};
+use streamgate::testkit::{Backend, TestServer};
+
+#[tokio::test]
+async fn me_answers_to_every_header_style() {
+    let s = setup(Backend::Sqlite).await;
+    let secret = s.secret().to_string();
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{secret}:"));
+    let styles: Vec<(&str, String)> = vec![
+        ("authorization", format!("Bearer {secret}")),
+        ("authorization", format!("Basic {basic}")),
+        ("x-api-key", secret.clone()),
+        ("authorization", format!("TOK:{secret}")),
+    ];
+    for (name, value) in styles {
+        let res = s
+            .http
+            .get(s.url("/sg/v1/me"))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{name}");
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["keyId"], s.key.key.id.to_string());
+        assert_eq!(v["accountId"], s.account.id.to_string());
+        assert_eq!(v["environment"], "production");
+        assert_eq!(
+            v["cors"],
+            json!({"allowedOrigins": [], "fullAccess": false})
+        );
+        assert!(
+            !v.to_string().contains(&secret),
+            "the secret is never echoed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn me_reports_cors_settings_and_sandbox() {
+    let s = setup(Backend::Sqlite).await;
+    let k = s
+        .new_key("browser", |r| {
+            r.environment = streamgate::domain::Environment::Sandbox;
+            r.allowed_origins = vec!["http://localhost:3000".into(), "*".into()];
+            r.expires_in_ms = Some(3_600_000);
+        })
+        .await;
+    let v: Value = s.me(k.secret.expose()).await.json().await.unwrap();
+    assert_eq!(v["environment"], "sandbox");
+    assert_eq!(
+        v["cors"]["allowedOrigins"],
+        json!(["http://localhost:3000", "*"])
+    );
+    assert_eq!(v["cors"]["fullAccess"], false);
+    assert!(v["expiresAt"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn unknown_malformed_revoked_and_expired_keys_are_refused() {
+    let s = setup(Backend::Sqlite).await;
+    // Well-formed (valid checksum) but not in this store.
+    let stranger = setup(Backend::Sqlite).await;
+    let (code, msg) = sg_error(s.me(stranger.secret()).await, 401).await;
+    assert_eq!(
+        (code.as_str(), msg.as_str()),
+        ("unauthorized", "invalid API key")
+    );
+
+    let (_, msg) = sg_error(
+        s.me("sg_production_notarealkeyatallnotarealkeyatall123456")
+            .await,
+        401,
+    )
+    .await;
+    assert!(msg.contains("malformed"), "{msg}");
+
+    let res = s.http.get(s.url("/sg/v1/me")).send().await.unwrap();
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"streamgate\""
+    );
+    let (_, msg) = sg_error(res, 401).await;
+    assert!(msg.contains("no API key"), "{msg}");
+
+    let short = s.new_key("short", |r| r.expires_in_ms = Some(60_000)).await;
+    assert_eq!(s.me(short.secret.expose()).await.status(), 200);
+    s.server.clock.advance_ms(60_001);
+    let (_, msg) = sg_error(s.me(short.secret.expose()).await, 401).await;
+    assert!(msg.contains("expired"), "{msg}");
+
+    // Revocation in this instance is honoured on the very next request, cache or not.
+    assert_eq!(s.me(s.secret()).await.status(), 200);
+    s.server
+        .svc()
+        .revoke_key(Some(s.account.id), s.key.key.id)
+        .await
+        .unwrap();
+    let (_, msg) = sg_error(s.me(s.secret()).await, 401).await;
+    assert!(msg.contains("revoked"), "{msg}");
+
+    let metrics = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for reason in ["not_found", "malformed", "missing", "expired", "revoked"] {
+        assert!(
+            metrics.contains(&format!(
+                "streamgate_auth_failures_total{{dialect=\"sg\",reason=\"{reason}\"}} 1"
+            )),
+            "{reason} not counted:\n{metrics}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_headers_get_a_clear_401() {
+    let s = setup(Backend::Sqlite).await;
+    for value in [
+        "Bearer",
+        "Basic %%%",
+        "Digest abc",
+        "TOK:",
+        "sg_production_x",
+    ] {
+        let res = s
+            .http
+            .get(s.url("/sg/v1/me"))
+            .header("authorization", value)
+            .send()
+            .await
+            .unwrap();
+        let (code, _) = sg_error(res, 401).await;
+        assert_eq!(code, "unauthorized", "{value}");
+    }
+    let res = s
+        .http
+        .get(s.url("/sg/v1/me"))
+        .header(
+            "authorization",
+            reqwest::header::HeaderValue::from_bytes(b"Bearer \xfe\xff").unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    sg_error(res, 401).await;
+}
+
+async fn verify(s: &common::Setup, caller: &str, key: &str) -> Value {
+    let res = s
+        .http
+        .post(s.url("/sg/v1/keys/verify"))
+        .bearer_auth(caller)
+        .json(&json!({ "key": key }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn verify_reports_every_code_and_hides_other_accounts() {
+    let s = setup(Backend::Sqlite).await;
+    let other = s.new_key("other", |_| {}).await;
+    let v = verify(&s, s.secret(), other.secret.expose()).await;
+    assert_eq!(
+        v,
+        json!({"valid": true, "code": "VALID", "keyId": other.key.id.to_string(),
+        "accountId": s.account.id.to_string(), "environment": "production"})
+    );
+
+    let v = verify(&s, s.secret(), "sg_production_garbage").await;
+    assert_eq!(
+        (v["valid"].clone(), v["code"].clone()),
+        (json!(false), json!("MALFORMED"))
+    );
+
+    let expiring = s.new_key("exp", |r| r.expires_in_ms = Some(1_000)).await;
+    s.server.clock.advance_ms(1_000);
+    assert_eq!(
+        verify(&s, s.secret(), expiring.secret.expose()).await["code"],
+        "EXPIRED"
+    );
+
+    s.server.svc().revoke_key(None, other.key.id).await.unwrap();
+    let v = verify(&s, s.secret(), other.secret.expose()).await;
+    assert_eq!(
+        (v["valid"].clone(), v["code"].clone()),
+        (json!(false), json!("REVOKED"))
+    );
+    assert_eq!(v["keyId"], other.key.id.to_string());
+
+    // A valid key of another account reads as NOT_FOUND, with nothing about it.
+    let acct2 = s.server.svc().create_account("rival", None).await.unwrap();
+    let rival = common::new_key(&s.server, acct2.id, "rival", |_| {}).await;
+    let v = verify(&s, s.secret(), rival.secret.expose()).await;
+    assert_eq!(
+        v,
+        json!({"valid": false, "code": "NOT_FOUND", "keyId": null, "accountId": null, "environment": null})
+    );
+
+    let unknown = setup(Backend::Sqlite).await;
+    assert_eq!(
+        verify(&s, s.secret(), unknown.secret()).await["code"],
+        "NOT_FOUND"
+    );
+}
+
+#[tokio::test]
+async fn bad_bodies_get_clear_4xx_in_the_sg_format() {
+    let s = setup(Backend::Sqlite).await;
+    let post = |body: Vec<u8>, ct: Option<&'static str>| {
+        let mut r = s
+            .http
+            .post(s.url("/sg/v1/keys/verify"))
+            .bearer_auth(s.secret())
+            .body(body);
+        if let Some(ct) = ct {
+            r = r.header("content-type", ct);
+        }
+        r.send()
+    };
+    let (code, _) = sg_error(
+        post(b"{\"key\":\"x\"}".to_vec(), Some("text/plain"))
+            .await
+            .unwrap(),
+        415,
+    )
+    .await;
+    assert_eq!(code, "unsupported_media_type");
+    sg_error(post(b"{\"key\":\"x\"}".to_vec(), None).await.unwrap(), 415).await;
+    let (code, msg) = sg_error(
+        post(b"{\"key\":".to_vec(), Some("application/json"))
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(code, "invalid_json");
+    assert!(msg.contains("invalid JSON"), "{msg}");
+    let (_, msg) = sg_error(
+        post(b"{\"key\":42}".to_vec(), Some("application/json"))
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert!(msg.contains("invalid type"), "{msg}");
+    let (_, msg) = sg_error(
+        post(
+            b"{\"key\":\"a\",\"extra\":1}".to_vec(),
+            Some("application/json"),
+        )
+        .await
+        .unwrap(),
+        400,
+    )
+    .await;
+    assert!(msg.contains("unknown field"), "{msg}");
+    sg_error(
+        post(b"[]".to_vec(), Some("application/json"))
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    sg_error(
+        post(vec![0xff, 0xfe], Some("application/json"))
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    let big = format!("{{\"key\":\"{}\"}}", "a".repeat(200_000));
+    let (code, _) = sg_error(
+        post(big.into_bytes(), Some("application/json"))
+            .await
+            .unwrap(),
+        413,
+    )
+    .await;
+    assert_eq!(code, "payload_too_large");
+    // Body errors do not hide the auth check: no key, no parsing.
+    let res = s
+        .http
+        .post(s.url("/sg/v1/keys/verify"))
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    sg_error(res, 401).await;
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_in_the_sg_format() {
+    let s = setup(Backend::Sqlite).await;
+    let (code, _) = sg_error(s.http.get(s.url("/sg/v1/nope")).send().await.unwrap(), 404).await;
+    assert_eq!(code, "not_found");
+    let (code, _) = sg_error(s.http.delete(s.url("/sg/v1/me")).send().await.unwrap(), 405).await;
+    assert_eq!(code, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn health_metrics_and_openapi() {
+    let s = setup(Backend::Sqlite).await;
+    let v: Value = s
+        .http
+        .get(s.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v, json!({"status": "ok", "store": "sqlite"}));
+    assert_eq!(s.me(s.secret()).await.status(), 200);
+    let res = s.http.get(s.url("/metrics")).send().await.unwrap();
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(
+            "streamgate_http_requests_total{route=\"/sg/v1/me\",method=\"GET\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("streamgate_http_request_duration_seconds_bucket{route=\"/sg/v1/me\",method=\"GET\",status=\"200\",le=\"+Inf\"} 1"));
+    assert!(text.contains("streamgate_key_cache_entries 1"));
+    let doc: Value = s
+        .http
+        .get(s.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in ["/sg/v1/me", "/sg/v1/keys/verify", "/healthz", "/metrics"] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from openapi"
+        );
+    }
+    assert!(doc["components"]["schemas"]["VerifyResponse"].is_object());
+}
+
+#[tokio::test]
+async fn health_names_the_postgres_store() {
+    let s = setup(Backend::Postgres).await;
+    let v: Value = s
+        .http
+        .get(s.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["store"], "postgres");
+}
+
+#[tokio::test]
+async fn last_used_is_written_back_in_batches() {
+    let s = setup(Backend::Sqlite).await;
+    let id = s.key.key.id;
+    let store = s.server.svc().store.clone();
+    assert_eq!(
+        store.api_key_by_id(id).await.unwrap().unwrap().last_used_at,
+        None
+    );
+    assert_eq!(s.me(s.secret()).await.status(), 200);
+    let now = s.server.clock.now_ms_for_tests();
+    s.server.stop().await;
+    assert_eq!(
+        store.api_key_by_id(id).await.unwrap().unwrap().last_used_at,
+        Some(now)
+    );
+}
+
+async fn revoked_elsewhere_is_refused_within_a_second(backend: Backend) {
+    let a = setup(backend).await;
+    let b = TestServer::start_on(a.server.db.clone()).await;
+    let me_b = |secret: String| {
+        let http = a.http.clone();
+        let url = b.url("/sg/v1/me");
+        async move {
+            http.get(url)
+                .bearer_auth(secret)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Both instances have the key cached as valid.
+    for _ in 0..3 {
+        assert_eq!(a.me(a.secret()).await.status(), 200);
+        assert_eq!(me_b(a.secret().to_string()).await, 200);
+    }
+    // Revoke through instance A; instance B must refuse within a second.
+    a.server
+        .svc()
+        .revoke_key(Some(a.account.id), a.key.key.id)
+        .await
+        .unwrap();
+    let secret = a.secret().to_string();
+    let took = eventually(Duration::from_secs(1), || me_b(secret.clone()).then_is(401)).await;
+    assert!(
+        took.is_some(),
+        "instance B still accepted a key revoked on instance A after 1 s"
+    );
+}
+
+trait ThenIs {
+    fn then_is(self, status: u16) -> impl std::future::Future<Output = bool>;
+}
+
+impl<F: std::future::Future<Output = u16>> ThenIs for F {
+    async fn then_is(self, status: u16) -> bool {
+        self.await == status
+    }
+}
+
+#[tokio::test]
+async fn revocation_reaches_other_instances_on_sqlite() {
+    revoked_elsewhere_is_refused_within_a_second(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn revocation_reaches_other_instances_on_postgres() {
+    revoked_elsewhere_is_refused_within_a_second(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn sandbox_keys_are_never_production_keys() {
+    let s = setup(Backend::Postgres).await;
+    let sb = s
+        .new_key("sb", |r| {
+            r.environment = streamgate::domain::Environment::Sandbox
+        })
+        .await;
+    assert!(sb.secret.expose().starts_with("sg_sandbox_"));
+    let v: Value = s.me(sb.secret.expose()).await.json().await.unwrap();
+    assert_eq!(v["environment"], "sandbox");
+}

@@ -1,0 +1,361 @@
+//! The CLI contract, run as a separate process against the same store as a running server.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::eventually;
+use serde_json::Value;
+use streamgate::testkit::{Backend, TestServer};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_streamgate");
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn sg(db_url: &str, args: &[&str]) -> Out {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("STREAMGATE_DATABASE_URL", db_url)
+        .env_remove("RUST_LOG")
+        .output()
+        .await
+        .expect("run streamgate");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn json(out: &Out) -> Value {
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    serde_json::from_str(out.stdout.trim())
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", out.stdout))
+}
+
+async fn cli_revoke_reaches_a_running_server(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let url = server.db.url.clone();
+    let acct = json(
+        &sg(
+            &url,
+            &[
+                "account", "create", "--name", "cli co", "--number", "0a0a", "--json",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(acct["number"], "0A0A");
+    let id = acct["id"].as_str().unwrap().to_string();
+
+    // --database-url as a flag works as well as the environment variable.
+    let key = json(
+        &sg(
+            "",
+            &[
+                "key",
+                "create",
+                "--account",
+                "0A0A",
+                "--name",
+                "ci",
+                "--database-url",
+                &url,
+                "--json",
+            ],
+        )
+        .await,
+    );
+    let secret = key["key"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("sg_production_"));
+    let key_id = key["id"].as_str().unwrap().to_string();
+    let sandbox = json(
+        &sg(
+            &url,
+            &[
+                "key",
+                "create",
+                "--account",
+                &id,
+                "--name",
+                "web",
+                "--env",
+                "sandbox",
+                "--cors-origin",
+                "http://localhost:3000",
+                "--cors-origin",
+                "*",
+                "--full-access",
+                "--expires-in",
+                "30d",
+                "--json",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(sandbox["environment"], "sandbox");
+    assert_eq!(
+        sandbox["cors"]["allowedOrigins"],
+        serde_json::json!(["http://localhost:3000", "*"])
+    );
+    assert_eq!(sandbox["cors"]["fullAccess"], true);
+    assert!(sandbox["expiresAt"].is_string());
+
+    let http = reqwest::Client::new();
+    let me = |s: String| {
+        let http = http.clone();
+        let u = server.url("/sg/v1/me");
+        async move {
+            http.get(u)
+                .bearer_auth(s)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(me(secret.clone()).await, 200);
+    assert_eq!(me(secret.clone()).await, 200);
+
+    // Listing never shows a secret, in either format.
+    let list = sg(&url, &["key", "list", "--account", "0A0A"]).await;
+    assert_eq!(list.code, 0);
+    assert!(list.stdout.contains(&key_id) && list.stdout.contains("active"));
+    let list_json = sg(&url, &["key", "list", "--account", "0A0A", "--json"]).await;
+    assert_eq!(json(&list_json).as_array().unwrap().len(), 2);
+    for out in [&list, &list_json] {
+        assert!(
+            !out.stdout.contains(&secret) && !out.stdout.contains(sandbox["key"].as_str().unwrap())
+        );
+    }
+
+    let revoked = sg(&url, &["key", "revoke", &key_id]).await;
+    assert_eq!(revoked.code, 0, "{}", revoked.stderr);
+    let took = eventually(Duration::from_secs(1), || {
+        let f = me(secret.clone());
+        async move { f.await == 401 }
+    })
+    .await;
+    assert!(
+        took.is_some(),
+        "a key revoked by the CLI was still accepted after 1 s"
+    );
+    assert!(sg(&url, &["key", "list", "--account", "0A0A"])
+        .await
+        .stdout
+        .contains("revoked"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cli_revoke_reaches_a_running_server_on_sqlite() {
+    cli_revoke_reaches_a_running_server(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn cli_revoke_reaches_a_running_server_on_postgres() {
+    cli_revoke_reaches_a_running_server(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn cli_rejects_bad_input_clearly() {
+    let db = streamgate::testkit::TestDb::new(Backend::Sqlite).await;
+    let url = db.url.clone();
+    assert_eq!(
+        sg(
+            &url,
+            &["account", "create", "--name", "a", "--number", "0001"]
+        )
+        .await
+        .code,
+        0
+    );
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["account", "create", "--name", "b", "--number", "0001"],
+            "already exists",
+        ),
+        (
+            &["account", "create", "--name", "b", "--number", "XYZ"],
+            "hexadecimal",
+        ),
+        (
+            &[
+                "key",
+                "create",
+                "--account",
+                "0001",
+                "--name",
+                "k",
+                "--expires-in",
+                "5y",
+            ],
+            "--expires-in",
+        ),
+        (
+            &["key", "create", "--account", "0999", "--name", "k"],
+            "account not found",
+        ),
+        (
+            &[
+                "key",
+                "create",
+                "--account",
+                "0001",
+                "--name",
+                "k",
+                "--cors-origin",
+                "localhost",
+            ],
+            "origin",
+        ),
+        (
+            &[
+                "key",
+                "create",
+                "--account",
+                "0001",
+                "--name",
+                "k",
+                "--env",
+                "staging",
+            ],
+            "staging",
+        ),
+        (&["key", "revoke", "not-a-uuid"], "UUID"),
+        (
+            &["key", "revoke", "01900000-0000-7000-8000-000000000000"],
+            "not found",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = sg(&url, args).await;
+        assert_ne!(out.code, 0, "{args:?} succeeded");
+        assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
+    }
+    let bad = sg("mysql://x", &["migrate"]).await;
+    assert!(
+        bad.code != 0 && bad.stderr.contains("unsupported database url"),
+        "{}",
+        bad.stderr
+    );
+}
+
+struct Served {
+    child: tokio::process::Child,
+    addr: String,
+    stdout: Vec<String>,
+}
+
+/// Starts `streamgate serve` on an ephemeral port and reads stdout up to the "listening" line.
+async fn serve(data_dir: &std::path::Path) -> Served {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("STREAMGATE_DATABASE_URL")
+        .env("STREAMGATE_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn serve");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stdout = Vec::new();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            stdout.push(line.clone());
+            if let Some(rest) = line.strip_prefix("streamgate listening on http://") {
+                return rest.split_whitespace().next().unwrap().to_string();
+            }
+        }
+        panic!("serve exited early: {stdout:?}");
+    })
+    .await
+    .expect("serve did not start");
+    Served {
+        child,
+        addr,
+        stdout,
+    }
+}
+
+async fn stop(mut s: Served) -> String {
+    let pid = s.child.id().unwrap().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    let mut err = String::new();
+    if let Some(mut e) = s.child.stderr.take() {
+        use tokio::io::AsyncReadExt;
+        e.read_to_string(&mut err).await.unwrap();
+    }
+    let status = s.child.wait().await.unwrap();
+    assert!(
+        status.success(),
+        "serve did not stop cleanly: {status} {err}"
+    );
+    err
+}
+
+#[tokio::test]
+async fn serve_bootstraps_once_and_keeps_data_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = serve(dir.path()).await;
+    let text = first.stdout.join("\n");
+    let secret = text
+        .split_whitespace()
+        .find(|w| w.starts_with("sg_production_"))
+        .unwrap_or_else(|| panic!("no key printed: {text}"))
+        .to_string();
+    assert!(text.contains("admin user   admin  password "));
+    assert_eq!(
+        text.matches(&secret).count(),
+        1,
+        "the key is printed exactly once"
+    );
+    let http = reqwest::Client::new();
+    let me = |addr: String, s: String| {
+        let http = http.clone();
+        async move {
+            http.get(format!("http://{addr}/sg/v1/me"))
+                .header("X-API-KEY", s)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(me(first.addr.clone(), secret.clone()).await, 200);
+    let err = stop(first).await;
+    assert!(
+        err.contains("request"),
+        "debug request logs expected: {err}"
+    );
+    assert!(
+        !err.contains(&secret),
+        "the bootstrap key leaked into the logs"
+    );
+    assert!(dir.path().join("streamgate.db").exists());
+
+    // Second start: nothing new is created or printed, and the key still works.
+    let second = serve(dir.path()).await;
+    assert!(
+        !second.stdout.join("\n").contains("sg_production_"),
+        "{:?}",
+        second.stdout
+    );
+    assert_eq!(me(second.addr.clone(), secret.clone()).await, 200);
+    let err = stop(second).await;
+    assert!(!err.contains(&secret));
+}

@@ -1,0 +1,109 @@
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use streamgate::domain::{Account, Environment};
+use streamgate::service::{CreatedKey, NewKey};
+use streamgate::testkit::{Backend, TestServer};
+
+pub struct Setup {
+    pub server: TestServer,
+    pub account: Account,
+    pub key: CreatedKey,
+    pub http: reqwest::Client,
+}
+
+impl Setup {
+    pub fn secret(&self) -> &str {
+        self.key.secret.expose()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    pub async fn me(&self, secret: &str) -> reqwest::Response {
+        self.http
+            .get(self.url("/sg/v1/me"))
+            .bearer_auth(secret)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn new_key(&self, name: &str, f: impl FnOnce(&mut NewKey)) -> CreatedKey {
+        new_key(&self.server, self.account.id, name, f).await
+    }
+}
+
+pub async fn new_key(
+    server: &TestServer,
+    account_id: uuid::Uuid,
+    name: &str,
+    f: impl FnOnce(&mut NewKey),
+) -> CreatedKey {
+    let mut req = NewKey {
+        account_id,
+        name: name.into(),
+        environment: Environment::Production,
+        allowed_origins: vec![],
+        full_access: false,
+        expires_in_ms: None,
+    };
+    f(&mut req);
+    server.svc().create_key(req).await.expect("create key")
+}
+
+pub async fn setup(backend: Backend) -> Setup {
+    let server = TestServer::start(backend).await;
+    let account = server
+        .svc()
+        .create_account("acme", None)
+        .await
+        .expect("account");
+    let key = new_key(&server, account.id, "test", |_| {}).await;
+    Setup {
+        server,
+        account,
+        key,
+        http: reqwest::Client::new(),
+    }
+}
+
+/// Polls `f` until it returns true or `limit` passes; returns how long it took.
+pub async fn eventually<F, Fut>(limit: Duration, mut f: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if f().await {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Asserts an error body in streamgate's own format and returns its code.
+pub async fn sg_error(res: reqwest::Response, status: u16) -> (String, String) {
+    assert_eq!(res.status().as_u16(), status, "status");
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(ct.starts_with("application/json"), "content-type {ct}");
+    let v: serde_json::Value = res.json().await.expect("json error body");
+    let code = v["error"]["code"].as_str().expect("error.code").to_string();
+    let message = v["error"]["message"]
+        .as_str()
+        .expect("error.message")
+        .to_string();
+    assert!(!message.is_empty());
+    (code, message)
+}

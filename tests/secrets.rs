@@ -1,0 +1,106 @@
+//! No secret ever appears in a log line (at any level), a Debug print, an error or a list response.
+
+mod common;
+
+use base64::Engine;
+use common::setup;
+use serde_json::json;
+use streamgate::testkit::{Backend, LogCapture};
+
+#[tokio::test]
+async fn a_full_run_never_logs_or_echoes_a_secret() {
+    let logs = LogCapture::install();
+    let mut secrets: Vec<String> = Vec::new();
+    let mut seen = String::new();
+
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let s = setup(backend).await;
+        let svc = s.server.svc().clone();
+        secrets.push(s.secret().to_string());
+        let cors = s
+            .new_key("cors", |r| r.allowed_origins = vec!["*".into()])
+            .await;
+        let short = s.new_key("short", |r| r.expires_in_ms = Some(1)).await;
+        let revoked = s.new_key("revoked", |_| {}).await;
+        for k in [&cors, &short, &revoked] {
+            secrets.push(k.secret.expose().to_string());
+            seen.push_str(&format!("{k:?}"));
+        }
+        let boot = svc.bootstrap_if_empty().await.unwrap();
+        assert!(boot.is_none(), "store not empty, so no bootstrap");
+        let pw = streamgate::crypto::SecretString::new("correct horse battery staple".into());
+        let user = svc
+            .create_user(s.account.id, "ops", &pw, streamgate::domain::Role::Member)
+            .await
+            .unwrap();
+        secrets.push(pw.expose().to_string());
+        seen.push_str(&format!("{user:?} {pw:?}"));
+
+        svc.revoke_key(None, revoked.key.id).await.unwrap();
+        s.server.clock.advance_ms(10);
+
+        let b64 = |k: &str| base64::engine::general_purpose::STANDARD.encode(format!("{k}:"));
+        for secret in secrets.clone() {
+            for (name, value) in [
+                ("authorization", format!("Bearer {secret}")),
+                ("authorization", format!("Basic {}", b64(&secret))),
+                ("x-api-key", secret.clone()),
+                ("authorization", format!("TOK:{secret}")),
+                ("authorization", format!("Bearer {secret}x")),
+            ] {
+                let res = s
+                    .http
+                    .get(s.url("/sg/v1/me"))
+                    .header(name, value)
+                    .send()
+                    .await
+                    .unwrap();
+                seen.push_str(&format!("{:?}", res.headers()));
+                seen.push_str(&res.text().await.unwrap());
+            }
+            for body in [
+                json!({"key": secret}).to_string(),
+                format!("{{\"key\":\"{secret}\""),
+                format!("{{\"key\":[\"{secret}\"]}}"),
+            ] {
+                let res = s
+                    .http
+                    .post(s.url("/sg/v1/keys/verify"))
+                    .bearer_auth(s.secret())
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                seen.push_str(&res.text().await.unwrap());
+            }
+        }
+        let keys = svc.list_keys(s.account.id).await.unwrap();
+        seen.push_str(&format!("{keys:?}"));
+        seen.push_str(
+            &s.http
+                .get(s.url("/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+        s.server.stop().await;
+    }
+
+    let logged = logs.contents();
+    assert!(logged.contains("api key created"), "logs were not captured");
+    assert!(logged.contains("authentication refused"));
+    for secret in &secrets {
+        assert!(!logged.contains(secret.as_str()), "a secret was logged");
+        assert!(
+            !seen.contains(secret.as_str()),
+            "a secret was echoed in a response or Debug output"
+        );
+        // Not even the random part without its prefix.
+        let tail = &secret[secret.len() - 20..];
+        assert!(!logged.contains(tail) && !seen.contains(tail));
+    }
+}
