@@ -461,3 +461,59 @@ async fn sandbox_keys_are_never_production_keys() {
     let v: Value = s.me(sb.secret.expose()).await.json().await.unwrap();
     assert_eq!(v["environment"], "sandbox");
 }
+
+#[tokio::test]
+async fn bad_keys_are_stopped_before_the_store() {
+    let s = setup(Backend::Sqlite).await;
+    let verifier = s.server.svc().verifier.clone();
+    // Let the change follower start, so the cache is trusted.
+    assert!(eventually(Duration::from_secs(5), || async {
+        s.me(s.secret()).await.status() == 200 && {
+            let before = verifier.store_lookups();
+            s.me(s.secret()).await.status() == 200 && verifier.store_lookups() == before
+        }
+    })
+    .await
+    .is_some());
+    let before = verifier.store_lookups();
+    // A wrong checksum never gets past the format test.
+    let mut typo = s.secret().to_string();
+    let last = typo.pop().unwrap();
+    typo.push(if last == 'a' { 'b' } else { 'a' });
+    for _ in 0..20 {
+        sg_error(s.me(&typo).await, 401).await;
+    }
+    assert_eq!(
+        verifier.store_lookups(),
+        before,
+        "a malformed key reached the store"
+    );
+    // A well-formed unknown key reaches the store once, then the negative cache answers.
+    let stranger = setup(Backend::Sqlite).await;
+    for _ in 0..20 {
+        sg_error(s.me(stranger.secret()).await, 401).await;
+    }
+    assert_eq!(
+        verifier.store_lookups(),
+        before + 1,
+        "unknown keys must be cached as unknown"
+    );
+    // A valid key: served from the cache.
+    for _ in 0..20 {
+        assert_eq!(s.me(s.secret()).await.status(), 200);
+    }
+    assert_eq!(verifier.store_lookups(), before + 1);
+    let text = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(&format!("streamgate_key_store_lookups {}", before + 1)),
+        "{text}"
+    );
+}

@@ -45,12 +45,19 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 /// Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let cached = state.svc.verifier.cached_entries() as f64;
-    let body = state.metrics.render(&[(
-        "streamgate_key_cache_entries",
-        "API key hashes held in the verify cache.",
-        cached,
-    )]);
+    let verifier = &state.svc.verifier;
+    let body = state.metrics.render(&[
+        (
+            "streamgate_key_cache_entries",
+            "API key hashes held in the verify cache.",
+            verifier.cached_entries() as f64,
+        ),
+        (
+            "streamgate_key_store_lookups",
+            "Key verifications that had to read the store (cache misses), since start.",
+            verifier.store_lookups() as f64,
+        ),
+    ]);
     (
         [(
             header::CONTENT_TYPE,

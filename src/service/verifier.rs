@@ -70,6 +70,8 @@ pub struct Verifier {
     generation: AtomicU64,
     /// The last change-log sequence applied; `None` until the follower has started.
     applied: tokio::sync::Mutex<Option<i64>>,
+    /// Verifications that had to ask the store (cache misses and untrusted-cache reads).
+    store_lookups: AtomicU64,
 }
 
 impl Verifier {
@@ -82,6 +84,7 @@ impl Verifier {
             synced_at: AtomicI64::new(-1),
             generation: AtomicU64::new(0),
             applied: tokio::sync::Mutex::new(None),
+            store_lookups: AtomicU64::new(0),
         }
     }
 
@@ -120,6 +123,7 @@ impl Verifier {
             }
         }
         let generation = self.generation.load(Ordering::SeqCst);
+        self.store_lookups.fetch_add(1, Ordering::Relaxed);
         let found = self
             .store
             .api_key_by_hash(hash)
@@ -141,6 +145,10 @@ impl Verifier {
 
     pub fn cached_entries(&self) -> usize {
         self.cache.len()
+    }
+
+    pub fn store_lookups(&self) -> u64 {
+        self.store_lookups.load(Ordering::Relaxed)
     }
 
     /// Applies every change logged since the last one applied. Writers in this process call it
