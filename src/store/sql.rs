@@ -16,7 +16,10 @@ macro_rules! impl_sql_store {
             }
 
             async fn ping(&self) -> $crate::store::StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                // Reads a real table, so a missing schema or lost permissions count as down.
+                sqlx::query("SELECT seq FROM changes ORDER BY seq DESC LIMIT 1")
+                    .execute(&self.pool)
+                    .await?;
                 Ok(())
             }
 
