@@ -1,10 +1,24 @@
 use clap::Parser;
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // Before any thread exists: the config file becomes environment defaults.
+    if let Err(e) = streamgate::config::load_into_env() {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    }
     let cli = streamgate::cli::Cli::parse();
     streamgate::cli::init_logging(&cli.global.log);
-    if let Err(e) = streamgate::cli::run(cli).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(streamgate::cli::run(cli)) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

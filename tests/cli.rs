@@ -359,3 +359,63 @@ async fn serve_bootstraps_once_and_keeps_data_across_restarts() {
     let err = stop(second).await;
     assert!(!err.contains(&secret));
 }
+
+#[tokio::test]
+async fn config_file_sits_between_defaults_and_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let from_file = dir.path().join("from-file.db");
+    let from_env = dir.path().join("from-env.db");
+    std::fs::write(
+        dir.path().join("streamgate.toml"),
+        format!("database_url = \"sqlite://{}\"\n", from_file.display()),
+    )
+    .unwrap();
+    let run = |env_url: Option<String>, args: Vec<&'static str>| {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .current_dir(dir.path())
+            .env_remove("STREAMGATE_DATABASE_URL")
+            .env_remove("STREAMGATE_CONFIG");
+        if let Some(u) = env_url {
+            c.env("STREAMGATE_DATABASE_URL", u);
+        }
+        c.output()
+    };
+    let out = run(
+        None,
+        vec![
+            "account", "create", "--name", "f", "--number", "0F0F", "--json",
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(from_file.exists() && !dir.path().join("streamgate-data").exists());
+
+    // The environment beats the file.
+    let env_url = format!("sqlite://{}", from_env.display());
+    let out = run(Some(env_url.clone()), vec!["account", "list", "--json"])
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    // A flag beats the environment.
+    let flag = format!("--database-url=sqlite://{}", from_file.display());
+    let out = Command::new(BIN)
+        .args(["account", "list", "--json", &flag])
+        .current_dir(dir.path())
+        .env("STREAMGATE_DATABASE_URL", &env_url)
+        .output()
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0F0F"));
+
+    // A config file with a mistake stops the program with a clear message.
+    std::fs::write(dir.path().join("streamgate.toml"), "databse_url = \"x\"\n").unwrap();
+    let out = run(None, vec!["migrate"]).await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown setting \"databse_url\""));
+}
