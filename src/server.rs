@@ -1,13 +1,31 @@
-//! Running the server: background tasks (change follower, usage flusher) and graceful shutdown.
+//! Running the server: an HTTP/1.1 accept loop on hyper, background tasks (change follower, usage
+//! flusher), and graceful shutdown that lets in-flight requests finish and flushes batched writes.
+//!
+//! HTTP/1.1 only, on purpose: every client this server speaks to (the platforms' SDKs, media-server
+//! hooks, browsers behind a TLS proxy) uses it, and the plain connection loop is measurably cheaper
+//! per request than the HTTP/1+2 auto-detecting one (see bench/verify.sh).
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower::ServiceExt;
 
 use crate::http::{app, AppState};
 use crate::service::Services;
+
+/// How long shutdown waits for in-flight requests.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves until `shutdown` completes, then flushes batched writes.
 pub async fn run(
@@ -15,8 +33,7 @@ pub async fn run(
     svc: Arc<Services>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let state = AppState::new(svc.clone());
-    run_with_state(listener, state, shutdown).await
+    run_with_state(listener, AppState::new(svc), shutdown).await
 }
 
 pub async fn run_with_state(
@@ -28,11 +45,57 @@ pub async fn run_with_state(
     let (stop_tx, stop_rx) = watch::channel(false);
     let follower = tokio::spawn(svc.verifier.clone().follow_changes(stop_rx.clone()));
     let flusher = tokio::spawn(svc.usage.clone().run(stop_rx));
-    let result = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    serve_http1(listener, app(state), shutdown).await;
     let _ = stop_tx.send(true);
     let _ = follower.await;
     let _ = flusher.await;
-    result
+    Ok(())
+}
+
+async fn serve_http1(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>) {
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        // Small request/response exchanges: send each response at once, without Nagle's delay.
+        let _ = stream.set_nodelay(true);
+        let service = router
+            .clone()
+            .map_request(move |req: hyper::Request<Incoming>| {
+                let mut req = req.map(Body::new);
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still busy after the drain timeout");
+    }
+}
+
+/// The peer address of a request, as the accept loop recorded it.
+pub fn peer_addr(req: &axum::http::request::Parts) -> Option<SocketAddr> {
+    req.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
 }

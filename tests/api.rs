@@ -362,7 +362,7 @@ async fn health_metrics_and_openapi() {
 }
 
 #[tokio::test]
-async fn health_names_the_postgres_store() {
+async fn health_reports_a_store_that_stopped_answering() {
     let s = setup(Backend::Postgres).await;
     let v: Value = s
         .http
@@ -373,7 +373,33 @@ async fn health_names_the_postgres_store() {
         .json()
         .await
         .unwrap();
-    assert_eq!(v["store"], "postgres");
+    assert_eq!(v, json!({"status": "ok", "store": "postgres"}));
+    // Pull the tables out from under the running server.
+    let schema = s
+        .server
+        .db
+        .url
+        .rsplit("search_path%3D")
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(schema.starts_with("sgtest_"), "{schema}");
+    let mut conn =
+        <sqlx::PgConnection as sqlx::Connection>::connect(&streamgate::testkit::postgres_url())
+            .await
+            .unwrap();
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let res = s.http.get(s.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v, json!({"status": "unavailable", "store": "postgres"}));
+    // A request that needs the store fails with a clear 503 in the sg format, never a 500.
+    let stranger = setup(Backend::Sqlite).await;
+    let (code, _) = sg_error(s.me(stranger.secret()).await, 503).await;
+    assert_eq!(code, "unavailable");
 }
 
 #[tokio::test]

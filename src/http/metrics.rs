@@ -5,8 +5,12 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::{MatchedPath, Request};
 use axum::response::Response;
 
 const BUCKETS: [f64; 14] = [
@@ -158,24 +162,86 @@ impl Metrics {
     }
 }
 
-/// Middleware: times every request and records it under its route pattern (never the raw path).
-pub async fn track(
-    State(metrics): State<std::sync::Arc<Metrics>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let start = Instant::now();
-    let method = method_label(req.method());
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
-    let response = next.run(req).await;
-    let status = response.status().as_u16();
-    let route = route.as_deref().unwrap_or("unmatched");
-    metrics.observe(route, method, status, start.elapsed().as_secs_f64());
-    tracing::debug!(route, method, status, "request");
-    response
+/// Times every request and records it under its route pattern (never the raw path, which may
+/// carry ids). A plain tower layer with an unboxed future: this runs on every request.
+#[derive(Clone)]
+pub struct MetricsLayer(pub Arc<Metrics>);
+
+impl<S> tower_layer::Layer<S> for MetricsLayer {
+    type Service = MetricsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MetricsService {
+            inner,
+            metrics: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct MetricsService<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S> tower_service::Service<Request> for MetricsService<S>
+where
+    S: tower_service::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = MetricsFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        let method = method_label(req.method());
+        MetricsFuture {
+            inner: self.inner.call(req),
+            start: Instant::now(),
+            route,
+            method,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    pub struct MetricsFuture<F> {
+        #[pin]
+        inner: F,
+        start: Instant,
+        route: Option<MatchedPath>,
+        method: &'static str,
+        metrics: Arc<Metrics>,
+    }
+}
+
+impl<F, E> Future for MetricsFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        if let Ok(response) = &result {
+            let status = response.status().as_u16();
+            let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+            this.metrics.observe(
+                route,
+                this.method,
+                status,
+                this.start.elapsed().as_secs_f64(),
+            );
+            tracing::debug!(route, method = *this.method, status, "request");
+        }
+        Poll::Ready(result)
+    }
 }
 
 #[cfg(test)]

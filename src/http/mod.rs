@@ -41,10 +41,7 @@ pub fn app(state: AppState) -> Router {
         .merge(dialect::sg::routes())
         .fallback(dialect::sg::not_found)
         .method_not_allowed_fallback(dialect::sg::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
-            metrics::track,
-        ))
+        .layer(metrics::MetricsLayer(state.metrics.clone()))
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT))
         .with_state(state)
 }

@@ -126,22 +126,7 @@ macro_rules! impl_sql_store {
                 secret_hash: &[u8; 32],
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
-                sqlx::query("INSERT INTO api_keys (id, account_id, name, environment, prefix, secret_hash, allowed_origins, full_access, created_at, last_used_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-                    .bind(k.id.to_string())
-                    .bind(k.account_id.to_string())
-                    .bind(&k.name)
-                    .bind(k.environment.as_str())
-                    .bind(&k.prefix)
-                    .bind(secret_hash.to_vec())
-                    .bind($crate::store::rows::origins_json(&k.cors))
-                    .bind(k.cors.full_access)
-                    .bind(k.created_at)
-                    .bind(k.last_used_at)
-                    .bind(k.expires_at)
-                    .bind(k.revoked_at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| $crate::store::map_unique(e, "api key"))?;
+                Self::insert_key_rows(&mut tx, std::slice::from_ref(&(k.clone(), *secret_hash))).await?;
                 Self::record_change(&mut tx, "api_key.created", &k.id.to_string(), Some(secret_hash), k.created_at).await?;
                 tx.commit().await?;
                 Ok(())
@@ -152,24 +137,7 @@ macro_rules! impl_sql_store {
                 keys: &[($crate::domain::ApiKey, [u8; 32])],
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
-                for chunk in keys.chunks(1000) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO api_keys (id, account_id, name, environment, prefix, secret_hash, allowed_origins, full_access, created_at, last_used_at, expires_at, revoked_at) ");
-                    qb.push_values(chunk, |mut b, (k, h)| {
-                        b.push_bind(k.id.to_string())
-                            .push_bind(k.account_id.to_string())
-                            .push_bind(k.name.clone())
-                            .push_bind(k.environment.as_str())
-                            .push_bind(k.prefix.clone())
-                            .push_bind(h.to_vec())
-                            .push_bind($crate::store::rows::origins_json(&k.cors))
-                            .push_bind(k.cors.full_access)
-                            .push_bind(k.created_at)
-                            .push_bind(k.last_used_at)
-                            .push_bind(k.expires_at)
-                            .push_bind(k.revoked_at);
-                    });
-                    qb.build().execute(&mut *tx).await.map_err(|e| $crate::store::map_unique(e, "api key"))?;
-                }
+                Self::insert_key_rows(&mut tx, keys).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -301,6 +269,35 @@ macro_rules! impl_sql_store {
         }
 
         impl $store {
+            /// Inserts API key rows, a thousand per statement, inside the caller's transaction.
+            async fn insert_key_rows(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                keys: &[($crate::domain::ApiKey, [u8; 32])],
+            ) -> $crate::store::StoreResult<()> {
+                for chunk in keys.chunks(1000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO api_keys (id, account_id, name, environment, prefix, secret_hash, allowed_origins, full_access, created_at, last_used_at, expires_at, revoked_at) ");
+                    qb.push_values(chunk, |mut b, (k, h)| {
+                        b.push_bind(k.id.to_string())
+                            .push_bind(k.account_id.to_string())
+                            .push_bind(k.name.clone())
+                            .push_bind(k.environment.as_str())
+                            .push_bind(k.prefix.clone())
+                            .push_bind(h.to_vec())
+                            .push_bind($crate::store::rows::origins_json(&k.cors))
+                            .push_bind(k.cors.full_access)
+                            .push_bind(k.created_at)
+                            .push_bind(k.last_used_at)
+                            .push_bind(k.expires_at)
+                            .push_bind(k.revoked_at);
+                    });
+                    qb.build()
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(|e| $crate::store::map_unique(e, "api key"))?;
+                }
+                Ok(())
+            }
+
             /// Appends to the `changes` log inside the caller's transaction.
             async fn record_change(
                 tx: &mut sqlx::Transaction<'_, $db>,

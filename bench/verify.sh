@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+# Benchmark of the verify path: `GET /sg/v1/me` with a valid key, with an unknown (well-formed, not
+# in the store) key and with a malformed key, against a bare hyper server that does no work
+# (examples/baseline.rs), at the same wrk settings, with 1,000 and with 1,000,000 keys in the store.
+#
+# Targets (per streamgate case, relative to the baseline of the same round):
+#   throughput >= 0.9 x baseline, p50 and p99 latency <= 1.5 x baseline's; 1 M keys ~ 1 k keys.
+#
+# The machine is small and shared, so absolute figures drift from minute to minute. To keep the
+# ratios honest the cases are interleaved (baseline, valid, unknown, ...) for BENCH_ROUNDS rounds and
+# each ratio is the median of the per-round ratios. The server's CPU time per request (from
+# /proc/PID/stat) is printed too: it is the least noisy measure of what a request costs.
+#
+# An extra, informational case ("cold miss") sends a different well-formed unknown key on every
+# request, so every request misses the cache and reads the store: the one path where the number of
+# keys in the store can matter. It has no target.
+#
+# Env: BENCH_DURATION (10s), BENCH_CONNECTIONS (32), BENCH_ROUNDS (3), BENCH_WARMUP (2s),
+#      BENCH_BIG_KEYS (1000000), BENCH_SKIP_BUILD (set: use the binaries already in target/release).
+# Always exits 0 once the benchmark ran (it is a report); non-zero only if it could not run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${BENCH_DURATION:-10s}"
+CONNS="${BENCH_CONNECTIONS:-32}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+WARMUP="${BENCH_WARMUP:-2s}"
+BIG="${BENCH_BIG_KEYS:-1000000}"
+SMALL=1000
+COLD_KEYS=300000 # distinct unknown keys for the cold-miss case (repeats come > 5 s apart: no cache)
+
+log() { printf '%s\n' "$*" >&2; }
+
+# --- tools --------------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+  log "installing wrk..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+fi
+command -v python3 >/dev/null || { log "python3 is required"; exit 1; }
+
+if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
+  log "building release binaries..."
+  cargo build --release --locked --bin streamgate --example baseline
+fi
+SG="$PWD/target/release/streamgate"
+BASE="$PWD/target/release/examples/baseline"
+
+# --- temp dir, servers, cleanup -----------------------------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sg-bench.XXXXXX")
+PIDS=()
+stop_servers() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  PIDS=()
+}
+cleanup() {
+  stop_servers
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Two cores: the server under test gets core 1, wrk (one thread) core 0. Pinned to one core, tokio's
+# multi-thread runtime starts one worker (it honours the affinity mask), for both servers alike.
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+  SERVER_PIN=(taskset -c 1)
+  LOAD_PIN=(taskset -c 0)
+  PIN_NOTE="server under test pinned to CPU 1, wrk to CPU 0 (taskset)"
+else
+  SERVER_PIN=()
+  LOAD_PIN=()
+  PIN_NOTE="no CPU pinning (taskset missing or a single CPU): server and wrk share the CPUs"
+fi
+CLK_TCK=$(getconf CLK_TCK)
+
+# Starts a server in the background (not in a subshell, so its pid is recorded for the cleanup)
+# and stores the host:port it prints (first 127.0.0.1:PORT on stdout) in the variable named VAR.
+start_server() { # VAR NAME CMD...
+  local var=$1 name=$2 pid addr=""
+  shift 2
+  "${SERVER_PIN[@]}" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 1 300); do
+    addr=$(grep -oE '127\.0\.0\.1:[0-9]+' "$WORK/$name.out" | head -n 1 || true)
+    [ -n "$addr" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if [ -z "$addr" ]; then
+    log "$name did not start:"
+    cat "$WORK/$name.err" >&2
+    exit 1
+  fi
+  printf -v "$var" '%s' "$addr"
+  printf -v "${var}_PID" '%s' "$pid"
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of a process
+
+# Notes other load generators or compilers running at the same time: they distort every figure.
+check_quiet() { # WHEN
+  local others
+  others=$(pgrep -a -x 'wrk|cargo|rustc' | cut -c1-100 || true)
+  if [ -n "$others" ]; then
+    printf 'WARNING (%s): other load on the machine, figures are disturbed:\n%s\n' "$1" "$others" >>"$WORK/warnings"
+    log "WARNING ($1): other wrk/cargo/rustc processes are running"
+  fi
+}
+
+# --- store, keys --------------------------------------------------------------------------------
+DB_URL="sqlite://$WORK/bench.db"
+sg() { "$SG" --log warn --database-url "$DB_URL" "$@"; }
+json_get() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+sg account create --name bench --number 00B1 --json >/dev/null
+VALID_KEY=$(sg key create --account 00B1 --name bench --json | json_get key)
+# A well-formed key (valid checksum) that this store has never seen: made in a throwaway store.
+OTHER_URL="sqlite://$WORK/throwaway.db"
+"$SG" --log warn --database-url "$OTHER_URL" account create --name throwaway --number 0001 --json >/dev/null
+UNKNOWN_KEY=$("$SG" --log warn --database-url "$OTHER_URL" key create --account 0001 --name x --json | json_get key)
+# Right shape, wrong checksum: refused before any hashing or lookup.
+MALFORMED_KEY="sg_production_$(printf 'A%.0s' $(seq 1 36))"
+
+# Distinct well-formed unknown keys for the cold-miss case (same format and CRC32 checksum as the
+# server's), and a wrk script that sends the next one on every request.
+python3 - "$WORK/cold-keys.txt" "$COLD_KEYS" <<'PY'
+import random, sys, zlib
+B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+rng = random.Random(7)
+with open(sys.argv[1], "w") as f:
+    for _ in range(int(sys.argv[2])):
+        body = "sg_production_" + "".join(rng.choices(B62, k=30))
+        n, check = zlib.crc32(body.encode()), ""
+        for _ in range(6):
+            check = B62[n % 62] + check
+            n //= 62
+        f.write(body + check + "\n")
+PY
+cat >"$WORK/cold.lua" <<'LUA'
+local keys = {}
+for line in io.lines(os.getenv("SG_BENCH_COLD_KEYS")) do keys[#keys + 1] = "Bearer " .. line end
+local i = 0
+request = function()
+  i = i + 1
+  if i > #keys then i = 1 end
+  return wrk.format("GET", nil, { ["Authorization"] = keys[i] })
+end
+LUA
+export SG_BENCH_COLD_KEYS="$WORK/cold-keys.txt"
+
+# wrk output → "rps p50_ms p99_ms requests non2xx socket_errors seconds"
+cat >"$WORK/parse_wrk.py" <<'PY'
+import re, sys
+t = sys.stdin.read()
+UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+def ms(v):
+    n, u = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", v).groups()
+    return float(n) * UNIT[u]
+def find(pat, default=None):
+    m = re.search(pat, t, re.M)
+    if m is None and default is None:
+        sys.exit(f"cannot parse wrk output ({pat}):\n{t}")
+    return m.group(1) if m else default
+rps = float(find(r"^Requests/sec:\s+([\d.]+)"))
+p50 = ms(find(r"^\s+50%\s+(\S+)"))
+p99 = ms(find(r"^\s+99%\s+(\S+)"))
+reqs = int(find(r"^\s+(\d+) requests in"))
+secs = ms(find(r"^\s+\d+ requests in ([\d.]+\w+),")) / 1000
+non2xx = int(find(r"^\s+Non-2xx or 3xx responses:\s+(\d+)", "0"))
+m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", t)
+errs = sum(map(int, m.groups())) if m else 0
+print(f"{rps:.1f} {p50:.4f} {p99:.4f} {reqs} {non2xx} {errs} {secs:.3f}")
+PY
+
+# One measured wrk run; appends "rps p50 p99 requests non2xx errors seconds cpu_ticks" to $WORK/res/FILE.
+measure() { # FILE SERVER_PID URL [wrk args...]
+  local file=$1 pid=$2 url=$3 t0 t1 out
+  shift 3
+  mkdir -p "$WORK/res" "$WORK/raw"
+  t0=$(cpu_ticks "$pid")
+  out=$("${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@" "$url")
+  t1=$(cpu_ticks "$pid")
+  printf '%s\n' "$out" >>"$WORK/raw/$file"
+  printf '%s %s\n' "$(printf '%s\n' "$out" | python3 "$WORK/parse_wrk.py")" "$((t1 - t0))" >>"$WORK/res/$file"
+}
+
+# Checks by hand that each case answers what it should before timing it.
+probe() { # ADDR
+  python3 - "$1" "$VALID_KEY" "$UNKNOWN_KEY" "$MALFORMED_KEY" "$(head -n 1 "$SG_BENCH_COLD_KEYS")" <<'PY'
+import sys, urllib.error, urllib.request
+addr, valid, unknown, malformed, cold = sys.argv[1:]
+def get(key):
+    req = urllib.request.Request(f"http://{addr}/sg/v1/me", headers={"Authorization": f"Bearer {key}"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+ok = True
+for name, key, want_status, want_text in (
+    ("valid", valid, 200, '"keyId"'),
+    ("unknown", unknown, 401, "invalid API key"),
+    ("malformed", malformed, 401, "malformed"),
+    ("cold miss", cold, 401, "invalid API key"),
+):
+    status, body = get(key)
+    good = status == want_status and want_text in body
+    ok &= good
+    print(f"  probe {name:<10} -> {status} {len(body):>4} B {'ok' if good else 'UNEXPECTED: ' + body[:160]}")
+sys.exit(0 if ok else 1)
+PY
+}
+
+store_lookups() { # ADDR → the verifier's store-lookup counter from /metrics
+  python3 - "$1" <<'PY'
+import sys, urllib.request
+text = urllib.request.urlopen(f"http://{sys.argv[1]}/metrics", timeout=5).read().decode()
+print(next((int(float(l.split()[-1])) for l in text.splitlines()
+            if l.startswith("streamgate_key_store_lookups")), -1))
+PY
+}
+
+CASES=(base valid unknown malformed cold)
+
+scenario() { # TAG LABEL
+  local tag=$1 label=$2 sg_addr base_addr r i c before after
+  local -a order
+  check_quiet "before $label"
+  start_server SG_ADDR "sg-$tag" "$SG" --log warn --database-url "$DB_URL" serve --listen 127.0.0.1:0
+  start_server BASE_ADDR "base-$tag" "$BASE" 127.0.0.1:0
+  sg_addr=$SG_ADDR
+  base_addr=$BASE_ADDR
+  log ""
+  log "== $label: streamgate on $sg_addr (pid $SG_ADDR_PID), baseline on $base_addr (pid $BASE_ADDR_PID)"
+  probe "$sg_addr" >&2 || { log "streamgate does not answer as expected; aborting"; exit 1; }
+  # Warm-up (not measured): connection setup, caches, CPU frequency.
+  "${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"$WARMUP" "http://$base_addr/" >/dev/null
+  "${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"$WARMUP" -H "Authorization: Bearer $VALID_KEY" "http://$sg_addr/sg/v1/me" >/dev/null
+  for r in $(seq 1 "$ROUNDS"); do
+    # Rotate the order each round so no case always runs first or last.
+    order=()
+    for i in "${!CASES[@]}"; do order+=("${CASES[$(((i + r - 1) % ${#CASES[@]}))]}"); done
+    for c in "${order[@]}"; do
+      case $c in
+        base) measure "$tag.base" "$BASE_ADDR_PID" "http://$base_addr/" ;;
+        valid) measure "$tag.valid" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -H "Authorization: Bearer $VALID_KEY" ;;
+        unknown) measure "$tag.unknown" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -H "Authorization: Bearer $UNKNOWN_KEY" ;;
+        malformed) measure "$tag.malformed" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -H "Authorization: Bearer $MALFORMED_KEY" ;;
+        cold)
+          before=$(store_lookups "$sg_addr")
+          measure "$tag.cold" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -s "$WORK/cold.lua"
+          after=$(store_lookups "$sg_addr")
+          echo "$((after - before))" >>"$WORK/res/$tag.cold.lookups"
+          ;;
+      esac
+    done
+    log "  $label: round $r/$ROUNDS done"
+  done
+  log "  store lookups by streamgate over the whole scenario: $(store_lookups "$sg_addr")"
+  check_quiet "after $label"
+  stop_servers
+}
+
+# --- run ----------------------------------------------------------------------------------------
+cat <<EOF
+streamgate verify-path benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ)
+machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)
+wrk: 1 thread, $CONNS connections, $DURATION per run, $WARMUP warm-up per server, $ROUNDS interleaved rounds
+$PIN_NOTE
+baseline: examples/baseline.rs, bare hyper 1 HTTP/1.1 keep-alive, answers every request 200 "ok"
+streamgate: --log warn, SQLite store
+EOF
+
+log "seeding $((SMALL - 1)) keys..."
+sg dev seed-keys --account 00B1 --count $((SMALL - 1)) 2>/dev/null
+scenario small "$SMALL keys"
+
+log ""
+log "seeding $((BIG - SMALL)) more keys..."
+seed_start=$(date +%s.%N)
+sg dev seed-keys --account 00B1 --count $((BIG - SMALL)) 2>"$WORK/seed.err"
+SEED_SECS=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$seed_start" "$(date +%s.%N)")
+log "seeded in $SEED_SECS s"
+scenario big "$BIG keys"
+
+python3 - "$WORK/res" "$ROUNDS" "$CLK_TCK" "$SMALL" "$BIG" "$SEED_SECS" <<'PY'
+import os, statistics as st, sys
+
+res, rounds, clk, small, big, seed_secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+NAMES = {
+    "base": "baseline (bare hyper)",
+    "valid": "/sg/v1/me valid key",
+    "unknown": "/sg/v1/me unknown key",
+    "malformed": "/sg/v1/me malformed key",
+    "cold": "unknown, cold miss (info)",
+}
+TARGETED = ("valid", "unknown", "malformed")
+med = st.median
+
+def load(tag, case):
+    # rps p50 p99 requests non2xx errors seconds cpu_ticks
+    return [list(map(float, l.split())) for l in open(os.path.join(res, f"{tag}.{case}"))]
+
+summary, rel = [], {}
+for tag, label in (("small", f"{small:,} keys"), ("big", f"{big:,} keys")):
+    base = load(tag, "base")
+    print(f"\n== {label} in the store (medians of {len(base)} interleaved rounds; x = ratio to the baseline of the same round)")
+    print(f"{'case':<27}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'cpu us/req':>11}{'busy':>6}{'x rps':>7}{'(min-max)':>12}{'x p50':>7}{'x p99':>7}  verdict")
+    rel[tag] = {}
+    for case in NAMES:
+        rows = load(tag, case)
+        rps, p50, p99 = (med(r[i] for r in rows) for i in range(3))
+        cpu_us = med(r[7] * 1e6 / clk / r[3] for r in rows if r[3] > 0)
+        busy = med(100 * r[7] / clk / r[6] for r in rows)
+        line = f"{NAMES[case]:<27}{rps:>9.0f}{p50:>9.3f}{p99:>9.3f}{cpu_us:>11.1f}{busy:>5.0f}%"
+        notes = []
+        errs = sum(r[5] for r in rows)
+        if errs:
+            notes.append(f"{errs:.0f} socket errors")
+        non2xx, total = sum(r[4] for r in rows), sum(r[3] for r in rows)
+        if case in ("base", "valid") and non2xx:
+            notes.append(f"{non2xx:.0f} non-2xx responses")
+        if case in ("unknown", "malformed", "cold") and non2xx != total:
+            notes.append(f"{total - non2xx:.0f} responses were not 401")
+        if case == "cold":
+            lookups = [int(l) for l in open(os.path.join(res, f"{tag}.cold.lookups"))]
+            notes.append(f"store lookups/request {sum(lookups) / total:.2f}")
+        if case != "base":
+            xr = [r[0] / b[0] for r, b in zip(rows, base)]
+            x50 = med(r[1] / b[1] for r, b in zip(rows, base))
+            x99 = med(r[2] / b[2] for r, b in zip(rows, base))
+            x = med(xr)
+            rel[tag][case] = (x, x50, x99, rps, cpu_us)
+            line += f"{x:>7.2f}{f'({min(xr):.2f}-{max(xr):.2f})':>12}{x50:>7.2f}{x99:>7.2f}"
+            if case in TARGETED:
+                ok = x >= 0.9 and x50 <= 1.5 and x99 <= 1.5
+                why = [w for w, bad in (("rps", x < 0.9), ("p50", x50 > 1.5), ("p99", x99 > 1.5)) if bad]
+                verdict = "PASS" if ok else "FAIL (" + ", ".join(why) + ")"
+                summary.append((label, NAMES[case], ok, verdict))
+            else:
+                verdict = "info"
+            line += f"  {verdict}"
+        else:
+            rel[tag][case] = (1.0, 1.0, 1.0, rps, cpu_us)
+        if notes:
+            line += "  [" + "; ".join(notes) + "]"
+        print(line)
+
+print(f"\n== {big:,} vs {small:,} keys (seeding {big - small:,} keys took {seed_secs} s)")
+print(f"{'case':<27}{'x rps':>8}{'x p50':>8}{'x p99':>8}{'abs rps':>9}{'cpu/req':>9}   ({big:,}-key figure / {small:,}-key figure; x = baseline-relative)")
+for case in ("valid", "unknown", "malformed", "cold"):
+    a, b = rel["small"][case], rel["big"][case]
+    print(f"{NAMES[case]:<27}{b[0] / a[0]:>8.2f}{b[1] / a[1]:>8.2f}{b[2] / a[2]:>8.2f}{b[3] / a[3]:>9.2f}{b[4] / a[4]:>9.2f}")
+
+passed = sum(1 for s in summary if s[2])
+print(f"\nSUMMARY: {passed}/{len(summary)} targeted cases meet the targets (rps >= 0.9x, p50 and p99 <= 1.5x baseline)")
+for label, name, ok, verdict in summary:
+    if not ok:
+        print(f"  {label}: {name}: {verdict}")
+PY
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -s "$WORK/warnings" ]; then cat "$WORK/warnings"; fi
+exit 0
