@@ -492,15 +492,14 @@ async fn sandbox_keys_are_never_production_keys() {
 async fn bad_keys_are_stopped_before_the_store() {
     let s = setup(Backend::Sqlite).await;
     let verifier = s.server.svc().verifier.clone();
-    // Let the change follower start, so the cache is trusted.
+    // Once the follower has applied everything logged so far, the cache is trusted and stable.
+    let latest = s.server.svc().store.latest_change().await.unwrap();
     assert!(eventually(Duration::from_secs(5), || async {
-        s.me(s.secret()).await.status() == 200 && {
-            let before = verifier.store_lookups();
-            s.me(s.secret()).await.status() == 200 && verifier.store_lookups() == before
-        }
+        verifier.applied_seq() >= latest
     })
     .await
     .is_some());
+    assert_eq!(s.me(s.secret()).await.status(), 200);
     let before = verifier.store_lookups();
     // A wrong checksum never gets past the format test.
     let mut typo = s.secret().to_string();
@@ -542,4 +541,50 @@ async fn bad_keys_are_stopped_before_the_store() {
         text.contains(&format!("streamgate_key_store_lookups {}", before + 1)),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_gap_in_the_change_log_drops_the_whole_cache() {
+    let s = setup(Backend::Sqlite).await;
+    let verifier = s.server.svc().verifier.clone();
+    let store = s.server.svc().store.clone();
+    // Let the follower apply everything logged so far (the key's own creation included), then
+    // warm the cache.
+    let latest = store.latest_change().await.unwrap();
+    assert!(eventually(Duration::from_secs(5), || async {
+        verifier.applied_seq() >= latest
+    })
+    .await
+    .is_some());
+    assert_eq!(s.me(s.secret()).await.status(), 200);
+    let lookups = verifier.store_lookups();
+    assert_eq!(s.me(s.secret()).await.status(), 200);
+    assert_eq!(
+        verifier.store_lookups(),
+        lookups,
+        "the key should now be served from the cache"
+    );
+
+    // Revoke behind the server's back with no change entry of its own (as if that entry had been
+    // pruned while this instance was cut off): the cache still says valid.
+    let pool = sqlx::SqlitePool::connect(&s.server.db.url).await.unwrap();
+    sqlx::query("UPDATE api_keys SET revoked_at = 1 WHERE id = $1")
+        .bind(s.key.key.id.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(s.me(s.secret()).await.status(), 200);
+    // A later change arrives with a gap before it: the follower cannot know what it missed.
+    sqlx::query("INSERT INTO changes (seq, kind, object_id, key_hash, at) VALUES ($1, 'test.gap', 'x', NULL, 0)")
+        .bind(latest + 5)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(eventually(Duration::from_secs(5), || async {
+        verifier.applied_seq() >= latest + 5
+    })
+    .await
+    .is_some());
+    let (_, msg) = sg_error(s.me(s.secret()).await, 401).await;
+    assert!(msg.contains("revoked"), "{msg}");
 }

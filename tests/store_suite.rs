@@ -149,6 +149,22 @@ async fn changes_are_ordered_and_paged(store: &dyn Store) {
     assert_eq!(store.latest_change().await.unwrap(), all[4].seq);
 }
 
+async fn old_changes_are_pruned_but_never_the_newest(store: &dyn Store) {
+    let a = account("0001");
+    store.insert_account(&a).await.unwrap();
+    for (i, at) in [100, 200, 300].into_iter().enumerate() {
+        let (mut k, h) = key(a.id, &format!("k{i}"));
+        k.created_at = at;
+        store.insert_api_key(&k, &h).await.unwrap();
+    }
+    let newest = store.latest_change().await.unwrap();
+    assert_eq!(store.prune_changes(250).await.unwrap(), 2);
+    assert_eq!(store.changes_since(0, 10).await.unwrap().len(), 1);
+    // Even when everything is old, the newest entry stays, so followers know where the log is.
+    assert_eq!(store.prune_changes(10_000).await.unwrap(), 0);
+    assert_eq!(store.latest_change().await.unwrap(), newest);
+}
+
 async fn last_used_never_moves_back(store: &dyn Store) {
     let a = account("0001");
     store.insert_account(&a).await.unwrap();
@@ -230,6 +246,7 @@ suite!(
     api_keys,
     revocation_is_logged_once,
     changes_are_ordered_and_paged,
+    old_changes_are_pruned_but_never_the_newest,
     last_used_never_moves_back,
     bulk_insert
 );
@@ -240,6 +257,7 @@ suite!(
     api_keys,
     revocation_is_logged_once,
     changes_are_ordered_and_paged,
+    old_changes_are_pruned_but_never_the_newest,
     last_used_never_moves_back,
     bulk_insert
 );

@@ -57,6 +57,11 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "Key verifications that had to read the store (cache misses), since start.",
             verifier.store_lookups() as f64,
         ),
+        (
+            "streamgate_change_log_applied_seq",
+            "Last change-log entry this instance has applied to its cache (-1: not following).",
+            verifier.applied_seq() as f64,
+        ),
     ]);
     (
         [(

@@ -24,6 +24,9 @@ const NEGATIVE_TTL: Duration = Duration::from_secs(5);
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(250);
 /// Past this without a successful sync, the cache is bypassed.
 const STALE_AFTER: Duration = Duration::from_secs(2);
+/// Change-log entries are kept this long (ms), then pruned by the follower.
+pub const CHANGE_RETENTION_MS: i64 = 24 * 3_600_000;
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 #[derive(Clone)]
 enum Cached {
@@ -72,6 +75,8 @@ pub struct Verifier {
     applied: tokio::sync::Mutex<Option<i64>>,
     /// Verifications that had to ask the store (cache misses and untrusted-cache reads).
     store_lookups: AtomicU64,
+    /// Mirror of `applied` readable without a lock (for metrics and tests); -1 = not following.
+    applied_seq: AtomicI64,
 }
 
 impl Verifier {
@@ -85,6 +90,7 @@ impl Verifier {
             generation: AtomicU64::new(0),
             applied: tokio::sync::Mutex::new(None),
             store_lookups: AtomicU64::new(0),
+            applied_seq: AtomicI64::new(-1),
         }
     }
 
@@ -151,6 +157,11 @@ impl Verifier {
         self.store_lookups.load(Ordering::Relaxed)
     }
 
+    /// The last change-log sequence number this instance has applied; -1 before it follows the log.
+    pub fn applied_seq(&self) -> i64 {
+        self.applied_seq.load(Ordering::Acquire)
+    }
+
     /// Applies every change logged since the last one applied. Writers in this process call it
     /// right after their own write, so their change is honoured here on the very next request.
     pub async fn catch_up(&self) -> StoreResult<()> {
@@ -165,6 +176,11 @@ impl Verifier {
             if !changes.is_empty() {
                 self.generation.fetch_add(1, Ordering::SeqCst);
             }
+            // A gap means entries we never saw (pruned while we were cut off, or a rolled-back
+            // write's sequence number): we cannot tell what they invalidated, so drop everything.
+            if changes.first().is_some_and(|c| c.seq > last + 1) {
+                self.cache.clear();
+            }
             for c in changes {
                 if let Some(h) = c
                     .key_hash
@@ -176,6 +192,7 @@ impl Verifier {
                 last = c.seq;
             }
             *applied = Some(last);
+            self.applied_seq.store(last, Ordering::Release);
             if !full {
                 break;
             }
@@ -202,7 +219,17 @@ impl Verifier {
             }
         }
         let mut listener = None;
+        let mut last_prune = Instant::now();
         loop {
+            if last_prune.elapsed() >= PRUNE_EVERY {
+                last_prune = Instant::now();
+                let before = self.clock.now_ms() - CHANGE_RETENTION_MS;
+                match self.store.prune_changes(before).await {
+                    Ok(n) if n > 0 => tracing::debug!(pruned = n, "change log pruned"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not prune the change log"),
+                }
+            }
             if listener.is_none() {
                 match self.store.listener().await {
                     Ok(l) => listener = Some(l),

@@ -76,6 +76,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn latest_change(&self) -> StoreResult<i64>;
     async fn changes_since(&self, seq: i64, limit: i64) -> StoreResult<Vec<Change>>;
+    /// Deletes change-log entries older than `before` (ms); returns how many went.
+    async fn prune_changes(&self, before: i64) -> StoreResult<u64>;
 }
 
 /// Opens the store a database URL names: `sqlite://PATH` or `postgres://…`.

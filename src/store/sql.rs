@@ -244,6 +244,10 @@ macro_rules! impl_sql_store {
                 Ok(seq.unwrap_or(0))
             }
 
+            async fn prune_changes(&self, before: i64) -> $crate::store::StoreResult<u64> {
+                self.prune_changes_impl(before).await
+            }
+
             async fn changes_since(
                 &self,
                 seq: i64,
@@ -269,6 +273,15 @@ macro_rules! impl_sql_store {
         }
 
         impl $store {
+            async fn prune_changes_impl(&self, before: i64) -> $crate::store::StoreResult<u64> {
+                // Never the newest entry: it tells a restarting follower where the log stands.
+                let done = sqlx::query("DELETE FROM changes WHERE at < $1 AND seq < (SELECT MAX(seq) FROM changes)")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
             /// Inserts API key rows, a thousand per statement, inside the caller's transaction.
             async fn insert_key_rows(
                 tx: &mut sqlx::Transaction<'_, $db>,
