@@ -4,7 +4,6 @@ mod common;
 
 use std::time::Duration;
 
-use base64::Engine;
 use common::{eventually, setup, sg_error};
 use serde_json::{json, Value};
 use streamgate::testkit::{Backend, TestServer};
@@ -13,21 +12,8 @@ use streamgate::testkit::{Backend, TestServer};
 async fn me_answers_to_every_header_style() {
     let s = setup(Backend::Sqlite).await;
     let secret = s.secret().to_string();
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{secret}:"));
-    let styles: Vec<(&str, String)> = vec![
-        ("authorization", format!("Bearer {secret}")),
-        ("authorization", format!("Basic {basic}")),
-        ("x-api-key", secret.clone()),
-        ("authorization", format!("TOK:{secret}")),
-    ];
-    for (name, value) in styles {
-        let res = s
-            .http
-            .get(s.url("/sg/v1/me"))
-            .header(name, value)
-            .send()
-            .await
-            .unwrap();
+    for (name, value) in common::header_styles(&secret) {
+        let res = s.get_with("/sg/v1/me", name, &value).await;
         assert_eq!(res.status(), 200, "{name}");
         let v: Value = res.json().await.unwrap();
         assert_eq!(v["keyId"], s.key.key.id.to_string());
@@ -317,15 +303,7 @@ async fn unknown_routes_and_methods_answer_in_the_sg_format() {
 #[tokio::test]
 async fn health_metrics_and_openapi() {
     let s = setup(Backend::Sqlite).await;
-    let v: Value = s
-        .http
-        .get(s.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = s.get_json("/healthz").await;
     assert_eq!(v, json!({"status": "ok", "store": "sqlite"}));
     assert_eq!(s.me(s.secret()).await.status(), 200);
     let res = s.http.get(s.url("/metrics")).send().await.unwrap();
@@ -342,15 +320,7 @@ async fn health_metrics_and_openapi() {
     );
     assert!(text.contains("streamgate_http_request_duration_seconds_bucket{route=\"/sg/v1/me\",method=\"GET\",status=\"200\",le=\"+Inf\"} 1"));
     assert!(text.contains("streamgate_key_cache_entries 1"));
-    let doc: Value = s
-        .http
-        .get(s.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = s.get_json("/openapi.json").await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in ["/sg/v1/me", "/sg/v1/keys/verify", "/healthz", "/metrics"] {
         assert!(
@@ -364,15 +334,7 @@ async fn health_metrics_and_openapi() {
 #[tokio::test]
 async fn health_reports_a_store_that_stopped_answering() {
     let s = setup(Backend::Postgres).await;
-    let v: Value = s
-        .http
-        .get(s.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = s.get_json("/healthz").await;
     assert_eq!(v, json!({"status": "ok", "store": "postgres"}));
     // Pull the tables out from under the running server.
     let schema = s

@@ -239,19 +239,14 @@ macro_rules! suite {
     };
 }
 
-suite!(
-    Sqlite,
-    accounts,
-    users,
-    api_keys,
-    revocation_is_logged_once,
-    changes_are_ordered_and_paged,
-    old_changes_are_pruned_but_never_the_newest,
-    last_used_never_moves_back,
-    bulk_insert
-);
-suite!(
-    Postgres,
+macro_rules! suites {
+    ($($name:ident),* $(,)?) => {
+        suite!(Sqlite, $($name),*);
+        suite!(Postgres, $($name),*);
+    };
+}
+
+suites!(
     accounts,
     users,
     api_keys,

@@ -31,6 +31,27 @@ impl Setup {
             .expect("request")
     }
 
+    /// GET with one extra header.
+    pub async fn get_with(&self, path: &str, header: &str, value: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .header(header, value)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json body")
+    }
+
     pub async fn new_key(&self, name: &str, f: impl FnOnce(&mut NewKey)) -> CreatedKey {
         new_key(&self.server, self.account.id, name, f).await
     }
@@ -68,6 +89,18 @@ pub async fn setup(backend: Backend) -> Setup {
         key,
         http: reqwest::Client::new(),
     }
+}
+
+/// The four ways the platforms present a key, each carrying `secret`.
+pub fn header_styles(secret: &str) -> Vec<(&'static str, String)> {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{secret}:"));
+    vec![
+        ("authorization", format!("Bearer {secret}")),
+        ("authorization", format!("Basic {basic}")),
+        ("x-api-key", secret.to_string()),
+        ("authorization", format!("TOK:{secret}")),
+    ]
 }
 
 /// Polls `f` until it returns true or `limit` passes; returns how long it took.
