@@ -9,7 +9,9 @@
 # The machine is small and shared, so absolute figures drift from minute to minute. To keep the
 # ratios honest the cases are interleaved (baseline, valid, unknown, ...) for BENCH_ROUNDS rounds and
 # each ratio is the median of the per-round ratios. The server's CPU time per request (from
-# /proc/PID/stat) is printed too: it is the least noisy measure of what a request costs.
+# /proc/PID/stat) is printed too: it is the least noisy measure of what a request costs. "srv" and
+# "wrk" are how busy the server's and wrk's cores were: at ~100% srv the server is the bottleneck,
+# at ~100% wrk the load generator is (and the figures understate the server).
 #
 # An extra, informational case ("cold miss") sends a different well-formed unknown key on every
 # request, so every request misses the cache and reads the store: the one path where the number of
@@ -98,7 +100,8 @@ start_server() { # VAR NAME CMD...
   printf -v "${var}_PID" '%s' "$pid"
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of a process
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }       # utime + stime of a process
+children_ticks() { awk '{print $16 + $17}' "/proc/$$/stat"; } # cutime + cstime of this shell
 
 # Notes other load generators or compilers running at the same time: they distort every figure.
 check_quiet() { # WHEN
@@ -175,16 +178,19 @@ errs = sum(map(int, m.groups())) if m else 0
 print(f"{rps:.1f} {p50:.4f} {p99:.4f} {reqs} {non2xx} {errs} {secs:.3f}")
 PY
 
-# One measured wrk run; appends "rps p50 p99 requests non2xx errors seconds cpu_ticks" to $WORK/res/FILE.
+# One measured wrk run; appends "rps p50 p99 requests non2xx errors seconds server_ticks wrk_ticks"
+# to $WORK/res/FILE. wrk's CPU time is read from this shell's waited-for-children counters.
 measure() { # FILE SERVER_PID URL [wrk args...]
-  local file=$1 pid=$2 url=$3 t0 t1 out
+  local file=$1 pid=$2 url=$3 t0 t1 w0 w1 out
   shift 3
   mkdir -p "$WORK/res" "$WORK/raw"
   t0=$(cpu_ticks "$pid")
+  w0=$(children_ticks)
   out=$("${LOAD_PIN[@]}" wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$@" "$url")
+  w1=$(children_ticks)
   t1=$(cpu_ticks "$pid")
   printf '%s\n' "$out" >>"$WORK/raw/$file"
-  printf '%s %s\n' "$(printf '%s\n' "$out" | python3 "$WORK/parse_wrk.py")" "$((t1 - t0))" >>"$WORK/res/$file"
+  printf '%s %s %s\n' "$(printf '%s\n' "$out" | python3 "$WORK/parse_wrk.py")" "$((t1 - t0))" "$((w1 - w0))" >>"$WORK/res/$file"
 }
 
 # Checks by hand that each case answers what it should before timing it.
@@ -301,21 +307,22 @@ TARGETED = ("valid", "unknown", "malformed")
 med = st.median
 
 def load(tag, case):
-    # rps p50 p99 requests non2xx errors seconds cpu_ticks
+    # rps p50 p99 requests non2xx errors seconds server_ticks wrk_ticks
     return [list(map(float, l.split())) for l in open(os.path.join(res, f"{tag}.{case}"))]
 
 summary, rel = [], {}
 for tag, label in (("small", f"{small:,} keys"), ("big", f"{big:,} keys")):
     base = load(tag, "base")
     print(f"\n== {label} in the store (medians of {len(base)} interleaved rounds; x = ratio to the baseline of the same round)")
-    print(f"{'case':<27}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'cpu us/req':>11}{'busy':>6}{'x rps':>7}{'(min-max)':>12}{'x p50':>7}{'x p99':>7}  verdict")
+    print(f"{'case':<27}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'cpu us/req':>11}{'srv':>6}{'wrk':>6}{'x rps':>7}{'(min-max)':>12}{'x p50':>7}{'x p99':>7}  verdict")
     rel[tag] = {}
     for case in NAMES:
         rows = load(tag, case)
         rps, p50, p99 = (med(r[i] for r in rows) for i in range(3))
         cpu_us = med(r[7] * 1e6 / clk / r[3] for r in rows if r[3] > 0)
         busy = med(100 * r[7] / clk / r[6] for r in rows)
-        line = f"{NAMES[case]:<27}{rps:>9.0f}{p50:>9.3f}{p99:>9.3f}{cpu_us:>11.1f}{busy:>5.0f}%"
+        wrk_busy = med(100 * r[8] / clk / r[6] for r in rows)
+        line = f"{NAMES[case]:<27}{rps:>9.0f}{p50:>9.3f}{p99:>9.3f}{cpu_us:>11.1f}{busy:>5.0f}%{wrk_busy:>5.0f}%"
         notes = []
         errs = sum(r[5] for r in rows)
         if errs:
