@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use crate::clock::{parse_duration_ms, rfc3339, SystemClock};
+use crate::crypto::Vault;
 use crate::domain::{ApiKey, Environment};
 use crate::service::{NewKey, Services};
 use crate::store::{self, Store};
@@ -31,7 +32,7 @@ pub struct Global {
     /// sqlite://PATH or postgres://USER@HOST/DB (default: an SQLite file under --data-dir).
     #[arg(long, global = true, env = "STREAMGATE_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Where the default SQLite database (and later the vault key file) live.
+    /// Where the default SQLite database and the vault's master key file live.
     #[arg(
         long,
         global = true,
@@ -42,6 +43,10 @@ pub struct Global {
     /// Log filter, e.g. info or streamgate=debug (RUST_LOG syntax).
     #[arg(long, global = true, env = "STREAMGATE_LOG", default_value = "info")]
     pub log: String,
+    /// Vault master key file (created, mode 0600, when missing). Ignored when
+    /// STREAMGATE_MASTER_KEY (base64 of 32 bytes) is set. Default: master.key under --data-dir.
+    #[arg(long, global = true, env = "STREAMGATE_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -165,6 +170,24 @@ async fn open(global: &Global) -> anyhow::Result<Arc<dyn Store>> {
     Ok(store)
 }
 
+fn open_vault(global: &Global) -> anyhow::Result<Vault> {
+    let file = global
+        .master_key_file
+        .clone()
+        .unwrap_or_else(|| global.data_dir.join("master.key"));
+    let env_key = std::env::var("STREAMGATE_MASTER_KEY").ok();
+    let (vault, created) = Vault::load(env_key.as_deref(), &file)
+        .with_context(|| format!("cannot open the vault master key ({})", file.display()))?;
+    if created {
+        eprintln!(
+            "streamgate: created a new vault master key at {} (mode 0600). Back it up: \
+             stream keys and stored credentials cannot be decrypted without it.",
+            file.display()
+        );
+    }
+    Ok(vault)
+}
+
 /// Hides a password in a database URL before it is printed.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -181,7 +204,8 @@ pub fn redact_url(url: &str) -> String {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = open(&cli.global).await?;
-    let svc = Services::new(store, Arc::new(SystemClock));
+    let vault = open_vault(&cli.global)?;
+    let svc = Services::new(store, Arc::new(SystemClock), Arc::new(vault));
     match cli.command {
         Command::Serve { listen } => serve(svc, listen).await,
         Command::Migrate => {

@@ -13,6 +13,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("data_dir", "STREAMGATE_DATA_DIR"),
     ("listen", "STREAMGATE_LISTEN"),
     ("log", "STREAMGATE_LOG"),
+    ("master_key_file", "STREAMGATE_MASTER_KEY_FILE"),
 ];
 
 pub const DEFAULT_FILE: &str = "streamgate.toml";

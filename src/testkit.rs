@@ -111,7 +111,11 @@ impl TestServer {
     pub async fn start_on(db: Arc<TestDb>) -> Self {
         let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
         let store = db.store().await;
-        let svc = Services::new(store, clock.clone() as Arc<dyn Clock>);
+        let svc = Services::new(
+            store,
+            clock.clone() as Arc<dyn Clock>,
+            Arc::new(crate::crypto::Vault::ephemeral()),
+        );
         let state = AppState::new(svc);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -3,9 +3,11 @@
 pub mod key_secret;
 pub mod password;
 pub mod secret;
+pub mod vault;
 
 pub use key_secret::{KeySecret, ParsedKey};
 pub use secret::SecretString;
+pub use vault::{Aad, Vault};
 
 use sha2::{Digest, Sha256};
 

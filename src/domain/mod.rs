@@ -4,10 +4,12 @@ pub mod account;
 pub mod actor;
 pub mod api_key;
 pub mod error;
+pub mod stream;
 pub mod user;
 
 pub use account::{Account, AccountNumber};
 pub use actor::Actor;
 pub use api_key::{ApiKey, Cors, Environment, KeyInfo, VerifyCode};
 pub use error::{AuthFailure, Error};
+pub use stream::{MultistreamTarget, Session, Stream};
 pub use user::{Role, User};

@@ -77,25 +77,32 @@ impl<D: Dialect> FromRequestParts<AppState> for Authed<D> {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let result = match presented_key(&parts.headers) {
-            Ok(key) => state.svc.authenticate(key.as_str()).await,
-            Err(failure) => Err(Error::Unauthenticated(failure)),
-        };
-        match result {
-            Ok(actor) => Ok(Authed(actor, PhantomData)),
-            Err(e) => {
-                if let Error::Unauthenticated(f) = &e {
-                    state.metrics.auth_failure(D::NAME, f.as_str());
-                    tracing::debug!(
-                        dialect = D::NAME,
-                        reason = f.as_str(),
-                        "authentication refused"
-                    );
-                }
-                Err(e.into())
-            }
-        }
+        authenticate::<D>(state, &parts.headers)
+            .await
+            .map(|actor| Authed(actor, PhantomData))
     }
+}
+
+/// The caller behind `headers`, or a refusal in dialect `D`'s error format (counted in metrics).
+pub async fn authenticate<D: Dialect>(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Actor, ApiError<D>> {
+    let result = match presented_key(headers) {
+        Ok(key) => state.svc.authenticate(key.as_str()).await,
+        Err(failure) => Err(Error::Unauthenticated(failure)),
+    };
+    result.map_err(|e| {
+        if let Error::Unauthenticated(f) = &e {
+            state.metrics.auth_failure(D::NAME, f.as_str());
+            tracing::debug!(
+                dialect = D::NAME,
+                reason = f.as_str(),
+                "authentication refused"
+            );
+        }
+        e.into()
+    })
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
         .merge(dialect::sg::routes())
+        .merge(dialect::livepeer::routes())
         .fallback(dialect::sg::not_found)
         .method_not_allowed_fallback(dialect::sg::method_not_allowed)
         .layer(metrics::MetricsLayer(state.metrics.clone()))

@@ -3,12 +3,14 @@
 
 pub mod accounts;
 pub mod keys;
+pub mod streams;
 pub mod usage;
 pub mod verifier;
 
 use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::crypto::Vault;
 use crate::store::Store;
 
 pub use keys::{CreatedKey, NewKey, VerifyOutcome};
@@ -20,10 +22,11 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub verifier: Arc<Verifier>,
     pub usage: Arc<UsageRecorder>,
+    pub vault: Arc<Vault>,
 }
 
 impl Services {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Arc<Self> {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, vault: Arc<Vault>) -> Arc<Self> {
         let verifier = Arc::new(Verifier::new(store.clone(), clock.clone()));
         let usage = Arc::new(UsageRecorder::new(store.clone()));
         Arc::new(Self {
@@ -31,6 +34,7 @@ impl Services {
             clock,
             verifier,
             usage,
+            vault,
         })
     }
 

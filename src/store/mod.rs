@@ -3,8 +3,11 @@
 mod rows;
 #[macro_use]
 mod sql;
+#[macro_use]
+mod streams_sql;
 pub mod postgres;
 pub mod sqlite;
+pub mod streams;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +16,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::domain::{Account, ApiKey, User};
+
+pub use streams::{After, Scope, StreamRecord, StreamStore, TargetRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -47,7 +52,7 @@ pub trait ChangeListener: Send {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: streams::StreamStore + Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> StoreResult<()>;
     async fn ping(&self) -> StoreResult<()>;

@@ -66,3 +66,4 @@ impl ChangeListener for NotifyListener {
 }
 
 impl_sql_store!(PostgresStore, sqlx::Postgres);
+impl_stream_store!(PostgresStore);

@@ -54,3 +54,4 @@ impl ChangeListener for PollListener {
 }
 
 impl_sql_store!(SqliteStore, sqlx::Sqlite);
+impl_stream_store!(SqliteStore);
