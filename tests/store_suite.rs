@@ -1,7 +1,7 @@
 //! One store test suite, run unchanged against SQLite and PostgreSQL.
 
-use streamgate::domain::{Account, AccountNumber, ApiKey, Cors, Environment, Role, User};
-use streamgate::store::{Store, StoreError};
+use streamgate::domain::{Account, AccountNumber, ApiKey, Cors, Environment, Role, Session, User};
+use streamgate::store::{After, Scope, Store, StoreError, StreamRecord, TargetRecord};
 use streamgate::testkit::{Backend, TestDb};
 use uuid::Uuid;
 
@@ -203,6 +203,190 @@ async fn bulk_insert(store: &dyn Store) {
     );
 }
 
+fn stream_record(a: &Account, env: Environment, name: &str, at: i64) -> StreamRecord {
+    let id = Uuid::now_v7();
+    StreamRecord {
+        id,
+        account_id: a.id,
+        environment: env,
+        name: name.into(),
+        key_hash: streamgate::crypto::sha256(name.as_bytes()).to_vec(),
+        key_sealed: format!("v1.1.sealed-{name}"),
+        playback_id: format!("pb{}", id.simple()),
+        record: false,
+        suspended: false,
+        is_active: false,
+        settings: "{}".into(),
+        created_by: Some("k".into()),
+        created_at: at,
+        updated_at: at,
+        last_seen_at: None,
+        deleted_at: None,
+    }
+}
+
+async fn streams_are_scoped_paged_and_soft_deleted(store: &dyn Store) {
+    let a = account("0001");
+    let b = account("0002");
+    store.insert_account(&a).await.unwrap();
+    store.insert_account(&b).await.unwrap();
+    let prod = Scope {
+        account_id: a.id,
+        environment: Environment::Production,
+    };
+    let mut ids = vec![];
+    for i in 0..5 {
+        let r = stream_record(&a, Environment::Production, &format!("s{i}"), 1_000 + i / 2);
+        store.insert_stream(&r).await.unwrap();
+        ids.push(r.id);
+    }
+    let sandbox = stream_record(&a, Environment::Sandbox, "sb", 1_000);
+    store.insert_stream(&sandbox).await.unwrap();
+    let other = stream_record(&b, Environment::Production, "other", 1_000);
+    store.insert_stream(&other).await.unwrap();
+    // The same key hash cannot name two streams.
+    let mut dup = stream_record(&a, Environment::Production, "s0", 5);
+    dup.playback_id = "unique-pb".into();
+    assert!(matches!(
+        store.insert_stream(&dup).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // Scope: another account's or environment's stream is invisible.
+    assert!(store.stream(prod, other.id).await.unwrap().is_none());
+    assert!(store.stream(prod, sandbox.id).await.unwrap().is_none());
+    let got = store.stream(prod, ids[0]).await.unwrap().unwrap();
+    assert_eq!(got.key_sealed, "v1.1.sealed-s0");
+
+    // Keyset paging, oldest first, ties broken by id, no item twice.
+    let mut seen = vec![];
+    let mut after: Option<After> = None;
+    loop {
+        let page = store.list_streams(prod, after.as_ref(), 2).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        let last = page.last().unwrap();
+        after = Some(After {
+            created_at: last.created_at,
+            id: last.id,
+        });
+        seen.extend(page.into_iter().map(|r| r.id));
+    }
+    assert_eq!(seen, ids);
+
+    // Update with a change entry; soft delete hides it from lookups but not from the key index.
+    let before = store.latest_change().await.unwrap();
+    let mut r = got.clone();
+    r.suspended = true;
+    r.name = "renamed".into();
+    assert!(store
+        .update_stream(&r, Some("stream.suspended"))
+        .await
+        .unwrap());
+    let changes = store.changes_since(before, 10).await.unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].kind, "stream.suspended");
+    assert_eq!(changes[0].key_hash.as_deref(), Some(&got.key_hash[..]));
+    r.deleted_at = Some(9_999);
+    assert!(store
+        .update_stream(&r, Some("stream.deleted"))
+        .await
+        .unwrap());
+    assert!(store.stream(prod, r.id).await.unwrap().is_none());
+    assert!(
+        !store.update_stream(&r, None).await.unwrap(),
+        "a deleted stream stays deleted"
+    );
+    let by_hash = store
+        .stream_by_key_hash(&got.key_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_hash.deleted_at, Some(9_999));
+    assert!(by_hash.suspended);
+    assert_eq!(store.list_streams(prod, None, 100).await.unwrap().len(), 4);
+}
+
+async fn sessions_and_targets(store: &dyn Store) {
+    let a = account("0001");
+    let b = account("0002");
+    store.insert_account(&a).await.unwrap();
+    store.insert_account(&b).await.unwrap();
+    let scope_a = Scope {
+        account_id: a.id,
+        environment: Environment::Production,
+    };
+    let scope_b = Scope {
+        account_id: b.id,
+        environment: Environment::Production,
+    };
+    let s = stream_record(&a, Environment::Production, "cam", 1_000);
+    store.insert_stream(&s).await.unwrap();
+    for (i, ended) in [(0, Some(1_500)), (1, None)] {
+        store
+            .insert_session(&Session {
+                id: Uuid::now_v7(),
+                stream_id: s.id,
+                account_id: a.id,
+                environment: Environment::Production,
+                ingest: "nginx-rtmp".into(),
+                client_addr: Some("127.0.0.1".into()),
+                started_at: 1_000 + i,
+                ended_at: ended,
+            })
+            .await
+            .unwrap();
+    }
+    let sessions = store.list_sessions(scope_a, s.id).await.unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert!(
+        sessions[0].started_at > sessions[1].started_at,
+        "newest first"
+    );
+    assert_eq!(
+        store
+            .session(scope_a, sessions[0].id)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&sessions[0])
+    );
+    assert!(store
+        .session(scope_b, sessions[0].id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.list_sessions(scope_b, s.id).await.unwrap().is_empty());
+
+    let t = TargetRecord {
+        id: Uuid::now_v7(),
+        account_id: a.id,
+        environment: Environment::Production,
+        name: "yt".into(),
+        url_sealed: "v1.1.sealed-url".into(),
+        disabled: false,
+        created_at: 1_000,
+    };
+    store.insert_target(&t).await.unwrap();
+    assert!(store.target(scope_b, t.id).await.unwrap().is_none());
+    let mut t2 = store.target(scope_a, t.id).await.unwrap().unwrap();
+    t2.disabled = true;
+    t2.name = "yt2".into();
+    assert!(store.update_target(&t2).await.unwrap());
+    let mut foreign = t2.clone();
+    foreign.account_id = b.id;
+    assert!(
+        !store.update_target(&foreign).await.unwrap(),
+        "scope is part of the update"
+    );
+    assert_eq!(store.list_targets(scope_a).await.unwrap()[0].name, "yt2");
+    assert!(!store.delete_target(scope_b, t.id, 2_000).await.unwrap());
+    assert!(store.delete_target(scope_a, t.id, 2_000).await.unwrap());
+    assert!(store.target(scope_a, t.id).await.unwrap().is_none());
+    assert!(store.list_targets(scope_a).await.unwrap().is_empty());
+}
+
 async fn survives_reopening(db: &TestDb) {
     let a = account("0001");
     {
@@ -254,5 +438,7 @@ suites!(
     changes_are_ordered_and_paged,
     old_changes_are_pruned_but_never_the_newest,
     last_used_never_moves_back,
-    bulk_insert
+    bulk_insert,
+    streams_are_scoped_paged_and_soft_deleted,
+    sessions_and_targets
 );
