@@ -383,10 +383,12 @@ async fn multistream_targets_keep_their_url_secret() {
             "{secret} is in the database in clear"
         );
     }
+    let stream_key = st["streamKey"].as_str().unwrap();
     assert!(
-        !contains(&raw, st["streamKey"].as_str().unwrap().as_bytes()),
+        !contains(&raw, stream_key.as_bytes()),
         "stream key in clear"
     );
+    assert!(!logs.contents().contains(stream_key), "stream key logged");
 
     let res = call(
         &s,
