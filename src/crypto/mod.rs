@@ -1,5 +1,6 @@
 //! Key generation and checksums, hashing, and secrets that cannot print themselves.
 
+pub mod jwt;
 pub mod key_secret;
 pub mod password;
 pub mod secret;

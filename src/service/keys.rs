@@ -85,6 +85,8 @@ impl Services {
             .revoke_api_key(id, self.now_ms())
             .await?
             .ok_or(Error::NotFound("api key"))?;
+        // Its refresh tokens die with it (its access tokens are refused by the key check).
+        self.store.revoke_refresh_for_key(id, self.now_ms()).await?;
         if let Err(e) = self.verifier.catch_up().await {
             // The follower will apply it within its next tick.
             tracing::warn!(error = %e, "could not apply the revocation to the local cache at once");

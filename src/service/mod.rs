@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod keys;
 pub mod streams;
+pub mod tokens;
 pub mod usage;
 pub mod verifier;
 
@@ -23,6 +24,7 @@ pub struct Services {
     pub verifier: Arc<Verifier>,
     pub usage: Arc<UsageRecorder>,
     pub vault: Arc<Vault>,
+    pub tokens: tokens::TokenKeys,
 }
 
 impl Services {
@@ -35,6 +37,7 @@ impl Services {
             verifier,
             usage,
             vault,
+            tokens: tokens::TokenKeys::default(),
         })
     }
 

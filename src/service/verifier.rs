@@ -66,6 +66,8 @@ pub struct Verifier {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     cache: Cache<[u8; 32], Cached>,
+    /// The same keys by id, for access tokens (which name their key by id, not by secret).
+    by_id: Cache<uuid::Uuid, Arc<KeyInfo>>,
     epoch: Instant,
     /// Milliseconds since `epoch` of the last successful sync with the change log; -1 = never.
     synced_at: AtomicI64,
@@ -85,6 +87,7 @@ impl Verifier {
             store,
             clock,
             cache: Cache::new(CACHE_CAPACITY),
+            by_id: Cache::new(CACHE_CAPACITY),
             epoch: Instant::now(),
             synced_at: AtomicI64::new(-1),
             generation: AtomicU64::new(0),
@@ -149,6 +152,39 @@ impl Verifier {
         Ok(found)
     }
 
+    /// The state of the key with this id (for access tokens), through the same cache rules.
+    pub async fn verify_id(&self, id: uuid::Uuid) -> StoreResult<Verified> {
+        let trusted = self.cache_is_trusted();
+        let cached = if trusted { self.by_id.get(&id) } else { None };
+        let info = match cached {
+            Some(info) => Some(info),
+            None => {
+                let generation = self.generation.load(Ordering::SeqCst);
+                self.store_lookups.fetch_add(1, Ordering::Relaxed);
+                let found = self
+                    .store
+                    .api_key_by_id(id)
+                    .await?
+                    .map(|k| Arc::new(KeyInfo::from(&k)));
+                if let (true, Some(info)) = (trusted, &found) {
+                    self.by_id.insert(id, info.clone());
+                    if self.generation.load(Ordering::SeqCst) != generation {
+                        self.by_id.remove(&id);
+                    }
+                }
+                found
+            }
+        };
+        let Some(info) = info else {
+            return Ok(Verified::NotFound);
+        };
+        Ok(match info.status(self.clock.now_ms()) {
+            VerifyCode::Valid => Verified::Valid(info),
+            VerifyCode::Revoked => Verified::Revoked(info),
+            _ => Verified::Expired(info),
+        })
+    }
+
     pub fn cached_entries(&self) -> usize {
         self.cache.len()
     }
@@ -180,6 +216,7 @@ impl Verifier {
             // write's sequence number): we cannot tell what they invalidated, so drop everything.
             if changes.first().is_some_and(|c| c.seq > last + 1) {
                 self.cache.clear();
+                self.by_id.clear();
             }
             for c in changes {
                 if let Some(h) = c
@@ -188,6 +225,9 @@ impl Verifier {
                     .and_then(|h| <[u8; 32]>::try_from(h).ok())
                 {
                     self.cache.remove(&h);
+                }
+                if let Ok(id) = uuid::Uuid::parse_str(&c.object_id) {
+                    self.by_id.remove(&id);
                 }
                 last = c.seq;
             }

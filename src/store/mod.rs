@@ -5,9 +5,12 @@ mod rows;
 mod sql;
 #[macro_use]
 mod streams_sql;
+#[macro_use]
+mod tokens_sql;
 pub mod postgres;
 pub mod sqlite;
 pub mod streams;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +21,7 @@ use uuid::Uuid;
 use crate::domain::{Account, ApiKey, User};
 
 pub use streams::{After, Scope, StreamRecord, StreamStore, TargetRecord};
+pub use tokens::{AuditEvent, RefreshRecord, RefreshUse, SigningKeyRecord, TokenStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -52,7 +56,7 @@ pub trait ChangeListener: Send {
 }
 
 #[async_trait]
-pub trait Store: streams::StreamStore + Send + Sync + 'static {
+pub trait Store: streams::StreamStore + tokens::TokenStore + Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> StoreResult<()>;
     async fn ping(&self) -> StoreResult<()>;

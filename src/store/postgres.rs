@@ -67,3 +67,4 @@ impl ChangeListener for NotifyListener {
 
 impl_sql_store!(PostgresStore, sqlx::Postgres);
 impl_stream_store!(PostgresStore);
+impl_token_store!(PostgresStore);

@@ -55,3 +55,4 @@ impl ChangeListener for PollListener {
 
 impl_sql_store!(SqliteStore, sqlx::Sqlite);
 impl_stream_store!(SqliteStore);
+impl_token_store!(SqliteStore);

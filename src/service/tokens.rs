@@ -1,0 +1,312 @@
+//! Disposable access tokens (EdDSA JWTs) and single-use refresh tokens, as api.video hands them
+//! out: `POST /auth/api-key` trades an API key for a pair, `POST /auth/refresh` trades a refresh
+//! token for a new pair. A replayed refresh token revokes its whole family (RFC 9700 §4.14).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use tokio::sync::RwLock;
+use uuid::Uuid;
+
+use super::{Services, Verified};
+use crate::crypto::{jwt, random_base62, sha256, Aad, SecretString};
+use crate::domain::{Actor, AuthFailure, Error};
+use crate::store::{AuditEvent, RefreshRecord, RefreshUse, SigningKeyRecord};
+
+pub const DEFAULT_ACCESS_TTL_MS: i64 = 3_600_000;
+pub const REFRESH_TTL_MS: i64 = 30 * 24 * 3_600_000;
+/// How often a server re-reads the signing keys (to pick up a rotation made by the CLI).
+const RELOAD_EVERY: Duration = Duration::from_secs(30);
+/// Refresh tokens: `rt_` + 43 base62 characters (≈ 256 bits).
+const REFRESH_PREFIX: &str = "rt_";
+
+/// A pair as `/auth/api-key` and `/auth/refresh` return it.
+#[derive(Debug)]
+pub struct TokenPair {
+    pub access_token: SecretString,
+    pub refresh_token: SecretString,
+    /// Seconds.
+    pub expires_in: i64,
+}
+
+struct Ring {
+    signing: Option<(String, SigningKey)>,
+    verifying: HashMap<String, VerifyingKey>,
+    loaded_at: Option<Instant>,
+}
+
+pub struct TokenKeys {
+    ring: RwLock<Ring>,
+    access_ttl_ms: AtomicI64,
+}
+
+impl Default for TokenKeys {
+    fn default() -> Self {
+        Self {
+            ring: RwLock::new(Ring {
+                signing: None,
+                verifying: HashMap::new(),
+                loaded_at: None,
+            }),
+            access_ttl_ms: AtomicI64::new(DEFAULT_ACCESS_TTL_MS),
+        }
+    }
+}
+
+impl TokenKeys {
+    pub fn access_ttl_ms(&self) -> i64 {
+        self.access_ttl_ms.load(Ordering::Relaxed)
+    }
+
+    /// Access-token lifetime (configuration, and tests that need tokens to expire).
+    pub fn set_access_ttl_ms(&self, ms: i64) {
+        self.access_ttl_ms.store(ms.max(1_000), Ordering::Relaxed);
+    }
+}
+
+fn signing_aad(kid: &str) -> Aad<'_> {
+    Aad {
+        table: "signing_keys",
+        id: kid,
+        field: "private_key",
+    }
+}
+
+impl Services {
+    /// Re-reads the signing keys from the store; creates the first one if there is none.
+    async fn load_signing_keys(&self, ring: &mut Ring) -> Result<(), Error> {
+        let mut records = self.store.signing_keys().await?;
+        if records.is_empty() {
+            self.add_signing_key().await?;
+            records = self.store.signing_keys().await?;
+        }
+        let now = self.now_ms();
+        let ttl = self.tokens.access_ttl_ms();
+        ring.verifying.clear();
+        ring.signing = None;
+        for r in &records {
+            // A retired key verifies the tokens it signed until they can all have expired.
+            if r.retired_at.is_some_and(|at| at + ttl < now) {
+                continue;
+            }
+            let Ok(bytes) = <[u8; 32]>::try_from(r.public_key.as_slice()) else {
+                continue;
+            };
+            if let Ok(vk) = VerifyingKey::from_bytes(&bytes) {
+                ring.verifying.insert(r.kid.clone(), vk);
+            }
+            if ring.signing.is_none() && r.retired_at.is_none() {
+                let private = self
+                    .vault
+                    .open(&signing_aad(&r.kid), &r.private_sealed)
+                    .map_err(|e| Error::Internal(format!("signing key {}: {e}", r.kid)))?;
+                let raw = base64::Engine::decode(
+                    &base64::engine::general_purpose::STANDARD,
+                    private.expose(),
+                )
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                .ok_or_else(|| Error::Internal(format!("signing key {}: bad length", r.kid)))?;
+                ring.signing = Some((r.kid.clone(), SigningKey::from_bytes(&raw)));
+            }
+        }
+        ring.loaded_at = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Adds a new signing key and retires the others (they keep verifying until their tokens
+    /// expire). Returns the new key id.
+    pub async fn rotate_signing_key(&self) -> Result<String, Error> {
+        let kid = self.add_signing_key().await?;
+        // This process signs with the new key from now on.
+        self.tokens.ring.write().await.loaded_at = None;
+        tracing::info!(kid = %kid, "signing key rotated");
+        Ok(kid)
+    }
+
+    async fn add_signing_key(&self) -> Result<String, Error> {
+        let key = SigningKey::generate(&mut rand::rngs::OsRng);
+        let kid = format!("sg-{}", Uuid::now_v7().simple());
+        let private = zeroize::Zeroizing::new(base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            key.to_bytes(),
+        ));
+        let now = self.now_ms();
+        self.store
+            .insert_signing_key(&SigningKeyRecord {
+                kid: kid.clone(),
+                public_key: key.verifying_key().to_bytes().to_vec(),
+                private_sealed: self.vault.seal(&signing_aad(&kid), &private),
+                created_at: now,
+                retired_at: None,
+            })
+            .await?;
+        self.store.retire_signing_keys_except(&kid, now).await?;
+        Ok(kid)
+    }
+
+    async fn ring_fresh(&self) -> Result<tokio::sync::RwLockReadGuard<'_, Ring>, Error> {
+        {
+            let ring = self.tokens.ring.read().await;
+            if ring.loaded_at.is_some_and(|t| t.elapsed() < RELOAD_EVERY) {
+                return Ok(ring);
+            }
+        }
+        let mut ring = self.tokens.ring.write().await;
+        if !ring.loaded_at.is_some_and(|t| t.elapsed() < RELOAD_EVERY) {
+            self.load_signing_keys(&mut ring).await?;
+        }
+        Ok(ring.downgrade())
+    }
+
+    /// The public keys, as `/.well-known/jwks.json` serves them.
+    pub async fn jwks(&self) -> Result<serde_json::Value, Error> {
+        let ring = self.ring_fresh().await?;
+        let mut keys: Vec<_> = ring.verifying.iter().collect();
+        keys.sort_by(|a, b| b.0.cmp(a.0));
+        Ok(serde_json::json!({
+            "keys": keys.into_iter().map(|(kid, vk)| jwt::jwk(kid, vk)).collect::<Vec<_>>()
+        }))
+    }
+
+    async fn issue_pair(&self, actor: &Actor, family: Uuid) -> Result<TokenPair, Error> {
+        let now = self.now_ms();
+        let ttl = self.tokens.access_ttl_ms();
+        let access = {
+            let ring = self.ring_fresh().await?;
+            let (kid, key) = ring
+                .signing
+                .as_ref()
+                .ok_or_else(|| Error::Internal("no signing key".into()))?;
+            let claims = jwt::Claims {
+                sub: actor.key_id().to_string(),
+                acct: actor.account_id().to_string(),
+                env: actor.environment().as_str().to_string(),
+                scope: "api".into(),
+                iat: now / 1000,
+                exp: (now + ttl) / 1000,
+                jti: Uuid::now_v7().to_string(),
+            };
+            jwt::sign(kid, key, &claims)
+        };
+        let refresh = format!("{REFRESH_PREFIX}{}", random_base62(43));
+        self.store
+            .insert_refresh(&RefreshRecord {
+                id: Uuid::now_v7(),
+                family_id: family,
+                api_key_id: actor.key_id(),
+                token_hash: sha256(refresh.as_bytes()).to_vec(),
+                issued_at: now,
+                expires_at: now + REFRESH_TTL_MS,
+                used_at: None,
+                revoked_at: None,
+            })
+            .await?;
+        Ok(TokenPair {
+            access_token: SecretString::new(access),
+            refresh_token: SecretString::new(refresh),
+            expires_in: ttl / 1000,
+        })
+    }
+
+    /// `POST /auth/api-key`: a fresh token family for a valid API key.
+    pub async fn issue_tokens(&self, api_key: &str) -> Result<TokenPair, Error> {
+        let actor = self.authenticate(api_key).await?;
+        self.issue_pair(&actor, Uuid::now_v7()).await
+    }
+
+    /// `POST /auth/refresh`: spends the refresh token and returns a new pair in its family.
+    pub async fn refresh_tokens(&self, refresh_token: &str) -> Result<TokenPair, Error> {
+        let refused = Err(Error::Unauthenticated(AuthFailure::NotFound));
+        if !refresh_token.starts_with(REFRESH_PREFIX) || refresh_token.len() > 128 {
+            return refused;
+        }
+        let now = self.now_ms();
+        let rec = match self
+            .store
+            .use_refresh(&sha256(refresh_token.as_bytes()), now)
+            .await?
+        {
+            RefreshUse::Used(rec) => rec,
+            RefreshUse::Replayed(rec) => {
+                let key = self.store.api_key_by_id(rec.api_key_id).await?;
+                self.audit(AuditEvent {
+                    id: Uuid::now_v7(),
+                    account_id: key.map(|k| k.account_id),
+                    actor: format!("key:{}", rec.api_key_id),
+                    action: "refresh_token.reuse".into(),
+                    object: format!("token_family:{}", rec.family_id),
+                    outcome: "family_revoked".into(),
+                    detail: "a spent or revoked refresh token was presented again; every token of its family is now revoked".into(),
+                    at: now,
+                })
+                .await;
+                tracing::warn!(family = %rec.family_id, "refresh token reuse: family revoked");
+                return Err(Error::Unauthenticated(AuthFailure::Revoked));
+            }
+            RefreshUse::Unknown => return refused,
+        };
+        if rec.expires_at <= now {
+            return Err(Error::Unauthenticated(AuthFailure::Expired));
+        }
+        let actor = match self.verifier.verify_id(rec.api_key_id).await? {
+            Verified::Valid(key) => Actor { key },
+            Verified::Revoked(_) => return Err(Error::Unauthenticated(AuthFailure::Revoked)),
+            Verified::Expired(_) => return Err(Error::Unauthenticated(AuthFailure::Expired)),
+            _ => return refused,
+        };
+        self.issue_pair(&actor, rec.family_id).await
+    }
+
+    /// The caller behind an access token: a valid signature by a known key, not expired, and
+    /// its API key still valid now (so revoking the key kills its tokens at once).
+    pub async fn authenticate_token(&self, token: &str) -> Result<Actor, Error> {
+        let malformed = || Error::Unauthenticated(AuthFailure::Malformed);
+        let kid = jwt::kid_of(token).map_err(|_| malformed())?;
+        let vk = {
+            let ring = self.ring_fresh().await?;
+            ring.verifying.get(&kid).copied()
+        };
+        let vk = match vk {
+            Some(vk) => vk,
+            None => {
+                // Perhaps rotated by another process since the last load.
+                let mut ring = self.tokens.ring.write().await;
+                if ring
+                    .loaded_at
+                    .is_some_and(|t| t.elapsed() > Duration::from_secs(1))
+                {
+                    self.load_signing_keys(&mut ring).await?;
+                }
+                *ring
+                    .verifying
+                    .get(&kid)
+                    .ok_or(Error::Unauthenticated(AuthFailure::NotFound))?
+            }
+        };
+        let claims =
+            jwt::verify(token, &vk).map_err(|_| Error::Unauthenticated(AuthFailure::NotFound))?;
+        if claims.exp * 1000 <= self.now_ms() {
+            return Err(Error::Unauthenticated(AuthFailure::Expired));
+        }
+        let id = Uuid::parse_str(&claims.sub).map_err(|_| malformed())?;
+        match self.verifier.verify_id(id).await? {
+            Verified::Valid(key) if key.account_id.to_string() == claims.acct => {
+                self.usage.record(key.id, self.now_ms());
+                Ok(Actor { key })
+            }
+            Verified::Revoked(_) => Err(Error::Unauthenticated(AuthFailure::Revoked)),
+            Verified::Expired(_) => Err(Error::Unauthenticated(AuthFailure::Expired)),
+            _ => Err(Error::Unauthenticated(AuthFailure::NotFound)),
+        }
+    }
+
+    /// Appends to the audit log; a failure is logged, never fatal to the request.
+    pub async fn audit(&self, e: AuditEvent) {
+        if let Err(err) = self.store.insert_audit(&e).await {
+            tracing::error!(error = %err, action = %e.action, "could not write an audit event");
+        }
+    }
+}
