@@ -155,7 +155,7 @@ impl Services {
             }
         }
         let mut ring = self.tokens.ring.write().await;
-        if !ring.loaded_at.is_some_and(|t| t.elapsed() < RELOAD_EVERY) {
+        if ring.loaded_at.is_none_or(|t| t.elapsed() >= RELOAD_EVERY) {
             self.load_signing_keys(&mut ring).await?;
         }
         Ok(ring.downgrade())
