@@ -206,6 +206,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = open(&cli.global).await?;
     let vault = open_vault(&cli.global)?;
     let svc = Services::new(store, Arc::new(SystemClock), Arc::new(vault));
+    if let Ok(ttl) = std::env::var("STREAMGATE_ACCESS_TOKEN_TTL") {
+        let ms = parse_duration_ms(&ttl).ok_or_else(|| {
+            anyhow!("access_token_ttl must look like 3600s, 60m or 1h (got {ttl:?})")
+        })?;
+        svc.tokens.set_access_ttl_ms(ms);
+    }
     match cli.command {
         Command::Serve { listen } => serve(svc, listen).await,
         Command::Migrate => {

@@ -14,6 +14,12 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("listen", "STREAMGATE_LISTEN"),
     ("log", "STREAMGATE_LOG"),
     ("master_key_file", "STREAMGATE_MASTER_KEY_FILE"),
+    ("rate_limit", "STREAMGATE_RATE_LIMIT"),
+    (
+        "rate_limit_window_secs",
+        "STREAMGATE_RATE_LIMIT_WINDOW_SECS",
+    ),
+    ("access_token_ttl", "STREAMGATE_ACCESS_TOKEN_TTL"),
 ];
 
 pub const DEFAULT_FILE: &str = "streamgate.toml";
@@ -42,6 +48,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Vec<(&'static str, String)>, S
         };
         let value = match value {
             toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
             other => {
                 return Err(format!(
                     "{}: {key} must be a string, got {}",

@@ -11,5 +11,5 @@ pub use account::{Account, AccountNumber};
 pub use actor::Actor;
 pub use api_key::{ApiKey, Cors, Environment, KeyInfo, VerifyCode};
 pub use error::{AuthFailure, Error};
-pub use stream::{MultistreamTarget, Session, Stream};
+pub use stream::{MultistreamTarget, Restream, Session, Stream};
 pub use user::{Role, User};

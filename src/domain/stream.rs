@@ -26,12 +26,42 @@ pub struct Stream {
     pub is_active: bool,
     /// Settings the platforms' APIs round-trip (profiles, multistream targets, user tags, …).
     pub settings: Map<String, Value>,
+    /// Where the stream is re-published (api.video's restreams); the keys are secrets.
+    pub restreams: Vec<Restream>,
     /// Name of the key that created the stream.
     pub created_by: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     pub last_seen_at: Option<i64>,
     pub deleted_at: Option<i64>,
+}
+
+/// A destination a stream is re-published to, at most [`MAX_RESTREAMS`] per stream.
+#[derive(Debug, Clone)]
+pub struct Restream {
+    pub name: String,
+    pub server_url: String,
+    pub stream_key: SecretString,
+}
+
+pub const MAX_RESTREAMS: usize = 5;
+
+pub fn validate_restreams(r: &[Restream]) -> Result<(), Error> {
+    if r.len() > MAX_RESTREAMS {
+        return Err(Error::Invalid(format!(
+            "at most {MAX_RESTREAMS} restreams per live stream"
+        )));
+    }
+    for x in r {
+        validate_object_name("restream", &x.name)?;
+        validate_target_url(&x.server_url)?;
+        if x.stream_key.expose().is_empty() || x.stream_key.expose().len() > 512 {
+            return Err(Error::Invalid(
+                "restream streamKey must be 1 to 512 characters".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One publish of a stream, opened and closed by the ingest hooks.

@@ -6,6 +6,7 @@ pub mod error;
 pub mod json;
 pub mod metrics;
 mod ops;
+pub mod ratelimit;
 
 use std::sync::Arc;
 
@@ -21,6 +22,8 @@ pub use metrics::Metrics;
 pub struct AppState {
     pub svc: Arc<Services>,
     pub metrics: Arc<Metrics>,
+    /// Per-key request limits of the dialects that have them (api.video).
+    pub ratelimit: Arc<ratelimit::RateLimiter>,
 }
 
 impl AppState {
@@ -28,8 +31,22 @@ impl AppState {
         Self {
             svc,
             metrics: Arc::new(Metrics::default()),
+            ratelimit: Arc::new(ratelimit::RateLimiter::new(
+                env_u32("STREAMGATE_RATE_LIMIT", DEFAULT_RATE_LIMIT),
+                env_u32("STREAMGATE_RATE_LIMIT_WINDOW_SECS", 60),
+            )),
         }
     }
+}
+
+/// Requests per key per window (`STREAMGATE_RATE_LIMIT`, `STREAMGATE_RATE_LIMIT_WINDOW_SECS`).
+pub const DEFAULT_RATE_LIMIT: u32 = 1200;
+
+fn env_u32(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
 }
 
 /// The whole HTTP surface of streamgate.
@@ -38,8 +55,10 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
+        .route("/.well-known/jwks.json", get(ops::jwks))
         .merge(dialect::sg::routes())
         .merge(dialect::livepeer::routes())
+        .merge(dialect::apivideo::routes(&state))
         .fallback(dialect::sg::not_found)
         .method_not_allowed_fallback(dialect::sg::method_not_allowed)
         .layer(metrics::MetricsLayer(state.metrics.clone()))

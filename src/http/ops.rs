@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -102,4 +102,16 @@ pub struct ApiDoc;
 
 pub async fn openapi() -> impl IntoResponse {
     axum::Json(ApiDoc::openapi())
+}
+
+/// The public keys that verify access tokens (RFC 7517), e.g. for MediaMTX's `authJWTJWKS`.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    match state.svc.jwks().await {
+        Ok(keys) => (
+            [(axum::http::header::CACHE_CONTROL, "max-age=60")],
+            axum::Json(keys),
+        )
+            .into_response(),
+        Err(e) => crate::http::error::ApiError::<sg::Sg>::from(e).into_response(),
+    }
 }

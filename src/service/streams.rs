@@ -7,10 +7,10 @@ use uuid::Uuid;
 use super::Services;
 use crate::crypto::{sha256, Aad, SecretString};
 use crate::domain::stream::{
-    generate_playback_id, generate_stream_key, validate_object_name, validate_target_url,
-    MAX_SETTINGS_BYTES,
+    generate_playback_id, generate_stream_key, validate_object_name, validate_restreams,
+    validate_target_url, MAX_SETTINGS_BYTES,
 };
-use crate::domain::{Actor, Error, MultistreamTarget, Session, Stream};
+use crate::domain::{Actor, Error, MultistreamTarget, Restream, Session, Stream};
 use crate::store::{After, Scope, StreamRecord, TargetRecord};
 
 /// Change-log kinds for streams: the ingest hooks' caches drop the key on these.
@@ -21,6 +21,7 @@ pub const STREAM_SUSPENDED: &str = "stream.suspended";
 pub struct NewStream {
     pub name: String,
     pub record: bool,
+    pub restreams: Vec<Restream>,
     /// Round-tripped settings (`profiles`, `multistream`, `userTags`, …), already shape-checked
     /// by the dialect.
     pub settings: Map<String, Value>,
@@ -31,6 +32,7 @@ pub struct StreamPatch {
     pub name: Option<String>,
     pub record: Option<bool>,
     pub suspended: Option<bool>,
+    pub restreams: Option<Vec<Restream>>,
     /// Settings to replace; a `null` value removes the setting.
     pub settings: Map<String, Value>,
 }
@@ -66,6 +68,17 @@ fn key_aad(id: &str) -> Aad<'_> {
     }
 }
 
+/// Where sealed restreams live inside a stream's settings.
+const RESTREAMS: &str = "restreams";
+
+fn restream_aad(id: &str) -> Aad<'_> {
+    Aad {
+        table: "streams",
+        id,
+        field: "restream_key",
+    }
+}
+
 fn url_aad(id: &str) -> Aad<'_> {
     Aad {
         table: "multistream_targets",
@@ -81,10 +94,25 @@ impl Services {
             .vault
             .open(&key_aad(&id), &r.key_sealed)
             .map_err(|e| Error::Internal(format!("stream {id}: {e}")))?;
-        let settings = match serde_json::from_str(&r.settings) {
+        let mut settings = match serde_json::from_str(&r.settings) {
             Ok(Value::Object(m)) => m,
             _ => return Err(Error::Internal(format!("stream {id}: corrupt settings"))),
         };
+        let mut restreams = Vec::new();
+        if let Some(Value::Array(list)) = settings.remove(RESTREAMS) {
+            for x in list {
+                let field = |k: &str| x.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                let stream_key = self
+                    .vault
+                    .open(&restream_aad(&id), &field("streamKeySealed"))
+                    .map_err(|e| Error::Internal(format!("stream {id} restream: {e}")))?;
+                restreams.push(Restream {
+                    name: field("name"),
+                    server_url: field("serverUrl"),
+                    stream_key,
+                });
+            }
+        }
         Ok(Stream {
             id: r.id,
             account_id: r.account_id,
@@ -96,6 +124,7 @@ impl Services {
             suspended: r.suspended,
             is_active: r.is_active,
             settings,
+            restreams,
             created_by: r.created_by,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -105,7 +134,23 @@ impl Services {
     }
 
     fn seal_stream(&self, s: &Stream) -> Result<StreamRecord, Error> {
-        let settings = Value::Object(s.settings.clone()).to_string();
+        let mut settings = s.settings.clone();
+        if !s.restreams.is_empty() {
+            let id = s.id.to_string();
+            let sealed: Vec<Value> = s
+                .restreams
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "name": r.name,
+                        "serverUrl": r.server_url,
+                        "streamKeySealed": self.vault.seal(&restream_aad(&id), r.stream_key.expose()),
+                    })
+                })
+                .collect();
+            settings.insert(RESTREAMS.into(), Value::Array(sealed));
+        }
+        let settings = Value::Object(settings).to_string();
         if settings.len() > MAX_SETTINGS_BYTES {
             return Err(Error::Invalid(format!(
                 "stream settings must be at most {MAX_SETTINGS_BYTES} bytes of JSON"
@@ -183,7 +228,9 @@ impl Services {
 
     pub async fn create_stream(&self, actor: &Actor, req: NewStream) -> Result<Stream, Error> {
         let name = validate_object_name("stream", &req.name)?;
+        validate_restreams(&req.restreams)?;
         let mut settings = req.settings;
+        settings.remove(RESTREAMS);
         self.resolve_multistream(actor, &mut settings).await?;
         let now = self.now_ms();
         let stream = Stream {
@@ -197,6 +244,7 @@ impl Services {
             suspended: false,
             is_active: false,
             settings,
+            restreams: req.restreams,
             created_by: Some(actor.key.name.clone()),
             created_at: now,
             updated_at: now,
@@ -243,6 +291,34 @@ impl Services {
         Ok(Page { items, next })
     }
 
+    /// Page `page` (from 1) of `page_size`, filtered by exact name and/or stream key.
+    pub async fn search_streams(
+        &self,
+        actor: &Actor,
+        name: Option<&str>,
+        stream_key: Option<&str>,
+        page: i64,
+        page_size: i64,
+    ) -> Result<(Vec<Stream>, i64), Error> {
+        let page_size = page_size.clamp(1, 100);
+        let hash = stream_key.map(|k| sha256(k.as_bytes()).to_vec());
+        let (rows, total) = self
+            .store
+            .search_streams(
+                scope(actor),
+                name,
+                hash.as_deref(),
+                (page.max(1) - 1).saturating_mul(page_size),
+                page_size,
+            )
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(|r| self.open_stream(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((items, total))
+    }
+
     pub async fn update_stream(
         &self,
         actor: &Actor,
@@ -260,7 +336,12 @@ impl Services {
         if let Some(suspended) = patch.suspended {
             s.suspended = suspended;
         }
+        if let Some(r) = patch.restreams {
+            validate_restreams(&r)?;
+            s.restreams = r;
+        }
         let mut settings = patch.settings;
+        settings.remove(RESTREAMS);
         self.resolve_multistream(actor, &mut settings).await?;
         for (k, v) in settings {
             if v.is_null() {

@@ -67,6 +67,15 @@ pub trait StreamStore: Send + Sync {
         after: Option<&After>,
         limit: i64,
     ) -> StoreResult<Vec<StreamRecord>>;
+    /// Page-numbered listing with optional exact filters; also returns the total matching.
+    async fn search_streams(
+        &self,
+        scope: Scope,
+        name: Option<&str>,
+        key_hash: Option<&[u8]>,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<StreamRecord>, i64)>;
     /// Writes the mutable fields of a live (not deleted) stream; records `change` (with the key
     /// hash) in the same transaction when given. False when there was no such stream.
     async fn update_stream(&self, s: &StreamRecord, change: Option<&str>) -> StoreResult<bool>;

@@ -91,6 +91,41 @@ macro_rules! impl_stream_store {
                 .collect()
             }
 
+            async fn search_streams(
+                &self,
+                scope: $crate::store::streams::Scope,
+                name: Option<&str>,
+                key_hash: Option<&[u8]>,
+                offset: i64,
+                limit: i64,
+            ) -> $crate::store::StoreResult<(Vec<$crate::store::streams::StreamRecord>, i64)> {
+                const WHERE: &str = "account_id = $1 AND environment = $2 AND deleted_at IS NULL \
+                    AND ($3 IS NULL OR name = $3) AND ($4 IS NULL OR key_hash = $4)";
+                let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM streams WHERE {WHERE}"))
+                    .bind(scope.account_id.to_string())
+                    .bind(scope.environment.as_str())
+                    .bind(name)
+                    .bind(key_hash)
+                    .fetch_one(&self.pool)
+                    .await?;
+                let rows = sqlx::query_as::<_, $crate::store::streams::StreamRow>(&format!(
+                    "SELECT {} FROM streams WHERE {WHERE} ORDER BY created_at, id LIMIT $5 OFFSET $6",
+                    $crate::store::streams::STREAM_COLUMNS
+                ))
+                .bind(scope.account_id.to_string())
+                .bind(scope.environment.as_str())
+                .bind(name)
+                .bind(key_hash)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|r| r.into_record())
+                .collect::<Result<Vec<_>, _>>()?;
+                Ok((rows, total))
+            }
+
             async fn update_stream(
                 &self,
                 s: &$crate::store::streams::StreamRecord,

@@ -1,4 +1,5 @@
 //! Wire shapes, one file per platform. A dialect never imports another.
 
+pub mod apivideo;
 pub mod livepeer;
 pub mod sg;

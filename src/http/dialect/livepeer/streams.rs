@@ -214,6 +214,7 @@ pub async fn create(
             NewStream {
                 name: body.name,
                 record: body.record,
+                restreams: vec![],
                 settings,
             },
         )
@@ -243,6 +244,7 @@ pub async fn update(
         name: body.name,
         record: body.record,
         suspended: body.suspended,
+        restreams: None,
         settings: body.settings.into_map()?,
     };
     state

@@ -1,0 +1,186 @@
+//! api.video's API at its native paths: `/auth/api-key` and `/auth/refresh` (disposable Bearer
+//! tokens), `/live-streams`. Every other route accepts `Basic base64(<key>:)`, `Bearer <token>`
+//! or the bare token. Every route is rate limited per key, with `X-RateLimit-*` headers on every
+//! response. Errors are `application/problem+json`.
+
+mod auth;
+mod ids;
+mod live_streams;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Serialize;
+
+use crate::domain::{Actor, AuthFailure, Error};
+use crate::http::auth::presented_key;
+use crate::http::error::{ApiError, Dialect};
+use crate::http::ratelimit::Decision;
+use crate::http::AppState;
+
+pub struct ApiVideo;
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    name: &'static str,
+}
+
+impl Dialect for ApiVideo {
+    const NAME: &'static str = "apivideo";
+
+    fn render(status: StatusCode, code: &'static str, message: &str) -> Response {
+        let body = Problem {
+            kind: format!(
+                "https://docs.api.video/reference/{}",
+                code.replace('_', "-")
+            ),
+            title: message,
+            status: status.as_u16(),
+            name: code,
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        let mut res = (status, json).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        res
+    }
+}
+
+pub type AvError = ApiError<ApiVideo>;
+pub type AvResult<T> = Result<T, AvError>;
+
+/// The authenticated caller, put in the request by [`guard`].
+pub struct Av(pub Actor);
+
+impl FromRequestParts<AppState> for Av {
+    type Rejection = AvError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AvError> {
+        parts
+            .extensions
+            .get::<Actor>()
+            .cloned()
+            .map(Av)
+            .ok_or_else(|| Error::Unauthenticated(AuthFailure::Missing).into())
+    }
+}
+
+/// `Basic base64(key:)` → the key; `Bearer <jwt>` or a bare `<jwt>` → the access token.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Actor, Error> {
+    if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let value = value.trim();
+        let token = match value.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => Some(rest.trim()),
+            None if value.matches('.').count() == 2 => Some(value),
+            _ => None,
+        };
+        if let Some(t) = token.filter(|t| t.matches('.').count() == 2) {
+            return state.svc.authenticate_token(t).await;
+        }
+    }
+    match presented_key(headers) {
+        Ok(key) => state.svc.authenticate(key.as_str()).await,
+        Err(f) => Err(Error::Unauthenticated(f)),
+    }
+}
+
+fn with_limit_headers(mut res: Response, d: Decision) -> Response {
+    let h = res.headers_mut();
+    h.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
+    h.insert("x-ratelimit-retry-after", HeaderValue::from(d.retry_after));
+    res
+}
+
+fn too_many(d: Decision) -> Response {
+    let mut res = AvError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        format!("Too many requests: retry in {} s.", d.retry_after),
+    )
+    .into_response();
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(d.retry_after));
+    res
+}
+
+fn peer(req: &Request) -> String {
+    req.extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".into(), |c| format!("ip:{}", c.0.ip()))
+}
+
+/// Authenticates, rate limits per key, and adds the rate-limit headers to whatever comes back.
+async fn guard(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let actor = match authenticate(&state, req.headers()).await {
+        Ok(a) => a,
+        Err(e) => {
+            if let Error::Unauthenticated(f) = &e {
+                state.metrics.auth_failure(ApiVideo::NAME, f.as_str());
+            }
+            // Failed attempts count against the address, so guessing is throttled too.
+            let d = state.ratelimit.take(&peer(&req));
+            if !d.allowed {
+                return with_limit_headers(too_many(d), d);
+            }
+            return with_limit_headers(AvError::from(e).into_response(), d);
+        }
+    };
+    let d = state.ratelimit.take(&format!("key:{}", actor.key_id()));
+    if !d.allowed {
+        return with_limit_headers(too_many(d), d);
+    }
+    req.extensions_mut().insert(actor);
+    with_limit_headers(next.run(req).await, d)
+}
+
+/// The `/auth/*` routes have no key yet: they are limited per client address.
+async fn guard_anonymous(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let d = state.ratelimit.take(&peer(&req));
+    if !d.allowed {
+        return with_limit_headers(too_many(d), d);
+    }
+    with_limit_headers(next.run(req).await, d)
+}
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let open = Router::new()
+        .route("/auth/api-key", post(auth::api_key))
+        .route("/auth/refresh", post(auth::refresh))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard_anonymous,
+        ));
+    let authed = Router::new()
+        .route(
+            "/live-streams",
+            get(live_streams::list).post(live_streams::create),
+        )
+        .route(
+            "/live-streams/{id}",
+            get(live_streams::get)
+                .patch(live_streams::update)
+                .delete(live_streams::delete),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard));
+    open.merge(authed)
+}
