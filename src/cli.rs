@@ -44,7 +44,8 @@ pub struct Global {
     #[arg(long, global = true, env = "STREAMGATE_LOG", default_value = "info")]
     pub log: String,
     /// Vault master key file (created, mode 0600, when missing). Ignored when
-    /// STREAMGATE_MASTER_KEY (base64 of 32 bytes) is set. Default: master.key under --data-dir.
+    /// STREAMGATE_MASTER_KEY (base64 of 32 bytes) is set. Default: master.key beside an SQLite
+    /// database, or under --data-dir.
     #[arg(long, global = true, env = "STREAMGATE_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
 }
@@ -64,9 +65,22 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Access-token signing keys.
+    #[command(subcommand)]
+    Token(TokenCmd),
     /// Tools for benchmarks and development.
     #[command(subcommand, hide = true)]
     Dev(DevCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Add a new Ed25519 signing key and retire the others. Tokens signed by a retired key stay
+    /// valid until they expire; running servers pick the new key up within 30 s.
+    RotateSigningKey {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -171,10 +185,19 @@ async fn open(global: &Global) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 fn open_vault(global: &Global) -> anyhow::Result<Vault> {
-    let file = global
-        .master_key_file
-        .clone()
-        .unwrap_or_else(|| global.data_dir.join("master.key"));
+    let file = match (&global.master_key_file, &global.database_url) {
+        (Some(f), _) => f.clone(),
+        // Beside an SQLite database; under the data dir for PostgreSQL.
+        (None, Some(url)) if url.starts_with("sqlite:") => {
+            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = path.split('?').next().unwrap_or(path);
+            Path::new(path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("master.key"), |p| p.join("master.key"))
+        }
+        _ => global.data_dir.join("master.key"),
+    };
     let env_key = std::env::var("STREAMGATE_MASTER_KEY").ok();
     let (vault, created) = Vault::load(env_key.as_deref(), &file)
         .with_context(|| format!("cannot open the vault master key ({})", file.display()))?;
@@ -220,6 +243,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Account(cmd) => account(&svc, cmd).await,
         Command::Key(cmd) => key(&svc, cmd).await,
+        Command::Token(TokenCmd::RotateSigningKey { json }) => {
+            let kid = svc.rotate_signing_key().await?;
+            if json {
+                println!("{}", json!({ "kid": kid }));
+            } else {
+                println!("new signing key {kid}; older keys retired (they verify until their tokens expire)");
+            }
+            Ok(())
+        }
         Command::Dev(DevCmd::SeedKeys { account, count }) => seed_keys(&svc, &account, count).await,
     }
 }

@@ -31,6 +31,9 @@ pub fn postgres_url() -> String {
 pub struct TestDb {
     pub url: String,
     pub backend: Backend,
+    /// The vault master key (base64) every process on this database must share: pass it to a
+    /// CLI child as `STREAMGATE_MASTER_KEY`.
+    pub master_key: String,
     dir: Option<PathBuf>,
 }
 
@@ -40,6 +43,12 @@ impl Drop for TestDb {
             let _ = std::fs::remove_dir_all(d);
         }
     }
+}
+
+fn random_master_key() -> String {
+    use base64::Engine;
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 fn unique(prefix: &str) -> String {
@@ -56,6 +65,7 @@ impl TestDb {
                 Self {
                     url,
                     backend,
+                    master_key: random_master_key(),
                     dir: Some(dir),
                 }
             }
@@ -77,10 +87,20 @@ impl TestDb {
                 Self {
                     url,
                     backend,
+                    master_key: random_master_key(),
                     dir: None,
                 }
             }
         }
+    }
+
+    /// A vault on this database's master key.
+    pub fn vault(&self) -> crate::crypto::Vault {
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&self.master_key)
+            .expect("test master key");
+        crate::crypto::Vault::from_master_key(&raw).expect("32-byte key")
     }
 
     pub async fn store(&self) -> Arc<dyn Store> {
@@ -111,11 +131,7 @@ impl TestServer {
     pub async fn start_on(db: Arc<TestDb>) -> Self {
         let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
         let store = db.store().await;
-        let svc = Services::new(
-            store,
-            clock.clone() as Arc<dyn Clock>,
-            Arc::new(crate::crypto::Vault::ephemeral()),
-        );
+        let svc = Services::new(store, clock.clone() as Arc<dyn Clock>, Arc::new(db.vault()));
         let state = AppState::new(svc);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

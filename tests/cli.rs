@@ -20,9 +20,17 @@ struct Out {
 }
 
 async fn sg(db_url: &str, args: &[&str]) -> Out {
+    sg_env(db_url, &[], args).await
+}
+
+/// Runs the CLI with extra environment; its data dir (vault key file) is a temp dir, never the repo.
+async fn sg_env(db_url: &str, env: &[(&str, &str)], args: &[&str]) -> Out {
+    let data_dir = std::env::temp_dir().join("streamgate-cli-tests");
     let out = Command::new(BIN)
         .args(args)
         .env("STREAMGATE_DATABASE_URL", db_url)
+        .env("STREAMGATE_DATA_DIR", &data_dir)
+        .envs(env.iter().copied())
         .env_remove("RUST_LOG")
         .output()
         .await
@@ -418,4 +426,70 @@ async fn config_file_sits_between_defaults_and_the_environment() {
     let out = run(None, vec!["migrate"]).await.unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown setting \"databse_url\""));
+}
+
+/// `token rotate-signing-key` in another process: running servers sign with the new key within a
+/// second (they follow the change log), and tokens signed by the old key keep working.
+#[tokio::test]
+async fn cli_rotates_the_signing_key_of_running_servers() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let svc = server.svc().clone();
+    let account = svc.create_account("rot", None).await.unwrap();
+    let key = svc
+        .create_key(streamgate::service::NewKey {
+            account_id: account.id,
+            name: "k".into(),
+            environment: streamgate::domain::Environment::Production,
+            allowed_origins: vec![],
+            full_access: false,
+            expires_in_ms: None,
+        })
+        .await
+        .unwrap();
+    let old = svc.issue_tokens(key.secret.expose()).await.unwrap();
+    let out = sg_env(
+        &server.db.url,
+        &[("STREAMGATE_MASTER_KEY", server.db.master_key.as_str())],
+        &["token", "rotate-signing-key", "--json"],
+    )
+    .await;
+    let kid = json(&out)["kid"].as_str().unwrap().to_string();
+    let took = eventually(Duration::from_secs(2), || {
+        let svc = svc.clone();
+        let key = key.secret.expose().to_string();
+        let kid = kid.clone();
+        async move {
+            let t = svc.issue_tokens(&key).await.unwrap();
+            streamgate::crypto::jwt::kid_of(t.access_token.expose()).unwrap() == kid
+        }
+    })
+    .await;
+    assert!(
+        took.is_some(),
+        "the server did not sign with the rotated key"
+    );
+    let http = reqwest::Client::new();
+    let res = http
+        .get(server.url("/live-streams"))
+        .bearer_auth(old.access_token.expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        200,
+        "a token of the retired key still verifies"
+    );
+    let jwks: Value = http
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    // Without the shared master key another process cannot use the sealed signing key.
+    assert!(!out.stdout.contains("PRIVATE"));
+    server.stop().await;
 }

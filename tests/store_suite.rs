@@ -1,7 +1,10 @@
 //! One store test suite, run unchanged against SQLite and PostgreSQL.
 
 use streamgate::domain::{Account, AccountNumber, ApiKey, Cors, Environment, Role, Session, User};
-use streamgate::store::{After, Scope, Store, StoreError, StreamRecord, TargetRecord};
+use streamgate::store::{
+    After, AuditEvent, RefreshRecord, RefreshUse, Scope, SigningKeyRecord, Store, StoreError,
+    StreamRecord, TargetRecord,
+};
 use streamgate::testkit::{Backend, TestDb};
 use uuid::Uuid;
 
@@ -387,6 +390,86 @@ async fn sessions_and_targets(store: &dyn Store) {
     assert!(store.list_targets(scope_a).await.unwrap().is_empty());
 }
 
+async fn refresh_tokens_are_single_use(store: &dyn Store) {
+    let a = account("0001");
+    store.insert_account(&a).await.unwrap();
+    let (k, h) = key(a.id, "k");
+    store.insert_api_key(&k, &h).await.unwrap();
+    let family = Uuid::now_v7();
+    let rec = |hash: &[u8], fam: Uuid| RefreshRecord {
+        id: Uuid::now_v7(),
+        family_id: fam,
+        api_key_id: k.id,
+        token_hash: hash.to_vec(),
+        issued_at: 1_000,
+        expires_at: 9_000,
+        used_at: None,
+        revoked_at: None,
+    };
+    store.insert_refresh(&rec(b"t1", family)).await.unwrap();
+    store.insert_refresh(&rec(b"t2", family)).await.unwrap();
+    store
+        .insert_refresh(&rec(b"other", Uuid::now_v7()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(store.use_refresh(b"t1", 2_000).await.unwrap(), RefreshUse::Used(r) if r.used_at == Some(2_000))
+    );
+    assert!(matches!(
+        store.use_refresh(b"t1", 2_001).await.unwrap(),
+        RefreshUse::Replayed(_)
+    ));
+    // The replay revoked the rest of the family, not other families.
+    assert!(matches!(
+        store.use_refresh(b"t2", 2_002).await.unwrap(),
+        RefreshUse::Replayed(_)
+    ));
+    assert_eq!(
+        store.use_refresh(b"nope", 2_003).await.unwrap(),
+        RefreshUse::Unknown
+    );
+    assert_eq!(
+        store.revoke_refresh_for_key(k.id, 3_000).await.unwrap(),
+        1,
+        "only `other` was live"
+    );
+    assert!(matches!(
+        store.use_refresh(b"other", 3_001).await.unwrap(),
+        RefreshUse::Replayed(_)
+    ));
+
+    let sk = |kid: &str, at: i64| SigningKeyRecord {
+        kid: kid.into(),
+        public_key: vec![1; 32],
+        private_sealed: "v1.1.x".into(),
+        created_at: at,
+        retired_at: None,
+    };
+    store.insert_signing_key(&sk("a", 1)).await.unwrap();
+    store.insert_signing_key(&sk("b", 2)).await.unwrap();
+    assert_eq!(store.retire_signing_keys_except("b", 5).await.unwrap(), 1);
+    let keys = store.signing_keys().await.unwrap();
+    assert_eq!(
+        keys.iter()
+            .map(|k| (k.kid.as_str(), k.retired_at))
+            .collect::<Vec<_>>(),
+        [("b", None), ("a", Some(5))]
+    );
+
+    let ev = AuditEvent {
+        id: Uuid::now_v7(),
+        account_id: Some(a.id),
+        actor: "key:x".into(),
+        action: "refresh_token.reuse".into(),
+        object: "token_family:y".into(),
+        outcome: "family_revoked".into(),
+        detail: "d".into(),
+        at: 7,
+    };
+    store.insert_audit(&ev).await.unwrap();
+    assert_eq!(store.list_audit(a.id, 10).await.unwrap(), vec![ev]);
+}
+
 async fn survives_reopening(db: &TestDb) {
     let a = account("0001");
     {
@@ -440,5 +523,6 @@ suites!(
     last_used_never_moves_back,
     bulk_insert,
     streams_are_scoped_paged_and_soft_deleted,
-    sessions_and_targets
+    sessions_and_targets,
+    refresh_tokens_are_single_use
 );

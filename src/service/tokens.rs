@@ -35,6 +35,8 @@ struct Ring {
     signing: Option<(String, SigningKey)>,
     verifying: HashMap<String, VerifyingKey>,
     loaded_at: Option<Instant>,
+    /// The verifier's signing epoch when loaded: a rotation anywhere makes it stale.
+    epoch: u64,
 }
 
 pub struct TokenKeys {
@@ -49,6 +51,7 @@ impl Default for TokenKeys {
                 signing: None,
                 verifying: HashMap::new(),
                 loaded_at: None,
+                epoch: 0,
             }),
             access_ttl_ms: AtomicI64::new(DEFAULT_ACCESS_TTL_MS),
         }
@@ -77,6 +80,7 @@ fn signing_aad(kid: &str) -> Aad<'_> {
 impl Services {
     /// Re-reads the signing keys from the store; creates the first one if there is none.
     async fn load_signing_keys(&self, ring: &mut Ring) -> Result<(), Error> {
+        let epoch = self.verifier.signing_epoch();
         let mut records = self.store.signing_keys().await?;
         if records.is_empty() {
             self.add_signing_key().await?;
@@ -113,6 +117,7 @@ impl Services {
             }
         }
         ring.loaded_at = Some(Instant::now());
+        ring.epoch = epoch;
         Ok(())
     }
 
@@ -147,15 +152,20 @@ impl Services {
         Ok(kid)
     }
 
+    fn ring_is_fresh(&self, ring: &Ring) -> bool {
+        ring.epoch == self.verifier.signing_epoch()
+            && ring.loaded_at.is_some_and(|t| t.elapsed() < RELOAD_EVERY)
+    }
+
     async fn ring_fresh(&self) -> Result<tokio::sync::RwLockReadGuard<'_, Ring>, Error> {
         {
             let ring = self.tokens.ring.read().await;
-            if ring.loaded_at.is_some_and(|t| t.elapsed() < RELOAD_EVERY) {
+            if self.ring_is_fresh(&ring) {
                 return Ok(ring);
             }
         }
         let mut ring = self.tokens.ring.write().await;
-        if ring.loaded_at.is_none_or(|t| t.elapsed() >= RELOAD_EVERY) {
+        if !self.ring_is_fresh(&ring) {
             self.load_signing_keys(&mut ring).await?;
         }
         Ok(ring.downgrade())

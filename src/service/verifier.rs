@@ -77,6 +77,8 @@ pub struct Verifier {
     applied: tokio::sync::Mutex<Option<i64>>,
     /// Verifications that had to ask the store (cache misses and untrusted-cache reads).
     store_lookups: AtomicU64,
+    /// Bumped whenever a signing key was added (by any process): keyrings reload on a change.
+    signing_epoch: AtomicU64,
     /// Mirror of `applied` readable without a lock (for metrics and tests); -1 = not following.
     applied_seq: AtomicI64,
 }
@@ -94,6 +96,7 @@ impl Verifier {
             applied: tokio::sync::Mutex::new(None),
             store_lookups: AtomicU64::new(0),
             applied_seq: AtomicI64::new(-1),
+            signing_epoch: AtomicU64::new(0),
         }
     }
 
@@ -185,6 +188,11 @@ impl Verifier {
         })
     }
 
+    /// Changes whenever any process added a signing key.
+    pub fn signing_epoch(&self) -> u64 {
+        self.signing_epoch.load(Ordering::Acquire)
+    }
+
     pub fn cached_entries(&self) -> usize {
         self.cache.len()
     }
@@ -225,6 +233,9 @@ impl Verifier {
                     .and_then(|h| <[u8; 32]>::try_from(h).ok())
                 {
                     self.cache.remove(&h);
+                }
+                if c.kind == crate::store::tokens::SIGNING_KEY_ADDED {
+                    self.signing_epoch.fetch_add(1, Ordering::AcqRel);
                 }
                 if let Ok(id) = uuid::Uuid::parse_str(&c.object_id) {
                     self.by_id.remove(&id);

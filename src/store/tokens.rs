@@ -5,6 +5,9 @@ use uuid::Uuid;
 
 use super::{StoreError, StoreResult};
 
+/// Change-log kind recorded when a signing key is added.
+pub const SIGNING_KEY_ADDED: &str = "signing_key.added";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningKeyRecord {
     pub kid: String,

@@ -8,15 +8,19 @@ macro_rules! impl_token_store {
                 &self,
                 k: &$crate::store::tokens::SigningKeyRecord,
             ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
                 sqlx::query("INSERT INTO signing_keys (kid, public_key, private_sealed, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(&k.kid)
                     .bind(&k.public_key)
                     .bind(&k.private_sealed)
                     .bind(k.created_at)
                     .bind(k.retired_at)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
                     .map_err(|e| $crate::store::map_unique(e, "signing key"))?;
+                // Other instances reload their keyring when they see this.
+                Self::record_change(&mut tx, $crate::store::tokens::SIGNING_KEY_ADDED, &k.kid, None, k.created_at).await?;
+                tx.commit().await?;
                 Ok(())
             }
 

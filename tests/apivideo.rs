@@ -1,0 +1,487 @@
+//! api.video dialect over HTTP: disposable tokens and refresh rotation, Basic/Bearer/bare auth,
+//! environments, live streams, rate limits and problem+json errors.
+
+mod common;
+
+use common::{setup, Setup};
+use reqwest::{Method, Response};
+use serde_json::{json, Value};
+use streamgate::domain::Environment;
+use streamgate::testkit::{Backend, LogCapture};
+
+async fn tokens(s: &Setup, key: &str) -> Value {
+    let res = s
+        .http
+        .post(s.url("/auth/api-key"))
+        .json(&json!({"apiKey": key}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json", "exactly");
+    res.json().await.unwrap()
+}
+
+async fn refresh(s: &Setup, token: &str) -> Response {
+    s.http
+        .post(s.url("/auth/refresh"))
+        .json(&json!({"refreshToken": token}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn with_auth(
+    s: &Setup,
+    auth: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Response {
+    let mut req = s
+        .http
+        .request(method, s.url(path))
+        .header("authorization", auth);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.unwrap()
+}
+
+fn basic(key: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))
+    )
+}
+
+/// Asserts an RFC 7807 body and returns its title.
+async fn problem(res: Response, status: u16) -> String {
+    assert_eq!(res.status().as_u16(), status);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    for h in [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-retry-after",
+    ] {
+        assert!(res.headers().contains_key(h), "{h} on an error too");
+    }
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["status"], status);
+    assert!(v["type"].as_str().unwrap().starts_with("https://"));
+    v["title"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_api_key_buys_tokens_that_work_in_every_form() {
+    let s = setup(Backend::Sqlite).await;
+    let t = tokens(&s, s.secret()).await;
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(t["expires_in"], 3600);
+    let access = t["access_token"].as_str().unwrap().to_string();
+    assert!(t["refresh_token"].as_str().unwrap().len() > 40);
+    for auth in [
+        format!("Bearer {access}"),
+        access.clone(),
+        basic(s.secret()),
+    ] {
+        let res = with_auth(&s, &auth, Method::GET, "/live-streams", None).await;
+        assert_eq!(res.status(), 200, "{}", &auth[..10]);
+        assert_eq!(res.headers()["content-type"], "application/json");
+        assert_eq!(res.headers()["x-ratelimit-limit"], "1200");
+    }
+    // The token names its key; the JWKS serves it.
+    use base64::Engine;
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(access.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "EdDSA");
+    let jwks = s.get_json("/.well-known/jwks.json").await;
+    assert_eq!(jwks["keys"][0]["kid"], header["kid"]);
+    assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
+    // A tampered token is refused.
+    let mut forged = access.clone();
+    forged.pop();
+    forged.push(if access.ends_with('A') { 'B' } else { 'A' });
+    problem(
+        with_auth(
+            &s,
+            &format!("Bearer {forged}"),
+            Method::GET,
+            "/live-streams",
+            None,
+        )
+        .await,
+        401,
+    )
+    .await;
+    let title = problem(
+        s.http
+            .post(s.url("/auth/api-key"))
+            .json(&json!({"apiKey": "sg_production_nope"}))
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert!(title.contains("invalid"), "{title}");
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_replay_revokes_the_family() {
+    let s = setup(Backend::Sqlite).await;
+    let first = tokens(&s, s.secret()).await;
+    let r1 = first["refresh_token"].as_str().unwrap();
+    let second: Value = {
+        let res = refresh(&s, r1).await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    };
+    let r2 = second["refresh_token"].as_str().unwrap();
+    assert_ne!(r1, r2, "rotated");
+    // Replaying r1 revokes r2 too, and is audited.
+    problem(refresh(&s, r1).await, 400).await;
+    problem(refresh(&s, r2).await, 400).await;
+    let audit = s
+        .server
+        .svc()
+        .store
+        .list_audit(s.account.id, 10)
+        .await
+        .unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "refresh_token.reuse"),
+        "{audit:?}"
+    );
+    assert!(
+        !format!("{audit:?}").contains(r1),
+        "the audit log holds no secret"
+    );
+    // Another family of the same key is untouched.
+    let other = tokens(&s, s.secret()).await;
+    assert_eq!(
+        refresh(&s, other["refresh_token"].as_str().unwrap())
+            .await
+            .status(),
+        200
+    );
+    problem(refresh(&s, "rt_garbage").await, 400).await;
+}
+
+#[tokio::test]
+async fn access_tokens_expire_and_die_with_their_key() {
+    let s = setup(Backend::Sqlite).await;
+    let key = s.new_key("k", |_| {}).await;
+    let t = tokens(&s, key.secret.expose()).await;
+    let bearer = format!("Bearer {}", t["access_token"].as_str().unwrap());
+    assert_eq!(
+        with_auth(&s, &bearer, Method::GET, "/live-streams", None)
+            .await
+            .status(),
+        200
+    );
+    s.server.clock.advance_ms(3_600_000);
+    let title = problem(
+        with_auth(&s, &bearer, Method::GET, "/live-streams", None).await,
+        401,
+    )
+    .await;
+    assert!(title.contains("expired"), "{title}");
+    let res = refresh(&s, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "refresh still works after the access token expired"
+    );
+    let t2: Value = res.json().await.unwrap();
+    let bearer2 = format!("Bearer {}", t2["access_token"].as_str().unwrap());
+    assert_eq!(
+        with_auth(&s, &bearer2, Method::GET, "/live-streams", None)
+            .await
+            .status(),
+        200
+    );
+
+    s.server.svc().revoke_key(None, key.key.id).await.unwrap();
+    let title = problem(
+        with_auth(&s, &bearer2, Method::GET, "/live-streams", None).await,
+        401,
+    )
+    .await;
+    assert!(title.contains("revoked"), "{title}");
+    problem(
+        refresh(&s, t2["refresh_token"].as_str().unwrap()).await,
+        400,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn rotated_signing_keys_keep_verifying_their_tokens() {
+    let s = setup(Backend::Sqlite).await;
+    let old = tokens(&s, s.secret()).await;
+    let kid = s.server.svc().rotate_signing_key().await.unwrap();
+    let new = tokens(&s, s.secret()).await;
+    for t in [&old, &new] {
+        let bearer = format!("Bearer {}", t["access_token"].as_str().unwrap());
+        assert_eq!(
+            with_auth(&s, &bearer, Method::GET, "/live-streams", None)
+                .await
+                .status(),
+            200
+        );
+    }
+    let jwks = s.get_json("/.well-known/jwks.json").await;
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids.len(), 2);
+    assert!(kids.contains(&kid.as_str()));
+}
+
+#[tokio::test]
+async fn live_streams_crud_paging_and_environments() {
+    let logs = LogCapture::install();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let s = setup(backend).await;
+        let auth = basic(s.secret());
+        let restream_key = "yt-restream-secret-0042";
+        let made = with_auth(&s, &auth, Method::POST, "/live-streams", Some(json!({
+            "name": "studio", "record": true, "public": false,
+            "restreams": [{"name": "yt", "serverUrl": "rtmp://a.rtmp.youtube.com/live2", "streamKey": restream_key}]
+        })))
+        .await;
+        assert_eq!(made.status(), 200);
+        let made: Value = made.json().await.unwrap();
+        let id = made["liveStreamId"].as_str().unwrap().to_string();
+        assert!(id.starts_with("li") && id.len() == 24, "{id}");
+        assert_eq!(made["record"], true);
+        assert_eq!(made["public"], false);
+        assert_eq!(made["broadcasting"], false);
+        assert_eq!(
+            made["restreams"][0]["serverUrl"],
+            "rtmp://a.rtmp.youtube.com/live2"
+        );
+        let mut shown = made.to_string();
+        let got: Value = with_auth(&s, &auth, Method::GET, &format!("/live-streams/{id}"), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(got["streamKey"], made["streamKey"]);
+        shown.push_str(&got.to_string());
+        let patched: Value = with_auth(
+            &s,
+            &auth,
+            Method::PATCH,
+            &format!("/live-streams/{id}"),
+            Some(json!({"name": "studio 2", "record": false})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(patched["name"], "studio 2");
+        assert_eq!(patched["restreams"].as_array().unwrap().len(), 1, "kept");
+        for i in 0..4 {
+            with_auth(
+                &s,
+                &auth,
+                Method::POST,
+                "/live-streams",
+                Some(json!({"name": format!("s{i}")})),
+            )
+            .await;
+        }
+        let page: Value = with_auth(
+            &s,
+            &auth,
+            Method::GET,
+            "/live-streams?currentPage=2&pageSize=2",
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(page["data"].as_array().unwrap().len(), 2);
+        let p = &page["pagination"];
+        assert_eq!(
+            (
+                p["currentPage"].as_i64(),
+                p["pagesTotal"].as_i64(),
+                p["itemsTotal"].as_i64()
+            ),
+            (Some(2), Some(3), Some(5))
+        );
+        let rels: Vec<&str> = p["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["rel"].as_str().unwrap())
+            .collect();
+        assert_eq!(rels, ["self", "first", "previous", "next", "last"]);
+        shown.push_str(&page.to_string());
+        let by_name: Value = with_auth(
+            &s,
+            &auth,
+            Method::GET,
+            "/live-streams?name=studio%202",
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(by_name["data"][0]["liveStreamId"], id.as_str());
+        let key = made["streamKey"].as_str().unwrap();
+        let by_key: Value = with_auth(
+            &s,
+            &auth,
+            Method::GET,
+            &format!("/live-streams?streamKey={key}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(by_key["pagination"]["itemsTotal"], 1);
+
+        // Sandbox is another world, by key and by token.
+        let sandbox = s
+            .new_key("sb", |r| r.environment = Environment::Sandbox)
+            .await;
+        let sb_tokens = tokens(&s, sandbox.secret.expose()).await;
+        for sb in [
+            basic(sandbox.secret.expose()),
+            format!("Bearer {}", sb_tokens["access_token"].as_str().unwrap()),
+        ] {
+            let list: Value = with_auth(&s, &sb, Method::GET, "/live-streams", None)
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(list["pagination"]["itemsTotal"], 0);
+            problem(
+                with_auth(&s, &sb, Method::GET, &format!("/live-streams/{id}"), None).await,
+                404,
+            )
+            .await;
+            problem(
+                with_auth(
+                    &s,
+                    &sb,
+                    Method::DELETE,
+                    &format!("/live-streams/{id}"),
+                    None,
+                )
+                .await,
+                404,
+            )
+            .await;
+        }
+
+        assert!(!shown.contains(restream_key), "a restream key was shown");
+        assert!(
+            !logs.contents().contains(restream_key),
+            "a restream key was logged"
+        );
+        let res = with_auth(
+            &s,
+            &auth,
+            Method::DELETE,
+            &format!("/live-streams/{id}"),
+            None,
+        )
+        .await;
+        assert_eq!(res.status(), 204);
+        problem(
+            with_auth(&s, &auth, Method::GET, &format!("/live-streams/{id}"), None).await,
+            404,
+        )
+        .await;
+        problem(
+            with_auth(&s, &auth, Method::GET, "/live-streams/linotanid", None).await,
+            404,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn bad_input_and_rate_limits_speak_problem_json() {
+    let s = setup(Backend::Sqlite).await;
+    let auth = basic(s.secret());
+    let post = |body: &'static str| {
+        s.http
+            .post(s.url("/live-streams"))
+            .header("authorization", &auth)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    problem(post("{\"name\":").await.unwrap(), 400).await;
+    problem(
+        post("{\"name\":\"a\",\"record\":\"yes\"}").await.unwrap(),
+        400,
+    )
+    .await;
+    problem(post("{\"name\":\"a\",\"bogus\":true}").await.unwrap(), 400).await;
+    problem(post(r#"{"name":"a","restreams":[{"name":"a","serverUrl":"rtmp://a/x","streamKey":"k"},{"name":"a","serverUrl":"rtmp://a/x","streamKey":"k"},{"name":"a","serverUrl":"rtmp://a/x","streamKey":"k"},{"name":"a","serverUrl":"rtmp://a/x","streamKey":"k"},{"name":"a","serverUrl":"rtmp://a/x","streamKey":"k"},{"name":"a","serverUrl":"rtmp://a/x","streamKey":"k"}]}"#).await.unwrap(), 400).await;
+    problem(
+        with_auth(&s, "Bearer not.a.jwt", Method::GET, "/live-streams", None).await,
+        401,
+    )
+    .await;
+    problem(
+        s.http.get(s.url("/live-streams")).send().await.unwrap(),
+        401,
+    )
+    .await;
+    problem(
+        with_auth(&s, &auth, Method::GET, "/live-streams?pageSize=1000", None).await,
+        400,
+    )
+    .await;
+
+    s.server.state.ratelimit.set(3, 60);
+    let other = s.new_key("other", |_| {}).await;
+    let mut seen = vec![];
+    for _ in 0..4 {
+        let res = with_auth(&s, &auth, Method::GET, "/live-streams", None).await;
+        seen.push((
+            res.status().as_u16(),
+            res.headers()["x-ratelimit-remaining"]
+                .to_str()
+                .unwrap()
+                .to_string(),
+        ));
+        if res.status() == 429 {
+            assert_eq!(res.headers()["x-ratelimit-retry-after"], "20");
+            problem(res, 429).await;
+        }
+    }
+    assert_eq!(
+        seen.iter().map(|x| x.0).collect::<Vec<_>>(),
+        [200, 200, 200, 429]
+    );
+    assert_eq!(seen[0].1, "2");
+    let res = with_auth(
+        &s,
+        &basic(other.secret.expose()),
+        Method::GET,
+        "/live-streams",
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200, "limits are per key");
+}
