@@ -189,7 +189,9 @@ fn open_vault(global: &Global) -> anyhow::Result<Vault> {
         (Some(f), _) => f.clone(),
         // Beside an SQLite database; under the data dir for PostgreSQL.
         (None, Some(url)) if url.starts_with("sqlite:") => {
-            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or(path);
             Path::new(path)
                 .parent()

@@ -20,6 +20,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
         "STREAMGATE_RATE_LIMIT_WINDOW_SECS",
     ),
     ("access_token_ttl", "STREAMGATE_ACCESS_TOKEN_TTL"),
+    ("webhook_allow_private", "STREAMGATE_WEBHOOK_ALLOW_PRIVATE"),
 ];
 
 pub const DEFAULT_FILE: &str = "streamgate.toml";
@@ -49,6 +50,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Vec<(&'static str, String)>, S
         let value = match value {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
             other => {
                 return Err(format!(
                     "{}: {key} must be a string, got {}",

@@ -485,3 +485,219 @@ async fn bad_input_and_rate_limits_speak_problem_json() {
     .await;
     assert_eq!(res.status(), 200, "limits are per key");
 }
+
+#[tokio::test]
+async fn upload_tokens_and_webhooks() {
+    let logs = LogCapture::install();
+    let s = setup(Backend::Sqlite).await;
+    let auth = basic(s.secret());
+    let t: Value = with_auth(
+        &s,
+        &auth,
+        Method::POST,
+        "/upload-tokens",
+        Some(json!({"ttl": 60})),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let token = t["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("to"));
+    assert_eq!(t["ttl"], 60);
+    assert!(t["expiresAt"].is_string());
+    let forever: Value = with_auth(&s, &auth, Method::POST, "/upload-tokens", Some(json!({})))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(forever["expiresAt"].is_null());
+    let got: Value = with_auth(
+        &s,
+        &auth,
+        Method::GET,
+        &format!("/upload-tokens/{token}"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(got["token"], token.as_str());
+    let list: Value = with_auth(&s, &auth, Method::GET, "/upload-tokens", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["pagination"]["itemsTotal"], 2);
+    // Expired tokens are gone.
+    s.server.clock.advance_ms(61_000);
+    problem(
+        with_auth(
+            &s,
+            &auth,
+            Method::GET,
+            &format!("/upload-tokens/{token}"),
+            None,
+        )
+        .await,
+        404,
+    )
+    .await;
+    let list: Value = with_auth(&s, &auth, Method::GET, "/upload-tokens", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["pagination"]["itemsTotal"], 1);
+    let forever_token = forever["token"].as_str().unwrap();
+    assert_eq!(
+        with_auth(
+            &s,
+            &auth,
+            Method::DELETE,
+            &format!("/upload-tokens/{forever_token}"),
+            None
+        )
+        .await
+        .status(),
+        204
+    );
+    problem(
+        with_auth(
+            &s,
+            &auth,
+            Method::DELETE,
+            &format!("/upload-tokens/{forever_token}"),
+            None,
+        )
+        .await,
+        404,
+    )
+    .await;
+    problem(
+        with_auth(
+            &s,
+            &auth,
+            Method::POST,
+            "/upload-tokens",
+            Some(json!({"ttl": -1})),
+        )
+        .await,
+        400,
+    )
+    .await;
+
+    // Webhooks: 201 with the secret once; internal addresses refused; names not resolved.
+    let res = with_auth(
+        &s,
+        &auth,
+        Method::POST,
+        "/webhooks",
+        Some(json!({
+        "events": ["video.encoding.quality.completed"], "url": "https://hooks.example.com/sg"})),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let w: Value = res.json().await.unwrap();
+    let id = w["webhookId"].as_str().unwrap().to_string();
+    assert!(id.starts_with("wh"));
+    let secret = w["signatureSecret"].as_str().unwrap().to_string();
+    assert!(secret.len() >= 32);
+    let mut shown = String::new();
+    let got: Value = with_auth(&s, &auth, Method::GET, &format!("/webhooks/{id}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["url"], "https://hooks.example.com/sg");
+    shown.push_str(&got.to_string());
+    let list: Value = with_auth(&s, &auth, Method::GET, "/webhooks", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["data"][0]["webhookId"], id.as_str());
+    shown.push_str(&list.to_string());
+    assert!(
+        !shown.contains(&secret),
+        "the signature secret is shown at creation only"
+    );
+    assert!(!logs.contents().contains(&secret));
+    let rec = s
+        .server
+        .svc()
+        .get_webhook(
+            &s.server.svc().authenticate(s.secret()).await.unwrap(),
+            ids_of(&id),
+        )
+        .await
+        .unwrap();
+    assert!(!rec.secret_sealed.contains(&secret), "sealed at rest");
+    assert_eq!(
+        s.server.svc().webhook_secret(&rec).unwrap().expose(),
+        secret
+    );
+    for url in [
+        "http://127.0.0.1:9/x",
+        "http://169.254.169.254/latest",
+        "http://[::1]/",
+        "http://10.0.0.8/",
+        "ftp://example.com/",
+        "http://localhost/",
+    ] {
+        let title = problem(
+            with_auth(
+                &s,
+                &auth,
+                Method::POST,
+                "/webhooks",
+                Some(json!({"events": ["video.encoding.quality.completed"], "url": url})),
+            )
+            .await,
+            400,
+        )
+        .await;
+        assert!(title.contains("url"), "{url}: {title}");
+    }
+    let res = with_auth(&s, &auth, Method::POST, "/webhooks", Some(json!({
+        "events": ["live-stream.broadcast.started"], "url": "https://does-not-resolve-yet.invalid/h"}))).await;
+    assert_eq!(
+        res.status(),
+        201,
+        "a host that does not resolve yet is accepted"
+    );
+    problem(
+        with_auth(
+            &s,
+            &auth,
+            Method::POST,
+            "/webhooks",
+            Some(json!({"events": ["no.such.event"], "url": "https://a.example/"})),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        with_auth(&s, &auth, Method::DELETE, &format!("/webhooks/{id}"), None)
+            .await
+            .status(),
+        204
+    );
+    problem(
+        with_auth(&s, &auth, Method::GET, &format!("/webhooks/{id}"), None).await,
+        404,
+    )
+    .await;
+}
+
+/// The core id behind an api.video `wh…` id (base62 of the UUID).
+fn ids_of(id: &str) -> uuid::Uuid {
+    const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut n: u128 = 0;
+    for c in id[2..].bytes() {
+        n = n * 62 + A.iter().position(|&a| a == c).unwrap() as u128;
+    }
+    uuid::Uuid::from_u128(n)
+}

@@ -6,6 +6,7 @@ pub mod api_key;
 pub mod error;
 pub mod stream;
 pub mod user;
+pub mod webhook;
 
 pub use account::{Account, AccountNumber};
 pub use actor::Actor;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod keys;
 pub mod streams;
 pub mod tokens;
+pub mod uploads;
 pub mod usage;
 pub mod verifier;
 
@@ -25,6 +26,8 @@ pub struct Services {
     pub usage: Arc<UsageRecorder>,
     pub vault: Arc<Vault>,
     pub tokens: tokens::TokenKeys,
+    /// `STREAMGATE_WEBHOOK_ALLOW_PRIVATE=1`: webhooks may target internal addresses (tests, labs).
+    pub webhooks_allow_private: bool,
 }
 
 impl Services {
@@ -38,6 +41,8 @@ impl Services {
             usage,
             vault,
             tokens: tokens::TokenKeys::default(),
+            webhooks_allow_private: std::env::var("STREAMGATE_WEBHOOK_ALLOW_PRIVATE")
+                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
         })
     }
 

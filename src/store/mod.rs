@@ -7,10 +7,13 @@ mod sql;
 mod streams_sql;
 #[macro_use]
 mod tokens_sql;
+#[macro_use]
+mod uploads_sql;
 pub mod postgres;
 pub mod sqlite;
 pub mod streams;
 pub mod tokens;
+pub mod uploads;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +25,7 @@ use crate::domain::{Account, ApiKey, User};
 
 pub use streams::{After, Scope, StreamRecord, StreamStore, TargetRecord};
 pub use tokens::{AuditEvent, RefreshRecord, RefreshUse, SigningKeyRecord, TokenStore};
+pub use uploads::{UploadStore, UploadTokenRecord, WebhookRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -56,7 +60,9 @@ pub trait ChangeListener: Send {
 }
 
 #[async_trait]
-pub trait Store: streams::StreamStore + tokens::TokenStore + Send + Sync + 'static {
+pub trait Store:
+    streams::StreamStore + tokens::TokenStore + uploads::UploadStore + Send + Sync + 'static
+{
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> StoreResult<()>;
     async fn ping(&self) -> StoreResult<()>;

@@ -68,3 +68,4 @@ impl ChangeListener for NotifyListener {
 impl_sql_store!(PostgresStore, sqlx::Postgres);
 impl_stream_store!(PostgresStore);
 impl_token_store!(PostgresStore);
+impl_upload_store!(PostgresStore);

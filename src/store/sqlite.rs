@@ -56,3 +56,4 @@ impl ChangeListener for PollListener {
 impl_sql_store!(SqliteStore, sqlx::Sqlite);
 impl_stream_store!(SqliteStore);
 impl_token_store!(SqliteStore);
+impl_upload_store!(SqliteStore);

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{ids, ApiVideo, Av, AvError, AvResult};
+use super::{ids, pagination, ApiVideo, Av, AvError, AvResult};
 use crate::clock::rfc3339;
 use crate::crypto::SecretString;
 use crate::domain::{Restream, Stream};
@@ -224,10 +224,6 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn bad_query(msg: &str) -> AvError {
-    AvError::new(StatusCode::BAD_REQUEST, "invalid_attribute", msg)
-}
-
 /// `GET /live-streams?currentPage=1&pageSize=25&name=…&streamKey=…`
 pub async fn list(
     State(state): State<AppState>,
@@ -236,18 +232,7 @@ pub async fn list(
     OriginalUri(uri): OriginalUri,
     Query(q): Query<HashMap<String, String>>,
 ) -> AvResult<axum::Json<Value>> {
-    let num = |k: &str, default: i64, max: i64| -> AvResult<i64> {
-        match q.get(k).filter(|v| !v.is_empty()) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| bad_query(&format!("{k} must be an integer from 1 to {max}"))),
-        }
-    };
-    let page = num("currentPage", 1, 1_000_000)?;
-    let size = num("pageSize", 25, 100)?;
+    let (page, size) = pagination::params(&q)?;
     let name = q.get("name").filter(|v| !v.is_empty()).map(String::as_str);
     let key = q
         .get("streamKey")
@@ -258,44 +243,16 @@ pub async fn list(
         .search_streams(&actor, name, key, page, size)
         .await?;
     let base = base_url(&headers);
-    let pages = ((total + size - 1) / size).max(1);
-    let link = |rel: &str, p: i64| {
-        let mut query: Vec<String> = vec![format!("currentPage={p}"), format!("pageSize={size}")];
-        if let Some(n) = name {
-            query.push(format!("name={}", urlencode(n)));
-        }
-        json!({"rel": rel, "uri": format!("{}?{}", uri.path(), query.join("&"))})
-    };
-    let mut links = vec![link("self", page), link("first", 1)];
-    if page > 1 {
-        links.push(link("previous", page - 1));
-    }
-    if page < pages {
-        links.push(link("next", page + 1));
-    }
-    links.push(link("last", pages));
-    Ok(axum::Json(json!({
-        "data": items.iter().map(|s| render(s, &base)).collect::<Vec<_>>(),
-        "pagination": {
-            "currentPage": page,
-            "currentPageItems": items.len(),
-            "pageSize": size,
-            "pagesTotal": pages,
-            "itemsTotal": total,
-            "links": links,
-        }
-    })))
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    let data = items.iter().map(|s| render(s, &base)).collect();
+    let extra: Vec<(&str, &str)> = name.map(|n| ("name", n)).into_iter().collect();
+    Ok(axum::Json(pagination::body(
+        data,
+        uri.path(),
+        page,
+        size,
+        total,
+        &extra,
+    )))
 }
 
 #[cfg(test)]

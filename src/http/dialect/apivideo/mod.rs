@@ -6,6 +6,9 @@
 mod auth;
 mod ids;
 mod live_streams;
+mod pagination;
+mod upload_tokens;
+mod webhooks;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::header::AUTHORIZATION;
@@ -180,6 +183,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(live_streams::get)
                 .patch(live_streams::update)
                 .delete(live_streams::delete),
+        )
+        .route(
+            "/upload-tokens",
+            get(upload_tokens::list).post(upload_tokens::create),
+        )
+        .route(
+            "/upload-tokens/{token}",
+            get(upload_tokens::get).delete(upload_tokens::delete),
+        )
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get).delete(webhooks::delete),
         )
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard));
     open.merge(authed)

@@ -1,0 +1,99 @@
+//! `/upload-tokens`: delegated upload tokens with a time to live.
+
+use std::collections::HashMap;
+
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{pagination, ApiVideo, Av, AvError, AvResult};
+use crate::clock::rfc3339;
+use crate::domain::Error;
+use crate::http::json::Json;
+use crate::http::AppState;
+use crate::store::UploadTokenRecord;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    #[serde(default)]
+    ttl: Option<i64>,
+}
+
+fn render(t: &UploadTokenRecord) -> Value {
+    json!({
+        "token": t.token,
+        "ttl": t.ttl,
+        "createdAt": rfc3339(t.created_at),
+        "expiresAt": t.expires_at.map(rfc3339),
+    })
+}
+
+fn not_found(e: Error) -> AvError {
+    match e {
+        Error::NotFound(_) => AvError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "The requested resource was not found.",
+        ),
+        e => e.into(),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Av(actor): Av,
+    Json(body, ..): Json<ApiVideo, CreateBody>,
+) -> AvResult<axum::Json<Value>> {
+    let t = state
+        .svc
+        .create_upload_token(&actor, body.ttl.unwrap_or(0))
+        .await?;
+    Ok(axum::Json(render(&t)))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Av(actor): Av,
+    Path(token): Path<String>,
+) -> AvResult<axum::Json<Value>> {
+    let t = state
+        .svc
+        .get_upload_token(&actor, &token)
+        .await
+        .map_err(not_found)?;
+    Ok(axum::Json(render(&t)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Av(actor): Av,
+    Path(token): Path<String>,
+) -> AvResult<StatusCode> {
+    state
+        .svc
+        .delete_upload_token(&actor, &token)
+        .await
+        .map_err(not_found)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Av(actor): Av,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<HashMap<String, String>>,
+) -> AvResult<axum::Json<Value>> {
+    let (page, size) = pagination::params(&q)?;
+    let (items, total) = state.svc.list_upload_tokens(&actor, page, size).await?;
+    let data = items.iter().map(render).collect();
+    Ok(axum::Json(pagination::body(
+        data,
+        uri.path(),
+        page,
+        size,
+        total,
+        &[],
+    )))
+}

@@ -1,0 +1,150 @@
+//! Upload tokens and webhooks of the caller's (account, environment).
+
+use uuid::Uuid;
+
+use super::Services;
+use crate::crypto::{random_base62, Aad, SecretString};
+use crate::domain::{webhook, Actor, Error};
+use crate::store::{Scope, UploadTokenRecord, WebhookRecord};
+
+/// Longest upload-token lifetime, in seconds (api.video: one week).
+pub const MAX_UPLOAD_TTL: i64 = 7 * 24 * 3600;
+
+fn scope(actor: &Actor) -> Scope {
+    Scope {
+        account_id: actor.account_id(),
+        environment: actor.environment(),
+    }
+}
+
+fn secret_aad(id: &str) -> Aad<'_> {
+    Aad {
+        table: "webhooks",
+        id,
+        field: "signature_secret",
+    }
+}
+
+impl Services {
+    pub async fn create_upload_token(
+        &self,
+        actor: &Actor,
+        ttl: i64,
+    ) -> Result<UploadTokenRecord, Error> {
+        if !(0..=MAX_UPLOAD_TTL).contains(&ttl) {
+            return Err(Error::Invalid(format!(
+                "ttl must be from 0 (no expiry) to {MAX_UPLOAD_TTL} seconds"
+            )));
+        }
+        let now = self.now_ms();
+        let t = UploadTokenRecord {
+            token: format!("to{}", random_base62(22)),
+            account_id: actor.account_id(),
+            environment: actor.environment(),
+            ttl,
+            created_at: now,
+            expires_at: (ttl > 0).then(|| now + ttl * 1000),
+        };
+        self.store.insert_upload_token(&t).await?;
+        Ok(t)
+    }
+
+    pub async fn get_upload_token(
+        &self,
+        actor: &Actor,
+        token: &str,
+    ) -> Result<UploadTokenRecord, Error> {
+        self.store
+            .upload_token(scope(actor), token, self.now_ms())
+            .await?
+            .ok_or(Error::NotFound("upload token"))
+    }
+
+    pub async fn list_upload_tokens(
+        &self,
+        actor: &Actor,
+        page: i64,
+        size: i64,
+    ) -> Result<(Vec<UploadTokenRecord>, i64), Error> {
+        let size = size.clamp(1, 100);
+        Ok(self
+            .store
+            .list_upload_tokens(scope(actor), self.now_ms(), (page.max(1) - 1) * size, size)
+            .await?)
+    }
+
+    pub async fn delete_upload_token(&self, actor: &Actor, token: &str) -> Result<(), Error> {
+        if !self
+            .store
+            .delete_upload_token(scope(actor), token, self.now_ms())
+            .await?
+        {
+            return Err(Error::NotFound("upload token"));
+        }
+        Ok(())
+    }
+
+    /// Registers a webhook; returns it with its signing secret (shown this once).
+    pub async fn create_webhook(
+        &self,
+        actor: &Actor,
+        url: &str,
+        events: Vec<String>,
+    ) -> Result<(WebhookRecord, SecretString), Error> {
+        let url = webhook::validate_url(url, self.webhooks_allow_private)?;
+        webhook::validate_events(&events)?;
+        let id = Uuid::now_v7();
+        let secret = SecretString::new(random_base62(32));
+        let w = WebhookRecord {
+            id,
+            account_id: actor.account_id(),
+            environment: actor.environment(),
+            url,
+            events,
+            secret_sealed: self
+                .vault
+                .seal(&secret_aad(&id.to_string()), secret.expose()),
+            created_at: self.now_ms(),
+        };
+        self.store.insert_webhook(&w).await?;
+        Ok((w, secret))
+    }
+
+    pub async fn get_webhook(&self, actor: &Actor, id: Uuid) -> Result<WebhookRecord, Error> {
+        self.store
+            .webhook(scope(actor), id)
+            .await?
+            .ok_or(Error::NotFound("webhook"))
+    }
+
+    /// The signing secret of a webhook (for delivery).
+    pub fn webhook_secret(&self, w: &WebhookRecord) -> Result<SecretString, Error> {
+        self.vault
+            .open(&secret_aad(&w.id.to_string()), &w.secret_sealed)
+            .map_err(|e| Error::Internal(format!("webhook {}: {e}", w.id)))
+    }
+
+    pub async fn list_webhooks(
+        &self,
+        actor: &Actor,
+        page: i64,
+        size: i64,
+    ) -> Result<(Vec<WebhookRecord>, i64), Error> {
+        let size = size.clamp(1, 100);
+        Ok(self
+            .store
+            .list_webhooks(scope(actor), (page.max(1) - 1) * size, size)
+            .await?)
+    }
+
+    pub async fn delete_webhook(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+        if !self
+            .store
+            .delete_webhook(scope(actor), id, self.now_ms())
+            .await?
+        {
+            return Err(Error::NotFound("webhook"));
+        }
+        Ok(())
+    }
+}

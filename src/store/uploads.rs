@@ -1,0 +1,116 @@
+//! Upload tokens and webhooks, as the store keeps them.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::{Scope, StoreError, StoreResult};
+use crate::domain::Environment;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadTokenRecord {
+    pub token: String,
+    pub account_id: Uuid,
+    pub environment: Environment,
+    /// Seconds; 0 = never expires.
+    pub ttl: i64,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRecord {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub environment: Environment,
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret_sealed: String,
+    pub created_at: i64,
+}
+
+#[async_trait]
+pub trait UploadStore: Send + Sync {
+    async fn insert_upload_token(&self, t: &UploadTokenRecord) -> StoreResult<()>;
+    /// A live (not deleted, not expired at `now`) token of the scope.
+    async fn upload_token(
+        &self,
+        scope: Scope,
+        token: &str,
+        now: i64,
+    ) -> StoreResult<Option<UploadTokenRecord>>;
+    async fn list_upload_tokens(
+        &self,
+        scope: Scope,
+        now: i64,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<UploadTokenRecord>, i64)>;
+    async fn delete_upload_token(&self, scope: Scope, token: &str, at: i64) -> StoreResult<bool>;
+
+    async fn insert_webhook(&self, w: &WebhookRecord) -> StoreResult<()>;
+    async fn webhook(&self, scope: Scope, id: Uuid) -> StoreResult<Option<WebhookRecord>>;
+    async fn list_webhooks(
+        &self,
+        scope: Scope,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<WebhookRecord>, i64)>;
+    async fn delete_webhook(&self, scope: Scope, id: Uuid, at: i64) -> StoreResult<bool>;
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+pub const UPLOAD_COLUMNS: &str = "token, account_id, environment, ttl, created_at, expires_at";
+
+#[derive(sqlx::FromRow)]
+pub struct UploadRow {
+    token: String,
+    account_id: String,
+    environment: String,
+    ttl: i64,
+    created_at: i64,
+    expires_at: Option<i64>,
+}
+
+impl UploadRow {
+    pub fn into_record(self) -> StoreResult<UploadTokenRecord> {
+        Ok(UploadTokenRecord {
+            token: self.token,
+            account_id: Uuid::parse_str(&self.account_id).map_err(corrupt)?,
+            environment: Environment::parse(&self.environment).map_err(corrupt)?,
+            ttl: self.ttl,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+pub const WEBHOOK_COLUMNS: &str =
+    "id, account_id, environment, url, events, secret_sealed, created_at";
+
+#[derive(sqlx::FromRow)]
+pub struct WebhookRow {
+    id: String,
+    account_id: String,
+    environment: String,
+    url: String,
+    events: String,
+    secret_sealed: String,
+    created_at: i64,
+}
+
+impl WebhookRow {
+    pub fn into_record(self) -> StoreResult<WebhookRecord> {
+        Ok(WebhookRecord {
+            id: Uuid::parse_str(&self.id).map_err(corrupt)?,
+            account_id: Uuid::parse_str(&self.account_id).map_err(corrupt)?,
+            environment: Environment::parse(&self.environment).map_err(corrupt)?,
+            url: self.url,
+            events: serde_json::from_str(&self.events).map_err(corrupt)?,
+            secret_sealed: self.secret_sealed,
+            created_at: self.created_at,
+        })
+    }
+}
