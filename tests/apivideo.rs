@@ -91,6 +91,13 @@ async fn an_api_key_buys_tokens_that_work_in_every_form() {
         assert_eq!(res.headers()["content-type"], "application/json");
         assert_eq!(res.headers()["x-ratelimit-limit"], "1200");
     }
+    // Every dialect's extractor takes the token as a Bearer credential.
+    let me = s
+        .get_with("/sg/v1/me", "authorization", &format!("Bearer {access}"))
+        .await;
+    assert_eq!(me.status(), 200);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["keyId"], s.key.key.id.to_string());
     // The token names its key; the JWKS serves it.
     use base64::Engine;
     let header: Value = serde_json::from_slice(

@@ -83,15 +83,29 @@ impl<D: Dialect> FromRequestParts<AppState> for Authed<D> {
     }
 }
 
+/// An access token (a JWT: three dot-separated parts) rather than an API key.
+pub fn is_access_token(s: &str) -> bool {
+    s.starts_with("eyJ") && s.matches('.').count() == 2
+}
+
+/// The caller behind any credential: an API key in any header style, or an access token as
+/// `Bearer <token>`.
+pub async fn authenticate_any(state: &AppState, headers: &HeaderMap) -> Result<Actor, Error> {
+    match presented_key(headers) {
+        Ok(cred) if is_access_token(cred.as_str()) => {
+            state.svc.authenticate_token(cred.as_str()).await
+        }
+        Ok(key) => state.svc.authenticate(key.as_str()).await,
+        Err(failure) => Err(Error::Unauthenticated(failure)),
+    }
+}
+
 /// The caller behind `headers`, or a refusal in dialect `D`'s error format (counted in metrics).
 pub async fn authenticate<D: Dialect>(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Actor, ApiError<D>> {
-    let result = match presented_key(headers) {
-        Ok(key) => state.svc.authenticate(key.as_str()).await,
-        Err(failure) => Err(Error::Unauthenticated(failure)),
-    };
+    let result = authenticate_any(state, headers).await;
     result.map_err(|e| {
         if let Error::Unauthenticated(f) = &e {
             state.metrics.auth_failure(D::NAME, f.as_str());

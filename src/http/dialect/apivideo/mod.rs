@@ -21,7 +21,7 @@ use axum::Router;
 use serde::Serialize;
 
 use crate::domain::{Actor, AuthFailure, Error};
-use crate::http::auth::presented_key;
+use crate::http::auth::{authenticate_any, is_access_token};
 use crate::http::error::{ApiError, Dialect};
 use crate::http::ratelimit::Decision;
 use crate::http::AppState;
@@ -79,23 +79,17 @@ impl FromRequestParts<AppState> for Av {
     }
 }
 
-/// `Basic base64(key:)` → the key; `Bearer <jwt>` or a bare `<jwt>` → the access token.
+/// Any credential the shared extractor takes, plus api.video's bare token (`Authorization: <jwt>`).
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Actor, Error> {
-    if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        let value = value.trim();
-        let token = match value.split_once(' ') {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => Some(rest.trim()),
-            None if value.matches('.').count() == 2 => Some(value),
-            _ => None,
-        };
-        if let Some(t) = token.filter(|t| t.matches('.').count() == 2) {
-            return state.svc.authenticate_token(t).await;
-        }
+    if let Some(bare) = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| is_access_token(v))
+    {
+        return state.svc.authenticate_token(bare).await;
     }
-    match presented_key(headers) {
-        Ok(key) => state.svc.authenticate(key.as_str()).await,
-        Err(f) => Err(Error::Unauthenticated(f)),
-    }
+    authenticate_any(state, headers).await
 }
 
 fn with_limit_headers(mut res: Response, d: Decision) -> Response {
