@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -42,7 +43,13 @@ struct Ring {
 pub struct TokenKeys {
     ring: RwLock<Ring>,
     access_ttl_ms: AtomicI64,
+    /// Tokens whose signature was checked, by SHA-256: a repeat skips the Ed25519 verification
+    /// (the key's state is still checked on every request).
+    verified: quick_cache::sync::Cache<[u8; 32], Arc<jwt::Claims>>,
 }
+
+/// How many verified tokens are remembered.
+const VERIFIED_CAPACITY: usize = 100_000;
 
 impl Default for TokenKeys {
     fn default() -> Self {
@@ -54,6 +61,7 @@ impl Default for TokenKeys {
                 epoch: 0,
             }),
             access_ttl_ms: AtomicI64::new(DEFAULT_ACCESS_TTL_MS),
+            verified: quick_cache::sync::Cache::new(VERIFIED_CAPACITY),
         }
     }
 }
@@ -273,6 +281,34 @@ impl Services {
     /// The caller behind an access token: a valid signature by a known key, not expired, and
     /// its API key still valid now (so revoking the key kills its tokens at once).
     pub async fn authenticate_token(&self, token: &str) -> Result<Actor, Error> {
+        let hash = sha256(token.as_bytes());
+        let claims = match self.tokens.verified.get(&hash) {
+            Some(c) => c,
+            None => {
+                let c = Arc::new(self.check_signature(token).await?);
+                self.tokens.verified.insert(hash, c.clone());
+                c
+            }
+        };
+        if claims.exp * 1000 <= self.now_ms() {
+            self.tokens.verified.remove(&hash);
+            return Err(Error::Unauthenticated(AuthFailure::Expired));
+        }
+        let id = Uuid::parse_str(&claims.sub)
+            .map_err(|_| Error::Unauthenticated(AuthFailure::Malformed))?;
+        match self.verifier.verify_id(id).await? {
+            Verified::Valid(key) if key.account_id.to_string() == claims.acct => {
+                self.usage.record(key.id, self.now_ms());
+                Ok(Actor { key })
+            }
+            Verified::Revoked(_) => Err(Error::Unauthenticated(AuthFailure::Revoked)),
+            Verified::Expired(_) => Err(Error::Unauthenticated(AuthFailure::Expired)),
+            _ => Err(Error::Unauthenticated(AuthFailure::NotFound)),
+        }
+    }
+
+    /// A token signed by a key of the ring (reloaded once if its `kid` is new to this process).
+    async fn check_signature(&self, token: &str) -> Result<jwt::Claims, Error> {
         let malformed = || Error::Unauthenticated(AuthFailure::Malformed);
         let kid = jwt::kid_of(token).map_err(|_| malformed())?;
         let vk = {
@@ -296,21 +332,7 @@ impl Services {
                     .ok_or(Error::Unauthenticated(AuthFailure::NotFound))?
             }
         };
-        let claims =
-            jwt::verify(token, &vk).map_err(|_| Error::Unauthenticated(AuthFailure::NotFound))?;
-        if claims.exp * 1000 <= self.now_ms() {
-            return Err(Error::Unauthenticated(AuthFailure::Expired));
-        }
-        let id = Uuid::parse_str(&claims.sub).map_err(|_| malformed())?;
-        match self.verifier.verify_id(id).await? {
-            Verified::Valid(key) if key.account_id.to_string() == claims.acct => {
-                self.usage.record(key.id, self.now_ms());
-                Ok(Actor { key })
-            }
-            Verified::Revoked(_) => Err(Error::Unauthenticated(AuthFailure::Revoked)),
-            Verified::Expired(_) => Err(Error::Unauthenticated(AuthFailure::Expired)),
-            _ => Err(Error::Unauthenticated(AuthFailure::NotFound)),
-        }
+        jwt::verify(token, &vk).map_err(|_| Error::Unauthenticated(AuthFailure::NotFound))
     }
 
     /// Appends to the audit log; a failure is logged, never fatal to the request.
