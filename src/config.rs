@@ -53,7 +53,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Vec<(&'static str, String)>, S
             toml::Value::Boolean(b) => b.to_string(),
             other => {
                 return Err(format!(
-                    "{}: {key} must be a string, got {}",
+                    "{}: {key} must be a string, a number or a boolean, got {}",
                     origin.display(),
                     other.type_str()
                 ))
@@ -98,7 +98,15 @@ mod tests {
         assert!(parse("lisen = \"x\"", p)
             .unwrap_err()
             .contains("unknown setting \"lisen\""));
-        assert!(parse("listen = 9000", p)
+        // Numbers and booleans are taken as their text; tables and arrays are not settings.
+        assert_eq!(
+            parse("rate_limit = 50\nwebhook_allow_private = true\n", p).unwrap(),
+            vec![
+                ("STREAMGATE_RATE_LIMIT", "50".to_string()),
+                ("STREAMGATE_WEBHOOK_ALLOW_PRIVATE", "true".to_string())
+            ]
+        );
+        assert!(parse("listen = [1]", p)
             .unwrap_err()
             .contains("must be a string"));
         assert!(parse("listen = ", p).is_err());
