@@ -141,6 +141,7 @@ async fn an_api_key_buys_tokens_that_work_in_every_form() {
 
 #[tokio::test]
 async fn refresh_rotates_and_a_replay_revokes_the_family() {
+    let logs = LogCapture::install();
     let s = setup(Backend::Sqlite).await;
     let first = tokens(&s, s.secret()).await;
     let r1 = first["refresh_token"].as_str().unwrap();
@@ -178,6 +179,26 @@ async fn refresh_rotates_and_a_replay_revokes_the_family() {
         200
     );
     problem(refresh(&s, "rt_garbage").await, 400).await;
+    let logged = logs.contents();
+    for t in [&first, &second, &other] {
+        for field in ["access_token", "refresh_token"] {
+            let secret = t[field].as_str().unwrap();
+            assert!(!logged.contains(secret), "{field} was logged");
+        }
+    }
+    // Refresh tokens are stored as hashes only.
+    let raw = std::fs::read(s.server.db.url.trim_start_matches("sqlite://")).unwrap();
+    let wal = std::fs::read(format!(
+        "{}-wal",
+        s.server.db.url.trim_start_matches("sqlite://")
+    ))
+    .unwrap_or_default();
+    for bytes in [raw, wal] {
+        assert!(
+            !bytes.windows(r2.len()).any(|w| w == r2.as_bytes()),
+            "refresh token stored in clear"
+        );
+    }
 }
 
 #[tokio::test]
