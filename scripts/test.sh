@@ -33,6 +33,10 @@ ensure_postgres
 psql "$PG_URL" -qtAc "SELECT 'DROP SCHEMA IF EXISTS ' || nspname || ' CASCADE;' FROM pg_namespace WHERE nspname LIKE 'sgtest_%'" \
   | psql "$PG_URL" -q >/dev/null 2>&1 || true
 
+# --- client libraries, Node packages, Chromium (compatibility and browser tests) ---------------
+log "test dependencies"
+./scripts/test-deps.sh
+
 # --- Rust tests: unit, store suite on both backends, in-process server integration -------------
 mkdir -p target
 log "cargo test"

@@ -1,5 +1,7 @@
 #![allow(dead_code)]
 
+pub mod external;
+
 use std::time::{Duration, Instant};
 
 use streamgate::domain::{Account, Environment};

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what the tests beyond `cargo test` need, idempotently (fast when already there):
+#   - Debian: chromium (browser tests), nodejs + npm and python3-venv when missing
+#   - the platforms' published Python clients, pinned in tests/clients/requirements.txt, into a
+#     venv at target/test-tools/venv
+#   - the platforms' published JavaScript clients and playwright-core, pinned in
+#     tests/clients/package.json / package-lock.json, into tests/clients/node_modules
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq "$@" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$@" >/dev/null; }
+}
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} (apt)"
+  apt_install "${missing[@]}"
+fi
+
+TOOLS=target/test-tools
+mkdir -p "$TOOLS"
+
+# A stamp holds the checksum of what was installed; a changed pin reinstalls.
+stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+
+req_sum=$(sha256sum tests/clients/requirements.txt | cut -d' ' -f1)
+if ! stamp_ok "$TOOLS/venv.stamp" "$req_sum" || [ ! -x "$TOOLS/venv/bin/python" ]; then
+  log "installing the Python clients (tests/clients/requirements.txt)"
+  rm -rf "$TOOLS/venv"
+  python3 -m venv "$TOOLS/venv"
+  "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check -r tests/clients/requirements.txt
+  echo "$req_sum" >"$TOOLS/venv.stamp"
+fi
+
+lock_sum=$(cat tests/clients/package.json tests/clients/package-lock.json | sha256sum | cut -d' ' -f1)
+if ! stamp_ok "$TOOLS/npm.stamp" "$lock_sum" || [ ! -d tests/clients/node_modules ]; then
+  log "installing the JavaScript clients and playwright-core (tests/clients/package-lock.json)"
+  (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_sum" >"$TOOLS/npm.stamp"
+fi
