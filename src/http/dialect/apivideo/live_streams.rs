@@ -91,13 +91,12 @@ fn base_url(headers: &HeaderMap) -> String {
 
 fn render(s: &Stream, base: &str) -> Value {
     let id = ids::encode(PREFIX, s.id);
-    json!({
+    let mut v = json!({
         "liveStreamId": id,
         "name": s.name,
         "streamKey": s.stream_key.expose(),
         "record": s.record,
         "public": s.settings.get("public").and_then(Value::as_bool).unwrap_or(true),
-        "playerId": s.settings.get("playerId").cloned().unwrap_or(Value::Null),
         "broadcasting": s.is_active,
         "restreams": s.restreams.iter().map(|r| RestreamOut {
             name: r.name.clone(),
@@ -112,7 +111,12 @@ fn render(s: &Stream, base: &str) -> Value {
         },
         "createdAt": rfc3339(s.created_at),
         "updatedAt": rfc3339(s.updated_at),
-    })
+    });
+    // Absent rather than null when unset: the clients type it as a plain string.
+    if let Some(p) = s.settings.get("playerId") {
+        v["playerId"] = p.clone();
+    }
+    v
 }
 
 fn settings(public: Option<bool>, player_id: Option<String>) -> serde_json::Map<String, Value> {
