@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod keys;
+pub mod stream_keys;
 pub mod streams;
 pub mod tokens;
 pub mod uploads;

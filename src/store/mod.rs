@@ -9,8 +9,11 @@ mod streams_sql;
 mod tokens_sql;
 #[macro_use]
 mod uploads_sql;
+#[macro_use]
+mod stream_keys_sql;
 pub mod postgres;
 pub mod sqlite;
+pub mod stream_keys;
 pub mod streams;
 pub mod tokens;
 pub mod uploads;
@@ -23,6 +26,7 @@ use uuid::Uuid;
 
 use crate::domain::{Account, ApiKey, User};
 
+pub use stream_keys::{StreamKeyRecord, StreamKeyStore};
 pub use streams::{After, Scope, StreamRecord, StreamStore, TargetRecord};
 pub use tokens::{AuditEvent, RefreshRecord, RefreshUse, SigningKeyRecord, TokenStore};
 pub use uploads::{UploadStore, UploadTokenRecord, WebhookRecord};
@@ -61,7 +65,13 @@ pub trait ChangeListener: Send {
 
 #[async_trait]
 pub trait Store:
-    streams::StreamStore + tokens::TokenStore + uploads::UploadStore + Send + Sync + 'static
+    streams::StreamStore
+    + tokens::TokenStore
+    + uploads::UploadStore
+    + stream_keys::StreamKeyStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> StoreResult<()>;

@@ -69,3 +69,4 @@ impl_sql_store!(PostgresStore, sqlx::Postgres);
 impl_stream_store!(PostgresStore);
 impl_token_store!(PostgresStore);
 impl_upload_store!(PostgresStore);
+impl_stream_key_store!(PostgresStore);

@@ -57,3 +57,4 @@ impl_sql_store!(SqliteStore, sqlx::Sqlite);
 impl_stream_store!(SqliteStore);
 impl_token_store!(SqliteStore);
 impl_upload_store!(SqliteStore);
+impl_stream_key_store!(SqliteStore);

@@ -17,18 +17,19 @@ function check(cond, what) {
 const client = new ApiVideoClient({ apiKey: process.env.SG_KEY, baseUri });
 const made = await client.liveStreams.create({
   name: "js-apivideo",
-  public: true,
+  // The client's model property is `_public` (serialized as "public"); `public` is silently dropped.
+  _public: true,
   restreams: [{ name: "yt", serverUrl: "rtmp://a.rtmp.youtube.com/live2", streamKey: SECRET }],
 });
 check(made.liveStreamId.startsWith("li"), "live stream created with an li… id");
 const got = await client.liveStreams.get(made.liveStreamId);
-check(got.name === "js-apivideo" && got.streamKey === made.streamKey, "get returns it");
+check(got.name === "js-apivideo" && got.streamKey === made.streamKey && got._public === true, "get returns it");
 check(got.restreams.length === 1 && !JSON.stringify(got).includes(SECRET), "restream key is not shown in clear");
 const listed = await client.liveStreams.list({});
 check(listed.data.some((x) => x.liveStreamId === made.liveStreamId), "list finds it");
 check(listed.pagination.itemsTotal >= 1 && Array.isArray(listed.pagination.links), "list has pagination");
-const upd = await client.liveStreams.update(made.liveStreamId, { name: "js-apivideo 2", public: false });
-check(upd.name === "js-apivideo 2", "update renamed it");
+const upd = await client.liveStreams.update(made.liveStreamId, { name: "js-apivideo 2", _public: false });
+check(upd.name === "js-apivideo 2" && upd._public === false, "update changed name and public");
 
 const tok = await client.uploadTokens.createToken({ ttl: 3600 });
 check(tok.token.startsWith("to") && tok.ttl === 3600, "upload token created");
@@ -51,6 +52,7 @@ try {
   await client.liveStreams.get(made.liveStreamId);
   check(false, "a deleted live stream is gone");
 } catch (e) {
-  check(e.status === 404 || e.problemDetails?.status === 404, `a deleted live stream is a 404 (${e.constructor.name})`);
+  // ApiVideoError: `code` is the HTTP status, `problemDetails` the parsed problem+json body.
+  check(e.code === 404 && e.problemDetails?.status === 404, `a deleted live stream is a 404 (${e.constructor.name} ${e.code})`);
 }
 console.log("api.video javascript client: all good");

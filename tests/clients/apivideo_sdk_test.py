@@ -11,6 +11,8 @@ Run by tests/apivideo_clients.rs; exits non-zero on the first broken expectation
 import os
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import apivideo
 from apivideo import AuthenticatedApiClient
@@ -48,7 +50,7 @@ with client(os.environ["SG_KEY"]) as c:
     ))
     check(made.live_stream_id.startswith("li"), "live stream created with an li… id")
     got = live.get(made.live_stream_id)
-    check(got.name == "py-apivideo" and got.stream_key == made.stream_key, "get returns it")
+    check(got.name == "py-apivideo" and got.stream_key == made.stream_key and got.public is True, "get returns it")
     check(len(got.restreams) == 1 and RESTREAM_SECRET not in str(got.to_dict()), "restream key is not shown in clear")
     listed = live.list()
     check(any(x.live_stream_id == made.live_stream_id for x in listed.data), "list finds it")
@@ -77,6 +79,11 @@ with client(os.environ["SG_KEY"]) as c:
     # Outlive the first access token: the client must have refreshed by itself.
     time.sleep(float(os.environ.get("SG_TTL_WAIT", "0")))
     check(c._access_token != first_token, "the client refreshed its access token")
+    try:
+        urllib.request.urlopen(urllib.request.Request(URL + "/live-streams", headers={"Authorization": "Bearer " + first_token}))
+        sys.exit("FAILED: the first access token is still accepted after SG_TTL_WAIT: nothing proves the refresh")
+    except urllib.error.HTTPError as e:
+        check(e.code == 401, "the first access token has expired (401)")
     live.delete(made.live_stream_id)
     print("ok: calls still work after the first access token expired", flush=True)
     try:

@@ -1,5 +1,6 @@
 //! Wire shapes, one file per platform. A dialect never imports another.
 
 pub mod apivideo;
+pub mod edgecast;
 pub mod livepeer;
 pub mod sg;

@@ -1,0 +1,95 @@
+//! Edgecast DCP stream keys: a stream path (`instance/stream`, optional trailing `*`) and the live
+//! authentication key an encoder must present to publish to it.
+
+use super::Error;
+
+pub const MAX_KEY_LEN: usize = 256;
+
+/// Validates a DirPath as the platform documents it and returns its canonical form: letters and
+/// digits, exactly one `/` between a non-empty instance and a non-empty stream name, optionally a
+/// trailing `*` (one or more characters); anything after the `*` is ignored, as documented.
+pub fn validate_dir_path(raw: &str) -> Result<String, Error> {
+    let bad = || {
+        Error::Invalid(
+            "DirPath must be instance/stream with letters and digits only, optionally ending in *"
+                .into(),
+        )
+    };
+    let path = match raw.find('*') {
+        Some(i) => &raw[..=i],
+        None => raw,
+    };
+    let (instance, stream) = path.split_once('/').ok_or_else(bad)?;
+    let stream_name = stream.strip_suffix('*').unwrap_or(stream);
+    let alnum = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+    // With a wildcard the stream part may be empty ("instance/*": any stream of the instance).
+    let stream_ok = alnum(stream_name) || (stream_name.is_empty() && stream.ends_with('*'));
+    if !alnum(instance) || !stream_ok {
+        return Err(bad());
+    }
+    Ok(path.to_string())
+}
+
+/// A live authentication key: 1 to 256 letters and digits.
+pub fn validate_key(key: &str) -> Result<(), Error> {
+    if key.is_empty() || key.len() > MAX_KEY_LEN || !key.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(Error::Invalid(format!(
+            "Key must be 1 to {MAX_KEY_LEN} letters and digits"
+        )));
+    }
+    Ok(())
+}
+
+/// Does a publish to `instance/stream` fall under this DirPath?
+pub fn dir_path_matches(dir_path: &str, publish_path: &str) -> bool {
+    match dir_path.strip_suffix('*') {
+        Some(prefix) => publish_path.len() > prefix.len() && publish_path.starts_with(prefix),
+        None => dir_path == publish_path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dir_paths_follow_the_documented_rules() {
+        assert_eq!(
+            validate_dir_path("myinstance/livevideos").unwrap(),
+            "myinstance/livevideos"
+        );
+        assert_eq!(validate_dir_path("inst/cam*").unwrap(), "inst/cam*");
+        assert_eq!(
+            validate_dir_path("inst/cam*ignored/x").unwrap(),
+            "inst/cam*",
+            "after * is ignored"
+        );
+        assert_eq!(validate_dir_path("inst/*").unwrap(), "inst/*");
+        for bad in [
+            "",
+            "inst",
+            "/stream",
+            "inst/",
+            "a/b/c",
+            "in-st/s",
+            "inst/s s",
+            "inst/ström",
+            "*/x",
+        ] {
+            assert!(validate_dir_path(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_key("abcdef123456").is_ok());
+        assert!(validate_key(&"a".repeat(256)).is_ok());
+        for bad in ["", "has space", "dash-no", &"a".repeat(257)] {
+            assert!(validate_key(bad).is_err(), "{bad:?}");
+        }
+        assert!(dir_path_matches("inst/cam*", "inst/cam7"));
+        assert!(
+            !dir_path_matches("inst/cam*", "inst/cam"),
+            "* is one or more characters"
+        );
+        assert!(dir_path_matches("inst/cam", "inst/cam"));
+        assert!(!dir_path_matches("inst/cam", "inst/cam7"));
+    }
+}
