@@ -3,6 +3,7 @@
 pub mod account;
 pub mod actor;
 pub mod api_key;
+pub mod credential;
 pub mod edgecast;
 pub mod error;
 pub mod stream;

@@ -60,6 +60,7 @@ pub fn app(state: AppState) -> Router {
         .merge(dialect::livepeer::routes())
         .merge(dialect::apivideo::routes(&state))
         .merge(dialect::edgecast::routes())
+        .merge(dialect::brightcove::routes())
         .fallback(dialect::sg::not_found)
         .method_not_allowed_fallback(dialect::sg::method_not_allowed)
         .layer(metrics::MetricsLayer(state.metrics.clone()))

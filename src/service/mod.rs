@@ -2,6 +2,7 @@
 //! `Actor`, and return domain types. Handlers call exactly one of these per request.
 
 pub mod accounts;
+pub mod credentials;
 pub mod keys;
 pub mod stream_keys;
 pub mod streams;

@@ -11,6 +11,9 @@ mod tokens_sql;
 mod uploads_sql;
 #[macro_use]
 mod stream_keys_sql;
+#[macro_use]
+mod credentials_sql;
+pub mod credentials;
 pub mod postgres;
 pub mod sqlite;
 pub mod stream_keys;
@@ -26,6 +29,7 @@ use uuid::Uuid;
 
 use crate::domain::{Account, ApiKey, User};
 
+pub use credentials::{CredentialRecord, CredentialStore};
 pub use stream_keys::{StreamKeyRecord, StreamKeyStore};
 pub use streams::{After, Scope, StreamRecord, StreamStore, TargetRecord};
 pub use tokens::{AuditEvent, RefreshRecord, RefreshUse, SigningKeyRecord, TokenStore};
@@ -69,6 +73,7 @@ pub trait Store:
     + tokens::TokenStore
     + uploads::UploadStore
     + stream_keys::StreamKeyStore
+    + credentials::CredentialStore
     + Send
     + Sync
     + 'static
