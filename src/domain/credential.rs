@@ -99,6 +99,10 @@ fn is_http_url(u: &str) -> bool {
     rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.contains(' '))
 }
 
+fn query_safe(s: &str) -> bool {
+    !s.chars().any(|ch| matches!(ch, '&' | '=' | '?' | '/' | ' '))
+}
+
 /// The per-type rules of a credential's fields.
 pub fn validate(c: &Credential) -> Result<(), Error> {
     let label = c.label.trim();
@@ -153,20 +157,12 @@ pub fn validate(c: &Credential) -> Result<(), Error> {
                 ));
             }
         }
-        CredentialType::Rtmp => {
-            // It is presented by encoders in a URL query: no separators there.
-            if c.public
-                .chars()
-                .any(|ch| matches!(ch, '&' | '=' | '?' | '/' | ' '))
-                || private
-                    .chars()
-                    .any(|ch| matches!(ch, '&' | '=' | '?' | '/' | ' '))
-            {
-                return Err(Error::Invalid(
-                    "rtmp credentials: user name and password must not contain & = ? / or spaces"
-                        .into(),
-                ));
-            }
+        // It is presented by encoders in a URL query: no separators there.
+        CredentialType::Rtmp if !query_safe(&c.public) || !query_safe(private) => {
+            return Err(Error::Invalid(
+                "rtmp credentials: user name and password must not contain & = ? / or spaces"
+                    .into(),
+            ));
         }
         _ => {}
     }
