@@ -68,9 +68,29 @@ pub enum Command {
     /// Access-token signing keys.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
     /// Tools for benchmarks and development.
     #[command(subcommand, hide = true)]
     Dev(DevCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    /// Newest first. Never shows a secret.
+    List {
+        /// Only this account (id or number).
+        #[arg(long)]
+        account: Option<String>,
+        /// Only events at or after this time: RFC 3339 (2026-11-25T00:00:00Z) or a duration ago (24h).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -245,6 +265,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Account(cmd) => account(&svc, cmd).await,
         Command::Key(cmd) => key(&svc, cmd).await,
+        Command::Audit(AuditCmd::List {
+            account,
+            since,
+            limit,
+            json,
+        }) => audit_list(&svc, account, since, limit, json).await,
         Command::Token(TokenCmd::RotateSigningKey { json }) => {
             let kid = svc.rotate_signing_key().await?;
             if json {
@@ -313,10 +339,63 @@ async fn shutdown_signal() {
     }
 }
 
+async fn audit_list(
+    svc: &Services,
+    account: Option<String>,
+    since: Option<String>,
+    limit: i64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let account = match account {
+        Some(a) => Some(svc.resolve_account(&a).await?.id),
+        None => None,
+    };
+    let since_ms = match since.as_deref() {
+        None => 0,
+        Some(s) => crate::clock::parse_rfc3339_ms(s)
+            .or_else(|| parse_duration_ms(s).map(|ago| svc.now_ms() - ago))
+            .ok_or_else(|| {
+                anyhow!("--since takes an RFC 3339 time or a duration such as 24h (got {s:?})")
+            })?,
+    };
+    let events = svc.query_audit(account, since_ms, limit).await?;
+    if json {
+        let list: Vec<_> = events.iter().map(audit_json).collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else {
+        for e in &events {
+            println!(
+                "{}  {:<32} {:<14} {:<44} {}",
+                rfc3339(e.at),
+                e.action,
+                e.outcome,
+                e.object,
+                e.actor
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn audit_json(e: &crate::store::AuditEvent) -> serde_json::Value {
+    json!({
+        "id": e.id,
+        "at": rfc3339(e.at),
+        "accountId": e.account_id,
+        "actor": e.actor,
+        "action": e.action,
+        "object": e.object,
+        "outcome": e.outcome,
+        "detail": e.detail,
+    })
+}
+
 async fn account(svc: &Services, cmd: AccountCmd) -> anyhow::Result<()> {
     match cmd {
         AccountCmd::Create { name, number, json } => {
             let a = svc.create_account(&name, number.as_deref()).await?;
+            svc.audit_operator(Some(a.id), "account.create", format!("account:{}", a.id))
+                .await;
             if json {
                 println!(
                     "{}",
@@ -399,6 +478,12 @@ async fn key(svc: &Services, cmd: KeyCmd) -> anyhow::Result<()> {
                     expires_in_ms,
                 })
                 .await?;
+            svc.audit_operator(
+                Some(created.key.account_id),
+                "api_key.create",
+                format!("api_key:{}", created.key.id),
+            )
+            .await;
             if json {
                 let mut v = key_json(&created.key);
                 v["key"] = json!(created.secret.expose());
@@ -441,6 +526,12 @@ async fn key(svc: &Services, cmd: KeyCmd) -> anyhow::Result<()> {
             let id = uuid::Uuid::parse_str(&id)
                 .map_err(|_| anyhow!("key id must be a UUID, got {id:?}"))?;
             let k = svc.revoke_key(None, id).await?;
+            svc.audit_operator(
+                Some(k.account_id),
+                "api_key.revoke",
+                format!("api_key:{}", k.id),
+            )
+            .await;
             if json {
                 println!("{}", key_json(&k));
             } else {

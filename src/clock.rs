@@ -52,6 +52,13 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Milliseconds of an RFC 3339 time (`2026-11-25T00:00:00Z`).
+pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
 /// Parses durations like `90s`, `15m`, `12h`, `30d`.
 pub fn parse_duration_ms(s: &str) -> Option<i64> {
     let s = s.trim();

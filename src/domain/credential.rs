@@ -100,7 +100,8 @@ fn is_http_url(u: &str) -> bool {
 }
 
 fn query_safe(s: &str) -> bool {
-    !s.chars().any(|ch| matches!(ch, '&' | '=' | '?' | '/' | ' '))
+    !s.chars()
+        .any(|ch| matches!(ch, '&' | '=' | '?' | '/' | ' '))
 }
 
 /// The per-type rules of a credential's fields.

@@ -7,7 +7,7 @@ use super::Services;
 use crate::crypto::{Aad, SecretString};
 use crate::domain::credential::{validate, Credential, CredentialType};
 use crate::domain::{Actor, Environment, Error};
-use crate::store::{AuditEvent, CredentialRecord, Scope};
+use crate::store::{CredentialRecord, Scope};
 
 /// What a caller sends to create or replace a credential. On a replace, `private: None` keeps
 /// the stored secret (it is never shown, so clients cannot echo it back).
@@ -78,20 +78,6 @@ impl Services {
         }
     }
 
-    async fn audit_credential(&self, actor: &Actor, action: &str, id: Uuid) {
-        self.audit(AuditEvent {
-            id: Uuid::now_v7(),
-            account_id: Some(actor.account_id()),
-            actor: format!("key:{}", actor.key_id()),
-            action: action.into(),
-            object: format!("credential:{id}"),
-            outcome: "ok".into(),
-            detail: String::new(),
-            at: self.now_ms(),
-        })
-        .await;
-    }
-
     pub async fn create_credential(
         &self,
         actor: &Actor,
@@ -118,8 +104,12 @@ impl Services {
         self.store
             .insert_credential(&self.seal_credential(&c))
             .await?;
-        self.audit_credential(actor, "brightcove.credential.create", c.id)
-            .await;
+        self.audit_by(
+            actor,
+            "brightcove.credential.create",
+            format!("credential:{}", c.id),
+        )
+        .await;
         Ok(c)
     }
 
@@ -149,8 +139,12 @@ impl Services {
         {
             return Err(Error::NotFound("credential"));
         }
-        self.audit_credential(actor, "brightcove.credential.update", id)
-            .await;
+        self.audit_by(
+            actor,
+            "brightcove.credential.update",
+            format!("credential:{}", id),
+        )
+        .await;
         Ok(c)
     }
 
@@ -189,8 +183,12 @@ impl Services {
         if !self.store.delete_credential(scope, id).await? {
             return Err(Error::NotFound("credential"));
         }
-        self.audit_credential(actor, "brightcove.credential.delete", id)
-            .await;
+        self.audit_by(
+            actor,
+            "brightcove.credential.delete",
+            format!("credential:{}", id),
+        )
+        .await;
         Ok(())
     }
 

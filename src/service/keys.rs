@@ -102,8 +102,14 @@ impl Services {
                 self.usage.record(key.id, self.now_ms());
                 Ok(Actor { key })
             }
-            Verified::Revoked(_) => Err(Error::Unauthenticated(AuthFailure::Revoked)),
-            Verified::Expired(_) => Err(Error::Unauthenticated(AuthFailure::Expired)),
+            Verified::Revoked(key) => {
+                self.audit_auth_failure(&key, "revoked").await;
+                Err(Error::Unauthenticated(AuthFailure::Revoked))
+            }
+            Verified::Expired(key) => {
+                self.audit_auth_failure(&key, "expired").await;
+                Err(Error::Unauthenticated(AuthFailure::Expired))
+            }
             Verified::NotFound => Err(Error::Unauthenticated(AuthFailure::NotFound)),
             Verified::Malformed => Err(Error::Unauthenticated(AuthFailure::Malformed)),
         }

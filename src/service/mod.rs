@@ -2,6 +2,7 @@
 //! `Actor`, and return domain types. Handlers call exactly one of these per request.
 
 pub mod accounts;
+pub mod audit;
 pub mod credentials;
 pub mod keys;
 pub mod stream_keys;
@@ -30,6 +31,7 @@ pub struct Services {
     pub tokens: tokens::TokenKeys,
     /// `STREAMGATE_WEBHOOK_ALLOW_PRIVATE=1`: webhooks may target internal addresses (tests, labs).
     pub webhooks_allow_private: bool,
+    pub auth_failures: audit::AuthFailureThrottle,
 }
 
 impl Services {
@@ -45,6 +47,7 @@ impl Services {
             tokens: tokens::TokenKeys::default(),
             webhooks_allow_private: std::env::var("STREAMGATE_WEBHOOK_ALLOW_PRIVATE")
                 .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
+            auth_failures: audit::AuthFailureThrottle::default(),
         })
     }
 

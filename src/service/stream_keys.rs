@@ -8,7 +8,7 @@ use super::Services;
 use crate::crypto::{Aad, SecretString};
 use crate::domain::edgecast::{validate_dir_path, validate_key};
 use crate::domain::{Actor, Environment, Error};
-use crate::store::{AuditEvent, Scope, StreamKeyRecord};
+use crate::store::{Scope, StreamKeyRecord};
 
 /// A stream key with its secret opened.
 #[derive(Debug, Clone)]
@@ -63,20 +63,6 @@ impl Services {
         })
     }
 
-    async fn audit_write(&self, actor: &Actor, action: &str, object: String) {
-        self.audit(AuditEvent {
-            id: Uuid::now_v7(),
-            account_id: Some(actor.account_id()),
-            actor: format!("key:{}", actor.key_id()),
-            action: action.into(),
-            object,
-            outcome: "ok".into(),
-            detail: String::new(),
-            at: self.now_ms(),
-        })
-        .await;
-    }
-
     pub async fn create_stream_key(
         &self,
         actor: &Actor,
@@ -97,7 +83,7 @@ impl Services {
             updated_at: now,
         };
         self.store.insert_stream_key(&rec).await?;
-        self.audit_write(
+        self.audit_by(
             actor,
             "edgecast.stream_key.create",
             format!("stream_key:{id}"),
@@ -150,7 +136,7 @@ impl Services {
         if !self.store.update_stream_key(&rec).await? {
             return Err(Error::NotFound("stream key"));
         }
-        self.audit_write(
+        self.audit_by(
             actor,
             "edgecast.stream_key.update",
             format!("stream_key:{id}"),
@@ -169,7 +155,7 @@ impl Services {
         if !self.store.delete_stream_key(scope(actor), id).await? {
             return Err(Error::NotFound("stream key"));
         }
-        self.audit_write(
+        self.audit_by(
             actor,
             "edgecast.stream_key.delete",
             format!("stream_key:{id}"),
@@ -198,7 +184,7 @@ impl Services {
         let aad_id = format!("{}:{}", s.account_id, s.environment);
         let sealed = self.vault.seal(&global_aad(&aad_id), key.expose());
         self.store.set_global_key(s, &sealed, self.now_ms()).await?;
-        self.audit_write(
+        self.audit_by(
             actor,
             "edgecast.global_key.update",
             format!("account:{}", s.account_id),

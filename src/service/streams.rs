@@ -255,6 +255,8 @@ impl Services {
             .insert_stream(&self.seal_stream(&stream)?)
             .await?;
         tracing::info!(stream_id = %stream.id, account_id = %stream.account_id, "stream created");
+        self.audit_by(actor, "stream.create", format!("stream:{}", stream.id))
+            .await;
         Ok(stream)
     }
 
@@ -359,6 +361,8 @@ impl Services {
         {
             return Err(Error::NotFound("stream"));
         }
+        self.audit_by(actor, "stream.update", format!("stream:{id}"))
+            .await;
         Ok(s)
     }
 
@@ -377,6 +381,8 @@ impl Services {
             return Err(Error::NotFound("stream"));
         }
         tracing::info!(stream_id = %id, "stream deleted");
+        self.audit_by(actor, "stream.delete", format!("stream:{id}"))
+            .await;
         Ok(())
     }
 
@@ -464,6 +470,12 @@ impl Services {
             created_at: self.now_ms(),
         };
         self.store.insert_target(&self.seal_target(&t)).await?;
+        self.audit_by(
+            actor,
+            "multistream_target.create",
+            format!("multistream_target:{}", t.id),
+        )
+        .await;
         Ok(t)
     }
 
@@ -504,6 +516,12 @@ impl Services {
         if !self.store.update_target(&self.seal_target(&t)).await? {
             return Err(Error::NotFound("multistream target"));
         }
+        self.audit_by(
+            actor,
+            "multistream_target.update",
+            format!("multistream_target:{id}"),
+        )
+        .await;
         Ok(t)
     }
 
@@ -515,6 +533,12 @@ impl Services {
         {
             return Err(Error::NotFound("multistream target"));
         }
+        self.audit_by(
+            actor,
+            "multistream_target.delete",
+            format!("multistream_target:{id}"),
+        )
+        .await;
         Ok(())
     }
 }

@@ -133,6 +133,8 @@ impl Services {
     /// expire). Returns the new key id.
     pub async fn rotate_signing_key(&self) -> Result<String, Error> {
         let kid = self.add_signing_key().await?;
+        self.audit_operator(None, "signing_key.rotate", format!("signing_key:{kid}"))
+            .await;
         // This process signs with the new key from now on.
         self.tokens.ring.write().await.loaded_at = None;
         tracing::info!(kid = %kid, "signing key rotated");
@@ -301,8 +303,14 @@ impl Services {
                 self.usage.record(key.id, self.now_ms());
                 Ok(Actor { key })
             }
-            Verified::Revoked(_) => Err(Error::Unauthenticated(AuthFailure::Revoked)),
-            Verified::Expired(_) => Err(Error::Unauthenticated(AuthFailure::Expired)),
+            Verified::Revoked(key) => {
+                self.audit_auth_failure(&key, "revoked").await;
+                Err(Error::Unauthenticated(AuthFailure::Revoked))
+            }
+            Verified::Expired(key) => {
+                self.audit_auth_failure(&key, "expired").await;
+                Err(Error::Unauthenticated(AuthFailure::Expired))
+            }
             _ => Err(Error::Unauthenticated(AuthFailure::NotFound)),
         }
     }
@@ -333,12 +341,5 @@ impl Services {
             }
         };
         jwt::verify(token, &vk).map_err(|_| Error::Unauthenticated(AuthFailure::NotFound))
-    }
-
-    /// Appends to the audit log; a failure is logged, never fatal to the request.
-    pub async fn audit(&self, e: AuditEvent) {
-        if let Err(err) = self.store.insert_audit(&e).await {
-            tracing::error!(error = %err, action = %e.action, "could not write an audit event");
-        }
     }
 }

@@ -46,6 +46,12 @@ impl Services {
             expires_at: (ttl > 0).then(|| now + ttl * 1000),
         };
         self.store.insert_upload_token(&t).await?;
+        self.audit_by(
+            actor,
+            "upload_token.create",
+            format!("upload_token:{}", t.token),
+        )
+        .await;
         Ok(t)
     }
 
@@ -81,6 +87,12 @@ impl Services {
         {
             return Err(Error::NotFound("upload token"));
         }
+        self.audit_by(
+            actor,
+            "upload_token.delete",
+            format!("upload_token:{token}"),
+        )
+        .await;
         Ok(())
     }
 
@@ -107,6 +119,8 @@ impl Services {
             created_at: self.now_ms(),
         };
         self.store.insert_webhook(&w).await?;
+        self.audit_by(actor, "webhook.create", format!("webhook:{id}"))
+            .await;
         Ok((w, secret))
     }
 
@@ -145,6 +159,8 @@ impl Services {
         {
             return Err(Error::NotFound("webhook"));
         }
+        self.audit_by(actor, "webhook.delete", format!("webhook:{id}"))
+            .await;
         Ok(())
     }
 }

@@ -69,6 +69,13 @@ pub trait TokenStore: Send + Sync {
 
     async fn insert_audit(&self, e: &AuditEvent) -> StoreResult<()>;
     async fn list_audit(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+    /// Newest first; `account: None` = every account; only events at or after `since` (ms).
+    async fn query_audit(
+        &self,
+        account: Option<Uuid>,
+        since: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>>;
 }
 
 fn uuid(s: &str) -> StoreResult<Uuid> {

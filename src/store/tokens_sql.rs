@@ -145,6 +145,26 @@ macro_rules! impl_token_store {
                 Ok(())
             }
 
+            async fn query_audit(
+                &self,
+                account: Option<uuid::Uuid>,
+                since: i64,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::tokens::AuditEvent>> {
+                sqlx::query_as::<_, $crate::store::tokens::AuditRow>(&format!(
+                    "SELECT {} FROM audit_events WHERE ($1 IS NULL OR account_id = $1) AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
+                    $crate::store::tokens::AUDIT_COLUMNS
+                ))
+                .bind(account.map(|a| a.to_string()))
+                .bind(since)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|r| r.into_record())
+                .collect()
+            }
+
             async fn list_audit(
                 &self,
                 account_id: uuid::Uuid,

@@ -101,6 +101,7 @@ pub fn routes() -> Router<AppState> {
             "/v1/credentials/{id}",
             put(update).delete(delete).get(get_one),
         )
+        .route("/v1/audit", get(audit))
 }
 
 async fn list(State(state): State<AppState>, Authed(actor, ..): Bc) -> BcResult<axum::Json<Value>> {
@@ -152,4 +153,45 @@ async fn delete(
 ) -> BcResult<StatusCode> {
     state.svc.delete_credential(&actor, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/audit?since=…&limit=…`: the account's audit log, newest first. For server-side keys
+/// only: a key usable from browsers (CORS-enabled) gets 403.
+async fn audit(
+    State(state): State<AppState>,
+    Authed(actor, ..): Bc,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> BcResult<axum::Json<Value>> {
+    if actor.key.cors.is_cors_enabled() {
+        return Err(BcError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the audit log is for server-side keys: this key is CORS-enabled",
+        ));
+    }
+    let since = match q.get("since").filter(|s| !s.is_empty()) {
+        None => 0,
+        Some(s) => crate::clock::parse_rfc3339_ms(s)
+            .or_else(|| s.parse::<i64>().ok())
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "since must be an RFC 3339 time or milliseconds (got {s:?})"
+                ))
+            })?,
+    };
+    let limit = match q.get("limit").filter(|s| !s.is_empty()) {
+        None => 100,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| Error::Invalid("limit must be an integer from 1 to 1000".into()))?,
+    };
+    let events = state
+        .svc
+        .query_audit(Some(actor.account_id()), since, limit)
+        .await?;
+    Ok(axum::Json(json!({
+        "events": events.iter().map(crate::cli::audit_json).collect::<Vec<_>>(),
+    })))
 }

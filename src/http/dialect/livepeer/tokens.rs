@@ -75,6 +75,14 @@ pub async fn create(
             expires_in_ms: None,
         })
         .await?;
+    state
+        .svc
+        .audit_by(
+            &actor,
+            "api_key.create",
+            format!("api_key:{}", created.key.id),
+        )
+        .await;
     let mut v = render(&created.key);
     v["key"] = Value::String(created.secret.expose().to_string());
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
@@ -121,5 +129,9 @@ pub async fn delete(
         .svc
         .revoke_key(Some(actor.account_id()), key.id)
         .await?;
+    state
+        .svc
+        .audit_by(&actor, "api_key.revoke", format!("api_key:{}", key.id))
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,108 @@
+//! The audit log: who did what to which object, and refused authentications of known keys.
+//! Append-only; never holds a secret (objects are named by id).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+use super::Services;
+use crate::domain::{Actor, Error, KeyInfo};
+use crate::store::AuditEvent;
+
+/// A refused key is audited at most this often (a client retrying a revoked key in a loop must
+/// not turn into a write per request).
+const AUTH_FAILURE_EVERY: Duration = Duration::from_secs(60);
+
+#[derive(Default)]
+pub struct AuthFailureThrottle(Mutex<HashMap<Uuid, Instant>>);
+
+impl AuthFailureThrottle {
+    fn should_record(&self, key: Uuid) -> bool {
+        let Ok(mut seen) = self.0.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        if seen.len() > 10_000 {
+            seen.retain(|_, at| now.duration_since(*at) < AUTH_FAILURE_EVERY);
+        }
+        match seen.get(&key) {
+            Some(at) if now.duration_since(*at) < AUTH_FAILURE_EVERY => false,
+            _ => {
+                seen.insert(key, now);
+                true
+            }
+        }
+    }
+}
+
+impl Services {
+    /// Appends to the audit log; a failure is logged, never fatal to the request.
+    pub async fn audit(&self, e: AuditEvent) {
+        if let Err(err) = self.store.insert_audit(&e).await {
+            tracing::error!(error = %err, action = %e.action, "could not write an audit event");
+        }
+    }
+
+    /// A successful change made by a key.
+    pub async fn audit_by(&self, actor: &Actor, action: &str, object: String) {
+        self.audit(AuditEvent {
+            id: Uuid::now_v7(),
+            account_id: Some(actor.account_id()),
+            actor: format!("key:{}", actor.key_id()),
+            action: action.into(),
+            object,
+            outcome: "ok".into(),
+            detail: String::new(),
+            at: self.now_ms(),
+        })
+        .await;
+    }
+
+    /// A change made by an operator on the command line.
+    pub async fn audit_operator(&self, account: Option<Uuid>, action: &str, object: String) {
+        self.audit(AuditEvent {
+            id: Uuid::now_v7(),
+            account_id: account,
+            actor: "operator".into(),
+            action: action.into(),
+            object,
+            outcome: "ok".into(),
+            detail: String::new(),
+            at: self.now_ms(),
+        })
+        .await;
+    }
+
+    /// A known key was refused (revoked, expired): recorded once a minute per key.
+    pub async fn audit_auth_failure(&self, key: &KeyInfo, reason: &str) {
+        if !self.auth_failures.should_record(key.id) {
+            return;
+        }
+        self.audit(AuditEvent {
+            id: Uuid::now_v7(),
+            account_id: Some(key.account_id),
+            actor: format!("key:{}", key.id),
+            action: "auth.refused".into(),
+            object: format!("api_key:{}", key.id),
+            outcome: reason.into(),
+            detail: "a request presented this key and was refused (recorded at most once a minute per key)".into(),
+            at: self.now_ms(),
+        })
+        .await;
+    }
+
+    /// Newest first. `account: None` = every account.
+    pub async fn query_audit(
+        &self,
+        account: Option<Uuid>,
+        since_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, Error> {
+        Ok(self
+            .store
+            .query_audit(account, since_ms, limit.clamp(1, 10_000))
+            .await?)
+    }
+}

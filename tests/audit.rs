@@ -1,0 +1,219 @@
+//! The audit log across dialects: writes and refused known keys are recorded, readable with
+//! `GET /v1/audit` (server-side keys of the account) and `streamgate audit list`, and it never
+//! holds a secret.
+
+mod common;
+
+use common::{new_key, setup};
+use serde_json::{json, Value};
+use streamgate::testkit::Backend;
+
+#[tokio::test]
+async fn every_dialect_writes_the_audit_log_and_no_secret_gets_in() {
+    let s = setup(Backend::Sqlite).await;
+    let k = s.secret().to_string();
+    let h = &s.http;
+    let mut secrets = vec![k.clone()];
+
+    let st: Value = h
+        .post(s.url("/api/stream"))
+        .bearer_auth(&k)
+        .json(&json!({"name": "a"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    secrets.push(st["streamKey"].as_str().unwrap().to_string());
+    h.delete(s.url(&format!("/api/stream/{}", st["id"].as_str().unwrap())))
+        .bearer_auth(&k)
+        .send()
+        .await
+        .unwrap();
+    let tok: Value = h
+        .post(s.url("/api/api-token"))
+        .bearer_auth(&k)
+        .json(&json!({"name": "t"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let revoked = tok["key"].as_str().unwrap().to_string();
+    secrets.push(revoked.clone());
+    h.delete(s.url(&format!("/api/api-token/{}", tok["id"].as_str().unwrap())))
+        .bearer_auth(&k)
+        .send()
+        .await
+        .unwrap();
+    let wh: Value = h.post(s.url("/webhooks")).basic_auth(&k, Some("")).json(&json!({"events": ["video.encoding.quality.completed"], "url": "https://example.com/h"})).send().await.unwrap().json().await.unwrap();
+    secrets.push(wh["signatureSecret"].as_str().unwrap().to_string());
+    h.post(s.url(&format!(
+        "/v2/mcc/customers/{}/httpstreaming/dcp/streamkeys",
+        s.account.number
+    )))
+    .header("authorization", format!("TOK:{k}"))
+    .json(&json!({"DirPath": "i/s", "Key": "edgeSecret123"}))
+    .send()
+    .await
+    .unwrap();
+    secrets.push("edgeSecret123".into());
+    h.post(s.url("/v1/credentials"))
+        .header("x-api-key", &k)
+        .json(&json!({"credential_label": "l", "credential_type": "ftp", "credential_public": "u", "credential_private": "ftpSecret-4242"}))
+        .send()
+        .await
+        .unwrap();
+    secrets.push("ftpSecret-4242".into());
+    // A revoked key, tried three times: one audit entry (throttled), not three.
+    for _ in 0..3 {
+        let r = h
+            .get(s.url("/api/stream"))
+            .bearer_auth(&revoked)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+
+    let res = h
+        .get(s.url("/v1/audit?limit=100"))
+        .header("x-api-key", &k)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let log: Value = res.json().await.unwrap();
+    let events = log["events"].as_array().unwrap();
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in [
+        "stream.create",
+        "stream.delete",
+        "api_key.create",
+        "api_key.revoke",
+        "webhook.create",
+        "edgecast.stream_key.create",
+        "brightcove.credential.create",
+    ] {
+        assert!(actions.contains(&a), "{a} missing from {actions:?}");
+    }
+    assert_eq!(
+        actions.iter().filter(|a| **a == "auth.refused").count(),
+        1,
+        "{actions:?}"
+    );
+    let refused = events
+        .iter()
+        .find(|e| e["action"] == "auth.refused")
+        .unwrap();
+    assert_eq!(refused["outcome"], "revoked");
+    let ats: Vec<&str> = events.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    let mut sorted = ats.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(ats, sorted, "newest first");
+
+    // Never a secret, whether read over HTTP or from the store.
+    let all = format!(
+        "{log} {:?}",
+        s.server
+            .svc()
+            .store
+            .query_audit(None, 0, 1000)
+            .await
+            .unwrap()
+    );
+    for secret in &secrets {
+        assert!(
+            !all.contains(secret.as_str()),
+            "{secret} is in the audit log"
+        );
+    }
+
+    // `since` filters; browser keys and other accounts see nothing of it.
+    s.server.clock.advance_ms(5_000);
+    let later = streamgate::clock::rfc3339(s.server.clock.now_ms_for_tests());
+    let none: Value = h
+        .get(s.url(&format!("/v1/audit?since={later}")))
+        .header("x-api-key", &k)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["events"], json!([]));
+    let cors = s
+        .new_key("web", |r| r.allowed_origins = vec!["*".into()])
+        .await;
+    let r = h
+        .get(s.url("/v1/audit"))
+        .header("x-api-key", cors.secret.expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let other = s.server.svc().create_account("other", None).await.unwrap();
+    let theirs = new_key(&s.server, other.id, "t", |_| {}).await;
+    let theirs: Value = h
+        .get(s.url("/v1/audit"))
+        .header("x-api-key", theirs.secret.expose())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs["events"], json!([]));
+    let bad = h
+        .get(s.url("/v1/audit?since=yesterday"))
+        .header("x-api-key", &k)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    // The CLI reads the same log.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_streamgate"))
+        .args([
+            "audit",
+            "list",
+            "--account",
+            s.account.number.as_str(),
+            "--since",
+            "1h",
+            "--json",
+        ])
+        .env("STREAMGATE_DATABASE_URL", &s.server.db.url)
+        .env("STREAMGATE_MASTER_KEY", &s.server.db.master_key)
+        .env(
+            "STREAMGATE_DATA_DIR",
+            std::env::temp_dir().join("streamgate-cli-tests"),
+        )
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cli_actions: Vec<&str> = cli
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        cli_actions.contains(&"edgecast.stream_key.create"),
+        "{cli_actions:?}"
+    );
+    for secret in &secrets {
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(secret.as_str()));
+    }
+}
