@@ -71,9 +71,27 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// The vault that encrypts stored secrets.
+    #[command(subcommand)]
+    Vault(VaultCmd),
     /// Tools for benchmarks and development.
     #[command(subcommand, hide = true)]
     Dev(DevCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VaultCmd {
+    /// Add a data key and re-encrypt every stored secret with it, in batches, while servers keep
+    /// serving. Interrupted, it resumes where it stopped when run again.
+    Rotate {
+        /// Secrets re-encrypted per batch and column.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+        /// How long to let running servers load the new key before re-encrypting (they follow
+        /// the change log within a second).
+        #[arg(long, default_value = "3s")]
+        settle: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -204,7 +222,10 @@ async fn open(global: &Global) -> anyhow::Result<Arc<dyn Store>> {
     Ok(store)
 }
 
-fn open_vault(global: &Global) -> anyhow::Result<Vault> {
+/// The master key, from the environment or the key file. The file is created only for a store
+/// that holds no encrypted data yet: for one that does, a missing key is an error.
+async fn open_vault(global: &Global, store: &dyn Store) -> anyhow::Result<Vault> {
+    let fresh = store.vault_keys().await?.is_empty();
     let file = match (&global.master_key_file, &global.database_url) {
         (Some(f), _) => f.clone(),
         // Beside an SQLite database; under the data dir for PostgreSQL.
@@ -221,7 +242,7 @@ fn open_vault(global: &Global) -> anyhow::Result<Vault> {
         _ => global.data_dir.join("master.key"),
     };
     let env_key = std::env::var("STREAMGATE_MASTER_KEY").ok();
-    let (vault, created) = Vault::load(env_key.as_deref(), &file)
+    let (vault, created) = Vault::load(env_key.as_deref(), &file, fresh)
         .with_context(|| format!("cannot open the vault master key ({})", file.display()))?;
     if created {
         eprintln!(
@@ -249,8 +270,11 @@ pub fn redact_url(url: &str) -> String {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = open(&cli.global).await?;
-    let vault = open_vault(&cli.global)?;
+    let vault = open_vault(&cli.global, store.as_ref()).await?;
     let svc = Services::new(store, Arc::new(SystemClock), Arc::new(vault));
+    svc.init_vault()
+        .await
+        .context("the vault master key does not match this store")?;
     if let Ok(ttl) = std::env::var("STREAMGATE_ACCESS_TOKEN_TTL") {
         let ms = parse_duration_ms(&ttl).ok_or_else(|| {
             anyhow!("access_token_ttl must look like 3600s, 60m or 1h (got {ttl:?})")
@@ -265,6 +289,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Account(cmd) => account(&svc, cmd).await,
         Command::Key(cmd) => key(&svc, cmd).await,
+        Command::Vault(VaultCmd::Rotate { batch, settle }) => {
+            vault_rotate(&svc, batch, &settle).await
+        }
         Command::Audit(AuditCmd::List {
             account,
             since,
@@ -337,6 +364,53 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term => {}
     }
+}
+
+async fn vault_rotate(svc: &Services, batch: i64, settle: &str) -> anyhow::Result<()> {
+    let settle_ms = parse_duration_ms(settle)
+        .ok_or_else(|| anyhow!("--settle takes a duration such as 3s (got {settle:?})"))?;
+    let batch = batch.clamp(1, 10_000);
+    let stale = svc.count_stale_secrets().await?;
+    if stale > 0 && svc.vault.current() > 1 {
+        eprintln!(
+            "resuming the rotation to data key {}: {stale} secrets left",
+            svc.vault.current()
+        );
+    } else {
+        let n = svc.add_vault_key().await?;
+        eprintln!("added data key {n}; letting running servers load it ({settle})");
+        tokio::time::sleep(std::time::Duration::from_millis(settle_ms.max(0) as u64)).await;
+    }
+    let total = svc.count_stale_secrets().await?;
+    let bar = indicatif::ProgressBar::new(total.max(0) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} re-encrypting [{bar:40}] {pos}/{len} secrets ({eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut done = 0u64;
+    loop {
+        let n = svc.reseal_batch(batch).await?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+        bar.inc(n);
+    }
+    done += svc.reseal_restreams(batch).await?;
+    bar.finish_and_clear();
+    svc.audit_operator(
+        None,
+        "vault.rotate",
+        format!("vault_key:{}", svc.vault.current()),
+    )
+    .await;
+    println!(
+        "vault rotated to data key {}: {done} secrets re-encrypted",
+        svc.vault.current()
+    );
+    Ok(())
 }
 
 async fn audit_list(

@@ -44,11 +44,13 @@ pub async fn run_with_state(
     let svc = state.svc.clone();
     let (stop_tx, stop_rx) = watch::channel(false);
     let follower = tokio::spawn(svc.verifier.clone().follow_changes(stop_rx.clone()));
-    let flusher = tokio::spawn(svc.usage.clone().run(stop_rx));
+    let flusher = tokio::spawn(svc.usage.clone().run(stop_rx.clone()));
+    let keyring = tokio::spawn(follow_keyring(svc.clone(), stop_rx));
     serve_http1(listener, app(state), shutdown).await;
     let _ = stop_tx.send(true);
     let _ = follower.await;
     let _ = flusher.await;
+    let _ = keyring.await;
     Ok(())
 }
 
@@ -92,6 +94,25 @@ async fn serve_http1(listener: TcpListener, router: Router, shutdown: impl Futur
         .is_err()
     {
         tracing::warn!("some connections were still busy after the drain timeout");
+    }
+}
+
+/// Loads vault data keys added by another process (`vault rotate`) as soon as the change log
+/// announces them, so values it re-seals can be read here.
+async fn follow_keyring(svc: Arc<Services>, mut stop: watch::Receiver<bool>) {
+    let mut seen = svc.verifier.vault_epoch();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = stop.changed() => return,
+        }
+        let now = svc.verifier.vault_epoch();
+        if now != seen {
+            match svc.load_keyring().await {
+                Ok(()) => seen = now,
+                Err(e) => tracing::warn!(error = %e, "could not load the vault keyring"),
+            }
+        }
     }
 }
 

@@ -132,6 +132,7 @@ impl TestServer {
         let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
         let store = db.store().await;
         let svc = Services::new(store, clock.clone() as Arc<dyn Clock>, Arc::new(db.vault()));
+        svc.init_vault().await.expect("vault");
         let state = AppState::new(svc);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::RwLock;
 
 use aes_gcm::aead::{Aead, KeyInit, OsRng, Payload};
 use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
@@ -24,6 +26,10 @@ pub enum VaultError {
     UnknownKey(u32),
     #[error("decryption failed: wrong key, or the value was moved or altered")]
     Decrypt,
+    #[error("the store holds encrypted data, but there is no master key: set STREAMGATE_MASTER_KEY or restore the key file {0}")]
+    Missing(String),
+    #[error("this master key does not open the store's encrypted data: it is not the key the data was sealed with")]
+    WrongKey,
     #[error("master key file {path}: {source}")]
     Io {
         path: String,
@@ -44,16 +50,33 @@ impl Aad<'_> {
     }
 }
 
+const CANARY: &str = "streamgate vault check";
+const CANARY_AAD: Aad<'static> = Aad {
+    table: "vault_keys",
+    id: "1",
+    field: "canary",
+};
+
+fn wrap_aad(n: &str) -> Aad<'_> {
+    Aad {
+        table: "vault_keys",
+        id: n,
+        field: "data_key",
+    }
+}
+
+/// Key 1 is the master key itself; keys 2, 3, … are data keys added by `vault rotate`, stored
+/// wrapped (sealed by key 1) in the `vault_keys` table and loaded into the ring at start-up.
 pub struct Vault {
-    keys: BTreeMap<u32, Aes256Gcm>,
-    current: u32,
+    keys: RwLock<BTreeMap<u32, Aes256Gcm>>,
+    current: AtomicU32,
 }
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vault")
-            .field("keys", &self.keys.keys().collect::<Vec<_>>())
-            .field("current", &self.current)
+            .field("keys", &self.numbers())
+            .field("current", &self.current())
             .finish()
     }
 }
@@ -66,8 +89,8 @@ impl Vault {
         }
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
         Ok(Self {
-            keys: BTreeMap::from([(1, cipher)]),
-            current: 1,
+            keys: RwLock::new(BTreeMap::from([(1, cipher)])),
+            current: AtomicU32::new(1),
         })
     }
 
@@ -75,14 +98,18 @@ impl Vault {
     pub fn ephemeral() -> Self {
         let key = Aes256Gcm::generate_key(OsRng);
         Self {
-            keys: BTreeMap::from([(1, Aes256Gcm::new(&key))]),
-            current: 1,
+            keys: RwLock::new(BTreeMap::from([(1, Aes256Gcm::new(&key))])),
+            current: AtomicU32::new(1),
         }
     }
 
     /// The master key from `STREAMGATE_MASTER_KEY` (base64) if set, else from `file`, which is
     /// created (mode 0600) with a random key when missing. Returns whether a file was created.
-    pub fn load(env_key: Option<&str>, file: &Path) -> Result<(Self, bool), VaultError> {
+    pub fn load(
+        env_key: Option<&str>,
+        file: &Path,
+        may_create: bool,
+    ) -> Result<(Self, bool), VaultError> {
         if let Some(b64) = env_key {
             let raw = Zeroizing::new(
                 base64::engine::general_purpose::STANDARD
@@ -104,6 +131,9 @@ impl Vault {
                 );
                 Ok((Self::from_master_key(&raw)?, false))
             }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !may_create => {
+                Err(VaultError::Missing(file.display().to_string()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Aes256Gcm::generate_key(OsRng);
                 let text = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(key));
@@ -117,9 +147,82 @@ impl Vault {
         }
     }
 
+    pub fn current(&self) -> u32 {
+        self.current.load(Ordering::Acquire)
+    }
+
+    pub fn numbers(&self) -> Vec<u32> {
+        self.keys
+            .read()
+            .map(|k| k.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Adds data key `n` to the ring (idempotent).
+    pub fn add_key(&self, n: u32, raw: &[u8]) -> Result<(), VaultError> {
+        if raw.len() != 32 {
+            return Err(VaultError::BadMasterKey);
+        }
+        if let Ok(mut keys) = self.keys.write() {
+            keys.entry(n)
+                .or_insert_with(|| Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(raw)));
+        }
+        Ok(())
+    }
+
+    /// New values are sealed with key `n` from now on (it must be in the ring).
+    pub fn set_current(&self, n: u32) {
+        if self.keys.read().is_ok_and(|k| k.contains_key(&n)) {
+            self.current.fetch_max(n, Ordering::AcqRel);
+        }
+    }
+
+    /// A fresh random data key, and its wrapped form for the `vault_keys` table.
+    pub fn new_data_key(&self, n: u32) -> (Zeroizing<Vec<u8>>, String) {
+        let raw = Zeroizing::new(Aes256Gcm::generate_key(OsRng).to_vec());
+        let b64 = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&*raw));
+        let wrapped = self.seal_with(1, &wrap_aad(&n.to_string()), &b64);
+        (raw, wrapped)
+    }
+
+    /// Opens a data key wrapped by the master key.
+    pub fn unwrap_data_key(&self, n: u32, wrapped: &str) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        let b64 = self.open(&wrap_aad(&n.to_string()), wrapped)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.expose())
+            .map(Zeroizing::new)
+            .map_err(|_| VaultError::BadFormat)
+    }
+
+    /// A value only this master key opens: stored once, checked at every start.
+    pub fn canary(&self) -> String {
+        self.seal_with(1, &CANARY_AAD, CANARY)
+    }
+
+    pub fn check_canary(&self, sealed: &str) -> Result<(), VaultError> {
+        match self.open(&CANARY_AAD, sealed) {
+            Ok(v) if v.expose() == CANARY => Ok(()),
+            _ => Err(VaultError::WrongKey),
+        }
+    }
+
+    /// Is this value sealed with the current key?
+    pub fn is_current(&self, sealed: &str) -> bool {
+        sealed.starts_with(&format!("v1.{}.", self.current()))
+    }
+
     pub fn seal(&self, aad: &Aad<'_>, plaintext: &str) -> String {
+        self.seal_with(self.current(), aad, plaintext)
+    }
+
+    fn seal_with(&self, n: u32, aad: &Aad<'_>, plaintext: &str) -> String {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let cipher = &self.keys[&self.current];
+        let Ok(keys) = self.keys.read() else {
+            return String::new();
+        };
+        let Some(cipher) = keys.get(&n) else {
+            return String::new();
+        };
         // Encryption with a valid key and a 12-byte nonce cannot fail for inputs this size.
         let ct = cipher
             .encrypt(
@@ -130,12 +233,7 @@ impl Vault {
                 },
             )
             .unwrap_or_default();
-        format!(
-            "v1.{}.{}.{}",
-            self.current,
-            B64.encode(nonce),
-            B64.encode(ct)
-        )
+        format!("v1.{n}.{}.{}", B64.encode(nonce), B64.encode(ct))
     }
 
     pub fn open(&self, aad: &Aad<'_>, sealed: &str) -> Result<SecretString, VaultError> {
@@ -150,7 +248,8 @@ impl Vault {
             return Err(VaultError::BadFormat);
         };
         let num: u32 = num.parse().map_err(|_| VaultError::BadFormat)?;
-        let cipher = self.keys.get(&num).ok_or(VaultError::UnknownKey(num))?;
+        let keys = self.keys.read().map_err(|_| VaultError::Decrypt)?;
+        let cipher = keys.get(&num).ok_or(VaultError::UnknownKey(num))?;
         let nonce = B64.decode(nonce).map_err(|_| VaultError::BadFormat)?;
         if nonce.len() != 12 {
             return Err(VaultError::BadFormat);
@@ -226,7 +325,7 @@ mod tests {
     fn key_file_is_created_private_and_reused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("master.key");
-        let (v1, created) = Vault::load(None, &file).unwrap();
+        let (v1, created) = Vault::load(None, &file, true).unwrap();
         assert!(created);
         #[cfg(unix)]
         {
@@ -235,11 +334,11 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         let sealed = v1.seal(&AAD, "secret");
-        let (v2, created) = Vault::load(None, &file).unwrap();
+        let (v2, created) = Vault::load(None, &file, true).unwrap();
         assert!(!created);
         assert_eq!(v2.open(&AAD, &sealed).unwrap().expose(), "secret");
         assert!(matches!(
-            Vault::load(Some("c2hvcnQ="), &file),
+            Vault::load(Some("c2hvcnQ="), &file, true),
             Err(VaultError::BadMasterKey)
         ));
     }

@@ -10,6 +10,7 @@ pub mod streams;
 pub mod tokens;
 pub mod uploads;
 pub mod usage;
+pub mod vault;
 pub mod verifier;
 
 use std::sync::Arc;

@@ -79,6 +79,8 @@ pub struct Verifier {
     store_lookups: AtomicU64,
     /// Bumped whenever a signing key was added (by any process): keyrings reload on a change.
     signing_epoch: AtomicU64,
+    /// Bumped whenever a vault data key was added (by any process).
+    vault_epoch: AtomicU64,
     /// Mirror of `applied` readable without a lock (for metrics and tests); -1 = not following.
     applied_seq: AtomicI64,
 }
@@ -97,6 +99,7 @@ impl Verifier {
             store_lookups: AtomicU64::new(0),
             applied_seq: AtomicI64::new(-1),
             signing_epoch: AtomicU64::new(0),
+            vault_epoch: AtomicU64::new(0),
         }
     }
 
@@ -188,6 +191,11 @@ impl Verifier {
         })
     }
 
+    /// Changes whenever any process added a vault data key.
+    pub fn vault_epoch(&self) -> u64 {
+        self.vault_epoch.load(Ordering::Acquire)
+    }
+
     /// Changes whenever any process added a signing key.
     pub fn signing_epoch(&self) -> u64 {
         self.signing_epoch.load(Ordering::Acquire)
@@ -236,6 +244,9 @@ impl Verifier {
                 }
                 if c.kind == crate::store::tokens::SIGNING_KEY_ADDED {
                     self.signing_epoch.fetch_add(1, Ordering::AcqRel);
+                }
+                if c.kind == crate::store::vault::VAULT_KEY_ADDED {
+                    self.vault_epoch.fetch_add(1, Ordering::AcqRel);
                 }
                 if let Ok(id) = uuid::Uuid::parse_str(&c.object_id) {
                     self.by_id.remove(&id);

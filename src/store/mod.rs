@@ -13,6 +13,8 @@ mod uploads_sql;
 mod stream_keys_sql;
 #[macro_use]
 mod credentials_sql;
+#[macro_use]
+mod vault_sql;
 pub mod credentials;
 pub mod postgres;
 pub mod sqlite;
@@ -20,6 +22,7 @@ pub mod stream_keys;
 pub mod streams;
 pub mod tokens;
 pub mod uploads;
+pub mod vault;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,6 +77,7 @@ pub trait Store:
     + uploads::UploadStore
     + stream_keys::StreamKeyStore
     + credentials::CredentialStore
+    + vault::VaultStore
     + Send
     + Sync
     + 'static

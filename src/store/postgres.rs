@@ -70,4 +70,5 @@ impl_stream_store!(PostgresStore);
 impl_token_store!(PostgresStore);
 impl_upload_store!(PostgresStore);
 impl_stream_key_store!(PostgresStore);
+impl_vault_store!(PostgresStore);
 impl_credential_store!(PostgresStore, sqlx::Postgres);

@@ -58,4 +58,5 @@ impl_stream_store!(SqliteStore);
 impl_token_store!(SqliteStore);
 impl_upload_store!(SqliteStore);
 impl_stream_key_store!(SqliteStore);
+impl_vault_store!(SqliteStore);
 impl_credential_store!(SqliteStore, sqlx::Sqlite);

@@ -1,0 +1,104 @@
+//! The vault's keyring and the sealed columns a rotation re-encrypts.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+
+/// A column holding sealed values. `id` is the SQL expression naming a row as its AAD does.
+#[derive(Debug, Clone, Copy)]
+pub struct SealedColumn {
+    pub table: &'static str,
+    pub id: &'static str,
+    pub column: &'static str,
+    /// The AAD's table and field (see each service's `*_aad`).
+    pub aad_table: &'static str,
+    pub aad_field: &'static str,
+}
+
+/// Every column holding a vault-sealed value, except restream keys (inside `streams.settings`).
+pub const SEALED_COLUMNS: &[SealedColumn] = &[
+    SealedColumn {
+        table: "streams",
+        id: "id",
+        column: "key_sealed",
+        aad_table: "streams",
+        aad_field: "stream_key",
+    },
+    SealedColumn {
+        table: "multistream_targets",
+        id: "id",
+        column: "url_sealed",
+        aad_table: "multistream_targets",
+        aad_field: "url",
+    },
+    SealedColumn {
+        table: "signing_keys",
+        id: "kid",
+        column: "private_sealed",
+        aad_table: "signing_keys",
+        aad_field: "private_key",
+    },
+    SealedColumn {
+        table: "webhooks",
+        id: "id",
+        column: "secret_sealed",
+        aad_table: "webhooks",
+        aad_field: "signature_secret",
+    },
+    SealedColumn {
+        table: "edgecast_stream_keys",
+        id: "CAST(id AS TEXT)",
+        column: "key_sealed",
+        aad_table: "edgecast_stream_keys",
+        aad_field: "key",
+    },
+    SealedColumn {
+        table: "edgecast_global_keys",
+        id: "account_id || ':' || environment",
+        column: "key_sealed",
+        aad_table: "edgecast_global_keys",
+        aad_field: "key",
+    },
+    SealedColumn {
+        table: "credentials",
+        id: "id",
+        column: "private_sealed",
+        aad_table: "credentials",
+        aad_field: "private",
+    },
+];
+
+#[async_trait]
+pub trait VaultStore: Send + Sync {
+    /// `(number, wrapped)`, by number.
+    async fn vault_keys(&self) -> StoreResult<Vec<(i64, String)>>;
+    /// Adds a keyring entry and records a `vault.key_added` change. Conflict if it exists.
+    async fn insert_vault_key(&self, number: i64, wrapped: &str, at: i64) -> StoreResult<()>;
+    /// Up to `limit` `(id, sealed)` of `col` not sealed with key `current`.
+    async fn stale_sealed(
+        &self,
+        col: &SealedColumn,
+        current: u32,
+        limit: i64,
+    ) -> StoreResult<Vec<(String, String)>>;
+    /// Replaces one sealed value if it is still `old` (a concurrent write wins).
+    async fn replace_sealed(
+        &self,
+        col: &SealedColumn,
+        id: &str,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool>;
+    /// `(id, settings)` of streams with restreams, after `after` by id, at most `limit`.
+    async fn streams_with_restreams(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<(String, String)>>;
+    async fn replace_settings(&self, id: &str, old: &str, new: &str) -> StoreResult<bool>;
+    /// How many values are not sealed with key `current` (for progress).
+    async fn count_stale(&self, col: &SealedColumn, current: u32) -> StoreResult<i64>;
+}
+
+/// Change-log kind recorded when the keyring grows.
+pub const VAULT_KEY_ADDED: &str = "vault.key_added";
