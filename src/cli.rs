@@ -250,6 +250,11 @@ async fn open_vault(global: &Global, store: &dyn Store) -> anyhow::Result<Vault>
              stream keys and stored credentials cannot be decrypted without it.",
             file.display()
         );
+    } else {
+        match &env_key {
+            Some(_) => tracing::info!("vault master key from STREAMGATE_MASTER_KEY"),
+            None => tracing::info!(file = %file.display(), "vault master key from its file"),
+        }
     }
     Ok(vault)
 }

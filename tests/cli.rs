@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::eventually;
 use serde_json::Value;
-use streamgate::testkit::{Backend, TestServer};
+use streamgate::testkit::{Backend, TestDb, TestServer};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -19,8 +19,14 @@ struct Out {
     stderr: String,
 }
 
-async fn sg(db_url: &str, args: &[&str]) -> Out {
-    sg_env(db_url, &[], args).await
+/// Runs the CLI against a test database, with the master key its servers use.
+async fn sg(db: &TestDb, args: &[&str]) -> Out {
+    sg_env(
+        &db.url,
+        &[("STREAMGATE_MASTER_KEY", db.master_key.as_str())],
+        args,
+    )
+    .await
 }
 
 /// Runs the CLI with extra environment; its data dir (vault key file) is a temp dir, never the repo.
@@ -53,7 +59,7 @@ async fn cli_revoke_reaches_a_running_server(backend: Backend) {
     let url = server.db.url.clone();
     let acct = json(
         &sg(
-            &url,
+            &server.db,
             &[
                 "account", "create", "--name", "cli co", "--number", "0a0a", "--json",
             ],
@@ -65,8 +71,9 @@ async fn cli_revoke_reaches_a_running_server(backend: Backend) {
 
     // --database-url as a flag works as well as the environment variable.
     let key = json(
-        &sg(
+        &sg_env(
             "",
+            &[("STREAMGATE_MASTER_KEY", server.db.master_key.as_str())],
             &[
                 "key",
                 "create",
@@ -86,7 +93,7 @@ async fn cli_revoke_reaches_a_running_server(backend: Backend) {
     let key_id = key["id"].as_str().unwrap().to_string();
     let sandbox = json(
         &sg(
-            &url,
+            &server.db,
             &[
                 "key",
                 "create",
@@ -134,10 +141,10 @@ async fn cli_revoke_reaches_a_running_server(backend: Backend) {
     assert_eq!(me(secret.clone()).await, 200);
 
     // Listing never shows a secret, in either format.
-    let list = sg(&url, &["key", "list", "--account", "0A0A"]).await;
+    let list = sg(&server.db, &["key", "list", "--account", "0A0A"]).await;
     assert_eq!(list.code, 0);
     assert!(list.stdout.contains(&key_id) && list.stdout.contains("active"));
-    let list_json = sg(&url, &["key", "list", "--account", "0A0A", "--json"]).await;
+    let list_json = sg(&server.db, &["key", "list", "--account", "0A0A", "--json"]).await;
     assert_eq!(json(&list_json).as_array().unwrap().len(), 2);
     for out in [&list, &list_json] {
         assert!(
@@ -145,7 +152,7 @@ async fn cli_revoke_reaches_a_running_server(backend: Backend) {
         );
     }
 
-    let revoked = sg(&url, &["key", "revoke", &key_id]).await;
+    let revoked = sg(&server.db, &["key", "revoke", &key_id]).await;
     assert_eq!(revoked.code, 0, "{}", revoked.stderr);
     let took = eventually(Duration::from_secs(1), || {
         let f = me(secret.clone());
@@ -156,7 +163,7 @@ async fn cli_revoke_reaches_a_running_server(backend: Backend) {
         took.is_some(),
         "a key revoked by the CLI was still accepted after 1 s"
     );
-    assert!(sg(&url, &["key", "list", "--account", "0A0A"])
+    assert!(sg(&server.db, &["key", "list", "--account", "0A0A"])
         .await
         .stdout
         .contains("revoked"));
@@ -179,7 +186,7 @@ async fn cli_rejects_bad_input_clearly() {
     let url = db.url.clone();
     assert_eq!(
         sg(
-            &url,
+            &db,
             &["account", "create", "--name", "a", "--number", "0001"]
         )
         .await
@@ -245,11 +252,11 @@ async fn cli_rejects_bad_input_clearly() {
         ),
     ];
     for (args, needle) in cases {
-        let out = sg(&url, args).await;
+        let out = sg(&db, args).await;
         assert_ne!(out.code, 0, "{args:?} succeeded");
         assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
     }
-    let bad = sg("mysql://x", &["migrate"]).await;
+    let bad = sg_env("mysql://x", &[], &["migrate"]).await;
     assert!(
         bad.code != 0 && bad.stderr.contains("unsupported database url"),
         "{}",
