@@ -182,8 +182,7 @@ async fn cli_revoke_reaches_a_running_server_on_postgres() {
 
 #[tokio::test]
 async fn cli_rejects_bad_input_clearly() {
-    let db = streamgate::testkit::TestDb::new(Backend::Sqlite).await;
-    let url = db.url.clone();
+    let db = TestDb::new(Backend::Sqlite).await;
     assert_eq!(
         sg(
             &db,
