@@ -21,6 +21,15 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ),
     ("access_token_ttl", "STREAMGATE_ACCESS_TOKEN_TTL"),
     ("webhook_allow_private", "STREAMGATE_WEBHOOK_ALLOW_PRIVATE"),
+    ("ingest_max_failures", "STREAMGATE_INGEST_MAX_FAILURES"),
+    (
+        "ingest_failure_window_secs",
+        "STREAMGATE_INGEST_FAILURE_WINDOW_SECS",
+    ),
+    (
+        "ingest_allow_concurrent",
+        "STREAMGATE_INGEST_ALLOW_CONCURRENT",
+    ),
 ];
 
 pub const DEFAULT_FILE: &str = "streamgate.toml";

@@ -31,6 +31,7 @@ type Snapshot = Vec<(String, Vec<((&'static str, u16), Series)>)>;
 pub struct Metrics {
     requests: Mutex<HashMap<String, RouteSeries>>,
     auth_failures: Mutex<HashMap<(&'static str, &'static str), u64>>,
+    ingest_decisions: Mutex<HashMap<(&'static str, &'static str), u64>>,
 }
 
 fn method_label(m: &axum::http::Method) -> &'static str {
@@ -74,6 +75,13 @@ impl Metrics {
     pub fn auth_failure(&self, dialect: &'static str, reason: &'static str) {
         if let Ok(mut m) = self.auth_failures.lock() {
             *m.entry((dialect, reason)).or_default() += 1;
+        }
+    }
+
+    /// A media server's publish hook was answered (`allowed`, `refused`, `throttled`).
+    pub fn ingest_decision(&self, server: &'static str, outcome: &'static str) {
+        if let Ok(mut m) = self.ingest_decisions.lock() {
+            *m.entry((server, outcome)).or_default() += 1;
         }
     }
 
@@ -150,6 +158,13 @@ impl Metrics {
         if let Ok(m) = self.auth_failures.lock() {
             for ((dialect, reason), n) in m.iter() {
                 let _ = writeln!(out, "streamgate_auth_failures_total{{dialect=\"{dialect}\",reason=\"{reason}\"}} {n}");
+            }
+        }
+        out.push_str("# HELP streamgate_ingest_decisions_total Publish hook decisions by media server and outcome.\n");
+        out.push_str("# TYPE streamgate_ingest_decisions_total counter\n");
+        if let Ok(m) = self.ingest_decisions.lock() {
+            for ((server, outcome), n) in m.iter() {
+                let _ = writeln!(out, "streamgate_ingest_decisions_total{{server=\"{server}\",outcome=\"{outcome}\"}} {n}");
             }
         }
         for (name, help, value) in gauges {

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod dialect;
 pub mod error;
+pub mod ingest;
 pub mod json;
 pub mod metrics;
 mod ops;
@@ -61,6 +62,7 @@ pub fn app(state: AppState) -> Router {
         .merge(dialect::apivideo::routes(&state))
         .merge(dialect::edgecast::routes())
         .merge(dialect::brightcove::routes())
+        .merge(ingest::routes())
         .fallback(dialect::sg::not_found)
         .method_not_allowed_fallback(dialect::sg::method_not_allowed)
         .layer(metrics::MetricsLayer(state.metrics.clone()))

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod credentials;
+pub mod ingest;
 pub mod keys;
 pub mod stream_keys;
 pub mod streams;
@@ -33,6 +34,16 @@ pub struct Services {
     /// `STREAMGATE_WEBHOOK_ALLOW_PRIVATE=1`: webhooks may target internal addresses (tests, labs).
     pub webhooks_allow_private: bool,
     pub auth_failures: audit::AuthFailureThrottle,
+    pub ingest_throttle: ingest::IngestThrottle,
+    /// `STREAMGATE_INGEST_ALLOW_CONCURRENT=1`: a second simultaneous publish of a key is allowed.
+    pub ingest_allow_concurrent: bool,
+}
+
+fn env_u32(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
 }
 
 impl Services {
@@ -49,6 +60,15 @@ impl Services {
             webhooks_allow_private: std::env::var("STREAMGATE_WEBHOOK_ALLOW_PRIVATE")
                 .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
             auth_failures: audit::AuthFailureThrottle::default(),
+            ingest_throttle: ingest::IngestThrottle::new(
+                env_u32("STREAMGATE_INGEST_MAX_FAILURES", 10),
+                std::time::Duration::from_secs(u64::from(env_u32(
+                    "STREAMGATE_INGEST_FAILURE_WINDOW_SECS",
+                    60,
+                ))),
+            ),
+            ingest_allow_concurrent: std::env::var("STREAMGATE_INGEST_ALLOW_CONCURRENT")
+                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
         })
     }
 

@@ -60,6 +60,8 @@ pub trait StreamStore: Send + Sync {
     async fn stream(&self, scope: Scope, id: Uuid) -> StoreResult<Option<StreamRecord>>;
     /// Any stream, deleted or not, by the SHA-256 of its key (the ingest hooks' lookup).
     async fn stream_by_key_hash(&self, key_hash: &[u8]) -> StoreResult<Option<StreamRecord>>;
+    /// A live stream (not deleted) by its public playback id.
+    async fn stream_by_playback_id(&self, playback_id: &str) -> StoreResult<Option<StreamRecord>>;
     /// Oldest first, after `after`, at most `limit`.
     async fn list_streams(
         &self,
@@ -81,6 +83,12 @@ pub trait StreamStore: Send + Sync {
     async fn update_stream(&self, s: &StreamRecord, change: Option<&str>) -> StoreResult<bool>;
 
     async fn insert_session(&self, s: &Session) -> StoreResult<()>;
+    /// Marks a live stream (not deleted or suspended) active and opens `session`, in one
+    /// transaction. False, and nothing written, when the stream cannot be published now (gone,
+    /// suspended, or already active and `allow_concurrent` is false).
+    async fn start_publish(&self, session: &Session, allow_concurrent: bool) -> StoreResult<bool>;
+    /// Closes the stream's open sessions and marks it idle.
+    async fn end_publish(&self, stream_id: Uuid, at: i64) -> StoreResult<u64>;
     async fn session(&self, scope: Scope, id: Uuid) -> StoreResult<Option<Session>>;
     async fn list_sessions(&self, scope: Scope, stream_id: Uuid) -> StoreResult<Vec<Session>>;
 

@@ -67,6 +67,21 @@ macro_rules! impl_stream_store {
                 .transpose()
             }
 
+            async fn stream_by_playback_id(
+                &self,
+                playback_id: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::store::streams::StreamRecord>> {
+                sqlx::query_as::<_, $crate::store::streams::StreamRow>(&format!(
+                    "SELECT {} FROM streams WHERE playback_id = $1 AND deleted_at IS NULL",
+                    $crate::store::streams::STREAM_COLUMNS
+                ))
+                .bind(playback_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.into_record())
+                .transpose()
+            }
+
             async fn list_streams(
                 &self,
                 scope: $crate::store::streams::Scope,
@@ -177,6 +192,60 @@ macro_rules! impl_stream_store {
                 .await
                 .map_err(|e| $crate::store::map_unique(e, "session"))?;
                 Ok(())
+            }
+
+            async fn start_publish(
+                &self,
+                s: &$crate::domain::Session,
+                allow_concurrent: bool,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let updated = sqlx::query(
+                    "UPDATE streams SET is_active = TRUE, last_seen_at = $1 WHERE id = $2 \
+                     AND deleted_at IS NULL AND NOT suspended AND (NOT is_active OR $3)",
+                )
+                .bind(s.started_at)
+                .bind(s.stream_id.to_string())
+                .bind(allow_concurrent)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if updated != 1 {
+                    return Ok(false);
+                }
+                sqlx::query(&format!(
+                    "INSERT INTO sessions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    $crate::store::streams::SESSION_COLUMNS
+                ))
+                .bind(s.id.to_string())
+                .bind(s.stream_id.to_string())
+                .bind(s.account_id.to_string())
+                .bind(s.environment.as_str())
+                .bind(&s.ingest)
+                .bind(&s.client_addr)
+                .bind(s.started_at)
+                .bind(s.ended_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn end_publish(&self, stream_id: uuid::Uuid, at: i64) -> $crate::store::StoreResult<u64> {
+                let mut tx = self.pool.begin().await?;
+                let closed = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE stream_id = $2 AND ended_at IS NULL")
+                    .bind(at)
+                    .bind(stream_id.to_string())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query("UPDATE streams SET is_active = FALSE, last_seen_at = $1 WHERE id = $2")
+                    .bind(at)
+                    .bind(stream_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(closed)
             }
 
             async fn session(

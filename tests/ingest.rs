@@ -1,0 +1,430 @@
+//! Media-server hooks over HTTP, as nginx-rtmp, SRS and MediaMTX call them: the shared decision,
+//! stream activity and sessions, Edgecast DirPaths and keys, rtmp credentials, throttling.
+
+mod common;
+
+use common::{setup, Setup};
+use reqwest::Response;
+use serde_json::{json, Value};
+use streamgate::testkit::Backend;
+
+async fn nginx(s: &Setup, call: &str, body: String) -> Response {
+    let path = if call == "publish" {
+        "/ingest/nginx-rtmp/publish"
+    } else {
+        "/ingest/nginx-rtmp/publish-done"
+    };
+    s.http
+        .post(s.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The form nginx-rtmp posts for `rtmp://127.0.0.1/{app}/{name}?{query}` from `addr`.
+fn form(app: &str, name: &str, query: &str, addr: &str, call: &str) -> String {
+    let mut f = format!("app={app}&flashver=FMLE%2F3.0&swfurl=&tcurl=rtmp://127.0.0.1:1935/{app}&pageurl=&addr={addr}&clientid=7&call={call}&name={name}&type=live");
+    if !query.is_empty() {
+        f.push('&');
+        f.push_str(query);
+    }
+    f
+}
+
+async fn stream(s: &Setup, name: &str) -> Value {
+    s.http
+        .post(s.url("/api/stream"))
+        .bearer_auth(s.secret())
+        .json(&json!({"name": name}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn get(s: &Setup, path: &str) -> Value {
+    s.http
+        .get(s.url(path))
+        .bearer_auth(s.secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stream_key_publishes_once_and_its_session_is_served() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let s = setup(backend).await;
+        let st = stream(&s, "cam").await;
+        let id = st["id"].as_str().unwrap();
+        let key = st["streamKey"].as_str().unwrap();
+        assert_eq!(
+            nginx(&s, "publish", form("live", key, "", "10.1.1.1", "publish"))
+                .await
+                .status(),
+            200
+        );
+        let live = get(&s, &format!("/api/stream/{id}")).await;
+        assert_eq!(live["isActive"], true);
+        // api.video sees the same stream broadcasting.
+        let list: Value = s
+            .http
+            .get(s.url("/live-streams"))
+            .basic_auth(s.secret(), Some(""))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["data"][0]["broadcasting"], true);
+        // A second simultaneous publish of the same key is refused.
+        assert_eq!(
+            nginx(&s, "publish", form("live", key, "", "10.1.1.2", "publish"))
+                .await
+                .status(),
+            403
+        );
+        let sessions = get(&s, &format!("/api/stream/{id}/sessions")).await;
+        assert_eq!(sessions.as_array().unwrap().len(), 1);
+        assert_eq!(sessions[0]["isActive"], true);
+        assert_eq!(
+            nginx(
+                &s,
+                "done",
+                form("live", key, "", "10.1.1.1", "publish_done")
+            )
+            .await
+            .status(),
+            200
+        );
+        assert_eq!(
+            get(&s, &format!("/api/stream/{id}")).await["isActive"],
+            false
+        );
+        let sessions = get(&s, &format!("/api/stream/{id}/sessions")).await;
+        assert_eq!(sessions[0]["isActive"], false, "closed");
+        // Publish again after the first ended: fine.
+        assert_eq!(
+            nginx(&s, "publish", form("live", key, "", "10.1.1.1", "publish"))
+                .await
+                .status(),
+            200
+        );
+        nginx(
+            &s,
+            "done",
+            form("live", key, "", "10.1.1.1", "publish_done"),
+        )
+        .await;
+
+        // Wrong, suspended and deleted keys are refused.
+        assert_eq!(
+            nginx(
+                &s,
+                "publish",
+                form("live", "abcd-efgh-ijkl-mnop", "", "10.2.0.1", "publish")
+            )
+            .await
+            .status(),
+            403
+        );
+        s.http
+            .patch(s.url(&format!("/api/stream/{id}")))
+            .bearer_auth(s.secret())
+            .json(&json!({"suspended": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            nginx(&s, "publish", form("live", key, "", "10.2.0.2", "publish"))
+                .await
+                .status(),
+            403
+        );
+        s.http
+            .patch(s.url(&format!("/api/stream/{id}")))
+            .bearer_auth(s.secret())
+            .json(&json!({"suspended": false}))
+            .send()
+            .await
+            .unwrap();
+        s.http
+            .delete(s.url(&format!("/api/stream/{id}")))
+            .bearer_auth(s.secret())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            nginx(&s, "publish", form("live", key, "", "10.2.0.3", "publish"))
+                .await
+                .status(),
+            403
+        );
+
+        let audit = s
+            .server
+            .svc()
+            .store
+            .query_audit(None, 0, 100)
+            .await
+            .unwrap();
+        let outcomes: Vec<&str> = audit
+            .iter()
+            .filter(|e| e.action == "ingest.publish")
+            .map(|e| e.outcome.as_str())
+            .collect();
+        for o in [
+            "stream_key",
+            "already_publishing",
+            "stream_suspended",
+            "stream_deleted",
+            "unknown_stream",
+        ] {
+            assert!(outcomes.contains(&o), "{o}: {outcomes:?}");
+        }
+        assert!(
+            !format!("{audit:?}").contains(key),
+            "the stream key is not in the audit log"
+        );
+    }
+}
+
+#[tokio::test]
+async fn edgecast_paths_and_keys_and_rtmp_credentials() {
+    let s = setup(Backend::Sqlite).await;
+    let k = s.secret();
+    let ec = format!("/v2/mcc/customers/{}/httpstreaming/dcp", s.account.number);
+    for (dir, key) in [("inst/cam7", "edgeKey42"), ("wild/cam*", "wildKey9")] {
+        let r = s
+            .http
+            .post(s.url(&format!("{ec}/streamkeys")))
+            .header("authorization", format!("TOK:{k}"))
+            .json(&json!({"DirPath": dir, "Key": key}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    // The seed's body: the key arrives as a bare trailing field.
+    let seed = "app=inst&flashver=FMLE%2F3.0&tcurl=rtmp://127.0.0.1:1935/inst&pageurl=&addr=127.0.0.1&clientid=1&call=publish&name=cam7&type=live&edgeKey42";
+    assert_eq!(nginx(&s, "publish", seed.into()).await.status(), 200);
+    assert_eq!(
+        nginx(
+            &s,
+            "publish",
+            form("inst", "cam7", "edgeKey43", "10.3.0.1", "publish")
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        nginx(
+            &s,
+            "publish",
+            form("inst", "cam8", "edgeKey42", "10.3.0.2", "publish")
+        )
+        .await
+        .status(),
+        403,
+        "another stream"
+    );
+    assert_eq!(
+        nginx(
+            &s,
+            "publish",
+            form("wild", "cam123", "wildKey9", "10.3.0.3", "publish")
+        )
+        .await
+        .status(),
+        200,
+        "* prefix"
+    );
+    assert_eq!(
+        nginx(
+            &s,
+            "publish",
+            form("wild", "cam", "wildKey9", "10.3.0.4", "publish")
+        )
+        .await
+        .status(),
+        403,
+        "* is one or more characters"
+    );
+    // The account's global key opens its DirPaths.
+    s.http
+        .put(s.url(&format!("{ec}/globalkey")))
+        .header("authorization", format!("TOK:{k}"))
+        .json(&json!({"Key": "globalKey7"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        nginx(
+            &s,
+            "publish",
+            form("inst", "cam7", "globalKey7", "10.3.0.5", "publish")
+        )
+        .await
+        .status(),
+        200
+    );
+    // A Brightcove rtmp credential of the account, as user/pass in the query.
+    s.http.post(s.url("/v1/credentials")).header("x-api-key", k).json(&json!({"credential_label": "enc", "credential_type": "rtmp", "credential_public": "encoder1", "credential_private": "p4ssw0rd"})).send().await.unwrap();
+    assert_eq!(
+        nginx(
+            &s,
+            "publish",
+            form(
+                "inst",
+                "cam7",
+                "user=encoder1&pass=p4ssw0rd",
+                "10.3.0.6",
+                "publish"
+            )
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        nginx(
+            &s,
+            "publish",
+            form(
+                "inst",
+                "cam7",
+                "user=encoder1&pass=p4ssw0rX",
+                "10.3.0.7",
+                "publish"
+            )
+        )
+        .await
+        .status(),
+        403
+    );
+}
+
+#[tokio::test]
+async fn srs_and_mediamtx_speak_their_own_protocols() {
+    let s = setup(Backend::Sqlite).await;
+    let st = stream(&s, "cam").await;
+    let key = st["streamKey"].as_str().unwrap();
+    let srs = |action: &str, stream: &str| {
+        s.http.post(s.url("/ingest/srs")).json(&json!({"action": action, "client_id": "x1", "ip": "10.4.0.1", "vhost": "__defaultVhost__", "app": "live", "stream": stream, "param": ""})).send()
+    };
+    let r = srs("on_publish", key).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "0");
+    let r = srs("on_publish", "nope-nope-nope-nope").await.unwrap();
+    assert_ne!(r.status(), 200);
+    assert_ne!(r.text().await.unwrap(), "0");
+    assert_eq!(
+        srs("on_unpublish", key)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "0"
+    );
+    assert_eq!(
+        get(&s, &format!("/api/stream/{}", st["id"].as_str().unwrap())).await["isActive"],
+        false
+    );
+
+    let mtx = |action: &str, path: &str| {
+        s.http.post(s.url("/ingest/mediamtx")).json(&json!({"user": "", "password": "", "token": "", "ip": "10.5.0.1", "action": action, "path": path, "protocol": "rtmp", "id": null, "query": ""})).send()
+    };
+    assert_eq!(
+        mtx("publish", &format!("live/{key}"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(mtx("publish", "live/nope").await.unwrap().status(), 401);
+    let playback = st["playbackId"].as_str().unwrap();
+    assert_eq!(
+        mtx("read", &format!("live/{playback}"))
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "public playback"
+    );
+    assert_eq!(mtx("read", "live/unknown").await.unwrap().status(), 401);
+    assert_eq!(mtx("api", "").await.unwrap().status(), 401);
+    let bad = s
+        .http
+        .post(s.url("/ingest/mediamtx"))
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn repeated_refusals_from_one_address_are_throttled() {
+    let s = setup(Backend::Sqlite).await;
+    let st = stream(&s, "cam").await;
+    let key = st["streamKey"].as_str().unwrap();
+    for i in 0..10 {
+        let r = nginx(
+            &s,
+            "publish",
+            form("live", &format!("guess-{i}"), "", "10.9.9.9", "publish"),
+        )
+        .await;
+        assert_eq!(r.status(), 403);
+    }
+    // Now even the right key from that address is turned away without a lookup...
+    assert_eq!(
+        nginx(&s, "publish", form("live", key, "", "10.9.9.9", "publish"))
+            .await
+            .status(),
+        429
+    );
+    // ...while other addresses are unaffected.
+    assert_eq!(
+        nginx(&s, "publish", form("live", key, "", "10.9.9.10", "publish"))
+            .await
+            .status(),
+        200
+    );
+    let metrics = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "streamgate_ingest_decisions_total{server=\"nginx-rtmp\",outcome=\"throttled\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("outcome=\"refused\"} 10"));
+    let audit = s
+        .server
+        .svc()
+        .store
+        .query_audit(None, 0, 100)
+        .await
+        .unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.outcome == "throttled" && e.actor.contains("10.9.9.9")));
+}
