@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests beyond `cargo test` need, idempotently (fast when already there):
-#   - Debian: chromium (browser tests), nodejs + npm and python3-venv when missing
+#   - Debian: chromium (browser tests), nginx + libnginx-mod-rtmp + ffmpeg (ingest end to end),
+#     nodejs + npm and python3-venv, each only when missing
 #   - the platforms' published Python clients, pinned in tests/clients/requirements.txt, into a
 #     venv at target/test-tools/venv
 #   - the platforms' published JavaScript clients and playwright-core, pinned in
@@ -20,6 +21,9 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing+=(libnginx-mod-rtmp)
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} (apt)"
   apt_install "${missing[@]}"

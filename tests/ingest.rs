@@ -428,3 +428,98 @@ async fn repeated_refusals_from_one_address_are_throttled() {
         .iter()
         .any(|e| e.outcome == "throttled" && e.actor.contains("10.9.9.9")));
 }
+
+/// MediaMTX's JWT mode: the token verifies with the JWKS key and carries exactly one publish
+/// permission; it is no API credential.
+#[tokio::test]
+async fn publish_tokens_for_mediamtx_verify_with_the_jwks() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine;
+    use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+
+    let s = setup(Backend::Sqlite).await;
+    let st = stream(&s, "cam").await;
+    let res = s
+        .http
+        .post(s.url(&format!(
+            "/sg/v1/streams/{}/publish-token",
+            st["id"].as_str().unwrap()
+        )))
+        .bearer_auth(s.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let t: Value = res.json().await.unwrap();
+    let token = t["token"].as_str().unwrap();
+    assert_eq!(
+        t["path"],
+        format!("live/{}", st["playbackId"].as_str().unwrap())
+    );
+    assert_eq!(t["expiresIn"], 300);
+
+    let parts: Vec<&str> = token.split('.').collect();
+    let header: Value = serde_json::from_slice(&B64.decode(parts[0]).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
+    let jwks: Value = s
+        .http
+        .get(s.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("kid in the JWKS");
+    let x: [u8; 32] = B64
+        .decode(jwk["x"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let sig: [u8; 64] = B64.decode(parts[2]).unwrap().try_into().unwrap();
+    VerifyingKey::from_bytes(&x)
+        .unwrap()
+        .verify(
+            format!("{}.{}", parts[0], parts[1]).as_bytes(),
+            &Signature::from_bytes(&sig),
+        )
+        .expect("signature verifies with the JWKS key");
+    assert_eq!(header["alg"], "EdDSA");
+    assert_eq!(
+        claims["mediamtx_permissions"],
+        json!([{"action": "publish", "path": t["path"]}])
+    );
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        300
+    );
+    assert_eq!(claims["sub"], st["id"]);
+    // Not an API credential.
+    let me = s
+        .http
+        .get(s.url("/sg/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    // Another account's stream: 404.
+    let other = s.server.svc().create_account("o", None).await.unwrap();
+    let theirs = common::new_key(&s.server, other.id, "t", |_| {}).await;
+    let r = s
+        .http
+        .post(s.url(&format!(
+            "/sg/v1/streams/{}/publish-token",
+            st["id"].as_str().unwrap()
+        )))
+        .bearer_auth(theirs.secret.expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}

@@ -16,6 +16,15 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// MediaMTX's own claim (publish tokens only): what the bearer may do on which path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mediamtx_permissions: Option<Vec<MediamtxPermission>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediamtxPermission {
+    pub action: String,
+    pub path: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -103,6 +112,7 @@ mod tests {
             iat: 1,
             exp: 2,
             jti: "j".into(),
+            mediamtx_permissions: None,
         }
     }
 

@@ -17,6 +17,9 @@ use crate::domain::{Actor, AuthFailure, Error};
 use crate::store::{AuditEvent, RefreshRecord, RefreshUse, SigningKeyRecord};
 
 pub const DEFAULT_ACCESS_TTL_MS: i64 = 3_600_000;
+const API_SCOPE: &str = "api";
+/// Publish tokens for MediaMTX's JWT mode live this long.
+pub const PUBLISH_TOKEN_TTL_MS: i64 = 300_000;
 pub const REFRESH_TTL_MS: i64 = 30 * 24 * 3_600_000;
 /// How often a server re-reads the signing keys (to pick up a rotation made by the CLI).
 const RELOAD_EVERY: Duration = Duration::from_secs(30);
@@ -204,10 +207,11 @@ impl Services {
                 sub: actor.key_id().to_string(),
                 acct: actor.account_id().to_string(),
                 env: actor.environment().as_str().to_string(),
-                scope: "api".into(),
+                scope: API_SCOPE.into(),
                 iat: now / 1000,
                 exp: (now + ttl) / 1000,
                 jti: Uuid::now_v7().to_string(),
+                mediamtx_permissions: None,
             };
             jwt::sign(kid, key, &claims)
         };
@@ -229,6 +233,48 @@ impl Services {
             refresh_token: SecretString::new(refresh),
             expires_in: ttl / 1000,
         })
+    }
+
+    /// A short-lived token MediaMTX verifies by itself (`authJWTJWKS` = our JWKS): it may
+    /// publish the stream at `live/<playbackId>`, nothing else. Returns the token and the path.
+    pub async fn issue_publish_token(
+        &self,
+        actor: &Actor,
+        stream_id: Uuid,
+    ) -> Result<(SecretString, String, i64), Error> {
+        let stream = self.get_stream(actor, stream_id).await?;
+        if stream.suspended {
+            return Err(Error::Forbidden("the stream is suspended".into()));
+        }
+        let path = format!("live/{}", stream.playback_id);
+        let now = self.now_ms();
+        let ring = self.ring_fresh().await?;
+        let (kid, key) = ring
+            .signing
+            .as_ref()
+            .ok_or_else(|| Error::Internal("no signing key".into()))?;
+        let claims = jwt::Claims {
+            sub: stream.id.to_string(),
+            acct: stream.account_id.to_string(),
+            env: stream.environment.as_str().to_string(),
+            scope: "publish".into(),
+            iat: now / 1000,
+            exp: (now + PUBLISH_TOKEN_TTL_MS) / 1000,
+            jti: Uuid::now_v7().to_string(),
+            mediamtx_permissions: Some(vec![jwt::MediamtxPermission {
+                action: "publish".into(),
+                path: path.clone(),
+            }]),
+        };
+        let token = SecretString::new(jwt::sign(kid, key, &claims));
+        drop(ring);
+        self.audit_by(
+            actor,
+            "stream.publish_token",
+            format!("stream:{}", stream.id),
+        )
+        .await;
+        Ok((token, path, PUBLISH_TOKEN_TTL_MS / 1000))
     }
 
     /// `POST /auth/api-key`: a fresh token family for a valid API key.
@@ -295,6 +341,10 @@ impl Services {
         if claims.exp * 1000 <= self.now_ms() {
             self.tokens.verified.remove(&hash);
             return Err(Error::Unauthenticated(AuthFailure::Expired));
+        }
+        // A publish token is for a media server, not for the API.
+        if claims.scope != API_SCOPE {
+            return Err(Error::Unauthenticated(AuthFailure::NotFound));
         }
         let id = Uuid::parse_str(&claims.sub)
             .map_err(|_| Error::Unauthenticated(AuthFailure::Malformed))?;

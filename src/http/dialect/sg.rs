@@ -55,6 +55,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sg/v1/me", get(me))
         .route("/sg/v1/keys/verify", post(verify))
+        .route("/sg/v1/streams/{id}/publish-token", post(publish_token))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -155,4 +156,21 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri
         "method_not_allowed",
         format!("{method} is not allowed on {}", uri.path()),
     )
+}
+
+/// A short-lived publish token for MediaMTX's JWT mode (`authMethod: jwt`, `authJWTJWKS` =
+/// `/.well-known/jwks.json`): `{token, path, expiresIn}`; the encoder publishes to `path?jwt=token`.
+pub async fn publish_token(
+    State(state): State<AppState>,
+    Authed(actor, ..): Authed<Sg>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> SgResult<axum::Json<serde_json::Value>> {
+    let id = uuid::Uuid::parse_str(&id)
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "stream not found"))?;
+    let (token, path, ttl) = state.svc.issue_publish_token(&actor, id).await?;
+    Ok(axum::Json(serde_json::json!({
+        "token": token.expose(),
+        "path": path,
+        "expiresIn": ttl,
+    })))
 }

@@ -1,0 +1,274 @@
+//! End to end: a real nginx with the RTMP module asks streamgate (`on_publish`/`on_publish_done`)
+//! and a real ffmpeg publishes a test pattern. Valid keys stream; wrong, suspended and deleted
+//! ones are cut off by nginx; the stream shows active while publishing and a closed session after;
+//! Edgecast DirPath + key publishes the same way. nginx and ffmpeg come from Debian
+//! (`scripts/test-deps.sh`); nginx runs unprivileged-port, with its own prefix under a temp dir.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{eventually, setup, Setup};
+use serde_json::{json, Value};
+use streamgate::testkit::Backend;
+use tokio::process::{Child, Command};
+
+const MODULE: &str = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
+
+struct Nginx {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+async fn start_nginx(s: &Setup) -> Nginx {
+    for tool in ["nginx", "ffmpeg"] {
+        assert!(
+            which(tool),
+            "{tool} is missing: run ./scripts/test.sh (it installs nginx, libnginx-mod-rtmp, ffmpeg)"
+        );
+    }
+    assert!(
+        std::path::Path::new(MODULE).exists(),
+        "{MODULE} is missing: run ./scripts/test.sh"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // A free port, chosen by the kernel.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let hook = |p: &str| format!("http://{}/ingest/nginx-rtmp/{p}", s.server.addr);
+    let app = |name: &str| {
+        format!(
+            "    application {name} {{ live on; record off; on_publish {}; on_publish_done {}; }}\n",
+            hook("publish"),
+            hook("publish-done")
+        )
+    };
+    let conf = format!(
+        "load_module {MODULE};\ndaemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\nevents {{ worker_connections 64; }}\nrtmp {{\n  server {{\n    listen 127.0.0.1:{port};\n{live}{inst}  }}\n}}\n",
+        d = dir.path().display(),
+        live = app("live"),
+        inst = app("inst"),
+    );
+    let conf_path = dir.path().join("nginx.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let child = Command::new("nginx")
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-e")
+        .arg(dir.path().join("error.log"))
+        .arg("-c")
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("nginx");
+    let up = eventually(Duration::from_secs(10), || async move {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+    })
+    .await;
+    assert!(
+        up.is_some(),
+        "nginx did not listen on {port}: {}",
+        std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+    );
+    Nginx {
+        child,
+        port,
+        _dir: dir,
+    }
+}
+
+fn which(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).exists()))
+        .unwrap_or(false)
+}
+
+/// ffmpeg publishing `seconds` of a test pattern to `url`.
+fn ffmpeg(url: &str, seconds: u32) -> Child {
+    Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
+        .arg(format!("testsrc=size=320x240:rate=25:duration={seconds}"))
+        .args(["-c:v", "flv", "-b:v", "300k", "-f", "flv", url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("ffmpeg")
+}
+
+async fn publish(url: &str, seconds: u32) -> bool {
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        ffmpeg(url, seconds).wait_with_output(),
+    )
+    .await
+    .expect("ffmpeg hung")
+    .unwrap();
+    out.status.success()
+}
+
+async fn get(s: &Setup, path: &str) -> Value {
+    s.http
+        .get(s.url(path))
+        .bearer_auth(s.secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ffmpeg_through_nginx_rtmp() {
+    let s = setup(Backend::Sqlite).await;
+    let nginx = start_nginx(&s).await;
+    let base = format!("rtmp://127.0.0.1:{}", nginx.port);
+    let st: Value = s
+        .http
+        .post(s.url("/api/stream"))
+        .bearer_auth(s.secret())
+        .json(&json!({"name": "e2e"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = st["id"].as_str().unwrap().to_string();
+    let key = st["streamKey"].as_str().unwrap().to_string();
+
+    // A valid key streams; the stream is active while it does.
+    let mut child = ffmpeg(&format!("{base}/live/{key}"), 4);
+    let active = eventually(Duration::from_secs(4), || {
+        let s = &s;
+        let id = id.clone();
+        async move { get(s, &format!("/api/stream/{id}")).await["isActive"] == true }
+    })
+    .await;
+    assert!(
+        active.is_some(),
+        "the stream never showed active during the publish"
+    );
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("ffmpeg hung")
+        .unwrap();
+    assert!(out.success(), "ffmpeg failed with a valid key");
+    let idle = eventually(Duration::from_secs(5), || {
+        let s = &s;
+        let id = id.clone();
+        async move {
+            get(s, &format!("/api/stream/{id}")).await["isActive"] == false
+                && get(s, &format!("/api/stream/{id}/sessions")).await[0]["isActive"] == false
+        }
+    })
+    .await;
+    assert!(idle.is_some(), "no closed session after the publish");
+    let sessions = get(&s, &format!("/api/stream/{id}/sessions")).await;
+    assert_eq!(sessions.as_array().unwrap().len(), 1);
+
+    // A wrong key is cut off by nginx.
+    assert!(
+        !publish(&format!("{base}/live/abcd-efgh-ijkl-mnop"), 2).await,
+        "a wrong key published"
+    );
+    // Suspended, then deleted: refused.
+    s.http
+        .patch(s.url(&format!("/api/stream/{id}")))
+        .bearer_auth(s.secret())
+        .json(&json!({"suspended": true}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !publish(&format!("{base}/live/{key}"), 2).await,
+        "a suspended stream published"
+    );
+    s.http
+        .patch(s.url(&format!("/api/stream/{id}")))
+        .bearer_auth(s.secret())
+        .json(&json!({"suspended": false}))
+        .send()
+        .await
+        .unwrap();
+    s.http
+        .delete(s.url(&format!("/api/stream/{id}")))
+        .bearer_auth(s.secret())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !publish(&format!("{base}/live/{key}"), 2).await,
+        "a deleted stream published"
+    );
+
+    // Edgecast: rtmp://…/<instance>/<stream>?<key>.
+    let ec = format!(
+        "/v2/mcc/customers/{}/httpstreaming/dcp/streamkeys",
+        s.account.number
+    );
+    let r = s
+        .http
+        .post(s.url(&ec))
+        .header("authorization", format!("TOK:{}", s.secret()))
+        .json(&json!({"DirPath": "inst/cam7", "Key": "edgeKey42"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        publish(&format!("{base}/inst/cam7?edgeKey42"), 2).await,
+        "the Edgecast key did not publish"
+    );
+    assert!(
+        !publish(&format!("{base}/inst/cam7?edgeKey43"), 2).await,
+        "a wrong Edgecast key published"
+    );
+    let audit = s
+        .server
+        .svc()
+        .store
+        .query_audit(None, 0, 100)
+        .await
+        .unwrap();
+    let outcomes: Vec<&str> = audit
+        .iter()
+        .filter(|e| e.action == "ingest.publish")
+        .map(|e| e.outcome.as_str())
+        .collect();
+    for o in [
+        "stream_key",
+        "unknown_stream",
+        "stream_suspended",
+        "stream_deleted",
+        "edgecast",
+        "wrong_key",
+    ] {
+        assert!(outcomes.contains(&o), "{o}: {outcomes:?}");
+    }
+}
