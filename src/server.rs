@@ -45,12 +45,14 @@ pub async fn run_with_state(
     let (stop_tx, stop_rx) = watch::channel(false);
     let follower = tokio::spawn(svc.verifier.clone().follow_changes(stop_rx.clone()));
     let flusher = tokio::spawn(svc.usage.clone().run(stop_rx.clone()));
-    let keyring = tokio::spawn(follow_keyring(svc.clone(), stop_rx));
+    let keyring = tokio::spawn(follow_keyring(svc.clone(), stop_rx.clone()));
+    let deliveries = tokio::spawn(deliver_webhooks(svc.clone(), stop_rx));
     serve_http1(listener, app(state), shutdown).await;
     let _ = stop_tx.send(true);
     let _ = follower.await;
     let _ = flusher.await;
     let _ = keyring.await;
+    let _ = deliveries.await;
     Ok(())
 }
 
@@ -112,6 +114,19 @@ async fn follow_keyring(svc: Arc<Services>, mut stop: watch::Receiver<bool>) {
                 Ok(()) => seen = now,
                 Err(e) => tracing::warn!(error = %e, "could not load the vault keyring"),
             }
+        }
+    }
+}
+
+/// Works through the webhook outbox (durable: what is not delivered yet is retried after a restart).
+async fn deliver_webhooks(svc: Arc<Services>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = svc.deliver_due().await {
+            tracing::warn!(error = %e, "webhook delivery round failed");
         }
     }
 }

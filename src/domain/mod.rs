@@ -6,6 +6,7 @@ pub mod api_key;
 pub mod credential;
 pub mod edgecast;
 pub mod error;
+pub mod public_ids;
 pub mod stream;
 pub mod user;
 pub mod webhook;

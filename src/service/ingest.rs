@@ -156,9 +156,12 @@ impl Services {
                 started_at: self.now_ms(),
                 ended_at: None,
             };
+            let deliveries = self
+                .broadcast_deliveries(&rec, super::deliveries::EVENT_STARTED)
+                .await?;
             if !self
                 .store
-                .start_publish(&session, self.ingest_allow_concurrent)
+                .start_publish(&session, self.ingest_allow_concurrent, &deliveries)
                 .await?
             {
                 return Ok(PublishDecision::Refused("already_publishing"));
@@ -285,7 +288,12 @@ impl Services {
             .stream_by_key_hash(&sha256(req.stream.as_bytes()))
             .await?
         {
-            self.store.end_publish(rec.id, self.now_ms()).await?;
+            let deliveries = self
+                .broadcast_deliveries(&rec, super::deliveries::EVENT_ENDED)
+                .await?;
+            self.store
+                .end_publish(rec.id, self.now_ms(), &deliveries)
+                .await?;
             self.audit_publish(req, Some(rec.account_id), "publish_done")
                 .await;
         }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod credentials;
+pub mod deliveries;
 pub mod ingest;
 pub mod keys;
 pub mod stream_keys;
@@ -32,7 +33,7 @@ pub struct Services {
     pub vault: Arc<Vault>,
     pub tokens: tokens::TokenKeys,
     /// `STREAMGATE_WEBHOOK_ALLOW_PRIVATE=1`: webhooks may target internal addresses (tests, labs).
-    pub webhooks_allow_private: bool,
+    webhooks_allow_private: std::sync::atomic::AtomicBool,
     pub auth_failures: audit::AuthFailureThrottle,
     pub ingest_throttle: ingest::IngestThrottle,
     /// `STREAMGATE_INGEST_ALLOW_CONCURRENT=1`: a second simultaneous publish of a key is allowed.
@@ -57,8 +58,10 @@ impl Services {
             usage,
             vault,
             tokens: tokens::TokenKeys::default(),
-            webhooks_allow_private: std::env::var("STREAMGATE_WEBHOOK_ALLOW_PRIVATE")
-                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
+            webhooks_allow_private: std::sync::atomic::AtomicBool::new(
+                std::env::var("STREAMGATE_WEBHOOK_ALLOW_PRIVATE")
+                    .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
+            ),
             auth_failures: audit::AuthFailureThrottle::default(),
             ingest_throttle: ingest::IngestThrottle::new(
                 env_u32("STREAMGATE_INGEST_MAX_FAILURES", 10),
@@ -70,6 +73,17 @@ impl Services {
             ingest_allow_concurrent: std::env::var("STREAMGATE_INGEST_ALLOW_CONCURRENT")
                 .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
         })
+    }
+
+    /// May webhooks target internal addresses (labs, tests)?
+    pub fn webhooks_allow_private(&self) -> bool {
+        self.webhooks_allow_private
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set_webhooks_allow_private(&self, allow: bool) {
+        self.webhooks_allow_private
+            .store(allow, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -103,7 +103,7 @@ impl Services {
         url: &str,
         events: Vec<String>,
     ) -> Result<(WebhookRecord, SecretString), Error> {
-        let url = webhook::validate_url(url, self.webhooks_allow_private)?;
+        let url = webhook::validate_url(url, self.webhooks_allow_private())?;
         webhook::validate_events(&events)?;
         let id = Uuid::now_v7();
         let secret = SecretString::new(random_base62(32));

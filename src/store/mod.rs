@@ -15,7 +15,10 @@ mod stream_keys_sql;
 mod credentials_sql;
 #[macro_use]
 mod vault_sql;
+#[macro_use]
+mod deliveries_sql;
 pub mod credentials;
+pub mod deliveries;
 pub mod postgres;
 pub mod sqlite;
 pub mod stream_keys;
@@ -33,6 +36,7 @@ use uuid::Uuid;
 use crate::domain::{Account, ApiKey, User};
 
 pub use credentials::{CredentialRecord, CredentialStore};
+pub use deliveries::{DeliveryRecord, DeliveryStore};
 pub use stream_keys::{StreamKeyRecord, StreamKeyStore};
 pub use streams::{After, Scope, StreamRecord, StreamStore, TargetRecord};
 pub use tokens::{AuditEvent, RefreshRecord, RefreshUse, SigningKeyRecord, TokenStore};
@@ -78,6 +82,7 @@ pub trait Store:
     + stream_keys::StreamKeyStore
     + credentials::CredentialStore
     + vault::VaultStore
+    + deliveries::DeliveryStore
     + Send
     + Sync
     + 'static

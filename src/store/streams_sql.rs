@@ -198,6 +198,7 @@ macro_rules! impl_stream_store {
                 &self,
                 s: &$crate::domain::Session,
                 allow_concurrent: bool,
+                deliveries: &[$crate::store::DeliveryRecord],
             ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
                 let updated = sqlx::query(
@@ -227,25 +228,35 @@ macro_rules! impl_stream_store {
                 .bind(s.ended_at)
                 .execute(&mut *tx)
                 .await?;
+                Self::insert_deliveries(&mut tx, deliveries).await?;
                 tx.commit().await?;
                 Ok(true)
             }
 
-            async fn end_publish(&self, stream_id: uuid::Uuid, at: i64) -> $crate::store::StoreResult<u64> {
+            async fn end_publish(
+                &self,
+                stream_id: uuid::Uuid,
+                at: i64,
+                deliveries: &[$crate::store::DeliveryRecord],
+            ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
-                let closed = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE stream_id = $2 AND ended_at IS NULL")
+                let was_active = sqlx::query("UPDATE streams SET is_active = FALSE, last_seen_at = $1 WHERE id = $2 AND is_active")
                     .bind(at)
                     .bind(stream_id.to_string())
                     .execute(&mut *tx)
                     .await?
-                    .rows_affected();
-                sqlx::query("UPDATE streams SET is_active = FALSE, last_seen_at = $1 WHERE id = $2")
+                    .rows_affected()
+                    == 1;
+                sqlx::query("UPDATE sessions SET ended_at = $1 WHERE stream_id = $2 AND ended_at IS NULL")
                     .bind(at)
                     .bind(stream_id.to_string())
                     .execute(&mut *tx)
                     .await?;
+                if was_active {
+                    Self::insert_deliveries(&mut tx, deliveries).await?;
+                }
                 tx.commit().await?;
-                Ok(closed)
+                Ok(was_active)
             }
 
             async fn session(

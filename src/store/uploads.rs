@@ -49,6 +49,8 @@ pub trait UploadStore: Send + Sync {
 
     async fn insert_webhook(&self, w: &WebhookRecord) -> StoreResult<()>;
     async fn webhook(&self, scope: Scope, id: Uuid) -> StoreResult<Option<WebhookRecord>>;
+    /// Any webhook by id, deleted or not (for the delivery worker).
+    async fn webhook_by_id(&self, id: Uuid) -> StoreResult<Option<WebhookRecord>>;
     async fn list_webhooks(
         &self,
         scope: Scope,

@@ -135,6 +135,21 @@ macro_rules! impl_upload_store {
                 .transpose()
             }
 
+            async fn webhook_by_id(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::store::uploads::WebhookRecord>> {
+                sqlx::query_as::<_, $crate::store::uploads::WebhookRow>(&format!(
+                    "SELECT {} FROM webhooks WHERE id = $1",
+                    $crate::store::uploads::WEBHOOK_COLUMNS
+                ))
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.into_record())
+                .transpose()
+            }
+
             async fn list_webhooks(
                 &self,
                 scope: $crate::store::Scope,

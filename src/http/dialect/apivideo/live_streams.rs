@@ -8,9 +8,10 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{ids, pagination, ApiVideo, Av, AvError, AvResult};
+use super::{pagination, ApiVideo, Av, AvError, AvResult};
 use crate::clock::rfc3339;
 use crate::crypto::SecretString;
+use crate::domain::public_ids as ids;
 use crate::domain::{Restream, Stream};
 use crate::http::json::Json;
 use crate::http::AppState;

@@ -4,7 +4,6 @@
 //! response. Errors are `application/problem+json`.
 
 mod auth;
-mod ids;
 mod live_streams;
 mod pagination;
 mod upload_tokens;

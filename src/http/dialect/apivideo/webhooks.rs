@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{ids, pagination, ApiVideo, Av, AvError, AvResult};
+use super::{pagination, ApiVideo, Av, AvError, AvResult};
 use crate::clock::rfc3339;
+use crate::domain::public_ids as ids;
 use crate::domain::Error;
 use crate::http::json::Json;
 use crate::http::AppState;

@@ -1,4 +1,4 @@
-//! api.video ids: a two-letter type prefix and the core UUID in base62 (22 characters), so the
+//! Public ids in api.video's shape: a two-letter type prefix and the core UUID in base62 (22 characters), so the
 //! mapping is reversible and needs no table.
 
 use uuid::Uuid;
