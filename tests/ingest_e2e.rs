@@ -1,16 +1,19 @@
 //! End to end: a real nginx with the RTMP module asks streamgate (`on_publish`/`on_publish_done`)
 //! and a real ffmpeg publishes a test pattern. Valid keys stream; wrong, suspended and deleted
 //! ones are cut off by nginx; the stream shows active while publishing and a closed session after;
-//! Edgecast DirPath + key publishes the same way. nginx and ffmpeg come from Debian
+//! Edgecast DirPath + key publishes the same way; a webhook receiver gets the signed
+//! `live-stream.broadcast.started` and `.ended` events. nginx and ffmpeg come from Debian
 //! (`scripts/test-deps.sh`); nginx runs unprivileged-port, with its own prefix under a temp dir.
 
 mod common;
 
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{eventually, setup, Setup};
 use serde_json::{json, Value};
+use streamgate::service::deliveries::{signature, SIGNATURE_HEADER};
 use streamgate::testkit::Backend;
 use tokio::process::{Child, Command};
 
@@ -147,6 +150,32 @@ async fn get(s: &Setup, path: &str) -> Value {
 async fn ffmpeg_through_nginx_rtmp() {
     let s = setup(Backend::Sqlite).await;
     let nginx = start_nginx(&s).await;
+    // A webhook receiver for the broadcast events (on loopback, so private targets are allowed).
+    let got: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let sink = sink.clone();
+            async move {
+                let sig = headers
+                    .get(SIGNATURE_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                sink.lock().unwrap().push((sig, body));
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    s.server.svc().set_webhooks_allow_private(true);
+    let wh: Value = s.http.post(s.url("/webhooks")).basic_auth(s.secret(), Some(""))
+        .json(&json!({"events": ["live-stream.broadcast.started", "live-stream.broadcast.ended"], "url": hook_url}))
+        .send().await.unwrap().json().await.unwrap();
+    let secret = wh["signatureSecret"].as_str().unwrap().to_string();
     let base = format!("rtmp://127.0.0.1:{}", nginx.port);
     let st: Value = s
         .http
@@ -191,6 +220,36 @@ async fn ffmpeg_through_nginx_rtmp() {
     assert!(idle.is_some(), "no closed session after the publish");
     let sessions = get(&s, &format!("/api/stream/{id}/sessions")).await;
     assert_eq!(sessions.as_array().unwrap().len(), 1);
+    // The receiver got "started" and "ended", each signed with the webhook's secret.
+    let both = eventually(Duration::from_secs(5), || async {
+        got.lock().unwrap().len() >= 2
+    })
+    .await;
+    assert!(
+        both.is_some(),
+        "broadcast webhooks did not arrive: {:?}",
+        got.lock().unwrap()
+    );
+    let events = got.lock().unwrap().clone();
+    let types: Vec<String> = events
+        .iter()
+        .map(|(_, b)| {
+            serde_json::from_str::<Value>(b).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "live-stream.broadcast.started",
+            "live-stream.broadcast.ended"
+        ]
+    );
+    for (sig, body) in &events {
+        assert_eq!(sig, &signature(&secret, body));
+    }
 
     // A wrong key is cut off by nginx.
     assert!(
