@@ -32,6 +32,15 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ),
 ];
 
+/// A numeric setting from its environment variable (where the config file put it too), or
+/// `default` when unset or unparsable.
+pub fn env_u32(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
 pub const DEFAULT_FILE: &str = "streamgate.toml";
 
 /// Which file to read: `STREAMGATE_CONFIG`, else `./streamgate.toml` if it exists.

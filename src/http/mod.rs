@@ -33,8 +33,8 @@ impl AppState {
             svc,
             metrics: Arc::new(Metrics::default()),
             ratelimit: Arc::new(ratelimit::RateLimiter::new(
-                env_u32("STREAMGATE_RATE_LIMIT", DEFAULT_RATE_LIMIT),
-                env_u32("STREAMGATE_RATE_LIMIT_WINDOW_SECS", 60),
+                crate::config::env_u32("STREAMGATE_RATE_LIMIT", DEFAULT_RATE_LIMIT),
+                crate::config::env_u32("STREAMGATE_RATE_LIMIT_WINDOW_SECS", 60),
             )),
         }
     }
@@ -42,13 +42,6 @@ impl AppState {
 
 /// Requests per key per window (`STREAMGATE_RATE_LIMIT`, `STREAMGATE_RATE_LIMIT_WINDOW_SECS`).
 pub const DEFAULT_RATE_LIMIT: u32 = 1200;
-
-fn env_u32(name: &str, default: u32) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
-}
 
 /// The whole HTTP surface of streamgate.
 pub fn app(state: AppState) -> Router {

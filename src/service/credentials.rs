@@ -151,13 +151,7 @@ impl Services {
     pub async fn get_credential(&self, actor: &Actor, id: Uuid) -> Result<Credential, Error> {
         let r = self
             .store
-            .credential(
-                Scope {
-                    account_id: actor.account_id(),
-                    environment: actor.environment(),
-                },
-                id,
-            )
+            .credential(Scope::of(actor), id)
             .await?
             .ok_or(Error::NotFound("credential"))?;
         self.open_credential(r)
@@ -165,10 +159,7 @@ impl Services {
 
     pub async fn list_credentials(&self, actor: &Actor) -> Result<Vec<Credential>, Error> {
         self.store
-            .list_credentials(Scope {
-                account_id: actor.account_id(),
-                environment: actor.environment(),
-            })
+            .list_credentials(Scope::of(actor))
             .await?
             .into_iter()
             .map(|r| self.open_credential(r))
@@ -176,11 +167,7 @@ impl Services {
     }
 
     pub async fn delete_credential(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
-        let scope = Scope {
-            account_id: actor.account_id(),
-            environment: actor.environment(),
-        };
-        if !self.store.delete_credential(scope, id).await? {
+        if !self.store.delete_credential(Scope::of(actor), id).await? {
             return Err(Error::NotFound("credential"));
         }
         self.audit_by(

@@ -97,7 +97,14 @@ impl Services {
 
     /// Authenticates a presented key: the `Actor` of a valid key, or why not.
     pub async fn authenticate(&self, presented: &str) -> Result<Actor, Error> {
-        match self.verifier.verify(presented).await? {
+        let verified = self.verifier.verify(presented).await?;
+        self.admit(verified).await
+    }
+
+    /// The caller of a verified key, or why not. A known key that is refused is audited; a valid
+    /// one's use is recorded. Shared by API keys and access tokens.
+    pub(crate) async fn admit(&self, verified: Verified) -> Result<Actor, Error> {
+        match verified {
             Verified::Valid(key) => {
                 self.usage.record(key.id, self.now_ms());
                 Ok(Actor { key })

@@ -40,13 +40,6 @@ pub struct Services {
     pub ingest_allow_concurrent: bool,
 }
 
-fn env_u32(name: &str, default: u32) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
-}
-
 impl Services {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, vault: Arc<Vault>) -> Arc<Self> {
         let verifier = Arc::new(Verifier::new(store.clone(), clock.clone()));
@@ -64,8 +57,8 @@ impl Services {
             ),
             auth_failures: audit::AuthFailureThrottle::default(),
             ingest_throttle: ingest::IngestThrottle::new(
-                env_u32("STREAMGATE_INGEST_MAX_FAILURES", 10),
-                std::time::Duration::from_secs(u64::from(env_u32(
+                crate::config::env_u32("STREAMGATE_INGEST_MAX_FAILURES", 10),
+                std::time::Duration::from_secs(u64::from(crate::config::env_u32(
                     "STREAMGATE_INGEST_FAILURE_WINDOW_SECS",
                     60,
                 ))),

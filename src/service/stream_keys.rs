@@ -20,13 +20,6 @@ pub struct StreamKey {
     pub key: SecretString,
 }
 
-fn scope(actor: &Actor) -> Scope {
-    Scope {
-        account_id: actor.account_id(),
-        environment: actor.environment(),
-    }
-}
-
 fn key_aad(id: &str) -> Aad<'_> {
     Aad {
         table: "edgecast_stream_keys",
@@ -100,7 +93,7 @@ impl Services {
 
     pub async fn list_stream_keys(&self, actor: &Actor) -> Result<Vec<StreamKey>, Error> {
         self.store
-            .list_stream_keys(scope(actor))
+            .list_stream_keys(Scope::of(actor))
             .await?
             .into_iter()
             .map(|r| self.open_stream_key(r))
@@ -110,7 +103,7 @@ impl Services {
     pub async fn get_stream_key(&self, actor: &Actor, id: i64) -> Result<StreamKey, Error> {
         let r = self
             .store
-            .stream_key(scope(actor), id)
+            .stream_key(Scope::of(actor), id)
             .await?
             .ok_or(Error::NotFound("stream key"))?;
         self.open_stream_key(r)
@@ -127,7 +120,7 @@ impl Services {
         validate_key(key.expose())?;
         let mut rec = self
             .store
-            .stream_key(scope(actor), id)
+            .stream_key(Scope::of(actor), id)
             .await?
             .ok_or(Error::NotFound("stream key"))?;
         rec.dir_path = dir_path;
@@ -152,7 +145,7 @@ impl Services {
     }
 
     pub async fn delete_stream_key(&self, actor: &Actor, id: i64) -> Result<(), Error> {
-        if !self.store.delete_stream_key(scope(actor), id).await? {
+        if !self.store.delete_stream_key(Scope::of(actor), id).await? {
             return Err(Error::NotFound("stream key"));
         }
         self.audit_by(
@@ -165,7 +158,7 @@ impl Services {
     }
 
     pub async fn global_key(&self, actor: &Actor) -> Result<Option<SecretString>, Error> {
-        let s = scope(actor);
+        let s = Scope::of(actor);
         let aad_id = format!("{}:{}", s.account_id, s.environment);
         self.store
             .global_key(s)
@@ -180,7 +173,7 @@ impl Services {
 
     pub async fn set_global_key(&self, actor: &Actor, key: SecretString) -> Result<(), Error> {
         validate_key(key.expose())?;
-        let s = scope(actor);
+        let s = Scope::of(actor);
         let aad_id = format!("{}:{}", s.account_id, s.environment);
         let sealed = self.vault.seal(&global_aad(&aad_id), key.expose());
         self.store.set_global_key(s, &sealed, self.now_ms()).await?;

@@ -53,13 +53,6 @@ pub struct Page<T> {
 
 pub const MAX_PAGE: i64 = 1000;
 
-fn scope(actor: &Actor) -> Scope {
-    Scope {
-        account_id: actor.account_id(),
-        environment: actor.environment(),
-    }
-}
-
 fn key_aad(id: &str) -> Aad<'_> {
     Aad {
         table: "streams",
@@ -212,7 +205,7 @@ impl Services {
                 .ok_or_else(|| {
                     Error::Invalid("multistream.targets[] needs an id or a spec".into())
                 })?;
-            if self.store.target(scope(actor), id).await?.is_none() {
+            if self.store.target(Scope::of(actor), id).await?.is_none() {
                 return Err(Error::Invalid(format!(
                     "multistream target {id} does not exist"
                 )));
@@ -263,7 +256,7 @@ impl Services {
     pub async fn get_stream(&self, actor: &Actor, id: Uuid) -> Result<Stream, Error> {
         let r = self
             .store
-            .stream(scope(actor), id)
+            .stream(Scope::of(actor), id)
             .await?
             .ok_or(Error::NotFound("stream"))?;
         self.open_stream(r)
@@ -278,7 +271,7 @@ impl Services {
         let limit = limit.clamp(1, MAX_PAGE);
         let mut rows = self
             .store
-            .list_streams(scope(actor), after.as_ref(), limit + 1)
+            .list_streams(Scope::of(actor), after.as_ref(), limit + 1)
             .await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
@@ -307,7 +300,7 @@ impl Services {
         let (rows, total) = self
             .store
             .search_streams(
-                scope(actor),
+                Scope::of(actor),
                 name,
                 hash.as_deref(),
                 (page.max(1) - 1).saturating_mul(page_size),
@@ -393,12 +386,15 @@ impl Services {
     ) -> Result<Vec<Session>, Error> {
         // The stream must be the caller's (and not deleted) for its sessions to be visible.
         self.get_stream(actor, stream_id).await?;
-        Ok(self.store.list_sessions(scope(actor), stream_id).await?)
+        Ok(self
+            .store
+            .list_sessions(Scope::of(actor), stream_id)
+            .await?)
     }
 
     pub async fn get_session(&self, actor: &Actor, id: Uuid) -> Result<Session, Error> {
         self.store
-            .session(scope(actor), id)
+            .session(Scope::of(actor), id)
             .await?
             .ok_or(Error::NotFound("session"))
     }
@@ -482,7 +478,7 @@ impl Services {
     pub async fn get_target(&self, actor: &Actor, id: Uuid) -> Result<MultistreamTarget, Error> {
         let r = self
             .store
-            .target(scope(actor), id)
+            .target(Scope::of(actor), id)
             .await?
             .ok_or(Error::NotFound("multistream target"))?;
         self.open_target(r)
@@ -490,7 +486,7 @@ impl Services {
 
     pub async fn list_targets(&self, actor: &Actor) -> Result<Vec<MultistreamTarget>, Error> {
         self.store
-            .list_targets(scope(actor))
+            .list_targets(Scope::of(actor))
             .await?
             .into_iter()
             .map(|r| self.open_target(r))
@@ -528,7 +524,7 @@ impl Services {
     pub async fn delete_target(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
         if !self
             .store
-            .delete_target(scope(actor), id, self.now_ms())
+            .delete_target(Scope::of(actor), id, self.now_ms())
             .await?
         {
             return Err(Error::NotFound("multistream target"));

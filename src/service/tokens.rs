@@ -348,21 +348,13 @@ impl Services {
         }
         let id = Uuid::parse_str(&claims.sub)
             .map_err(|_| Error::Unauthenticated(AuthFailure::Malformed))?;
-        match self.verifier.verify_id(id).await? {
-            Verified::Valid(key) if key.account_id.to_string() == claims.acct => {
-                self.usage.record(key.id, self.now_ms());
-                Ok(Actor { key })
-            }
-            Verified::Revoked(key) => {
-                self.audit_auth_failure(&key, "revoked").await;
-                Err(Error::Unauthenticated(AuthFailure::Revoked))
-            }
-            Verified::Expired(key) => {
-                self.audit_auth_failure(&key, "expired").await;
-                Err(Error::Unauthenticated(AuthFailure::Expired))
-            }
-            _ => Err(Error::Unauthenticated(AuthFailure::NotFound)),
-        }
+        let verified = match self.verifier.verify_id(id).await? {
+            // A valid key of another account than the token names: no such caller.
+            Verified::Valid(key) if key.account_id.to_string() != claims.acct => Verified::NotFound,
+            Verified::Malformed => Verified::NotFound,
+            v => v,
+        };
+        self.admit(verified).await
     }
 
     /// A token signed by a key of the ring (reloaded once if its `kid` is new to this process).

@@ -10,13 +10,6 @@ use crate::store::{Scope, UploadTokenRecord, WebhookRecord};
 /// Longest upload-token lifetime, in seconds (api.video: one week).
 pub const MAX_UPLOAD_TTL: i64 = 7 * 24 * 3600;
 
-fn scope(actor: &Actor) -> Scope {
-    Scope {
-        account_id: actor.account_id(),
-        environment: actor.environment(),
-    }
-}
-
 fn secret_aad(id: &str) -> Aad<'_> {
     Aad {
         table: "webhooks",
@@ -61,7 +54,7 @@ impl Services {
         token: &str,
     ) -> Result<UploadTokenRecord, Error> {
         self.store
-            .upload_token(scope(actor), token, self.now_ms())
+            .upload_token(Scope::of(actor), token, self.now_ms())
             .await?
             .ok_or(Error::NotFound("upload token"))
     }
@@ -75,14 +68,19 @@ impl Services {
         let size = size.clamp(1, 100);
         Ok(self
             .store
-            .list_upload_tokens(scope(actor), self.now_ms(), (page.max(1) - 1) * size, size)
+            .list_upload_tokens(
+                Scope::of(actor),
+                self.now_ms(),
+                (page.max(1) - 1) * size,
+                size,
+            )
             .await?)
     }
 
     pub async fn delete_upload_token(&self, actor: &Actor, token: &str) -> Result<(), Error> {
         if !self
             .store
-            .delete_upload_token(scope(actor), token, self.now_ms())
+            .delete_upload_token(Scope::of(actor), token, self.now_ms())
             .await?
         {
             return Err(Error::NotFound("upload token"));
@@ -126,7 +124,7 @@ impl Services {
 
     pub async fn get_webhook(&self, actor: &Actor, id: Uuid) -> Result<WebhookRecord, Error> {
         self.store
-            .webhook(scope(actor), id)
+            .webhook(Scope::of(actor), id)
             .await?
             .ok_or(Error::NotFound("webhook"))
     }
@@ -147,14 +145,14 @@ impl Services {
         let size = size.clamp(1, 100);
         Ok(self
             .store
-            .list_webhooks(scope(actor), (page.max(1) - 1) * size, size)
+            .list_webhooks(Scope::of(actor), (page.max(1) - 1) * size, size)
             .await?)
     }
 
     pub async fn delete_webhook(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
         if !self
             .store
-            .delete_webhook(scope(actor), id, self.now_ms())
+            .delete_webhook(Scope::of(actor), id, self.now_ms())
             .await?
         {
             return Err(Error::NotFound("webhook"));

@@ -121,11 +121,7 @@ impl Verifier {
             Some(info) if info.environment == parsed.environment => info,
             _ => return Ok(Verified::NotFound),
         };
-        Ok(match info.status(self.clock.now_ms()) {
-            VerifyCode::Valid => Verified::Valid(info),
-            VerifyCode::Revoked => Verified::Revoked(info),
-            _ => Verified::Expired(info),
-        })
+        Ok(self.classify(info))
     }
 
     async fn lookup(&self, hash: &[u8; 32]) -> StoreResult<Option<Arc<KeyInfo>>> {
@@ -181,14 +177,16 @@ impl Verifier {
                 found
             }
         };
-        let Some(info) = info else {
-            return Ok(Verified::NotFound);
-        };
-        Ok(match info.status(self.clock.now_ms()) {
+        Ok(info.map_or(Verified::NotFound, |info| self.classify(info)))
+    }
+
+    /// A found key's state now.
+    fn classify(&self, info: Arc<KeyInfo>) -> Verified {
+        match info.status(self.clock.now_ms()) {
             VerifyCode::Valid => Verified::Valid(info),
             VerifyCode::Revoked => Verified::Revoked(info),
             _ => Verified::Expired(info),
-        })
+        }
     }
 
     /// Changes whenever any process added a vault data key.

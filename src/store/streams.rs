@@ -46,6 +46,16 @@ pub struct TargetRecord {
     pub created_at: i64,
 }
 
+impl Scope {
+    /// The world a caller's key lives in.
+    pub fn of(actor: &crate::domain::Actor) -> Self {
+        Self {
+            account_id: actor.account_id(),
+            environment: actor.environment(),
+        }
+    }
+}
+
 /// Keyset paging position: the last item of the previous page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct After {

@@ -8,9 +8,10 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{pagination, ApiVideo, Av, AvError, AvResult};
+use super::{not_found, pagination, ApiVideo, Av, AvResult};
 use crate::clock::rfc3339;
 use crate::crypto::SecretString;
+use crate::domain::credential::mask;
 use crate::domain::public_ids as ids;
 use crate::domain::{Restream, Stream};
 use crate::http::json::Json;
@@ -65,23 +66,6 @@ struct RestreamOut {
     stream_key: String,
 }
 
-/// A secret shown as `****` and its last four characters at most.
-fn masked(secret: &str) -> String {
-    let tail: String = secret
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    if secret.chars().count() <= 8 {
-        "****".into()
-    } else {
-        format!("****{tail}")
-    }
-}
-
 fn base_url(headers: &HeaderMap) -> String {
     let host = headers
         .get(axum::http::header::HOST)
@@ -102,7 +86,7 @@ fn render(s: &Stream, base: &str) -> Value {
         "restreams": s.restreams.iter().map(|r| RestreamOut {
             name: r.name.clone(),
             server_url: r.server_url.clone(),
-            stream_key: masked(r.stream_key.expose()),
+            stream_key: mask(r.stream_key.expose()),
         }).collect::<Vec<_>>(),
         "assets": {
             "iframe": format!("<iframe src=\"{base}/live/{}\" width=\"100%\" height=\"100%\" frameborder=\"0\" scrolling=\"no\" allowfullscreen=\"true\"></iframe>", s.playback_id),
@@ -131,16 +115,8 @@ fn settings(public: Option<bool>, player_id: Option<String>) -> serde_json::Map<
     m
 }
 
-fn not_found() -> AvError {
-    AvError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "The requested resource was not found.",
-    )
-}
-
 fn parse_id(id: &str) -> AvResult<uuid::Uuid> {
-    ids::decode(PREFIX, id).ok_or_else(not_found)
+    ids::decode(PREFIX, id).ok_or_else(|| not_found(crate::domain::Error::NotFound("live stream")))
 }
 
 pub async fn create(
@@ -179,10 +155,7 @@ pub async fn get(
         .svc
         .get_stream(&actor, parse_id(&id)?)
         .await
-        .map_err(|e| match e {
-            crate::domain::Error::NotFound(_) => not_found(),
-            e => e.into(),
-        })?;
+        .map_err(not_found)?;
     Ok(axum::Json(render(&stream, &base_url(&headers))))
 }
 
@@ -206,10 +179,7 @@ pub async fn update(
         .svc
         .update_stream(&actor, parse_id(&id)?, patch)
         .await
-        .map_err(|e| match e {
-            crate::domain::Error::NotFound(_) => not_found(),
-            e => e.into(),
-        })?;
+        .map_err(not_found)?;
     Ok(axum::Json(render(&stream, &base_url(&headers))))
 }
 
@@ -222,10 +192,7 @@ pub async fn delete(
         .svc
         .delete_stream(&actor, parse_id(&id)?)
         .await
-        .map_err(|e| match e {
-            crate::domain::Error::NotFound(_) => not_found(),
-            e => e.into(),
-        })?;
+        .map_err(not_found)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -258,15 +225,4 @@ pub async fn list(
         total,
         &extra,
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_are_masked() {
-        assert_eq!(masked("short"), "****");
-        assert_eq!(masked("abcdefghijkl"), "****ijkl");
-    }
 }

@@ -62,6 +62,19 @@ impl Dialect for ApiVideo {
 pub type AvError = ApiError<ApiVideo>;
 pub type AvResult<T> = Result<T, AvError>;
 
+/// A service error in api.video's words: a missing object reads "The requested resource was not
+/// found.", whatever kind it was.
+pub fn not_found(e: Error) -> AvError {
+    match e {
+        Error::NotFound(_) => AvError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "The requested resource was not found.",
+        ),
+        e => e.into(),
+    }
+}
+
 /// The authenticated caller, put in the request by [`guard`].
 pub struct Av(pub Actor);
 

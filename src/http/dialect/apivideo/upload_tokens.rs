@@ -7,9 +7,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{pagination, ApiVideo, Av, AvError, AvResult};
+use super::{not_found, pagination, ApiVideo, Av, AvResult};
 use crate::clock::rfc3339;
-use crate::domain::Error;
 use crate::http::json::Json;
 use crate::http::AppState;
 use crate::store::UploadTokenRecord;
@@ -28,17 +27,6 @@ fn render(t: &UploadTokenRecord) -> Value {
         "createdAt": rfc3339(t.created_at),
         "expiresAt": t.expires_at.map(rfc3339),
     })
-}
-
-fn not_found(e: Error) -> AvError {
-    match e {
-        Error::NotFound(_) => AvError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "The requested resource was not found.",
-        ),
-        e => e.into(),
-    }
 }
 
 pub async fn create(

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{pagination, ApiVideo, Av, AvError, AvResult};
+use super::{not_found, pagination, ApiVideo, Av, AvResult};
 use crate::clock::rfc3339;
 use crate::domain::public_ids as ids;
 use crate::domain::Error;
@@ -33,17 +33,6 @@ fn render(w: &WebhookRecord) -> Value {
         "url": w.url,
         "createdAt": rfc3339(w.created_at),
     })
-}
-
-fn not_found(e: Error) -> AvError {
-    match e {
-        Error::NotFound(_) => AvError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "The requested resource was not found.",
-        ),
-        e => e.into(),
-    }
 }
 
 fn parse_id(id: &str) -> AvResult<uuid::Uuid> {
