@@ -223,3 +223,238 @@ async fn internal_addresses_are_refused_at_delivery() {
     );
     assert!(rx.got.lock().unwrap().is_empty());
 }
+
+/// An endpoint that records each delivery's `Authorization`, and an OAuth token endpoint that
+/// grants `at-<n>` to `client-1:oauth-secret-77` for the client-credentials grant only.
+async fn authed_receiver() -> (Arc<Mutex<Vec<String>>>, Arc<Mutex<u32>>, String) {
+    let auths = Arc::new(Mutex::new(Vec::<String>::new()));
+    let grants = Arc::new(Mutex::new(0u32));
+    let (a, g) = (auths.clone(), grants.clone());
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap| {
+                let a = a.clone();
+                async move {
+                    let auth = headers
+                        .get("authorization")
+                        .map(|v| v.to_str().unwrap().to_string())
+                        .unwrap_or_default();
+                    a.lock().unwrap().push(auth);
+                    StatusCode::NO_CONTENT
+                }
+            }),
+        )
+        .route(
+            "/token",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let g = g.clone();
+                async move {
+                    use base64::Engine as _;
+                    let basic = format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD.encode("client-1:oauth-secret-77")
+                    );
+                    let ok = headers.get("authorization").map(|v| v.to_str().unwrap())
+                        == Some(basic.as_str())
+                        && body == "grant_type=client_credentials";
+                    if !ok {
+                        return (StatusCode::UNAUTHORIZED, String::new());
+                    }
+                    let n = {
+                        let mut n = g.lock().unwrap();
+                        *n += 1;
+                        *n
+                    };
+                    (
+                        StatusCode::OK,
+                        json!({"access_token": format!("at-{n}"), "token_type": "Bearer", "expires_in": 3600})
+                            .to_string(),
+                    )
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (auths, grants, base)
+}
+
+async fn credential(s: &Setup, body: Value) {
+    let res = s
+        .http
+        .post(s.url("/v1/credentials"))
+        .header("x-api-key", s.secret())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+async fn webhook_id(s: &Setup) -> String {
+    let v: Value = s
+        .http
+        .get(s.url("/webhooks"))
+        .basic_auth(s.secret(), Some(""))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["data"][0]["webhookId"].as_str().unwrap().to_string()
+}
+
+async fn use_credential(s: &Setup, hook: &str, label: Value) -> reqwest::Response {
+    s.http
+        .put(s.url(&format!("/sg/v1/webhooks/{hook}/credential")))
+        .bearer_auth(s.secret())
+        .json(&json!({ "label": label }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn publish_and_end(s: &Setup) {
+    let st = new_stream(s).await;
+    let key = st["streamKey"].as_str().unwrap();
+    assert_eq!(nginx(&s.server, "publish", key).await, 200);
+    assert_eq!(nginx(&s.server, "publish_done", key).await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endpoints_that_need_auth_use_a_credential_by_label() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let s = setup(backend).await;
+        let (auths, grants, base) = authed_receiver().await;
+        hook(&s, &format!("{base}/hook")).await;
+        let id = webhook_id(&s).await;
+        credential(
+            &s,
+            json!({"credential_label": "hook basic", "credential_type": "http",
+            "credential_public": "hookuser", "credential_private": "basic-pass-55"}),
+        )
+        .await;
+        credential(
+            &s,
+            json!({"credential_label": "hook oauth", "credential_type": "oauth",
+            "credential_public": "client-1", "credential_private": "oauth-secret-77",
+            "credential_token_url": format!("{base}/token")}),
+        )
+        .await;
+        credential(
+            &s,
+            json!({"credential_label": "encoder", "credential_type": "rtmp",
+            "credential_public": "enc", "credential_private": "rtmp-pass-1"}),
+        )
+        .await;
+
+        // Only http and oauth credentials of this account, and only existing webhooks.
+        let res = use_credential(&s, &id, json!("encoder")).await;
+        assert_eq!(res.status(), 400);
+        assert!(res.text().await.unwrap().contains("http or oauth"));
+        assert_eq!(use_credential(&s, &id, json!("nope")).await.status(), 400);
+        assert_eq!(
+            use_credential(&s, "whnope", json!("hook basic"))
+                .await
+                .status(),
+            404
+        );
+
+        // Basic with the http credential.
+        let res = use_credential(&s, &id, json!("hook basic")).await;
+        assert_eq!(res.status(), 200);
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["credentialLabel"], "hook basic");
+        assert!(!v.to_string().contains("basic-pass-55"));
+        publish_and_end(&s).await;
+        let got = eventually(Duration::from_secs(5), || async {
+            auths.lock().unwrap().len() >= 2
+        })
+        .await;
+        assert!(got.is_some(), "deliveries did not arrive");
+        use base64::Engine as _;
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("hookuser:basic-pass-55")
+        );
+        assert_eq!(*auths.lock().unwrap(), [basic.clone(), basic]);
+
+        // A client-credentials token from the oauth credential's token endpoint, fetched once
+        // and reused while it is valid.
+        auths.lock().unwrap().clear();
+        assert_eq!(
+            use_credential(&s, &id, json!("hook oauth")).await.status(),
+            200
+        );
+        publish_and_end(&s).await;
+        let got = eventually(Duration::from_secs(5), || async {
+            auths.lock().unwrap().len() >= 2
+        })
+        .await;
+        assert!(got.is_some(), "deliveries did not arrive");
+        assert_eq!(*auths.lock().unwrap(), ["Bearer at-1", "Bearer at-1"]);
+        assert_eq!(*grants.lock().unwrap(), 1);
+
+        // Cleared: no Authorization at all.
+        auths.lock().unwrap().clear();
+        assert_eq!(use_credential(&s, &id, Value::Null).await.status(), 200);
+        publish_and_end(&s).await;
+        let got = eventually(Duration::from_secs(5), || async {
+            auths.lock().unwrap().len() >= 2
+        })
+        .await;
+        assert!(got.is_some());
+        assert_eq!(*auths.lock().unwrap(), ["", ""]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_token_request_is_retried_and_never_leaks_the_secret() {
+    let s = setup(Backend::Sqlite).await;
+    let (auths, _grants, base) = authed_receiver().await;
+    hook(&s, &format!("{base}/hook")).await;
+    let id = webhook_id(&s).await;
+    // The token endpoint refuses this client secret.
+    credential(
+        &s,
+        json!({"credential_label": "bad oauth", "credential_type": "oauth",
+        "credential_public": "client-1", "credential_private": "wrong-secret-99",
+        "credential_token_url": format!("{base}/token")}),
+    )
+    .await;
+    assert_eq!(
+        use_credential(&s, &id, json!("bad oauth")).await.status(),
+        200
+    );
+    let st = new_stream(&s).await;
+    assert_eq!(
+        nginx(&s.server, "publish", st["streamKey"].as_str().unwrap()).await,
+        200
+    );
+    let svc = s.server.svc().clone();
+    let account = s.account.id;
+    let failed = eventually(Duration::from_secs(5), || {
+        let svc = svc.clone();
+        async move {
+            svc.store
+                .deliveries_for_account(account)
+                .await
+                .unwrap()
+                .first()
+                .is_some_and(|d| d.attempts == 1)
+        }
+    })
+    .await;
+    assert!(failed.is_some());
+    let d = &svc.store.deliveries_for_account(account).await.unwrap()[0];
+    let err = d.last_error.clone().unwrap();
+    assert!(err.contains("token endpoint answered HTTP 401"), "{err}");
+    assert!(!err.contains("wrong-secret-99"));
+    assert!(d.failed_at.is_none(), "retried later");
+    assert!(
+        auths.lock().unwrap().is_empty(),
+        "not delivered without auth"
+    );
+}

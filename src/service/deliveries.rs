@@ -9,8 +9,14 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use uuid::Uuid;
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+
+use super::credentials::CredentialRef;
 use super::Services;
 use crate::clock::rfc3339;
+use crate::crypto::SecretString;
+use crate::domain::credential::CredentialType;
 use crate::domain::{public_ids, webhook, Error};
 use crate::store::{DeliveryRecord, Scope, StreamRecord};
 
@@ -21,6 +27,35 @@ pub const SIGNATURE_HEADER: &str = "X-Api-Video-Signature";
 /// After this many failed attempts a delivery is given up (`failed_at`).
 pub const MAX_ATTEMPTS: i64 = 12;
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The part of an OAuth 2.0 token response (RFC 6749 §5.1) a delivery needs.
+#[derive(serde::Deserialize)]
+struct TokenGrant {
+    access_token: String,
+    expires_in: Option<i64>,
+}
+
+/// Access tokens of `oauth` credentials, by (credential, version), until they expire.
+#[derive(Default)]
+pub struct OAuthTokenCache(
+    std::sync::Mutex<std::collections::HashMap<(Uuid, i64), (SecretString, i64)>>,
+);
+
+impl OAuthTokenCache {
+    fn get(&self, key: &(Uuid, i64), now: i64) -> Option<SecretString> {
+        let map = self.0.lock().ok()?;
+        map.get(key)
+            .filter(|(_, until)| *until > now)
+            .map(|(t, _)| t.clone())
+    }
+
+    fn put(&self, key: (Uuid, i64), token: SecretString, until: i64) {
+        if let Ok(mut map) = self.0.lock() {
+            map.retain(|_, (_, u)| *u > until - 3_600_000);
+            map.insert(key, (token, until));
+        }
+    }
+}
 
 /// Hex HMAC-SHA256 of `body` with `secret`.
 pub fn signature(secret: &str, body: &str) -> String {
@@ -114,9 +149,37 @@ impl Services {
             .webhook_secret(&hook)
             .map_err(|e| (e.to_string(), false))?;
         let url = reqwest::Url::parse(&hook.url).map_err(|e| (e.to_string(), false))?;
+        let client = self.pinned_client(&url).await?;
+        let auth = match &hook.credential_label {
+            Some(label) => Some(self.endpoint_auth(&hook, label).await?),
+            None => None,
+        };
+        let res = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header(SIGNATURE_HEADER, signature(secret.expose(), &d.body))
+            .header("X-Api-Video-WebhookId", public_ids::encode("wh", hook.id))
+            .body(d.body.clone());
+        let res = match auth {
+            Some(value) => res.header(reqwest::header::AUTHORIZATION, value.expose()),
+            None => res,
+        }
+        .send()
+        .await
+        .map_err(|e| (e.without_url().to_string(), true))?;
+        if res.status().is_success() {
+            Ok(())
+        } else {
+            Err((format!("HTTP {}", res.status().as_u16()), true))
+        }
+    }
+
+    /// A client that reaches `url`'s host only at the addresses checked here: the host is
+    /// resolved once, every address must be deliverable, and the client is pinned to them (no
+    /// DNS rebinding between the check and the connection). Redirects are not followed.
+    async fn pinned_client(&self, url: &reqwest::Url) -> Result<reqwest::Client, (String, bool)> {
         let host = url.host_str().unwrap_or_default().to_string();
         let port = url.port_or_known_default().unwrap_or(443);
-        // Resolve once, check every address, and connect only to those (no DNS rebinding).
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
             .await
             .map_err(|e| (format!("cannot resolve {host}: {e}"), true))?
@@ -132,25 +195,88 @@ impl Services {
                 false,
             ));
         }
-        let client = reqwest::Client::builder()
+        reqwest::Client::builder()
             .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .resolve_to_addrs(&host, &addrs)
             .build()
-            .map_err(|e| (e.to_string(), true))?;
-        let res = client
-            .post(url)
-            .header("content-type", "application/json")
-            .header(SIGNATURE_HEADER, signature(secret.expose(), &d.body))
-            .header("X-Api-Video-WebhookId", public_ids::encode("wh", hook.id))
-            .body(d.body.clone())
-            .send()
+            .map_err(|e| (e.to_string(), true))
+    }
+
+    /// The `Authorization` value for an endpoint that names a credential: Basic for `http`,
+    /// a client-credentials access token (cached until shortly before it expires) for `oauth`.
+    /// A missing credential is retried: it may be created before the attempts run out.
+    async fn endpoint_auth(
+        &self,
+        hook: &crate::store::WebhookRecord,
+        label: &str,
+    ) -> Result<SecretString, (String, bool)> {
+        let cred = self
+            .resolve_credential(
+                hook.account_id,
+                hook.environment,
+                CredentialRef::Label(label),
+            )
             .await
-            .map_err(|e| (e.without_url().to_string(), true))?;
-        if res.status().is_success() {
-            Ok(())
-        } else {
-            Err((format!("HTTP {}", res.status().as_u16()), true))
+            .map_err(|e| (format!("credential {label:?}: {e}"), true))?;
+        match cred.kind {
+            CredentialType::Http => {
+                let pair = format!("{}:{}", cred.public, cred.private.expose());
+                Ok(SecretString::new(format!("Basic {}", B64.encode(pair))))
+            }
+            CredentialType::Oauth => {
+                let cache_key = (cred.id, cred.updated_at);
+                let now = self.now_ms();
+                if let Some(token) = self.oauth_tokens.get(&cache_key, now) {
+                    return Ok(SecretString::new(format!("Bearer {}", token.expose())));
+                }
+                let token_url = cred.token_url.as_deref().unwrap_or_default();
+                let url = reqwest::Url::parse(token_url)
+                    .map_err(|e| (format!("credential {label:?}: token URL: {e}"), false))?;
+                let res = self
+                    .pinned_client(&url)
+                    .await?
+                    .post(url)
+                    .basic_auth(&cred.public, Some(cred.private.expose()))
+                    .header("accept", "application/json")
+                    .form(&[("grant_type", "client_credentials")])
+                    .send()
+                    .await
+                    .map_err(|e| (e.without_url().to_string(), true))?;
+                if !res.status().is_success() {
+                    return Err((
+                        format!(
+                            "credential {label:?}: token endpoint answered HTTP {}",
+                            res.status().as_u16()
+                        ),
+                        true,
+                    ));
+                }
+                let body = res
+                    .bytes()
+                    .await
+                    .map_err(|e| (e.without_url().to_string(), true))?;
+                // serde's message could quote the response: say only what is wrong.
+                let grant: TokenGrant = serde_json::from_slice(&body).map_err(|_| {
+                    (
+                        format!("credential {label:?}: token response has no access_token"),
+                        true,
+                    )
+                })?;
+                let token = SecretString::new(grant.access_token);
+                // Renew a minute early; tokens without a lifetime are used for five minutes.
+                let life_ms = grant.expires_in.unwrap_or(300).saturating_sub(60).max(0) * 1000;
+                self.oauth_tokens
+                    .put(cache_key, token.clone(), now + life_ms);
+                Ok(SecretString::new(format!("Bearer {}", token.expose())))
+            }
+            other => Err((
+                format!(
+                    "credential {label:?} is of type {}, not http or oauth",
+                    other.as_str()
+                ),
+                false,
+            )),
         }
     }
 }

@@ -38,6 +38,8 @@ pub struct Services {
     pub ingest_throttle: ingest::IngestThrottle,
     /// `STREAMGATE_INGEST_ALLOW_CONCURRENT=1`: a second simultaneous publish of a key is allowed.
     pub ingest_allow_concurrent: bool,
+    /// Access tokens fetched for notification endpoints' `oauth` credentials.
+    pub oauth_tokens: deliveries::OAuthTokenCache,
 }
 
 impl Services {
@@ -65,6 +67,7 @@ impl Services {
             ),
             ingest_allow_concurrent: std::env::var("STREAMGATE_INGEST_ALLOW_CONCURRENT")
                 .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
+            oauth_tokens: deliveries::OAuthTokenCache::default(),
         })
     }
 

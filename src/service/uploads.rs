@@ -115,6 +115,7 @@ impl Services {
                 .vault
                 .seal(&secret_aad(&id.to_string()), secret.expose()),
             created_at: self.now_ms(),
+            credential_label: None,
         };
         self.store.insert_webhook(&w).await?;
         self.audit_by(actor, "webhook.create", format!("webhook:{id}"))
@@ -160,5 +161,38 @@ impl Services {
         self.audit_by(actor, "webhook.delete", format!("webhook:{id}"))
             .await;
         Ok(())
+    }
+
+    /// Makes deliveries to this webhook authenticate with the account's `http` (Basic) or
+    /// `oauth` (client-credentials Bearer) credential of that label; `None` clears it.
+    pub async fn set_webhook_credential(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        label: Option<&str>,
+    ) -> Result<WebhookRecord, Error> {
+        if let Some(label) = label {
+            let found = self
+                .store
+                .credential_by_label(Scope::of(actor), label)
+                .await?
+                .ok_or_else(|| Error::Invalid(format!("no credential labelled {label:?}")))?;
+            if !matches!(found.kind.as_str(), "http" | "oauth") {
+                return Err(Error::Invalid(format!(
+                    "credential {label:?} is of type {}; a webhook authenticates with an http or oauth credential",
+                    found.kind.as_str()
+                )));
+            }
+        }
+        if !self
+            .store
+            .set_webhook_credential(Scope::of(actor), id, label)
+            .await?
+        {
+            return Err(Error::NotFound("webhook"));
+        }
+        self.audit_by(actor, "webhook.credential", format!("webhook:{id}"))
+            .await;
+        self.get_webhook(actor, id).await
     }
 }

@@ -26,6 +26,8 @@ pub struct WebhookRecord {
     pub events: Vec<String>,
     pub secret_sealed: String,
     pub created_at: i64,
+    /// The label of the account's `http`/`oauth` credential the endpoint authenticates with.
+    pub credential_label: Option<String>,
 }
 
 #[async_trait]
@@ -58,6 +60,13 @@ pub trait UploadStore: Send + Sync {
         limit: i64,
     ) -> StoreResult<(Vec<WebhookRecord>, i64)>;
     async fn delete_webhook(&self, scope: Scope, id: Uuid, at: i64) -> StoreResult<bool>;
+    /// Names (or clears) the credential a live webhook authenticates with; false if no such webhook.
+    async fn set_webhook_credential(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        label: Option<&str>,
+    ) -> StoreResult<bool>;
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -90,7 +99,7 @@ impl UploadRow {
 }
 
 pub const WEBHOOK_COLUMNS: &str =
-    "id, account_id, environment, url, events, secret_sealed, created_at";
+    "id, account_id, environment, url, events, secret_sealed, created_at, credential_label";
 
 #[derive(sqlx::FromRow)]
 pub struct WebhookRow {
@@ -101,6 +110,7 @@ pub struct WebhookRow {
     events: String,
     secret_sealed: String,
     created_at: i64,
+    credential_label: Option<String>,
 }
 
 impl WebhookRow {
@@ -113,6 +123,7 @@ impl WebhookRow {
             events: serde_json::from_str(&self.events).map_err(corrupt)?,
             secret_sealed: self.secret_sealed,
             created_at: self.created_at,
+            credential_label: self.credential_label,
         })
     }
 }

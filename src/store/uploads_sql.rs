@@ -101,7 +101,7 @@ macro_rules! impl_upload_store {
                 w: &$crate::store::uploads::WebhookRecord,
             ) -> $crate::store::StoreResult<()> {
                 sqlx::query(&format!(
-                    "INSERT INTO webhooks ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO webhooks ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     $crate::store::uploads::WEBHOOK_COLUMNS
                 ))
                 .bind(w.id.to_string())
@@ -111,6 +111,7 @@ macro_rules! impl_upload_store {
                 .bind(serde_json::to_string(&w.events).unwrap_or_else(|_| "[]".into()))
                 .bind(&w.secret_sealed)
                 .bind(w.created_at)
+                .bind(&w.credential_label)
                 .execute(&self.pool)
                 .await
                 .map_err(|e| $crate::store::map_unique(e, "webhook"))?;
@@ -188,6 +189,24 @@ macro_rules! impl_upload_store {
                     "UPDATE webhooks SET deleted_at = $1 WHERE id = $2 AND account_id = $3 AND environment = $4 AND deleted_at IS NULL",
                 )
                 .bind(at)
+                .bind(id.to_string())
+                .bind(scope.account_id.to_string())
+                .bind(scope.environment.as_str())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_webhook_credential(
+                &self,
+                scope: $crate::store::Scope,
+                id: uuid::Uuid,
+                label: Option<&str>,
+            ) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE webhooks SET credential_label = $1 WHERE id = $2 AND account_id = $3 AND environment = $4 AND deleted_at IS NULL",
+                )
+                .bind(label)
                 .bind(id.to_string())
                 .bind(scope.account_id.to_string())
                 .bind(scope.environment.as_str())

@@ -56,6 +56,10 @@ pub fn routes() -> Router<AppState> {
         .route("/sg/v1/me", get(me))
         .route("/sg/v1/keys/verify", post(verify))
         .route("/sg/v1/streams/{id}/publish-token", post(publish_token))
+        .route(
+            "/sg/v1/webhooks/{id}/credential",
+            axum::routing::put(webhook_credential),
+        )
 }
 
 #[derive(Serialize, ToSchema)]
@@ -172,5 +176,38 @@ pub async fn publish_token(
         "token": token.expose(),
         "path": path,
         "expiresIn": ttl,
+    })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookCredentialRequest {
+    /// Label of the account's `http` or `oauth` Brightcove credential; `null` clears it.
+    pub label: Option<String>,
+}
+
+/// Makes a webhook's deliveries authenticate with one of the account's credentials: an `http`
+/// credential sends Basic auth, an `oauth` one a client-credentials Bearer token. `{id}` is the
+/// api.video webhook id (`wh…`).
+#[utoipa::path(put, path = "/sg/v1/webhooks/{id}/credential", tag = "streamgate",
+    request_body = WebhookCredentialRequest,
+    responses((status = 200), (status = 400, body = SgErrorBody), (status = 404, body = SgErrorBody)),
+    security(("bearer" = []), ("basic" = []), ("x-api-key" = [])))]
+pub async fn webhook_credential(
+    State(state): State<AppState>,
+    Authed(actor, ..): Authed<Sg>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Json(req, ..): Json<Sg, WebhookCredentialRequest>,
+) -> SgResult<axum::Json<serde_json::Value>> {
+    let id = crate::domain::public_ids::decode("wh", &id)
+        .or_else(|| uuid::Uuid::parse_str(&id).ok())
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "webhook not found"))?;
+    let hook = state
+        .svc
+        .set_webhook_credential(&actor, id, req.label.as_deref())
+        .await?;
+    Ok(axum::Json(serde_json::json!({
+        "webhookId": crate::domain::public_ids::encode("wh", hook.id),
+        "credentialLabel": hook.credential_label,
     })))
 }
