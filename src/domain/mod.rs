@@ -12,7 +12,7 @@ pub mod user;
 pub mod webhook;
 
 pub use account::{Account, AccountNumber};
-pub use actor::Actor;
+pub use actor::{Actor, UserRef};
 pub use api_key::{ApiKey, Cors, Environment, KeyInfo, VerifyCode};
 pub use error::{AuthFailure, Error};
 pub use stream::{MultistreamTarget, Restream, Session, Stream};

@@ -1,6 +1,7 @@
 //! axum: routing, auth extractors, error mapping per dialect, metrics.
 
 pub mod auth;
+pub mod dashboard;
 pub mod dialect;
 pub mod error;
 pub mod ingest;
@@ -56,6 +57,7 @@ pub fn app(state: AppState) -> Router {
         .merge(dialect::edgecast::routes())
         .merge(dialect::brightcove::routes())
         .merge(ingest::routes())
+        .merge(dashboard::routes())
         .fallback(dialect::sg::not_found)
         .method_not_allowed_fallback(dialect::sg::method_not_allowed)
         .layer(metrics::MetricsLayer(state.metrics.clone()))

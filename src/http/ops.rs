@@ -95,7 +95,7 @@ impl Modify for Security {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "streamgate", description = "Authentication and credentials server for live-video platforms"),
-    paths(healthz, metrics, sg::me, sg::verify, sg::webhook_credential),
+    paths(healthz, metrics, sg::me, sg::verify, sg::webhook_credential, sg::usage),
     modifiers(&Security)
 )]
 pub struct ApiDoc;

@@ -50,7 +50,7 @@ impl Services {
         self.audit(AuditEvent {
             id: Uuid::now_v7(),
             account_id: Some(actor.account_id()),
-            actor: format!("key:{}", actor.key_id()),
+            actor: actor.label(),
             action: action.into(),
             object,
             outcome: "ok".into(),

@@ -106,14 +106,16 @@ impl Services {
     pub(crate) async fn admit(&self, verified: Verified) -> Result<Actor, Error> {
         match verified {
             Verified::Valid(key) => {
-                self.usage.record(key.id, self.now_ms());
-                Ok(Actor { key })
+                self.usage.record(&key, self.now_ms());
+                Ok(Actor::of_key(key))
             }
             Verified::Revoked(key) => {
+                self.usage.record_failure(&key, self.now_ms());
                 self.audit_auth_failure(&key, "revoked").await;
                 Err(Error::Unauthenticated(AuthFailure::Revoked))
             }
             Verified::Expired(key) => {
+                self.usage.record_failure(&key, self.now_ms());
                 self.audit_auth_failure(&key, "expired").await;
                 Err(Error::Unauthenticated(AuthFailure::Expired))
             }
@@ -136,7 +138,7 @@ impl Services {
             },
         };
         if let (VerifyCode::Valid, Some(k)) = (outcome.code, &outcome.key) {
-            self.usage.record(k.id, self.now_ms());
+            self.usage.record(k, self.now_ms());
         }
         Ok(outcome)
     }

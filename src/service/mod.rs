@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod credentials;
+pub mod dashboard;
 pub mod deliveries;
 pub mod ingest;
 pub mod keys;
@@ -45,7 +46,7 @@ pub struct Services {
 impl Services {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, vault: Arc<Vault>) -> Arc<Self> {
         let verifier = Arc::new(Verifier::new(store.clone(), clock.clone()));
-        let usage = Arc::new(UsageRecorder::new(store.clone()));
+        let usage = Arc::new(UsageRecorder::new(store.clone(), clock.clone()));
         Arc::new(Self {
             store,
             clock,

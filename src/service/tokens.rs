@@ -318,7 +318,7 @@ impl Services {
             return Err(Error::Unauthenticated(AuthFailure::Expired));
         }
         let actor = match self.verifier.verify_id(rec.api_key_id).await? {
-            Verified::Valid(key) => Actor { key },
+            Verified::Valid(key) => Actor::of_key(key),
             Verified::Revoked(_) => return Err(Error::Unauthenticated(AuthFailure::Revoked)),
             Verified::Expired(_) => return Err(Error::Unauthenticated(AuthFailure::Expired)),
             _ => return refused,

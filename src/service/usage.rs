@@ -1,4 +1,6 @@
-//! `last_used_at` is recorded in memory on the hot path and written back in batches.
+//! Per-key usage, recorded in memory on the hot path and written back in batches: `last_used_at`
+//! and per-minute request and refused-authentication counts (the dashboard's usage charts and
+//! `/sg/v1/usage`). A request never waits on a write.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -6,51 +8,124 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use crate::store::Store;
+use crate::clock::Clock;
+use crate::domain::KeyInfo;
+use crate::store::{Store, UsageCount};
 
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
+/// Counts are kept at this resolution.
+pub const BUCKET_MS: i64 = 60_000;
+/// Counts older than this are dropped (the longest chart is 30 days).
+pub const RETENTION_MS: i64 = 31 * 24 * 3_600_000;
+
+pub const REQUEST: &str = "request";
+pub const AUTH_FAILURE: &str = "auth_failure";
+
+#[derive(Default)]
+struct Pending {
+    last_used: HashMap<Uuid, i64>,
+    /// (key, kind, bucket) → (account, count)
+    counts: HashMap<(Uuid, &'static str, i64), (Uuid, i64)>,
+}
 
 pub struct UsageRecorder {
     store: Arc<dyn Store>,
-    pending: Mutex<HashMap<Uuid, i64>>,
+    clock: Arc<dyn Clock>,
+    pending: Mutex<Pending>,
 }
 
 impl UsageRecorder {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
-            pending: Mutex::new(HashMap::new()),
+            clock,
+            pending: Mutex::new(Pending::default()),
         }
     }
 
-    pub fn record(&self, key_id: Uuid, at_ms: i64) {
+    /// A request authenticated by this key.
+    pub fn record(&self, key: &KeyInfo, at_ms: i64) {
         if let Ok(mut p) = self.pending.lock() {
-            let e = p.entry(key_id).or_insert(at_ms);
+            let e = p.last_used.entry(key.id).or_insert(at_ms);
             *e = (*e).max(at_ms);
+            Self::count(&mut p, key, REQUEST, at_ms, 1);
         }
+    }
+
+    /// A refused authentication with this (known) key: revoked or expired.
+    pub fn record_failure(&self, key: &KeyInfo, at_ms: i64) {
+        if let Ok(mut p) = self.pending.lock() {
+            Self::count(&mut p, key, AUTH_FAILURE, at_ms, 1);
+        }
+    }
+
+    fn count(p: &mut Pending, key: &KeyInfo, kind: &'static str, at_ms: i64, n: i64) {
+        let bucket = at_ms - at_ms.rem_euclid(BUCKET_MS);
+        p.counts
+            .entry((key.id, kind, bucket))
+            .or_insert((key.account_id, 0))
+            .1 += n;
     }
 
     /// Writes everything pending; on failure the values are put back for the next try.
     pub async fn flush(&self) {
-        let batch: Vec<(Uuid, i64)> = match self.pending.lock() {
-            Ok(mut p) => p.drain().collect(),
+        let (used, counts) = match self.pending.lock() {
+            Ok(mut p) => (
+                p.last_used.drain().collect::<Vec<_>>(),
+                p.counts
+                    .drain()
+                    .map(|((key_id, kind, bucket), (account_id, count))| UsageCount {
+                        account_id,
+                        key_id,
+                        kind,
+                        bucket,
+                        count,
+                    })
+                    .collect::<Vec<_>>(),
+            ),
             Err(_) => return,
         };
-        if batch.is_empty() {
-            return;
+        if !used.is_empty() {
+            if let Err(e) = self.store.touch_api_keys(&used).await {
+                tracing::warn!(error = %e, keys = used.len(), "could not write last-used times; will retry");
+                if let Ok(mut p) = self.pending.lock() {
+                    for (id, at) in used {
+                        let e = p.last_used.entry(id).or_insert(at);
+                        *e = (*e).max(at);
+                    }
+                }
+            }
         }
-        if let Err(e) = self.store.touch_api_keys(&batch).await {
-            tracing::warn!(error = %e, keys = batch.len(), "could not write last-used times; will retry");
-            for (id, at) in batch {
-                self.record(id, at);
+        if !counts.is_empty() {
+            if let Err(e) = self.store.add_usage(&counts).await {
+                tracing::warn!(error = %e, rows = counts.len(), "could not write usage counts; will retry");
+                if let Ok(mut p) = self.pending.lock() {
+                    for c in counts {
+                        p.counts
+                            .entry((c.key_id, c.kind, c.bucket))
+                            .or_insert((c.account_id, 0))
+                            .1 += c.count;
+                    }
+                }
             }
         }
     }
 
     pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut flushes: u64 = 0;
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(FLUSH_INTERVAL) => self.flush().await,
+                _ = tokio::time::sleep(FLUSH_INTERVAL) => {
+                    self.flush().await;
+                    flushes += 1;
+                    // About hourly: drop counts past the retention.
+                    if flushes % 1800 == 0 {
+                        let before = self.clock.now_ms() - RETENTION_MS;
+                        if let Err(e) = self.store.prune_usage(before).await {
+                            tracing::warn!(error = %e, "could not prune usage counts");
+                        }
+                    }
+                }
                 _ = shutdown.changed() => {
                     self.flush().await;
                     return;

@@ -17,7 +17,10 @@ mod credentials_sql;
 mod vault_sql;
 #[macro_use]
 mod deliveries_sql;
+#[macro_use]
+mod dashboard_sql;
 pub mod credentials;
+pub mod dashboard;
 pub mod deliveries;
 pub mod postgres;
 pub mod sqlite;
@@ -36,6 +39,7 @@ use uuid::Uuid;
 use crate::domain::{Account, ApiKey, User};
 
 pub use credentials::{CredentialRecord, CredentialStore};
+pub use dashboard::{DashboardStore, SessionRecord, UsageCount};
 pub use deliveries::{DeliveryRecord, DeliveryStore};
 pub use stream_keys::{StreamKeyRecord, StreamKeyStore};
 pub use streams::{After, Scope, StreamRecord, StreamStore, TargetRecord};
@@ -83,6 +87,7 @@ pub trait Store:
     + credentials::CredentialStore
     + vault::VaultStore
     + deliveries::DeliveryStore
+    + dashboard::DashboardStore
     + Send
     + Sync
     + 'static

@@ -71,5 +71,6 @@ impl_token_store!(PostgresStore);
 impl_upload_store!(PostgresStore);
 impl_stream_key_store!(PostgresStore);
 impl_vault_store!(PostgresStore);
+impl_dashboard_store!(PostgresStore);
 impl_delivery_store!(PostgresStore, sqlx::Postgres);
 impl_credential_store!(PostgresStore, sqlx::Postgres);

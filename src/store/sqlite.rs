@@ -59,5 +59,6 @@ impl_token_store!(SqliteStore);
 impl_upload_store!(SqliteStore);
 impl_stream_key_store!(SqliteStore);
 impl_vault_store!(SqliteStore);
+impl_dashboard_store!(SqliteStore);
 impl_delivery_store!(SqliteStore, sqlx::Sqlite);
 impl_credential_store!(SqliteStore, sqlx::Sqlite);

@@ -55,6 +55,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sg/v1/me", get(me))
         .route("/sg/v1/keys/verify", post(verify))
+        .route("/sg/v1/usage", get(usage))
         .route("/sg/v1/streams/{id}/publish-token", post(publish_token))
         .route(
             "/sg/v1/webhooks/{id}/credential",
@@ -209,5 +210,52 @@ pub async fn webhook_credential(
     Ok(axum::Json(serde_json::json!({
         "webhookId": crate::domain::public_ids::encode("wh", hook.id),
         "credentialLabel": hook.credential_label,
+    })))
+}
+
+/// Requests and refused authentications per key of the caller's account, per bucket:
+/// `?period=hour` (60 × 1 min), `day` (24 × 1 h, the default) or `month` (30 × 1 day).
+#[utoipa::path(get, path = "/sg/v1/usage", tag = "streamgate",
+    params(("period" = Option<String>, Query, description = "hour | day | month")),
+    responses((status = 200), (status = 400, body = SgErrorBody), (status = 401, body = SgErrorBody)),
+    security(("bearer" = []), ("basic" = []), ("x-api-key" = [])))]
+pub async fn usage(
+    State(state): State<AppState>,
+    Authed(actor, ..): Authed<Sg>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> SgResult<axum::Json<serde_json::Value>> {
+    use crate::service::dashboard::Period;
+    let period = match q.get("period").map(String::as_str) {
+        None | Some("") => Period::Day,
+        Some(p) => Period::parse(p).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("period must be hour, day or month, not {p:?}"),
+            )
+        })?,
+    };
+    let r = state.svc.usage_report(&actor, period).await?;
+    let keys: Vec<serde_json::Value> = r
+        .keys
+        .iter()
+        .map(|k| {
+            serde_json::json!({
+                "keyId": k.key_id,
+                "name": k.name,
+                "environment": k.environment,
+                "requests": k.requests,
+                "authFailures": k.auth_failures,
+                "totalRequests": k.requests.iter().sum::<i64>(),
+                "totalAuthFailures": k.auth_failures.iter().sum::<i64>(),
+            })
+        })
+        .collect();
+    Ok(axum::Json(serde_json::json!({
+        "period": period.as_str(),
+        "start": rfc3339(r.start),
+        "stepSeconds": r.step_ms / 1000,
+        "buckets": r.period.steps().1,
+        "keys": keys,
     })))
 }

@@ -1,0 +1,40 @@
+//! The account's audit log, newest first.
+
+use axum::extract::State;
+use axum::response::Response;
+use maud::html;
+
+use super::layout::{shell, when};
+use super::{DashResult, Who};
+use crate::http::AppState;
+
+pub async fn page(State(state): State<AppState>, Who(who): Who) -> DashResult<Response> {
+    let events = state
+        .svc
+        .query_audit(Some(who.user.account_id), 0, 200)
+        .await?;
+    let body = html! {
+        p.muted { "The latest 200 changes and refusals in this account, newest first. Secrets never appear here." }
+        div.table-wrap {
+            @if events.is_empty() {
+                p.empty { "Nothing yet." }
+            } @else {
+                table {
+                    thead { tr { th { "When" } th { "Who" } th { "Action" } th { "Object" } th { "Outcome" } } }
+                    tbody {
+                        @for e in &events {
+                            tr {
+                                td { (when(Some(e.at))) }
+                                td { code { (e.actor) } }
+                                td { (e.action) }
+                                td { code { (e.object) } }
+                                td { @if e.outcome == "ok" { span.badge.ok { "ok" } } @else { span.badge.bad { (e.outcome) } } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(shell(&who, "audit", "Audit log", body))
+}

@@ -1,0 +1,108 @@
+//! Users (admins only): everyone who can sign in, and a form to add one to any account.
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use maud::html;
+
+use super::keys::{urlencode, Done};
+use super::layout::{csrf, notice, shell, when};
+use super::{see_other, DashResult, Form, Who};
+use crate::crypto::SecretString;
+use crate::domain::{Error, Role};
+use crate::http::error::ApiError;
+use crate::http::AppState;
+
+pub async fn page(
+    State(state): State<AppState>,
+    Who(who): Who,
+    Query(q): Query<Done>,
+) -> DashResult<Response> {
+    let users = state.svc.list_users(&who).await?;
+    let accounts = state
+        .svc
+        .store
+        .list_accounts()
+        .await
+        .map_err(|e| ApiError::from(Error::from(e)))?;
+    let account_name = |id: uuid::Uuid| {
+        accounts
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| format!("{} ({})", a.name, a.number.as_str()))
+            .unwrap_or_default()
+    };
+    let body = html! {
+        (notice(q.done.as_deref()))
+        div.panel {
+            form.stack method="post" action="/dashboard/users" {
+                (csrf(&who))
+                div.row {
+                    div.field {
+                        label for="u-name" { "User name" }
+                        input #u-name type="text" name="username" required maxlength="200" autocomplete="off";
+                    }
+                    div.field {
+                        label for="u-pass" { "Password " span.hint { "(12 characters or more)" } }
+                        input #u-pass type="password" name="password" required minlength="12" autocomplete="new-password";
+                    }
+                    div.field {
+                        label for="u-account" { "Account" }
+                        select #u-account name="account" {
+                            @for a in &accounts {
+                                option value=(a.id) selected[a.id == who.user.account_id] { (a.name) " (" (a.number.as_str()) ")" }
+                            }
+                        }
+                    }
+                    div.field {
+                        label for="u-role" { "Role" }
+                        select #u-role name="role" {
+                            option value="member" { "Member — manages its account's keys, streams and credentials" }
+                            option value="admin" { "Admin — also manages users" }
+                        }
+                    }
+                }
+                div { button type="submit" { "Add user" } }
+            }
+        }
+        div.table-wrap {
+            table {
+                thead { tr { th { "User" } th { "Account" } th { "Role" } th.hide-narrow { "Created" } } }
+                tbody {
+                    @for u in &users {
+                        tr {
+                            td { (u.username) }
+                            td { (account_name(u.account_id)) }
+                            td { (u.role.as_str()) }
+                            td.hide-narrow { (when(Some(u.created_at))) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(shell(&who, "users", "Users", body))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Who(who): Who,
+    form: Form,
+) -> DashResult<Response> {
+    form.check_csrf(&who)?;
+    let role = Role::parse(form.text("role"))
+        .ok_or_else(|| ApiError::from(Error::Invalid("role must be admin or member".into())))?;
+    let u = state
+        .svc
+        .admin_create_user(
+            &who,
+            form.text("account"),
+            form.text("username"),
+            &SecretString::new(form.get("password").unwrap_or_default().to_string()),
+            role,
+        )
+        .await?;
+    Ok(see_other(&format!(
+        "/dashboard/users?done=Added+{}",
+        urlencode(&u.username)
+    )))
+}

@@ -1,0 +1,316 @@
+//! The dashboard over plain HTTP on both backends: sign-in and its CSRF cookie, sessions,
+//! lockout, CSRF on every form, roles and account scoping, usage counts (`/sg/v1/usage`), and
+//! that no secret is ever echoed into a page.
+
+mod common;
+
+use common::setup;
+use reqwest::redirect::Policy;
+use reqwest::Response;
+use serde_json::Value;
+use streamgate::crypto::SecretString;
+use streamgate::domain::Role;
+use streamgate::testkit::Backend;
+
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(base: &str) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            base: base.into(),
+            cookies: vec![],
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, res: &Response) {
+        for v in res.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let (pair, _) = v.split_once(';').unwrap();
+            let (k, val) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != k);
+            if !val.is_empty() {
+                self.cookies.push((k.into(), val.into()));
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Response {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&res);
+        res
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&res);
+        res
+    }
+
+    /// The CSRF token of the page at `path`.
+    async fn csrf(&mut self, path: &str) -> String {
+        let html = self.get(path).await.text().await.unwrap();
+        let i = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+        html[i..i + 32].to_string()
+    }
+
+    async fn sign_in(&mut self, user: &str, password: &str) -> Response {
+        let csrf = self.csrf("/dashboard/login").await;
+        self.post(
+            "/dashboard/login",
+            &[("csrf", &csrf), ("username", user), ("password", password)],
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn sign_in_sessions_csrf_roles_and_usage() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let s = setup(backend).await;
+        let svc = s.server.svc().clone();
+        let pw = SecretString::new("admin password 0001".into());
+        svc.create_user(s.account.id, "ada", &pw, Role::Admin)
+            .await
+            .unwrap();
+        let other = svc.create_account("globex", None).await.unwrap();
+        let member_pw = SecretString::new("member password 0002".into());
+        svc.create_user(other.id, "max", &member_pw, Role::Member)
+            .await
+            .unwrap();
+
+        let mut b = Browser::new(&s.server.base_url);
+        // Signed out: every page sends the browser to sign in.
+        let res = b.get("/dashboard/streams").await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], "/dashboard/login");
+
+        // The login form needs its CSRF cookie and field to match.
+        let res = b
+            .post(
+                "/dashboard/login",
+                &[
+                    ("csrf", "x"),
+                    ("username", "ada"),
+                    ("password", pw.expose()),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 403);
+
+        // Wrong password: 401, the same words for an unknown user.
+        let res = b.sign_in("ada", "wrong password").await;
+        assert_eq!(res.status(), 401);
+        let wrong = res.text().await.unwrap();
+        assert!(wrong.contains("Wrong user name or password."));
+        assert!(
+            !wrong.contains("wrong password"),
+            "the password is not echoed"
+        );
+        let res = b.sign_in("nobody", "wrong password").await;
+        assert_eq!(res.status(), 401);
+
+        let res = b.sign_in("ada", pw.expose()).await;
+        assert_eq!(res.status(), 303);
+        let cookie = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.starts_with("sg_session="))
+            .expect("a session cookie");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+        assert!(!cookie.contains("Secure"), "plain HTTP: not Secure");
+        assert_eq!(b.get("/dashboard/keys").await.status(), 200);
+
+        // Forms without the session's CSRF token change nothing.
+        let res = b.post("/dashboard/streams", &[("name", "forged")]).await;
+        assert_eq!(res.status(), 403);
+        let csrf = b.csrf("/dashboard/streams").await;
+        let res = b
+            .post(
+                "/dashboard/streams",
+                &[("name", "Studio A"), ("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let stream_page = res.headers()["location"].to_str().unwrap().to_string();
+        let html = b.get("/dashboard/streams").await.text().await.unwrap();
+        assert!(html.contains("Studio A") && !html.contains("forged"));
+
+        // The stream key is only in the page once asked for, with CSRF.
+        let html = b.get(&stream_page).await.text().await.unwrap();
+        let id = stream_page
+            .trim_start_matches("/dashboard/streams/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
+        let actor = svc.authenticate(s.secret()).await.unwrap();
+        let key = svc
+            .get_stream(&actor, id.parse().unwrap())
+            .await
+            .unwrap()
+            .stream_key;
+        assert!(!html.contains(key.expose()));
+        let reveal = format!("/dashboard/streams/{id}/reveal");
+        assert_eq!(b.post(&reveal, &[]).await.status(), 403);
+        let html = b
+            .post(&reveal, &[("csrf", &csrf)])
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(key.expose()));
+
+        // Usage: requests with a key are counted per key, and failures of a revoked key too.
+        for _ in 0..3 {
+            assert_eq!(s.me(s.secret()).await.status(), 200);
+        }
+        let doomed = s.new_key("doomed", |_| {}).await;
+        svc.revoke_key(None, doomed.key.id).await.unwrap();
+        assert_eq!(s.me(doomed.secret.expose()).await.status(), 401);
+        let u: Value = s
+            .http
+            .get(s.url("/sg/v1/usage?period=hour"))
+            .bearer_auth(s.secret())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(u["period"], "hour");
+        assert_eq!(u["buckets"], 60);
+        let of = |name: &str| {
+            u["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|k| k["name"] == name)
+                .cloned()
+                .unwrap()
+        };
+        // The three calls, the test's own `authenticate` above, and this usage call itself.
+        assert_eq!(of("test")["totalRequests"], 5);
+        assert_eq!(of("doomed")["totalAuthFailures"], 1);
+        assert_eq!(of("doomed")["totalRequests"], 0);
+        let bad = s
+            .http
+            .get(s.url("/sg/v1/usage?period=year"))
+            .bearer_auth(s.secret())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), 400);
+        let html = b
+            .get("/dashboard/usage?period=hour")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("<svg"));
+        assert!(html.contains(&format!("data-key=\"{}\"", s.key.key.id)));
+
+        // Environment switch: the sandbox shows none of production's streams.
+        let res = b
+            .post(
+                "/dashboard/environment",
+                &[("environment", "sandbox"), ("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let html = b.get("/dashboard/streams").await.text().await.unwrap();
+        assert!(!html.contains("Studio A"));
+
+        // Sign out ends the session for good.
+        assert_eq!(
+            b.post("/dashboard/logout", &[("csrf", &csrf)])
+                .await
+                .status(),
+            303
+        );
+        assert_eq!(b.get("/dashboard/keys").await.status(), 303);
+
+        // A member sees only its own account and manages no users.
+        let mut m = Browser::new(&s.server.base_url);
+        assert_eq!(m.sign_in("max", member_pw.expose()).await.status(), 303);
+        assert_eq!(m.get(&stream_page).await.status(), 404);
+        let mcsrf = m.csrf("/dashboard/keys").await;
+        let res = m
+            .post(
+                &format!("/dashboard/keys/{}/revoke", s.key.key.id),
+                &[("csrf", &mcsrf)],
+            )
+            .await;
+        assert_eq!(res.status(), 404);
+        assert_eq!(s.me(s.secret()).await.status(), 200, "not revoked");
+        assert_eq!(m.get("/dashboard/users").await.status(), 403);
+        let html = m.get("/dashboard/keys").await.text().await.unwrap();
+        assert!(!html.contains(&s.key.key.prefix));
+
+        // Lockout: five failures lock the name, even for the right password.
+        let mut l = Browser::new(&s.server.base_url);
+        for _ in 0..4 {
+            assert_eq!(l.sign_in("max", "not it at all").await.status(), 401);
+        }
+        assert_eq!(l.sign_in("max", "not it at all").await.status(), 429);
+        let res = l.sign_in("max", member_pw.expose()).await;
+        assert_eq!(res.status(), 429);
+        assert!(res.text().await.unwrap().contains("locked"));
+        // It lifts after 15 minutes.
+        s.server.clock.advance_ms(15 * 60_000 + 1);
+        assert_eq!(l.sign_in("max", member_pw.expose()).await.status(), 303);
+    }
+}
+
+#[tokio::test]
+async fn cookies_are_secure_behind_tls() {
+    let s = setup(Backend::Sqlite).await;
+    let pw = SecretString::new("admin password 0001".into());
+    s.server
+        .svc()
+        .create_user(s.account.id, "ada", &pw, Role::Admin)
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let res = http
+        .get(s.url("/dashboard/login"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    let c = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(c.contains("; Secure"), "{c}");
+}
