@@ -65,6 +65,9 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Manage dashboard users.
+    #[command(subcommand)]
+    User(UserCmd),
     /// Access-token signing keys.
     #[command(subcommand)]
     Token(TokenCmd),
@@ -116,6 +119,28 @@ pub enum TokenCmd {
     /// Add a new Ed25519 signing key and retire the others. Tokens signed by a retired key stay
     /// valid until they expire; running servers pick the new key up within 30 s.
     RotateSigningKey {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    /// Create a dashboard user. The password is read from STREAMGATE_USER_PASSWORD, or one is
+    /// generated and printed once.
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        username: String,
+        /// admin (also manages users) or member (its account only).
+        #[arg(long, default_value = "member")]
+        role: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List dashboard users (never their password hashes).
+    List {
         #[arg(long)]
         json: bool,
     },
@@ -294,6 +319,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Account(cmd) => account(&svc, cmd).await,
         Command::Key(cmd) => key(&svc, cmd).await,
+        Command::User(cmd) => user(&svc, cmd).await,
         Command::Vault(VaultCmd::Rotate { batch, settle }) => {
             vault_rotate(&svc, batch, &settle).await
         }
@@ -467,6 +493,76 @@ pub fn audit_json(e: &crate::store::AuditEvent) -> serde_json::Value {
         "outcome": e.outcome,
         "detail": e.detail,
     })
+}
+
+async fn user(svc: &Services, cmd: UserCmd) -> anyhow::Result<()> {
+    match cmd {
+        UserCmd::Create {
+            account,
+            username,
+            role,
+            json,
+        } => {
+            let role = crate::domain::Role::parse(&role)
+                .ok_or_else(|| anyhow!("--role must be admin or member (got {role:?})"))?;
+            let account = svc.resolve_account(&account).await?;
+            let (password, generated) = match std::env::var("STREAMGATE_USER_PASSWORD") {
+                Ok(p) if !p.is_empty() => (crate::crypto::SecretString::new(p), false),
+                _ => (
+                    crate::crypto::SecretString::new(crate::crypto::random_base62(20)),
+                    true,
+                ),
+            };
+            let u = svc
+                .create_user(account.id, &username, &password, role)
+                .await?;
+            svc.audit_operator(
+                Some(account.id),
+                "user.create",
+                format!("user:{}", u.username),
+            )
+            .await;
+            let shown = generated.then(|| password.expose().to_string());
+            if json {
+                println!(
+                    "{}",
+                    json!({"id": u.id, "username": u.username, "accountId": u.account_id, "role": u.role.as_str(), "password": shown})
+                );
+            } else {
+                println!(
+                    "created {} user {} in account {} ({})",
+                    u.role.as_str(),
+                    u.username,
+                    account.name,
+                    account.number
+                );
+                if let Some(p) = shown {
+                    println!("password: {p}\n(shown only now)");
+                }
+            }
+        }
+        UserCmd::List { json } => {
+            let users = svc.store.list_users().await?;
+            if json {
+                let list: Vec<_> = users
+                    .iter()
+                    .map(|u| json!({"id": u.id, "username": u.username, "accountId": u.account_id, "role": u.role.as_str(), "createdAt": rfc3339(u.created_at)}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                println!("{:<24}  {:<8}  ACCOUNT", "USER", "ROLE");
+                for u in users {
+                    println!(
+                        "{:<24}  {:<8}  {}",
+                        u.username,
+                        u.role.as_str(),
+                        u.account_id
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn account(svc: &Services, cmd: AccountCmd) -> anyhow::Result<()> {

@@ -499,3 +499,86 @@ async fn cli_rotates_the_signing_key_of_running_servers() {
     assert!(!out.stdout.contains("PRIVATE"));
     server.stop().await;
 }
+
+/// `user create` makes a dashboard user who can sign in; a generated password is printed once,
+/// one from STREAMGATE_USER_PASSWORD is never printed; `user list` shows no hashes.
+#[tokio::test]
+async fn users_are_created_and_listed() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let acct = json(
+        &sg(
+            &server.db,
+            &["account", "create", "--name", "dash co", "--json"],
+        )
+        .await,
+    );
+    let number = acct["number"].as_str().unwrap().to_string();
+    let made = json(
+        &sg(
+            &server.db,
+            &[
+                "user",
+                "create",
+                "--account",
+                &number,
+                "--username",
+                "olga",
+                "--role",
+                "admin",
+                "--json",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(made["role"], "admin");
+    let generated = made["password"].as_str().unwrap().to_string();
+    assert!(generated.len() >= 12);
+    let signed = server
+        .svc()
+        .sign_in(
+            "olga",
+            &streamgate::crypto::SecretString::new(generated.clone()),
+        )
+        .await;
+    assert!(signed.is_ok(), "the printed password signs in");
+
+    let chosen = "a chosen password 123";
+    let out = sg_env(
+        &server.db.url,
+        &[
+            ("STREAMGATE_MASTER_KEY", server.db.master_key.as_str()),
+            ("STREAMGATE_USER_PASSWORD", chosen),
+        ],
+        &["user", "create", "--account", &number, "--username", "pia"],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains(chosen) && !out.stdout.contains("password:"));
+    let bad = sg(
+        &server.db,
+        &[
+            "user",
+            "create",
+            "--account",
+            &number,
+            "--username",
+            "x",
+            "--role",
+            "root",
+        ],
+    )
+    .await;
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("admin or member"), "{}", bad.stderr);
+
+    let list = json(&sg(&server.db, &["user", "list", "--json"]).await);
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"olga") && names.contains(&"pia"));
+    let text = list.to_string();
+    assert!(!text.contains("argon2") && !text.contains(&generated));
+}

@@ -8,7 +8,7 @@ use super::{StoreError, StoreResult};
 use crate::domain::{Environment, User};
 
 /// A signed-in browser. The cookie holds the token; only its SHA-256 is stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     pub id_hash: [u8; 32],
     pub user_id: Uuid,
@@ -18,6 +18,17 @@ pub struct SessionRecord {
     pub environment: Environment,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+impl std::fmt::Debug for SessionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRecord")
+            .field("user_id", &self.user_id)
+            .field("csrf", &"[redacted]")
+            .field("environment", &self.environment)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// How many requests (or refused authentications) a key had in one minute.
