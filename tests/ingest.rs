@@ -394,6 +394,15 @@ async fn repeated_refusals_from_one_address_are_throttled() {
             .status(),
         429
     );
+    // More attempts are refused too, counted, but audited only once per window.
+    for _ in 0..3 {
+        assert_eq!(
+            nginx(&s, "publish", form("live", key, "", "10.9.9.9", "publish"))
+                .await
+                .status(),
+            429
+        );
+    }
     // ...while other addresses are unaffected.
     assert_eq!(
         nginx(&s, "publish", form("live", key, "", "10.9.9.10", "publish"))
@@ -412,7 +421,7 @@ async fn repeated_refusals_from_one_address_are_throttled() {
         .unwrap();
     assert!(
         metrics.contains(
-            "streamgate_ingest_decisions_total{server=\"nginx-rtmp\",outcome=\"throttled\"} 1"
+            "streamgate_ingest_decisions_total{server=\"nginx-rtmp\",outcome=\"throttled\"} 4"
         ),
         "{metrics}"
     );
@@ -424,9 +433,13 @@ async fn repeated_refusals_from_one_address_are_throttled() {
         .query_audit(None, 0, 100)
         .await
         .unwrap();
-    assert!(audit
-        .iter()
-        .any(|e| e.outcome == "throttled" && e.actor.contains("10.9.9.9")));
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.outcome == "throttled" && e.actor.contains("10.9.9.9"))
+            .count(),
+        1
+    );
 }
 
 /// MediaMTX's JWT mode: the token verifies with the JWKS key and carries exactly one publish

@@ -76,7 +76,8 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub struct IngestThrottle {
     limit: u32,
     window: Duration,
-    seen: Mutex<HashMap<String, (u32, Instant)>>,
+    /// address → (refusals in the window, window start, throttling already audited)
+    seen: Mutex<HashMap<String, (u32, Instant, bool)>>,
 }
 
 impl IngestThrottle {
@@ -88,12 +89,17 @@ impl IngestThrottle {
         }
     }
 
-    fn blocked(&self, addr: &str) -> bool {
-        let Ok(seen) = self.seen.lock() else {
-            return false;
-        };
-        seen.get(addr)
-            .is_some_and(|(n, since)| *n >= self.limit && since.elapsed() < self.window)
+    /// None when the address may try; Some(first) when it is throttled, `first` being true only
+    /// for the first refusal of the window (the one that is audited; all are counted).
+    fn blocked(&self, addr: &str) -> Option<bool> {
+        let mut seen = self.seen.lock().ok()?;
+        let e = seen.get_mut(addr)?;
+        if e.0 < self.limit || e.1.elapsed() >= self.window {
+            return None;
+        }
+        let first = !e.2;
+        e.2 = true;
+        Some(first)
     }
 
     fn refused(&self, addr: &str) {
@@ -102,11 +108,13 @@ impl IngestThrottle {
         };
         if seen.len() > 100_000 {
             let w = self.window;
-            seen.retain(|_, (_, since)| since.elapsed() < w);
+            seen.retain(|_, (_, since, _)| since.elapsed() < w);
         }
-        let e = seen.entry(addr.to_string()).or_insert((0, Instant::now()));
+        let e = seen
+            .entry(addr.to_string())
+            .or_insert((0, Instant::now(), false));
         if e.1.elapsed() >= self.window {
-            *e = (0, Instant::now());
+            *e = (0, Instant::now(), false);
         }
         e.0 += 1;
     }
@@ -117,8 +125,11 @@ impl Services {
     /// becomes active and a session opens; every decision is audited.
     pub async fn authorize_publish(&self, req: &PublishRequest) -> Result<PublishDecision, Error> {
         let addr = req.client_addr.clone().unwrap_or_else(|| "unknown".into());
-        if self.ingest_throttle.blocked(&addr) {
-            self.audit_publish(req, None, "throttled").await;
+        if let Some(first) = self.ingest_throttle.blocked(&addr) {
+            // A flood from one address is one audit entry per window, not a write per attempt.
+            if first {
+                self.audit_publish(req, None, "throttled").await;
+            }
             return Ok(PublishDecision::Throttled);
         }
         let decision = self.decide(req).await?;

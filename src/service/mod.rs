@@ -36,6 +36,8 @@ pub struct Services {
     /// `STREAMGATE_WEBHOOK_ALLOW_PRIVATE=1`: webhooks may target internal addresses (tests, labs).
     webhooks_allow_private: std::sync::atomic::AtomicBool,
     pub auth_failures: audit::AuthFailureThrottle,
+    /// Group commit of audit events.
+    audit_writer: audit::AuditWriter,
     pub ingest_throttle: ingest::IngestThrottle,
     /// `STREAMGATE_INGEST_ALLOW_CONCURRENT=1`: a second simultaneous publish of a key is allowed.
     pub ingest_allow_concurrent: bool,
@@ -59,6 +61,7 @@ impl Services {
                     .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
             ),
             auth_failures: audit::AuthFailureThrottle::default(),
+            audit_writer: audit::AuditWriter::default(),
             ingest_throttle: ingest::IngestThrottle::new(
                 crate::config::env_u32("STREAMGATE_INGEST_MAX_FAILURES", 10),
                 std::time::Duration::from_secs(u64::from(crate::config::env_u32(

@@ -68,6 +68,8 @@ pub trait TokenStore: Send + Sync {
     async fn revoke_refresh_for_key(&self, api_key_id: Uuid, at: i64) -> StoreResult<u64>;
 
     async fn insert_audit(&self, e: &AuditEvent) -> StoreResult<()>;
+    /// Several events in one transaction (one durable commit for all).
+    async fn insert_audits(&self, events: &[AuditEvent]) -> StoreResult<()>;
     async fn list_audit(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<AuditEvent>>;
     /// Newest first; `account: None` = every account; only events at or after `since` (ms).
     async fn query_audit(

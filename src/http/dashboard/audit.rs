@@ -8,6 +8,15 @@ use super::layout::{shell, when};
 use super::{DashResult, Who};
 use crate::http::AppState;
 
+/// Green for done, red for refused, grey for what is neither (a publish ending, say).
+fn outcome_badge(outcome: &str) -> maud::Markup {
+    match outcome {
+        "ok" | "allowed" => html! { span.badge.ok { (outcome) } },
+        "publish_done" | "unpublish" | "closed" => html! { span.badge { (outcome) } },
+        _ => html! { span.badge.bad { (outcome) } },
+    }
+}
+
 pub async fn page(State(state): State<AppState>, Who(who): Who) -> DashResult<Response> {
     let events = state
         .svc
@@ -28,7 +37,7 @@ pub async fn page(State(state): State<AppState>, Who(who): Who) -> DashResult<Re
                                 td { code { (e.actor) } }
                                 td { (e.action) }
                                 td { code { (e.object) } }
-                                td { @if e.outcome == "ok" { span.badge.ok { "ok" } } @else { span.badge.bad { (e.outcome) } } }
+                                td { (outcome_badge(&e.outcome)) }
                             }
                         }
                     }
