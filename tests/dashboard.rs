@@ -277,6 +277,26 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
         let html = m.get("/dashboard/keys").await.text().await.unwrap();
         assert!(!html.contains(&s.key.key.prefix));
 
+        // An admin removes the member: its session ends at once.
+        let mut a = Browser::new(&s.server.base_url);
+        assert_eq!(a.sign_in("ada", pw.expose()).await.status(), 303);
+        let acsrf = a.csrf("/dashboard/users").await;
+        let max = svc.store.user_by_username("max").await.unwrap().unwrap();
+        let path = format!("/dashboard/users/{}/delete", max.id);
+        assert_eq!(
+            m.post(&path, &[("csrf", &mcsrf)]).await.status(),
+            403,
+            "members cannot"
+        );
+        assert_eq!(a.post(&path, &[("csrf", &acsrf)]).await.status(), 303);
+        assert_eq!(m.get("/dashboard/keys").await.status(), 303, "signed out");
+        let ada = svc.store.user_by_username("ada").await.unwrap().unwrap();
+        let own = format!("/dashboard/users/{}/delete", ada.id);
+        assert_eq!(a.post(&own, &[("csrf", &acsrf)]).await.status(), 400);
+        svc.create_user(other.id, "max", &member_pw, Role::Member)
+            .await
+            .unwrap();
+
         // Lockout: five failures lock the name, even for the right password.
         let mut l = Browser::new(&s.server.base_url);
         for _ in 0..4 {

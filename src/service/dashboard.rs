@@ -247,6 +247,31 @@ impl Services {
         Ok(user)
     }
 
+    /// Removes a user and signs it out everywhere (admins only; not oneself).
+    pub async fn admin_delete_user(&self, who: &SignedIn, id: Uuid) -> Result<User, Error> {
+        if !who.is_admin() {
+            return Err(Error::Forbidden("only admins manage users".into()));
+        }
+        if id == who.user.id {
+            return Err(Error::Invalid("you cannot remove yourself".into()));
+        }
+        let user = self
+            .store
+            .user_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        if !self.store.delete_user(id).await? {
+            return Err(Error::NotFound("user"));
+        }
+        self.audit_by(
+            &who.actor(),
+            "user.delete",
+            format!("user:{}", user.username),
+        )
+        .await;
+        Ok(user)
+    }
+
     /// Requests and refused authentications per key of the caller's account over `period`,
     /// ending with the current bucket. Pending counts are flushed first, so the report is exact.
     pub async fn usage_report(&self, actor: &Actor, period: Period) -> Result<UsageReport, Error> {

@@ -47,6 +47,8 @@ pub struct UsageCount {
 pub trait DashboardStore: Send + Sync {
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Removes a user and ends its sessions (one transaction); false if there was none.
+    async fn delete_user(&self, id: Uuid) -> StoreResult<bool>;
     /// Failed sign-ins in a row for a user name, and until when it is locked.
     async fn login_state(&self, username: &str) -> StoreResult<(i64, Option<i64>)>;
     async fn set_login_state(

@@ -29,6 +29,20 @@ macro_rules! impl_dashboard_store {
                 .collect()
             }
 
+            async fn delete_user(&self, id: uuid::Uuid) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM dashboard_sessions WHERE user_id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                let done = sqlx::query("DELETE FROM users WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn login_state(
                 &self,
                 username: &str,

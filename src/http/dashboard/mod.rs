@@ -86,6 +86,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/audit", get(audit::page))
         .route("/dashboard/usage", get(usage::page))
         .route("/dashboard/users", get(users::page).post(users::create))
+        .route("/dashboard/users/{id}/delete", post(users::delete))
 }
 
 /// The signed-in user of a page; without a valid session the browser is sent to sign in.

@@ -1,12 +1,12 @@
 //! Users (admins only): everyone who can sign in, and a form to add one to any account.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use maud::html;
 
 use super::keys::{urlencode, Done};
 use super::layout::{csrf, notice, shell, when};
-use super::{see_other, DashResult, Form, Who};
+use super::{parse_uuid, see_other, DashResult, Form, Who};
 use crate::crypto::SecretString;
 use crate::domain::{Error, Role};
 use crate::http::error::ApiError;
@@ -66,7 +66,7 @@ pub async fn page(
         }
         div.table-wrap {
             table {
-                thead { tr { th { "User" } th { "Account" } th { "Role" } th.hide-narrow { "Created" } } }
+                thead { tr { th { "User" } th { "Account" } th { "Role" } th.hide-narrow { "Created" } th {} } }
                 tbody {
                     @for u in &users {
                         tr {
@@ -74,6 +74,15 @@ pub async fn page(
                             td { (account_name(u.account_id)) }
                             td { (u.role.as_str()) }
                             td.hide-narrow { (when(Some(u.created_at))) }
+                            td.actions {
+                                @if u.id != who.user.id {
+                                    form method="post" action={ "/dashboard/users/" (u.id) "/delete" }
+                                        data-confirm={ "Remove the user “" (u.username) "”? They are signed out at once." } {
+                                        (csrf(&who))
+                                        button.danger.small type="submit" { "Remove" }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -103,6 +112,23 @@ pub async fn create(
         .await?;
     Ok(see_other(&format!(
         "/dashboard/users?done=Added+{}",
+        urlencode(&u.username)
+    )))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Who(who): Who,
+    Path(id): Path<String>,
+    form: Form,
+) -> DashResult<Response> {
+    form.check_csrf(&who)?;
+    let u = state
+        .svc
+        .admin_delete_user(&who, parse_uuid(&id, "user")?)
+        .await?;
+    Ok(see_other(&format!(
+        "/dashboard/users?done=Removed+{}",
         urlencode(&u.username)
     )))
 }
