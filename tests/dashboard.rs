@@ -297,6 +297,69 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
             .await
             .unwrap();
 
+        // Changing one's password needs the current one and signs out every other session.
+        let mut a2 = Browser::new(&s.server.base_url);
+        assert_eq!(a2.sign_in("ada", pw.expose()).await.status(), 303);
+        let acsrf = a.csrf("/dashboard/account").await;
+        for (current, new, repeat) in [
+            (
+                "wrong current pw",
+                "brand new password 9",
+                "brand new password 9",
+            ),
+            (
+                "admin password 0001",
+                "brand new password 9",
+                "brand new passw0rd 9",
+            ),
+            ("admin password 0001", "short", "short"),
+        ] {
+            let form = [
+                ("current", current),
+                ("new", new),
+                ("repeat", repeat),
+                ("csrf", acsrf.as_str()),
+            ];
+            assert_eq!(
+                a.post("/dashboard/account/password", &form).await.status(),
+                400
+            );
+        }
+        let good = [
+            ("current", "admin password 0001"),
+            ("new", "brand new password 9"),
+            ("repeat", "brand new password 9"),
+        ];
+        assert_eq!(
+            a.post("/dashboard/account/password", &good).await.status(),
+            403,
+            "CSRF"
+        );
+        let mut with_csrf = good.to_vec();
+        with_csrf.push(("csrf", acsrf.as_str()));
+        assert_eq!(
+            a.post("/dashboard/account/password", &with_csrf)
+                .await
+                .status(),
+            303
+        );
+        assert_eq!(
+            a.get("/dashboard/keys").await.status(),
+            200,
+            "this session stays"
+        );
+        assert_eq!(
+            a2.get("/dashboard/keys").await.status(),
+            303,
+            "the other one ends"
+        );
+        let mut fresh = Browser::new(&s.server.base_url);
+        assert_eq!(fresh.sign_in("ada", pw.expose()).await.status(), 401);
+        assert_eq!(
+            fresh.sign_in("ada", "brand new password 9").await.status(),
+            303
+        );
+
         // Lockout: five failures lock the name, even for the right password.
         let mut l = Browser::new(&s.server.base_url);
         for _ in 0..4 {

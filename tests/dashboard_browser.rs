@@ -92,7 +92,7 @@ async fn dashboard_in_chromium() {
     let out = run_ok(cmd, "the dashboard browser test", Duration::from_secs(240)).await;
     println!("{out}");
     assert!(!out.contains("FAILED"), "{out}");
-    assert_eq!(out.matches("ok: ").count(), 43, "{out}");
+    assert_eq!(out.matches("ok: ").count(), 44, "{out}");
     for page in [
         "login",
         "keys-dialog",
@@ -105,6 +105,7 @@ async fn dashboard_in_chromium() {
         "usage",
         "audit",
         "users",
+        "account",
         "member-streams",
     ] {
         for width in [1280, 390] {

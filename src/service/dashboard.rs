@@ -247,6 +247,43 @@ impl Services {
         Ok(user)
     }
 
+    /// Changes the signed-in user's password after checking the current one; every other
+    /// session of the user ends.
+    pub async fn change_password(
+        &self,
+        who: &SignedIn,
+        current: &SecretString,
+        new: &SecretString,
+    ) -> Result<(), Error> {
+        let phc = who.user.password_hash.clone();
+        let pw = current.expose().to_string();
+        let ok = tokio::task::spawn_blocking(move || password::verify_password(&pw, &phc))
+            .await
+            .unwrap_or(false);
+        if !ok {
+            return Err(Error::Invalid("the current password is wrong".into()));
+        }
+        if new.expose().chars().count() < 12 {
+            return Err(Error::Invalid(
+                "the new password must be at least 12 characters".into(),
+            ));
+        }
+        let np = new.expose().to_string();
+        let hash = tokio::task::spawn_blocking(move || password::hash_password(&np))
+            .await
+            .map_err(|e| Error::Internal(format!("password hashing: {e}")))??;
+        self.store
+            .set_password(who.user.id, &hash, &who.session.id_hash)
+            .await?;
+        self.audit_by(
+            &who.actor(),
+            "user.password",
+            format!("user:{}", who.user.username),
+        )
+        .await;
+        Ok(())
+    }
+
     /// Removes a user and signs it out everywhere (admins only; not oneself).
     pub async fn admin_delete_user(&self, who: &SignedIn, id: Uuid) -> Result<User, Error> {
         if !who.is_admin() {

@@ -49,6 +49,13 @@ pub trait DashboardStore: Send + Sync {
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     /// Removes a user and ends its sessions (one transaction); false if there was none.
     async fn delete_user(&self, id: Uuid) -> StoreResult<bool>;
+    /// Replaces a user's password hash and ends every session of the user except `keep`.
+    async fn set_password(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        keep: &[u8; 32],
+    ) -> StoreResult<()>;
     /// Failed sign-ins in a row for a user name, and until when it is locked.
     async fn login_state(&self, username: &str) -> StoreResult<(i64, Option<i64>)>;
     async fn set_login_state(

@@ -43,6 +43,27 @@ macro_rules! impl_dashboard_store {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn set_password(
+                &self,
+                user_id: uuid::Uuid,
+                password_hash: &str,
+                keep: &[u8; 32],
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(password_hash)
+                    .bind(user_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM dashboard_sessions WHERE user_id = $1 AND id_hash <> $2")
+                    .bind(user_id.to_string())
+                    .bind(keep.to_vec())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn login_state(
                 &self,
                 username: &str,

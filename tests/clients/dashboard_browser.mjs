@@ -156,6 +156,10 @@ try {
   check((await page.textContent("main")).includes(cfg.member.username), "admins see the users");
   await shot("users");
 
+  await page.click("header a.user");
+  check((await page.textContent("main")).includes("Change password"), "the user name in the header opens the account page");
+  await shot("account");
+
   // A POST without the CSRF token is refused (the session cookie alone is not enough).
   const forged = await page.request.post(`${base}/dashboard/streams`, { form: { name: "forged" } });
   check(forged.status() === 403, "a POST without the CSRF token is refused");

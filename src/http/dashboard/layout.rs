@@ -81,7 +81,7 @@ pub fn shell(who: &SignedIn, active: &str, title: &str, body: Markup) -> Respons
                             }
                             noscript { button type="submit" { "Switch" } }
                         }
-                        span.user title={ "Signed in as " (who.user.username) } { (who.user.username) }
+                        a.user href="/dashboard/account" title={ "Signed in as " (who.user.username) } { (who.user.username) }
                         form method="post" action="/dashboard/logout" {
                             input type="hidden" name="csrf" value=(who.session.csrf);
                             button.link type="submit" { "Sign out" }

@@ -3,6 +3,7 @@
 //! every form carries the session's CSRF token; every object is read through the services with
 //! the user's account as scope, so nobody sees another account's objects.
 
+mod account;
 mod audit;
 mod credentials;
 mod keys;
@@ -85,6 +86,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/dashboard/audit", get(audit::page))
         .route("/dashboard/usage", get(usage::page))
+        .route("/dashboard/account", get(account::page))
+        .route("/dashboard/account/password", post(account::password))
         .route("/dashboard/users", get(users::page).post(users::create))
         .route("/dashboard/users/{id}/delete", post(users::delete))
 }
