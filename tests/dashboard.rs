@@ -151,6 +151,27 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
         assert!(!cookie.contains("Secure"), "plain HTTP: not Secure");
         assert_eq!(b.get("/dashboard/keys").await.status(), 200);
 
+        // A key made on the keys page, expiring in 30 days.
+        let kcsrf = b.csrf("/dashboard/keys").await;
+        let res = b
+            .post(
+                "/dashboard/keys",
+                &[
+                    ("csrf", &kcsrf),
+                    ("name", "expiring"),
+                    ("environment", "sandbox"),
+                    ("expires", "30d"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("sg_sandbox_"), "the secret is shown once");
+        let made = svc.list_keys(s.account.id).await.unwrap();
+        let k = made.iter().find(|k| k.name == "expiring").unwrap();
+        assert_eq!(k.expires_at, Some(k.created_at + 30 * 86_400_000));
+        assert!(k.cors.allowed_origins.is_empty(), "no CORS unless ticked");
+
         // Forms without the session's CSRF token change nothing.
         let res = b.post("/dashboard/streams", &[("name", "forged")]).await;
         assert_eq!(res.status(), 403);

@@ -80,7 +80,12 @@ fn key_table<'a>(who: &SignedIn, keys: impl Iterator<Item = &'a ApiKey>, now: i6
                                 td { @if k.cors.full_access { "Yes" } @else { span.muted { "No" } } }
                                 td.hide-narrow { (when(Some(k.created_at))) }
                                 td { (when(k.last_used_at)) }
-                                td { (status_badge(status)) }
+                                td {
+                                    (status_badge(status))
+                                    @if let (Some(at), VerifyCode::Valid) = (k.expires_at, status) {
+                                        br; span.hint { "expires " (when(Some(at))) }
+                                    }
+                                }
                                 td.actions {
                                     @if status == VerifyCode::Valid {
                                         form method="post" action={ "/dashboard/keys/" (k.id) "/revoke" }
@@ -123,6 +128,15 @@ fn create_dialog(who: &SignedIn) -> Markup {
                     select #key-env name="environment" {
                         option value="production" selected[who.session.environment == Environment::Production] { "Production" }
                         option value="sandbox" selected[who.session.environment == Environment::Sandbox] { "Sandbox" }
+                    }
+                }
+                div.field {
+                    label for="key-expiry" { "Expires" }
+                    select #key-expiry name="expires" {
+                        option value="" selected { "Never" }
+                        option value="30d" { "In 30 days" }
+                        option value="90d" { "In 90 days" }
+                        option value="365d" { "In a year" }
                     }
                 }
                 label.check {
@@ -183,6 +197,14 @@ pub async fn create(
             "Allow CORS access needs at least one origin (or * for any origin).".into(),
         )));
     }
+    let expires_in_ms = match form.text("expires") {
+        "" => None,
+        e => Some(crate::clock::parse_duration_ms(e).ok_or_else(|| {
+            ApiError::from(crate::domain::Error::Invalid(format!(
+                "expiry must look like 30d, not {e:?}"
+            )))
+        })?),
+    };
     let created = state
         .svc
         .create_key(NewKey {
@@ -191,7 +213,7 @@ pub async fn create(
             environment,
             allowed_origins,
             full_access: cors && form.checked("full_access"),
-            expires_in_ms: None,
+            expires_in_ms,
         })
         .await?;
     state
