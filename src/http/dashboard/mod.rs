@@ -211,7 +211,20 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// `Set-Cookie` for a dashboard cookie: HttpOnly, SameSite=Strict, scoped to `/dashboard`, and
 /// Secure when the browser reached us over TLS (a TLS-terminating proxy says so with
 /// `X-Forwarded-Proto: https`) or `STREAMGATE_COOKIE_SECURE=1`.
-pub fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age_secs: i64) -> String {
+pub fn with_cookie(
+    mut res: Response,
+    headers: &HeaderMap,
+    name: &str,
+    value: &str,
+    max_age_secs: i64,
+) -> Response {
+    if let Ok(v) = set_cookie(headers, name, value, max_age_secs).parse() {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age_secs: i64) -> String {
     let secure = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())

@@ -7,7 +7,7 @@ use maud::html;
 
 use super::layout::bare;
 use super::{
-    cookie, csrf_refused, see_other, set_cookie, DashResult, Form, Who, LOGIN_CSRF_COOKIE,
+    cookie, csrf_refused, see_other, with_cookie, DashResult, Form, Who, LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
 };
 use crate::clock::rfc3339;
@@ -27,7 +27,7 @@ fn login_page(
     let token = cookie(headers, LOGIN_CSRF_COOKIE)
         .filter(|t| t.len() == 32 && t.chars().all(|c| c.is_ascii_alphanumeric()))
         .unwrap_or_else(|| random_base62(32));
-    let mut res = bare(
+    let res = bare(
         status,
         "Sign in",
         html! {
@@ -49,10 +49,7 @@ fn login_page(
             }
         },
     );
-    if let Ok(v) = set_cookie(headers, LOGIN_CSRF_COOKIE, &token, 3600).parse() {
-        res.headers_mut().append(header::SET_COOKIE, v);
-    }
-    res
+    with_cookie(res, headers, LOGIN_CSRF_COOKIE, &token, 3600)
 }
 
 pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -80,15 +77,13 @@ pub async fn submit(
     let username = form.text("username").to_string();
     let password = SecretString::new(form.get("password").unwrap_or_default().to_string());
     match state.svc.sign_in(&username, &password).await {
-        Ok((token, _)) => {
-            let mut res = see_other("/dashboard/keys");
-            if let Ok(v) =
-                set_cookie(&headers, SESSION_COOKIE, token.expose(), SESSION_MS / 1000).parse()
-            {
-                res.headers_mut().append(header::SET_COOKIE, v);
-            }
-            Ok(res)
-        }
+        Ok((token, _)) => Ok(with_cookie(
+            see_other("/dashboard/keys"),
+            &headers,
+            SESSION_COOKIE,
+            token.expose(),
+            SESSION_MS / 1000,
+        )),
         Err(SignInError::Wrong) => Ok(login_page(
             &headers,
             StatusCode::UNAUTHORIZED,
@@ -116,11 +111,13 @@ pub async fn logout(
 ) -> DashResult<Response> {
     form.check_csrf(&who)?;
     state.svc.sign_out(&who).await?;
-    let mut res = see_other("/dashboard/login");
-    if let Ok(v) = set_cookie(&headers, SESSION_COOKIE, "", 0).parse() {
-        res.headers_mut().append(header::SET_COOKIE, v);
-    }
-    Ok(res)
+    Ok(with_cookie(
+        see_other("/dashboard/login"),
+        &headers,
+        SESSION_COOKIE,
+        "",
+        0,
+    ))
 }
 
 pub async fn environment(
