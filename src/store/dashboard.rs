@@ -122,3 +122,24 @@ impl SessionRow {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_csrf_token_and_session_hash() {
+        let s = SessionRecord {
+            id_hash: [7; 32],
+            user_id: Uuid::nil(),
+            csrf: "csrfTokenValue0123456789abcdefgh".into(),
+            environment: Environment::Production,
+            created_at: 1,
+            expires_at: 2,
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("csrfTokenValue"));
+        assert!(!shown.contains("7, 7"));
+        assert!(shown.contains("[redacted]"));
+    }
+}
