@@ -536,3 +536,61 @@ async fn publish_tokens_for_mediamtx_verify_with_the_jwks() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+/// Many encoders going live at once: every publish is decided (no "database is locked"), every
+/// stream is active with one open session, and every decision is in the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_publishes_of_many_streams_all_land() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let s = std::sync::Arc::new(setup(backend).await);
+        let mut keys = vec![];
+        for i in 0..24 {
+            keys.push(
+                stream(&s, &format!("cam {i}")).await["streamKey"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        let mut tasks = vec![];
+        for (i, key) in keys.iter().enumerate() {
+            let (s, key) = (s.clone(), key.clone());
+            tasks.push(tokio::spawn(async move {
+                nginx(
+                    &s,
+                    "publish",
+                    form("live", &key, "", &format!("10.1.0.{i}"), "publish"),
+                )
+                .await
+                .status()
+                .as_u16()
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 200);
+        }
+        let actor = s.server.svc().authenticate(s.secret()).await.unwrap();
+        let live = s
+            .server
+            .svc()
+            .list_streams(&actor, None, 100)
+            .await
+            .unwrap()
+            .items;
+        assert_eq!(live.iter().filter(|x| x.is_active).count(), 24);
+        let audit = s
+            .server
+            .svc()
+            .store
+            .query_audit(None, 0, 1000)
+            .await
+            .unwrap();
+        assert_eq!(
+            audit
+                .iter()
+                .filter(|e| e.action == "ingest.publish" && e.outcome == "stream_key")
+                .count(),
+            24
+        );
+    }
+}
