@@ -2,8 +2,8 @@
 
 use streamgate::domain::{Account, AccountNumber, ApiKey, Cors, Environment, Role, Session, User};
 use streamgate::store::{
-    After, AuditEvent, RefreshRecord, RefreshUse, Scope, SigningKeyRecord, Store, StoreError,
-    StreamRecord, TargetRecord,
+    After, AuditEvent, RefreshRecord, RefreshUse, Scope, SessionRecord, SigningKeyRecord, Store,
+    StoreError, StreamRecord, TargetRecord, UsageCount,
 };
 use streamgate::testkit::{Backend, TestDb};
 use uuid::Uuid;
@@ -470,6 +470,125 @@ async fn refresh_tokens_are_single_use(store: &dyn Store) {
     assert_eq!(store.list_audit(a.id, 10).await.unwrap(), vec![ev]);
 }
 
+async fn usage_counts_add_up_bucket_and_prune(store: &dyn Store) {
+    let a = account("0c01");
+    store.insert_account(&a).await.unwrap();
+    let (k1, k2) = (Uuid::now_v7(), Uuid::now_v7());
+    let c = |key_id, kind, bucket, count| UsageCount {
+        account_id: a.id,
+        key_id,
+        kind,
+        bucket,
+        count,
+    };
+    // Two flushes of the same minute add up.
+    store
+        .add_usage(&[c(k1, "request", 60_000, 3), c(k2, "request", 120_000, 1)])
+        .await
+        .unwrap();
+    store
+        .add_usage(&[
+            c(k1, "request", 60_000, 2),
+            c(k1, "auth_failure", 180_000, 4),
+        ])
+        .await
+        .unwrap();
+    let minutes = store.usage_series(a.id, 0, 60_000).await.unwrap();
+    assert!(minutes.contains(&(k1, "request".into(), 60_000, 5)));
+    assert!(minutes.contains(&(k2, "request".into(), 120_000, 1)));
+    assert!(minutes.contains(&(k1, "auth_failure".into(), 180_000, 4)));
+    // Summed into wider buckets, and only from `since`.
+    let hours = store.usage_series(a.id, 0, 3_600_000).await.unwrap();
+    assert!(hours.contains(&(k1, "request".into(), 0, 5)));
+    assert_eq!(
+        store
+            .usage_series(a.id, 120_000, 60_000)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(store
+        .usage_series(Uuid::now_v7(), 0, 60_000)
+        .await
+        .unwrap()
+        .is_empty());
+    // Pruning drops what is older than the cut.
+    assert_eq!(store.prune_usage(120_000).await.unwrap(), 1);
+    assert_eq!(store.usage_series(a.id, 0, 60_000).await.unwrap().len(), 2);
+}
+
+async fn dashboard_sessions_expire_and_end_with_their_user(store: &dyn Store) {
+    let a = account("0c02");
+    store.insert_account(&a).await.unwrap();
+    let u = User {
+        id: Uuid::now_v7(),
+        account_id: a.id,
+        username: "sess".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$x$y".into(),
+        role: Role::Member,
+        created_at: 1,
+    };
+    store.insert_user(&u).await.unwrap();
+    let session = |n: u8, expires_at| SessionRecord {
+        id_hash: [n; 32],
+        user_id: u.id,
+        csrf: "c".repeat(32),
+        environment: Environment::Production,
+        created_at: 10,
+        expires_at,
+    };
+    store
+        .insert_login_session(&session(1, 1_000))
+        .await
+        .unwrap();
+    store
+        .insert_login_session(&session(2, 5_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.login_session(&[1; 32], 999).await.unwrap(),
+        Some(session(1, 1_000))
+    );
+    assert_eq!(
+        store.login_session(&[1; 32], 1_000).await.unwrap(),
+        None,
+        "expired"
+    );
+    store
+        .set_login_session_environment(&[2; 32], Environment::Sandbox)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .login_session(&[2; 32], 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .environment,
+        Environment::Sandbox
+    );
+    // A password change keeps one session and ends the others.
+    store
+        .set_password(u.id, "$argon2id$new", &[2; 32])
+        .await
+        .unwrap();
+    assert!(store.login_session(&[1; 32], 0).await.unwrap().is_none());
+    assert!(store.login_session(&[2; 32], 0).await.unwrap().is_some());
+    assert_eq!(
+        store.user_by_id(u.id).await.unwrap().unwrap().password_hash,
+        "$argon2id$new"
+    );
+    // Lockout state by user name, known or not.
+    assert_eq!(store.login_state("nobody").await.unwrap(), (0, None));
+    store.set_login_state("nobody", 3, Some(77)).await.unwrap();
+    assert_eq!(store.login_state("nobody").await.unwrap(), (3, Some(77)));
+    // Removing the user ends its sessions in the same transaction.
+    assert!(store.delete_user(u.id).await.unwrap());
+    assert!(store.login_session(&[2; 32], 0).await.unwrap().is_none());
+    assert!(!store.delete_user(u.id).await.unwrap());
+}
+
 async fn survives_reopening(db: &TestDb) {
     let a = account("0001");
     {
@@ -524,5 +643,7 @@ suites!(
     bulk_insert,
     streams_are_scoped_paged_and_soft_deleted,
     sessions_and_targets,
-    refresh_tokens_are_single_use
+    refresh_tokens_are_single_use,
+    usage_counts_add_up_bucket_and_prune,
+    dashboard_sessions_expire_and_end_with_their_user
 );
