@@ -92,7 +92,7 @@ async fn dashboard_in_chromium() {
     let out = run_ok(cmd, "the dashboard browser test", Duration::from_secs(240)).await;
     println!("{out}");
     assert!(!out.contains("FAILED"), "{out}");
-    assert_eq!(out.matches("ok: ").count(), 44, "{out}");
+    assert_eq!(out.matches("ok: ").count(), 45, "{out}");
     for page in [
         "login",
         "keys-dialog",

@@ -343,6 +343,10 @@ async fn sessions_and_targets(store: &dyn Store) {
     }
     let sessions = store.list_sessions(scope_a, s.id).await.unwrap();
     assert_eq!(sessions.len(), 2);
+    let recent = store.recent_sessions(scope_a, 1).await.unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].started_at, 1_001, "the newest across the scope");
+    assert!(store.recent_sessions(scope_b, 10).await.unwrap().is_empty());
     assert!(
         sessions[0].started_at > sessions[1].started_at,
         "newest first"

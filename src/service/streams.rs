@@ -392,6 +392,14 @@ impl Services {
             .await?)
     }
 
+    /// The caller's latest sessions across its streams, newest first.
+    pub async fn recent_sessions(&self, actor: &Actor, limit: i64) -> Result<Vec<Session>, Error> {
+        Ok(self
+            .store
+            .recent_sessions(Scope::of(actor), limit.clamp(1, MAX_PAGE))
+            .await?)
+    }
+
     pub async fn get_session(&self, actor: &Actor, id: Uuid) -> Result<Session, Error> {
         self.store
             .session(Scope::of(actor), id)

@@ -297,6 +297,26 @@ macro_rules! impl_stream_store {
                 .collect()
             }
 
+            async fn recent_sessions(
+                &self,
+                scope: $crate::store::streams::Scope,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::domain::Session>> {
+                sqlx::query_as::<_, $crate::store::streams::SessionRow>(&format!(
+                    "SELECT {} FROM sessions WHERE account_id = $1 AND environment = $2 \
+                     ORDER BY started_at DESC, id DESC LIMIT $3",
+                    $crate::store::streams::SESSION_COLUMNS
+                ))
+                .bind(scope.account_id.to_string())
+                .bind(scope.environment.as_str())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|r| r.into_domain())
+                .collect()
+            }
+
             async fn insert_target(
                 &self,
                 t: &$crate::store::streams::TargetRecord,

@@ -106,6 +106,8 @@ try {
   await shot("stream");
   await page.goto(`${base}/dashboard/streams`);
   check((await page.textContent("main")).includes("Launch day"), "the stream is listed");
+  const recentText = await page.locator("table", { hasText: "Client" }).last().textContent();
+  check(recentText.includes("acme private") && recentText.includes("10.0.0.7"), "recent sessions across streams are listed");
   await shot("streams");
 
   // A credential: the private value never reaches the page.

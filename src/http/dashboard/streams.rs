@@ -31,6 +31,13 @@ pub async fn page_fn(
     message: Option<&str>,
 ) -> DashResult<Response> {
     let streams = state.svc.list_streams(&who.actor(), None, 200).await?.items;
+    let recent = state.svc.recent_sessions(&who.actor(), 10).await?;
+    let name_of = |id: uuid::Uuid| {
+        streams
+            .iter()
+            .find(|s| s.id == id)
+            .map_or("(deleted stream)", |s| s.name.as_str())
+    };
     let body = html! {
         (notice(message))
         div.panel {
@@ -59,6 +66,27 @@ pub async fn page_fn(
                                 td.hide-narrow { (when(Some(s.created_at))) }
                                 td { (when(s.last_seen_at)) }
                                 td.actions { a.button.small href={ "/dashboard/streams/" (s.id) } { "Open" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Recent sessions" }
+        div.table-wrap {
+            @if recent.is_empty() {
+                p.empty { "No stream has been published to yet." }
+            } @else {
+                table {
+                    thead { tr { th { "Stream" } th { "Started" } th { "Ended" } th.hide-narrow { "Ingest" } th { "Client" } } }
+                    tbody {
+                        @for x in &recent {
+                            tr {
+                                td { a href={ "/dashboard/streams/" (x.stream_id) } { (name_of(x.stream_id)) } }
+                                td { (when(Some(x.started_at))) }
+                                td { @if x.ended_at.is_some() { (when(x.ended_at)) } @else { span.badge.live { "● Live" } } }
+                                td.hide-narrow { (x.ingest) }
+                                td { (x.client_addr.as_deref().unwrap_or("—")) }
                             }
                         }
                     }
@@ -192,7 +220,7 @@ async fn detail_fn(
                 table {
                     thead { tr { th { "Started" } th { "Ended" } th { "Ingest" } th { "Client" } } }
                     tbody {
-                        @for x in sessions.iter().rev().take(20) {
+                        @for x in sessions.iter().take(20) {
                             tr {
                                 td { (when(Some(x.started_at))) }
                                 td { @if x.ended_at.is_some() { (when(x.ended_at)) } @else { span.badge.live { "● Live" } } }
