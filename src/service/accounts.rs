@@ -5,6 +5,28 @@ use crate::crypto::{password, random_base62, SecretString};
 use crate::domain::account::validate_name;
 use crate::domain::{Account, AccountNumber, Environment, Error, Role, User};
 
+/// The argon2id hash of a new dashboard password, which must be 12 characters or more. Hashing
+/// takes tens of milliseconds of CPU, so it runs off the async threads.
+pub(crate) async fn hash_new_password(password: &SecretString) -> Result<String, Error> {
+    if password.expose().chars().count() < 12 {
+        return Err(Error::Invalid(
+            "password must be at least 12 characters".into(),
+        ));
+    }
+    let pw = password.clone();
+    tokio::task::spawn_blocking(move || password::hash_password(pw.expose()))
+        .await
+        .map_err(|e| Error::Internal(format!("password hashing: {e}")))?
+}
+
+/// Does `password` match the argon2id PHC string? Checked off the async threads.
+pub(crate) async fn password_matches(password: &SecretString, phc: String) -> bool {
+    let pw = password.clone();
+    tokio::task::spawn_blocking(move || password::verify_password(pw.expose(), &phc))
+        .await
+        .unwrap_or(false)
+}
+
 /// What `serve` creates on an empty store, printed once.
 #[derive(Debug)]
 pub struct Bootstrap {
@@ -64,16 +86,11 @@ impl Services {
         role: Role,
     ) -> Result<User, Error> {
         let username = validate_name("user", username)?;
-        if password.expose().chars().count() < 12 {
-            return Err(Error::Invalid(
-                "password must be at least 12 characters".into(),
-            ));
-        }
         let user = User {
             id: Uuid::now_v7(),
             account_id,
             username,
-            password_hash: password::hash_password(password.expose())?,
+            password_hash: hash_new_password(password).await?,
             role,
             created_at: self.now_ms(),
         };

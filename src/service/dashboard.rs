@@ -2,6 +2,7 @@
 
 use uuid::Uuid;
 
+use super::accounts::{hash_new_password, password_matches};
 use super::usage::{AUTH_FAILURE, REQUEST};
 use super::Services;
 use crate::crypto::{password, random_base62, sha256, SecretString};
@@ -36,6 +37,15 @@ impl SignedIn {
 
     pub fn is_admin(&self) -> bool {
         self.user.role == Role::Admin
+    }
+
+    /// Refuses what only admins may do.
+    fn require_admin(&self) -> Result<(), Error> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("only admins manage users".into()))
+        }
     }
 }
 
@@ -132,10 +142,7 @@ impl Services {
             .as_ref()
             .map(|u| u.password_hash.clone())
             .unwrap_or_else(dummy_hash);
-        let pw = password.expose().to_string();
-        let ok = tokio::task::spawn_blocking(move || password::verify_password(&pw, &phc))
-            .await
-            .unwrap_or(false);
+        let ok = password_matches(password, phc).await;
         let Some(user) = user.filter(|_| ok) else {
             let failures = failures + 1;
             let lock = (failures >= MAX_FAILURES).then_some(now + LOCKOUT_MS);
@@ -216,9 +223,7 @@ impl Services {
 
     /// Every user (admins only).
     pub async fn list_users(&self, who: &SignedIn) -> Result<Vec<User>, Error> {
-        if !who.is_admin() {
-            return Err(Error::Forbidden("only admins manage users".into()));
-        }
+        who.require_admin()?;
         Ok(self.store.list_users().await?)
     }
 
@@ -231,9 +236,7 @@ impl Services {
         password: &SecretString,
         role: Role,
     ) -> Result<User, Error> {
-        if !who.is_admin() {
-            return Err(Error::Forbidden("only admins manage users".into()));
-        }
+        who.require_admin()?;
         let account = self.resolve_account(account).await?;
         let user = self
             .create_user(account.id, username, password, role)
@@ -255,23 +258,10 @@ impl Services {
         current: &SecretString,
         new: &SecretString,
     ) -> Result<(), Error> {
-        let phc = who.user.password_hash.clone();
-        let pw = current.expose().to_string();
-        let ok = tokio::task::spawn_blocking(move || password::verify_password(&pw, &phc))
-            .await
-            .unwrap_or(false);
-        if !ok {
+        if !password_matches(current, who.user.password_hash.clone()).await {
             return Err(Error::Invalid("the current password is wrong".into()));
         }
-        if new.expose().chars().count() < 12 {
-            return Err(Error::Invalid(
-                "the new password must be at least 12 characters".into(),
-            ));
-        }
-        let np = new.expose().to_string();
-        let hash = tokio::task::spawn_blocking(move || password::hash_password(&np))
-            .await
-            .map_err(|e| Error::Internal(format!("password hashing: {e}")))??;
+        let hash = hash_new_password(new).await?;
         self.store
             .set_password(who.user.id, &hash, &who.session.id_hash)
             .await?;
@@ -286,9 +276,7 @@ impl Services {
 
     /// Removes a user and signs it out everywhere (admins only; not oneself).
     pub async fn admin_delete_user(&self, who: &SignedIn, id: Uuid) -> Result<User, Error> {
-        if !who.is_admin() {
-            return Err(Error::Forbidden("only admins manage users".into()));
-        }
+        who.require_admin()?;
         if id == who.user.id {
             return Err(Error::Invalid("you cannot remove yourself".into()));
         }

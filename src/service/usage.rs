@@ -28,6 +28,21 @@ struct Pending {
     counts: HashMap<(Uuid, &'static str, i64), (Uuid, i64)>,
 }
 
+impl Pending {
+    /// The key was used at `at` (the latest time wins).
+    fn used(&mut self, key_id: Uuid, at: i64) {
+        let e = self.last_used.entry(key_id).or_insert(at);
+        *e = (*e).max(at);
+    }
+
+    fn add(&mut self, c: UsageCount) {
+        self.counts
+            .entry((c.key_id, c.kind, c.bucket))
+            .or_insert((c.account_id, 0))
+            .1 += c.count;
+    }
+}
+
 pub struct UsageRecorder {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -46,25 +61,27 @@ impl UsageRecorder {
     /// A request authenticated by this key.
     pub fn record(&self, key: &KeyInfo, at_ms: i64) {
         if let Ok(mut p) = self.pending.lock() {
-            let e = p.last_used.entry(key.id).or_insert(at_ms);
-            *e = (*e).max(at_ms);
-            Self::count(&mut p, key, REQUEST, at_ms, 1);
+            p.used(key.id, at_ms);
+            p.add(Self::count(key, REQUEST, at_ms));
         }
     }
 
     /// A refused authentication with this (known) key: revoked or expired.
     pub fn record_failure(&self, key: &KeyInfo, at_ms: i64) {
         if let Ok(mut p) = self.pending.lock() {
-            Self::count(&mut p, key, AUTH_FAILURE, at_ms, 1);
+            p.add(Self::count(key, AUTH_FAILURE, at_ms));
         }
     }
 
-    fn count(p: &mut Pending, key: &KeyInfo, kind: &'static str, at_ms: i64, n: i64) {
-        let bucket = at_ms - at_ms.rem_euclid(BUCKET_MS);
-        p.counts
-            .entry((key.id, kind, bucket))
-            .or_insert((key.account_id, 0))
-            .1 += n;
+    /// One event of `kind` in the minute of `at_ms`.
+    fn count(key: &KeyInfo, kind: &'static str, at_ms: i64) -> UsageCount {
+        UsageCount {
+            account_id: key.account_id,
+            key_id: key.id,
+            kind,
+            bucket: at_ms - at_ms.rem_euclid(BUCKET_MS),
+            count: 1,
+        }
     }
 
     /// Writes everything pending; on failure the values are put back for the next try.
@@ -90,8 +107,7 @@ impl UsageRecorder {
                 tracing::warn!(error = %e, keys = used.len(), "could not write last-used times; will retry");
                 if let Ok(mut p) = self.pending.lock() {
                     for (id, at) in used {
-                        let e = p.last_used.entry(id).or_insert(at);
-                        *e = (*e).max(at);
+                        p.used(id, at);
                     }
                 }
             }
@@ -101,10 +117,7 @@ impl UsageRecorder {
                 tracing::warn!(error = %e, rows = counts.len(), "could not write usage counts; will retry");
                 if let Ok(mut p) = self.pending.lock() {
                     for c in counts {
-                        p.counts
-                            .entry((c.key_id, c.kind, c.bucket))
-                            .or_insert((c.account_id, 0))
-                            .1 += c.count;
+                        p.add(c);
                     }
                 }
             }
