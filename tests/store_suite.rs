@@ -343,10 +343,26 @@ async fn sessions_and_targets(store: &dyn Store) {
     }
     let sessions = store.list_sessions(scope_a, s.id).await.unwrap();
     assert_eq!(sessions.len(), 2);
-    let recent = store.recent_sessions(scope_a, 1).await.unwrap();
+    let recent = store.recent_sessions(scope_a, 0, 1).await.unwrap();
     assert_eq!(recent.len(), 1);
     assert_eq!(recent[0].started_at, 1_001, "the newest across the scope");
-    assert!(store.recent_sessions(scope_b, 10).await.unwrap().is_empty());
+    assert!(store
+        .recent_sessions(scope_b, 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // Since a time: the open session, and one that ended at or after it.
+    assert_eq!(
+        store
+            .recent_sessions(scope_a, 1_500, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let open = store.recent_sessions(scope_a, 1_501, 10).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert!(open[0].ended_at.is_none());
     assert!(
         sessions[0].started_at > sessions[1].started_at,
         "newest first"

@@ -392,11 +392,17 @@ impl Services {
             .await?)
     }
 
-    /// The caller's latest sessions across its streams, newest first.
-    pub async fn recent_sessions(&self, actor: &Actor, limit: i64) -> Result<Vec<Session>, Error> {
+    /// The caller's latest sessions across its streams that were still open at `since` (ms) or
+    /// started after it, newest first.
+    pub async fn recent_sessions(
+        &self,
+        actor: &Actor,
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<Session>, Error> {
         Ok(self
             .store
-            .recent_sessions(Scope::of(actor), limit.clamp(1, MAX_PAGE))
+            .recent_sessions(Scope::of(actor), since, limit.clamp(1, MAX_PAGE))
             .await?)
     }
 

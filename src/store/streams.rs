@@ -113,8 +113,14 @@ pub trait StreamStore: Send + Sync {
     ) -> StoreResult<bool>;
     async fn session(&self, scope: Scope, id: Uuid) -> StoreResult<Option<Session>>;
     async fn list_sessions(&self, scope: Scope, stream_id: Uuid) -> StoreResult<Vec<Session>>;
-    /// The scope's latest sessions across all its streams, newest first.
-    async fn recent_sessions(&self, scope: Scope, limit: i64) -> StoreResult<Vec<Session>>;
+    /// The scope's latest sessions across all its streams that were still open at `since` (or
+    /// started after it), newest first.
+    async fn recent_sessions(
+        &self,
+        scope: Scope,
+        since: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Session>>;
 
     async fn insert_target(&self, t: &TargetRecord) -> StoreResult<()>;
     async fn target(&self, scope: Scope, id: Uuid) -> StoreResult<Option<TargetRecord>>;

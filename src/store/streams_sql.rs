@@ -300,15 +300,18 @@ macro_rules! impl_stream_store {
             async fn recent_sessions(
                 &self,
                 scope: $crate::store::streams::Scope,
+                since: i64,
                 limit: i64,
             ) -> $crate::store::StoreResult<Vec<$crate::domain::Session>> {
                 sqlx::query_as::<_, $crate::store::streams::SessionRow>(&format!(
                     "SELECT {} FROM sessions WHERE account_id = $1 AND environment = $2 \
-                     ORDER BY started_at DESC, id DESC LIMIT $3",
+                     AND (ended_at IS NULL OR ended_at >= $3) \
+                     ORDER BY started_at DESC, id DESC LIMIT $4",
                     $crate::store::streams::SESSION_COLUMNS
                 ))
                 .bind(scope.account_id.to_string())
                 .bind(scope.environment.as_str())
+                .bind(since)
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?

@@ -5,9 +5,8 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use maud::html;
 
-use super::keys::Done;
 use super::layout::{csrf, notice, shell};
-use super::{see_other, DashResult, Form, Who};
+use super::{see_other, DashResult, Done, Form, Who};
 use crate::crypto::SecretString;
 use crate::domain::Error;
 use crate::http::error::ApiError;

@@ -5,20 +5,14 @@
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use maud::{html, Markup};
-use serde::Deserialize;
 
 use super::layout::{copy_button, csrf, env_label, notice, shell, when};
-use super::{parse_uuid, see_other, DashResult, Form, Who};
+use super::{parse_uuid, see_other, urlencode, DashResult, Done, Form, Who};
 use crate::domain::{ApiKey, Environment, VerifyCode};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::service::dashboard::SignedIn;
 use crate::service::{CreatedKey, NewKey};
-
-#[derive(Deserialize)]
-pub struct Done {
-    pub done: Option<String>,
-}
 
 pub async fn page_with(
     state: &AppState,
@@ -244,10 +238,4 @@ pub async fn revoke(
         "/dashboard/keys?done=Revoked+{}",
         urlencode(&key.name)
     )))
-}
-
-pub fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("v", s)])
-        .map(|e| e.trim_start_matches("v=").to_string())
-        .unwrap_or_default()
 }

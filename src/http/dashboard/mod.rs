@@ -140,9 +140,15 @@ impl Form {
 
     /// Refuses the form unless it carries this session's CSRF token.
     pub fn check_csrf(&self, who: &SignedIn) -> DashResult<()> {
+        self.check_csrf_against(&who.session.csrf)
+    }
+
+    /// Refuses the form unless its `csrf` field is `expected` (never empty), compared in
+    /// constant time.
+    pub fn check_csrf_against(&self, expected: &str) -> DashResult<()> {
         let sent = self.get("csrf").unwrap_or_default();
-        if crate::service::ingest::constant_time_eq(sent.as_bytes(), who.session.csrf.as_bytes())
-            && !sent.is_empty()
+        if !expected.is_empty()
+            && crate::service::ingest::constant_time_eq(sent.as_bytes(), expected.as_bytes())
         {
             Ok(())
         } else {
@@ -194,6 +200,19 @@ impl<S: Send + Sync> FromRequest<S> for Form {
                 )
             })
     }
+}
+
+/// `?done=…`: the one-line notice a page shows after a form sent the browser back to it.
+#[derive(serde::Deserialize)]
+pub struct Done {
+    pub done: Option<String>,
+}
+
+/// `s` for a query-string value.
+pub fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("v", s)])
+        .map(|e| e.trim_start_matches("v=").to_string())
+        .unwrap_or_default()
 }
 
 /// The value of a cookie in the request.

@@ -7,8 +7,7 @@ use maud::html;
 
 use super::layout::bare;
 use super::{
-    cookie, csrf_refused, see_other, with_cookie, DashResult, Form, Who, LOGIN_CSRF_COOKIE,
-    SESSION_COOKIE,
+    cookie, see_other, with_cookie, DashResult, Form, Who, LOGIN_CSRF_COOKIE, SESSION_COOKIE,
 };
 use crate::clock::rfc3339;
 use crate::crypto::{random_base62, SecretString};
@@ -67,13 +66,7 @@ pub async fn submit(
     headers: HeaderMap,
     form: Form,
 ) -> DashResult<Response> {
-    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
-    let sent = form.get("csrf").unwrap_or_default();
-    if expected.is_empty()
-        || !crate::service::ingest::constant_time_eq(expected.as_bytes(), sent.as_bytes())
-    {
-        return Err(csrf_refused());
-    }
+    form.check_csrf_against(&cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default())?;
     let username = form.text("username").to_string();
     let password = SecretString::new(form.get("password").unwrap_or_default().to_string());
     match state.svc.sign_in(&username, &password).await {

@@ -5,9 +5,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use maud::html;
 
-use super::keys::Done;
 use super::layout::{copy_button, csrf, notice, shell};
-use super::{see_other, DashResult, Form, Who};
+use super::{see_other, DashResult, Done, Form, Who};
 use crate::crypto::{random_base62, SecretString};
 use crate::domain::credential::mask;
 use crate::domain::Error;

@@ -7,9 +7,8 @@ use axum::response::Response;
 use maud::{html, Markup};
 use serde_json::Map;
 
-use super::keys::{urlencode, Done};
 use super::layout::{copy_button, csrf, env_label, notice, shell, when};
-use super::{parse_uuid, see_other, DashResult, Form, Who};
+use super::{parse_uuid, see_other, urlencode, DashResult, Done, Form, Who};
 use crate::domain::Stream;
 use crate::http::AppState;
 use crate::service::dashboard::SignedIn;
@@ -31,7 +30,7 @@ pub async fn page_fn(
     message: Option<&str>,
 ) -> DashResult<Response> {
     let streams = state.svc.list_streams(&who.actor(), None, 200).await?.items;
-    let recent = state.svc.recent_sessions(&who.actor(), 10).await?;
+    let recent = state.svc.recent_sessions(&who.actor(), 0, 10).await?;
     let name_of = |id: uuid::Uuid| {
         streams
             .iter()

@@ -210,21 +210,23 @@ pub async fn page(
     let requests = report.total(|k| &k.requests);
     let failures = report.total(|k| &k.auth_failures);
     let end = report.start + step * n as i64;
-    // Sessions of this environment's streams in the window.
+    // Sessions of this environment's (live, not deleted) streams in the window: one query.
     let streams: Vec<Stream> = state.svc.list_streams(&actor, None, 200).await?.items;
-    let mut rows = vec![];
-    for s in streams {
-        let sessions: Vec<Session> = state
-            .svc
-            .list_sessions(&actor, s.id)
-            .await?
-            .into_iter()
-            .filter(|x| x.ended_at.is_none_or(|e| e >= report.start))
-            .collect();
-        if !sessions.is_empty() {
-            rows.push((s.name.clone(), sessions));
-        }
-    }
+    let sessions = state
+        .svc
+        .recent_sessions(&actor, report.start, crate::service::streams::MAX_PAGE)
+        .await?;
+    let rows: Vec<(String, Vec<Session>)> = streams
+        .into_iter()
+        .filter_map(|s| {
+            let mine: Vec<Session> = sessions
+                .iter()
+                .filter(|x| x.stream_id == s.id)
+                .cloned()
+                .collect();
+            (!mine.is_empty()).then_some((s.name, mine))
+        })
+        .collect();
     let body = html! {
         div.toolbar {
             p.muted { "Requests authenticated by this account's keys, and calls refused because the key was revoked or expired." }

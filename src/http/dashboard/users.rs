@@ -4,9 +4,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use maud::html;
 
-use super::keys::{urlencode, Done};
 use super::layout::{csrf, notice, shell, when};
-use super::{parse_uuid, see_other, DashResult, Form, Who};
+use super::{parse_uuid, see_other, urlencode, DashResult, Done, Form, Who};
 use crate::crypto::SecretString;
 use crate::domain::{Error, Role};
 use crate::http::error::ApiError;
