@@ -244,6 +244,31 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
         assert_eq!(of("test")["totalRequests"], 5);
         assert_eq!(of("doomed")["totalAuthFailures"], 1);
         assert_eq!(of("doomed")["totalRequests"], 0);
+        // Another account's key sees only its own keys.
+        let outsider = s
+            .server
+            .svc()
+            .create_account("outsider", None)
+            .await
+            .unwrap();
+        let okey = common::new_key(&s.server, outsider.id, "outsider key", |_| {}).await;
+        let theirs: Value = s
+            .http
+            .get(s.url("/sg/v1/usage"))
+            .bearer_auth(okey.secret.expose())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let names: Vec<&str> = theirs["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["outsider key"]);
         let bad = s
             .http
             .get(s.url("/sg/v1/usage?period=year"))
@@ -252,6 +277,12 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
             .await
             .unwrap();
         assert_eq!(bad.status(), 400);
+        let v: Value = bad.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "invalid_request");
+        assert!(v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("hour, day or month"));
         let html = b
             .get("/dashboard/usage?period=hour")
             .await

@@ -362,6 +362,36 @@ async fn endpoints_that_need_auth_use_a_credential_by_label() {
             404
         );
 
+        // Another account can neither name this webhook nor borrow this account's credentials;
+        // bad bodies get a clear error in streamgate's format.
+        let svc = s.server.svc().clone();
+        let other = svc.create_account("intruder", None).await.unwrap();
+        let intruder = common::new_key(&s.server, other.id, "intruder", |_| {}).await;
+        let res = s
+            .http
+            .put(s.url(&format!("/sg/v1/webhooks/{id}/credential")))
+            .bearer_auth(intruder.secret.expose())
+            .json(&json!({ "label": "hook basic" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "not_found");
+        for bad in [json!({"label": 5}), json!({"credential": "hook basic"})] {
+            let res = s
+                .http
+                .put(s.url(&format!("/sg/v1/webhooks/{id}/credential")))
+                .bearer_auth(s.secret())
+                .json(&bad)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 400, "{bad}");
+            let v: Value = res.json().await.unwrap();
+            assert!(v["error"]["message"].as_str().is_some(), "{v}");
+        }
+
         // Basic with the http credential.
         let res = use_credential(&s, &id, json!("hook basic")).await;
         assert_eq!(res.status(), 200);

@@ -171,6 +171,8 @@ impl Services {
         id: Uuid,
         label: Option<&str>,
     ) -> Result<WebhookRecord, Error> {
+        // Another scope's webhook is not found, whatever the label.
+        self.get_webhook(actor, id).await?;
         if let Some(label) = label {
             let found = self
                 .store
