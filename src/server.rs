@@ -5,6 +5,7 @@
 //! hooks, browsers behind a TLS proxy) uses it, and the plain connection loop is measurably cheaper
 //! per request than the HTTP/1+2 auto-detecting one (see bench/verify.sh).
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,16 +13,15 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::Router;
 use hyper::body::Incoming;
+use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use crate::http::{app, AppState};
+use crate::http::{app, hot, AppState};
 use crate::service::Services;
 
 /// How long shutdown waits for in-flight requests.
@@ -47,7 +47,7 @@ pub async fn run_with_state(
     let flusher = tokio::spawn(svc.usage.clone().run(stop_rx.clone()));
     let keyring = tokio::spawn(follow_keyring(svc.clone(), stop_rx.clone()));
     let deliveries = tokio::spawn(deliver_webhooks(svc.clone(), stop_rx));
-    serve_http1(listener, app(state), shutdown).await;
+    serve_http1(listener, state, shutdown).await;
     let _ = stop_tx.send(true);
     let _ = follower.await;
     let _ = flusher.await;
@@ -56,7 +56,9 @@ pub async fn run_with_state(
     Ok(())
 }
 
-async fn serve_http1(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>) {
+async fn serve_http1(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
+    let router = app(state.clone());
+    let state = Arc::new(state);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -74,15 +76,21 @@ async fn serve_http1(listener: TcpListener, router: Router, shutdown: impl Futur
         };
         // Small request/response exchanges: send each response at once, without Nagle's delay.
         let _ = stream.set_nodelay(true);
-        let service = router
-            .clone()
-            .map_request(move |req: hyper::Request<Incoming>| {
+        let (state, router) = (state.clone(), router.clone());
+        let service = service_fn(move |req: hyper::Request<Incoming>| {
+            let (state, router) = (state.clone(), router.clone());
+            async move {
+                // The verify path's hot route skips the router's generic dispatch (http::hot).
+                if hot::is_hot(&req) {
+                    return Ok::<_, Infallible>(hot::answer(&state, req).await);
+                }
                 let mut req = req.map(Body::new);
                 req.extensions_mut().insert(ConnectInfo(peer));
-                req
-            });
+                router.oneshot(req).await
+            }
+        });
         let conn = hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+            .serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

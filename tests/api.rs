@@ -291,6 +291,80 @@ async fn bad_bodies_get_clear_4xx_in_the_sg_format() {
     sg_error(res, 401).await;
 }
 
+/// `GET /sg/v1/me` is answered by the accept loop's hot path (`http::hot`) rather than the router:
+/// it must answer, be counted and refuse exactly like the routed handler, and everything else on
+/// that path (HEAD, other methods) still goes through the router.
+#[tokio::test]
+async fn me_on_the_hot_path_answers_like_the_router() {
+    let s = setup(Backend::Sqlite).await;
+    let first = s.me(s.secret()).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["content-type"], "application/json");
+    let first = first.text().await.unwrap();
+    let v: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(v["keyId"], s.key.key.id.to_string());
+    // The second answer reuses the body rendered for the cached key: the same bytes.
+    assert_eq!(s.me(s.secret()).await.text().await.unwrap(), first);
+    // A query string does not change the route.
+    let res = s
+        .http
+        .get(s.url("/sg/v1/me?verbose=1"))
+        .bearer_auth(s.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.text().await.unwrap(), first);
+    // HEAD takes the router: same status and headers, no body.
+    let res = s
+        .http
+        .head(s.url("/sg/v1/me"))
+        .bearer_auth(s.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    assert_eq!(res.text().await.unwrap(), "");
+    // Refusals in the sg format with the challenge header, counted under the same route.
+    let res = s.http.get(s.url("/sg/v1/me")).send().await.unwrap();
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"streamgate\""
+    );
+    let (code, message) = sg_error(res, 401).await;
+    assert_eq!(code, "unauthorized");
+    assert!(message.contains("no API key"), "{message}");
+    let (code, _) = sg_error(s.me("sg_production_nope").await, 401).await;
+    assert_eq!(code, "unauthorized");
+    let text = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "streamgate_http_requests_total{route=\"/sg/v1/me\",method=\"GET\",status=\"200\"} 3",
+        "streamgate_http_requests_total{route=\"/sg/v1/me\",method=\"GET\",status=\"401\"} 2",
+        "streamgate_http_requests_total{route=\"/sg/v1/me\",method=\"HEAD\",status=\"200\"} 1",
+        "streamgate_auth_failures_total{dialect=\"sg\",reason=\"missing\"} 1",
+        "streamgate_auth_failures_total{dialect=\"sg\",reason=\"malformed\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    // A revoked key is refused at once: the remembered body is never served for it.
+    s.server
+        .svc()
+        .revoke_key(Some(s.account.id), s.key.key.id)
+        .await
+        .unwrap();
+    let (code, message) = sg_error(s.me(s.secret()).await, 401).await;
+    assert_eq!(code, "unauthorized");
+    assert!(message.contains("revoked"), "{message}");
+}
+
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_in_the_sg_format() {
     let s = setup(Backend::Sqlite).await;

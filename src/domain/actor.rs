@@ -35,6 +35,7 @@ impl Actor {
                 cors: Cors::default(),
                 expires_at: None,
                 revoked: false,
+                memo: Default::default(),
             }),
             user: Some(Arc::new(UserRef {
                 id: user.id,

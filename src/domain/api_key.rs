@@ -148,6 +148,37 @@ pub struct KeyInfo {
     pub cors: Cors,
     pub expires_at: Option<i64>,
     pub revoked: bool,
+    /// Answers derived from this cached copy of the key, kept with it.
+    pub memo: KeyMemo,
+}
+
+/// Values derived from a cached `KeyInfo` once and reused for as long as that copy lives: today
+/// the `/sg/v1/me` body, which costs more to serialize than verifying the key does. A changed key
+/// is a new `KeyInfo` from the verifier, with an empty memo, so nothing stale is ever served. Not
+/// part of the key's identity: ignored by `==`, empty in a clone (which may then be edited).
+#[derive(Default)]
+pub struct KeyMemo {
+    pub me_json: std::sync::OnceLock<bytes::Bytes>,
+}
+
+impl Clone for KeyMemo {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for KeyMemo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for KeyMemo {}
+
+impl std::fmt::Debug for KeyMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyMemo")
+    }
 }
 
 impl From<&ApiKey> for KeyInfo {
@@ -160,6 +191,7 @@ impl From<&ApiKey> for KeyInfo {
             cors: k.cors.clone(),
             expires_at: k.expires_at,
             revoked: k.revoked_at.is_some(),
+            memo: KeyMemo::default(),
         }
     }
 }
@@ -224,5 +256,36 @@ mod tests {
         let c = Cors::new(vec!["*".into()], false).unwrap();
         assert!(c.is_restricted() && c.allows_origin("https://anything.example"));
         assert!(!Cors::new(vec!["*".into()], true).unwrap().is_restricted());
+    }
+}
+
+#[cfg(test)]
+mod memo_tests {
+    use super::*;
+
+    fn info() -> KeyInfo {
+        KeyInfo {
+            id: Uuid::nil(),
+            account_id: Uuid::nil(),
+            name: "k".into(),
+            environment: Environment::Production,
+            cors: Cors::default(),
+            expires_at: None,
+            revoked: false,
+            memo: KeyMemo::default(),
+        }
+    }
+
+    #[test]
+    fn a_memo_stays_with_its_copy_and_is_not_part_of_the_key() {
+        let a = info();
+        let _ = a.memo.me_json.set(bytes::Bytes::from_static(b"{}"));
+        // A clone may be edited, so it starts with nothing remembered.
+        let mut b = a.clone();
+        assert!(b.memo.me_json.get().is_none());
+        assert_eq!(a, b, "the memo does not take part in equality");
+        b.name = "renamed".into();
+        assert_ne!(a, b);
+        assert_eq!(format!("{:?}", a.memo), "KeyMemo");
     }
 }

@@ -1,5 +1,6 @@
 //! Each dialect renders errors in its platform's body; the status mapping of the domain error is shared.
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use axum::http::StatusCode;
@@ -18,7 +19,8 @@ pub trait Dialect: Send + Sync + 'static {
 pub struct ApiError<D> {
     pub status: StatusCode,
     pub code: &'static str,
-    pub message: String,
+    /// Borrowed when fixed (refused credentials: the verify path allocates no message).
+    pub message: Cow<'static, str>,
     _dialect: PhantomData<fn() -> D>,
 }
 
@@ -29,7 +31,11 @@ impl<D> std::fmt::Debug for ApiError<D> {
 }
 
 impl<D> ApiError<D> {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self {
             status,
             code,
@@ -60,7 +66,10 @@ impl<D> From<Error> for ApiError<D> {
                 );
             }
         };
-        Self::new(status, code, e.to_string())
+        match e {
+            Error::Unauthenticated(f) => Self::new(status, code, f.message()),
+            e => Self::new(status, code, e.to_string()),
+        }
     }
 }
 

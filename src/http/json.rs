@@ -73,6 +73,26 @@ where
     }
 }
 
+/// A JSON response: `value` serialized into one buffer sized for the small bodies the API answers
+/// (axum's `Json` starts smaller and grows, which costs a reallocation and a copy on the verify
+/// path). A value that cannot be serialized (never the case for our own types) is a plain 500.
+pub fn response<T: serde::Serialize>(status: StatusCode, value: &T) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut buf = Vec::with_capacity(512);
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => {
+            let mut res = axum::response::Response::new(axum::body::Body::from(buf));
+            *res.status_mut() = status;
+            res.headers_mut().insert(
+                CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            );
+            res
+        }
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_json;

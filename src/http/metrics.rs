@@ -1,6 +1,6 @@
 //! Prometheus text metrics: requests and latency by route, method and status; auth failures.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Instant;

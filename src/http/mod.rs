@@ -4,6 +4,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod dialect;
 pub mod error;
+pub mod hot;
 pub mod ingest;
 pub mod json;
 pub mod metrics;

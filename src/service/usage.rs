@@ -2,7 +2,7 @@
 //! and per-minute request and refused-authentication counts (the dashboard's usage charts and
 //! `/sg/v1/usage`). A request never waits on a write.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

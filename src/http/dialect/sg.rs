@@ -1,7 +1,7 @@
 //! streamgate's own API under `/sg/v1`. Errors: `{"error":{"code","message"}}`.
 
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{extract::State, Router};
 use serde::{Deserialize, Serialize};
@@ -18,14 +18,14 @@ use crate::http::AppState;
 pub struct Sg;
 
 #[derive(Serialize, ToSchema)]
-pub struct SgErrorBody {
-    pub error: SgError,
+pub struct SgErrorBody<'a> {
+    pub error: SgError<'a>,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct SgError {
-    pub code: String,
-    pub message: String,
+pub struct SgError<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
 }
 
 impl Dialect for Sg {
@@ -33,12 +33,9 @@ impl Dialect for Sg {
 
     fn render(status: StatusCode, code: &'static str, message: &str) -> Response {
         let body = SgErrorBody {
-            error: SgError {
-                code: code.to_string(),
-                message: message.to_string(),
-            },
+            error: SgError { code, message },
         };
-        let mut res = (status, axum::Json(body)).into_response();
+        let mut res = crate::http::json::response(status, &body);
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -106,7 +103,7 @@ impl<'a> From<&'a KeyInfo> for MeResponse<'a> {
     responses((status = 200, body = MeResponse), (status = 401, body = SgErrorBody)),
     security(("bearer" = []), ("basic" = []), ("x-api-key" = [])))]
 pub async fn me(Authed(actor, ..): Authed<Sg>) -> Response {
-    axum::Json(MeResponse::from(actor.key.as_ref())).into_response()
+    crate::http::hot::me_response(&actor.key)
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -269,7 +269,7 @@ pub async fn delete(
 const DEFAULT_PAGE: i64 = 20;
 
 fn bad_query(msg: &str) -> LpError {
-    LpError::new(StatusCode::BAD_REQUEST, "invalid_request", msg)
+    LpError::new(StatusCode::BAD_REQUEST, "invalid_request", msg.to_string())
 }
 
 fn encode_cursor(a: &After) -> String {
