@@ -26,7 +26,7 @@ macro_rules! impl_credential_store {
                 &self,
                 c: &$crate::store::credentials::CredentialRecord,
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 Self::clear_default(&mut tx, c).await?;
                 sqlx::query(&format!(
                     "INSERT INTO credentials ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -55,7 +55,7 @@ macro_rules! impl_credential_store {
                 &self,
                 c: &$crate::store::credentials::CredentialRecord,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 Self::clear_default(&mut tx, c).await?;
                 let done = sqlx::query(
                     "UPDATE credentials SET user_id = $1, label = $2, kind = $3, public_value = $4, private_sealed = $5, \
@@ -159,7 +159,7 @@ macro_rules! impl_credential_store {
                     .bind(id.to_string())
                     .bind(scope.account_id.to_string())
                     .bind(scope.environment.as_str())
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(done.rows_affected() == 1)
             }

@@ -30,7 +30,7 @@ macro_rules! impl_dashboard_store {
             }
 
             async fn delete_user(&self, id: uuid::Uuid) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 sqlx::query("DELETE FROM dashboard_sessions WHERE user_id = $1")
                     .bind(id.to_string())
                     .execute(&mut *tx)
@@ -49,7 +49,7 @@ macro_rules! impl_dashboard_store {
                 password_hash: &str,
                 keep: &[u8; 32],
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                     .bind(password_hash)
                     .bind(user_id.to_string())
@@ -90,7 +90,7 @@ macro_rules! impl_dashboard_store {
                 .bind(username)
                 .bind(failures)
                 .bind(locked_until)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(())
             }
@@ -109,12 +109,12 @@ macro_rules! impl_dashboard_store {
                 .bind(s.environment.as_str())
                 .bind(s.created_at)
                 .bind(s.expires_at)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 // Expired sessions go as new ones come.
                 sqlx::query("DELETE FROM dashboard_sessions WHERE expires_at <= $1")
                     .bind(s.created_at)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
@@ -144,7 +144,7 @@ macro_rules! impl_dashboard_store {
                 sqlx::query("UPDATE dashboard_sessions SET environment = $1 WHERE id_hash = $2")
                     .bind(env.as_str())
                     .bind(id_hash.to_vec())
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
@@ -152,7 +152,7 @@ macro_rules! impl_dashboard_store {
             async fn delete_login_session(&self, id_hash: &[u8; 32]) -> $crate::store::StoreResult<()> {
                 sqlx::query("DELETE FROM dashboard_sessions WHERE id_hash = $1")
                     .bind(id_hash.to_vec())
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
@@ -161,7 +161,7 @@ macro_rules! impl_dashboard_store {
                 &self,
                 counts: &[$crate::store::dashboard::UsageCount],
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 for c in counts {
                     sqlx::query(
                         "INSERT INTO usage_counts (account_id, key_id, kind, bucket, count) VALUES ($1, $2, $3, $4, $5) \
@@ -207,7 +207,7 @@ macro_rules! impl_dashboard_store {
             async fn prune_usage(&self, before: i64) -> $crate::store::StoreResult<u64> {
                 Ok(sqlx::query("DELETE FROM usage_counts WHERE bucket < $1")
                     .bind(before)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?
                     .rows_affected())
             }

@@ -51,7 +51,7 @@ macro_rules! impl_delivery_store {
                 sqlx::query("UPDATE webhook_deliveries SET delivered_at = $1, attempts = attempts + 1 WHERE id = $2")
                     .bind(at)
                     .bind(id.to_string())
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
@@ -62,7 +62,7 @@ macro_rules! impl_delivery_store {
                     .bind(next)
                     .bind(at)
                     .bind(id.to_string())
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }

@@ -32,6 +32,11 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
+    /// Writes use the shared pool: PostgreSQL queues concurrent writers itself.
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
     async fn migrate_impl(&self) -> StoreResult<()> {
         sqlx::migrate!("migrations/postgres")
             .run(&self.pool)

@@ -18,7 +18,7 @@ macro_rules! impl_sql_store {
             async fn ping(&self) -> $crate::store::StoreResult<()> {
                 // Reads a real table, so a missing schema or lost permissions count as down.
                 sqlx::query("SELECT seq FROM changes ORDER BY seq DESC LIMIT 1")
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
@@ -38,7 +38,7 @@ macro_rules! impl_sql_store {
                     .bind(&a.name)
                     .bind(a.number.as_str())
                     .bind(a.created_at)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(|e| $crate::store::map_unique(e, &format!("account number {}", a.number)))?;
                 Ok(())
@@ -100,7 +100,7 @@ macro_rules! impl_sql_store {
                     .bind(&u.password_hash)
                     .bind(u.role.as_str())
                     .bind(u.created_at)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(|e| $crate::store::map_unique(e, &format!("user {}", u.username)))?;
                 Ok(())
@@ -125,7 +125,7 @@ macro_rules! impl_sql_store {
                 k: &$crate::domain::ApiKey,
                 secret_hash: &[u8; 32],
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 Self::insert_key_rows(&mut tx, std::slice::from_ref(&(k.clone(), *secret_hash))).await?;
                 Self::record_change(&mut tx, "api_key.created", &k.id.to_string(), Some(secret_hash), k.created_at).await?;
                 tx.commit().await?;
@@ -136,7 +136,7 @@ macro_rules! impl_sql_store {
                 &self,
                 keys: &[($crate::domain::ApiKey, [u8; 32])],
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 Self::insert_key_rows(&mut tx, keys).await?;
                 tx.commit().await?;
                 Ok(())
@@ -193,7 +193,7 @@ macro_rules! impl_sql_store {
                 id: uuid::Uuid,
                 at: i64,
             ) -> $crate::store::StoreResult<Option<$crate::domain::ApiKey>> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 // The write comes first so SQLite takes its write lock before any read.
                 let updated = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                     .bind(at)
@@ -225,7 +225,7 @@ macro_rules! impl_sql_store {
                 if used.is_empty() {
                     return Ok(());
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 for (id, at) in used {
                     sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)")
                         .bind(*at)
@@ -277,7 +277,7 @@ macro_rules! impl_sql_store {
                 // Never the newest entry: it tells a restarting follower where the log stands.
                 let done = sqlx::query("DELETE FROM changes WHERE at < $1 AND seq < (SELECT MAX(seq) FROM changes)")
                     .bind(before)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(done.rows_affected())
             }

@@ -8,8 +8,14 @@ use sqlx::SqlitePool;
 use super::{ChangeListener, StoreResult};
 
 /// Embedded SQLite: WAL journal, `synchronous=FULL` so an acknowledged write survives a crash.
+///
+/// SQLite lets one connection write at a time; others that try wait in its busy handler, which
+/// sleeps in growing steps (up to 100 ms each) and lets late arrivals overtake. Writes therefore go
+/// through a pool of one connection (`writer`), where they queue in order without sleeping; reads
+/// use the other pool and never wait for a write (WAL).
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 /// How often an SQLite instance looks for changes made by other processes.
@@ -29,9 +35,19 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .connect_with(opts.clone())
+            .await?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
             .connect_with(opts)
             .await?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
+    }
+
+    /// The connection every write goes through (see the type's documentation).
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
     }
 
     async fn migrate_impl(&self) -> StoreResult<()> {

@@ -19,7 +19,7 @@ macro_rules! impl_stream_key_store {
                 .bind(&k.key_sealed)
                 .bind(k.created_at)
                 .bind(k.updated_at)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(|e| $crate::store::map_unique(e, &format!("a stream key for DirPath {}", k.dir_path)))?;
                 Ok(())
@@ -91,7 +91,7 @@ macro_rules! impl_stream_key_store {
                 .bind(k.id)
                 .bind(k.account_id.to_string())
                 .bind(k.environment.as_str())
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(|e| $crate::store::map_unique(e, &format!("a stream key for DirPath {}", k.dir_path)))?;
                 Ok(done.rows_affected() == 1)
@@ -108,7 +108,7 @@ macro_rules! impl_stream_key_store {
                 .bind(id)
                 .bind(scope.account_id.to_string())
                 .bind(scope.environment.as_str())
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -141,7 +141,7 @@ macro_rules! impl_stream_key_store {
                 .bind(scope.environment.as_str())
                 .bind(key_sealed)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(())
             }

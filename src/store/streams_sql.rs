@@ -28,7 +28,7 @@ macro_rules! impl_stream_store {
                 .bind(s.updated_at)
                 .bind(s.last_seen_at)
                 .bind(s.deleted_at)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(|e| $crate::store::map_unique(e, "stream"))?;
                 Ok(())
@@ -146,7 +146,7 @@ macro_rules! impl_stream_store {
                 s: &$crate::store::streams::StreamRecord,
                 change: Option<&str>,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 let updated = sqlx::query(
                     "UPDATE streams SET name = $1, record = $2, suspended = $3, is_active = $4, settings = $5, \
                      updated_at = $6, last_seen_at = $7, deleted_at = $8 WHERE id = $9 AND deleted_at IS NULL",
@@ -188,7 +188,7 @@ macro_rules! impl_stream_store {
                 .bind(&s.client_addr)
                 .bind(s.started_at)
                 .bind(s.ended_at)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(|e| $crate::store::map_unique(e, "session"))?;
                 Ok(())
@@ -200,7 +200,7 @@ macro_rules! impl_stream_store {
                 allow_concurrent: bool,
                 deliveries: &[$crate::store::DeliveryRecord],
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 let updated = sqlx::query(
                     "UPDATE streams SET is_active = TRUE, last_seen_at = $1 WHERE id = $2 \
                      AND deleted_at IS NULL AND NOT suspended AND (NOT is_active OR $3)",
@@ -239,7 +239,7 @@ macro_rules! impl_stream_store {
                 at: i64,
                 deliveries: &[$crate::store::DeliveryRecord],
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 let was_active = sqlx::query("UPDATE streams SET is_active = FALSE, last_seen_at = $1 WHERE id = $2 AND is_active")
                     .bind(at)
                     .bind(stream_id.to_string())
@@ -335,7 +335,7 @@ macro_rules! impl_stream_store {
                 .bind(&t.url_sealed)
                 .bind(t.disabled)
                 .bind(t.created_at)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(|e| $crate::store::map_unique(e, "multistream target"))?;
                 Ok(())
@@ -391,7 +391,7 @@ macro_rules! impl_stream_store {
                 .bind(t.id.to_string())
                 .bind(t.account_id.to_string())
                 .bind(t.environment.as_str())
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -410,7 +410,7 @@ macro_rules! impl_stream_store {
                 .bind(id.to_string())
                 .bind(scope.account_id.to_string())
                 .bind(scope.environment.as_str())
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(done.rows_affected() == 1)
             }

@@ -8,7 +8,7 @@ macro_rules! impl_token_store {
                 &self,
                 k: &$crate::store::tokens::SigningKeyRecord,
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 sqlx::query("INSERT INTO signing_keys (kid, public_key, private_sealed, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(&k.kid)
                     .bind(&k.public_key)
@@ -45,7 +45,7 @@ macro_rules! impl_token_store {
                 let done = sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE kid <> $2 AND retired_at IS NULL")
                     .bind(at)
                     .bind(kid)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(done.rows_affected())
             }
@@ -66,7 +66,7 @@ macro_rules! impl_token_store {
                 .bind(r.expires_at)
                 .bind(r.used_at)
                 .bind(r.revoked_at)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(|e| $crate::store::map_unique(e, "refresh token"))?;
                 Ok(())
@@ -77,7 +77,7 @@ macro_rules! impl_token_store {
                 token_hash: &[u8],
                 at: i64,
             ) -> $crate::store::StoreResult<$crate::store::tokens::RefreshUse> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 // The write comes first: it takes the row (or SQLite's) write lock, so two
                 // concurrent uses of one token cannot both see it unused.
                 let spent = sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL")
@@ -119,7 +119,7 @@ macro_rules! impl_token_store {
                 let done = sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE api_key_id = $2 AND revoked_at IS NULL")
                     .bind(at)
                     .bind(api_key_id.to_string())
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(done.rows_affected())
             }
@@ -128,7 +128,7 @@ macro_rules! impl_token_store {
                 &self,
                 events: &[$crate::store::tokens::AuditEvent],
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 for e in events {
                     sqlx::query(&format!(
                         "INSERT INTO audit_events ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

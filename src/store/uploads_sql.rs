@@ -18,7 +18,7 @@ macro_rules! impl_upload_store {
                 .bind(t.ttl)
                 .bind(t.created_at)
                 .bind(t.expires_at)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(|e| $crate::store::map_unique(e, "upload token"))?;
                 Ok(())
@@ -91,7 +91,7 @@ macro_rules! impl_upload_store {
                 .bind(token)
                 .bind(scope.account_id.to_string())
                 .bind(scope.environment.as_str())
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -112,7 +112,7 @@ macro_rules! impl_upload_store {
                 .bind(&w.secret_sealed)
                 .bind(w.created_at)
                 .bind(&w.credential_label)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(|e| $crate::store::map_unique(e, "webhook"))?;
                 Ok(())
@@ -192,7 +192,7 @@ macro_rules! impl_upload_store {
                 .bind(id.to_string())
                 .bind(scope.account_id.to_string())
                 .bind(scope.environment.as_str())
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -210,7 +210,7 @@ macro_rules! impl_upload_store {
                 .bind(id.to_string())
                 .bind(scope.account_id.to_string())
                 .bind(scope.environment.as_str())
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(done.rows_affected() == 1)
             }

@@ -12,7 +12,7 @@ macro_rules! impl_vault_store {
             }
 
             async fn insert_vault_key(&self, number: i64, wrapped: &str, at: i64) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 sqlx::query("INSERT INTO vault_keys (number, wrapped, created_at) VALUES ($1, $2, $3)")
                     .bind(number)
                     .bind(wrapped)
@@ -66,7 +66,7 @@ macro_rules! impl_vault_store {
                 .bind(new)
                 .bind(id)
                 .bind(old)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -86,7 +86,7 @@ macro_rules! impl_vault_store {
                     .bind(new)
                     .bind(id)
                     .bind(old)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(done.rows_affected() == 1)
             }
