@@ -609,6 +609,52 @@ async fn dashboard_sessions_expire_and_end_with_their_user(store: &dyn Store) {
     assert!(!store.delete_user(u.id).await.unwrap());
 }
 
+/// Ingest finds stream keys by the DirPath's instance (its first segment): exactly that instance,
+/// whatever the media server sends as the app name (`%` and `_` are not patterns).
+async fn stream_keys_are_found_by_instance(store: &dyn Store) {
+    let a = account("0001");
+    store.insert_account(&a).await.unwrap();
+    for (id, dir_path) in [
+        (1, "live/one"),
+        (2, "live/two*"),
+        (3, "live2/x"),
+        (4, "liv/x"),
+        (5, "Live/x"),
+        (6, "li_e/x"),
+    ] {
+        store
+            .insert_stream_key(&streamgate::store::StreamKeyRecord {
+                id,
+                account_id: a.id,
+                environment: Environment::Production,
+                dir_path: dir_path.into(),
+                key_sealed: "sealed".into(),
+                created_at: 1,
+                updated_at: 1,
+            })
+            .await
+            .unwrap();
+    }
+    let found = |instance: &'static str| async move {
+        let mut paths: Vec<String> = store
+            .stream_keys_for_instance(instance)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.dir_path)
+            .collect();
+        paths.sort();
+        paths
+    };
+    assert_eq!(found("live").await, ["live/one", "live/two*"]);
+    assert_eq!(found("live2").await, ["live2/x"]);
+    assert_eq!(found("Live").await, ["Live/x"], "case matters");
+    assert_eq!(found("li_e").await, ["li_e/x"]);
+    for nothing in ["%", "_", "liv%", "l_ve", "nope", ""] {
+        assert!(found(nothing).await.is_empty(), "{nothing:?}");
+    }
+}
+
 async fn survives_reopening(db: &TestDb) {
     let a = account("0001");
     {
@@ -665,5 +711,6 @@ suites!(
     sessions_and_targets,
     refresh_tokens_are_single_use,
     usage_counts_add_up_bucket_and_prune,
-    dashboard_sessions_expire_and_end_with_their_user
+    dashboard_sessions_expire_and_end_with_their_user,
+    stream_keys_are_found_by_instance
 );

@@ -18,6 +18,8 @@ impl PostgresStore {
     const BACKEND: &'static str = "postgres";
     const LOCK_CHANGES: Option<&'static str> = Some("LOCK TABLE changes IN EXCLUSIVE MODE");
     const NOTIFY_CHANGES: Option<&'static str> = Some("SELECT pg_notify('streamgate_changes', '')");
+    /// The database's collation may not order text bytewise; "C" does (and the index uses it).
+    const BYTEWISE: &'static str = " COLLATE \"C\"";
 
     pub async fn connect(url: &str) -> StoreResult<Self> {
         Self::connect_with(PgConnectOptions::from_str(url)?).await

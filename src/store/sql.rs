@@ -1,7 +1,8 @@
 //! The SQL both backends share. Every table uses the same column types on SQLite and PostgreSQL
 //! (TEXT ids, BIGINT milliseconds, BOOLEAN, BLOB/BYTEA) and `$n` placeholders, which both accept,
 //! so one body serves both. A backend supplies `BACKEND`, `LOCK_CHANGES`, `NOTIFY_CHANGES`,
-//! `migrate_impl` and `listener_impl`.
+//! `BYTEWISE` (the collation suffix that makes text comparisons bytewise), `writer()` (the pool
+//! writes go through), `migrate_impl` and `listener_impl`.
 
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty) => {

@@ -25,6 +25,8 @@ impl SqliteStore {
     const BACKEND: &'static str = "sqlite";
     const LOCK_CHANGES: Option<&'static str> = None;
     const NOTIFY_CHANGES: Option<&'static str> = None;
+    /// SQLite compares text bytewise (BINARY) already.
+    const BYTEWISE: &'static str = "";
 
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let opts = SqliteConnectOptions::from_str(url)?

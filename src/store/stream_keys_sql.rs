@@ -64,12 +64,17 @@ macro_rules! impl_stream_key_store {
                 &self,
                 instance: &str,
             ) -> $crate::store::StoreResult<Vec<$crate::store::stream_keys::StreamKeyRecord>> {
+                // A bytewise range rather than `LIKE 'instance/%'`: the instance comes from the
+                // media server (it may hold `%` or `_`), and SQLite recompiles a LIKE statement
+                // for every new pattern. '0' is the byte after '/'.
+                let c = Self::BYTEWISE;
                 sqlx::query_as::<_, $crate::store::stream_keys::StreamKeyRow>(&format!(
-                    "SELECT {} FROM edgecast_stream_keys WHERE dir_path LIKE $1 ORDER BY id LIMIT 10000",
+                    "SELECT {} FROM edgecast_stream_keys WHERE dir_path{c} >= $1 AND dir_path{c} < $2 \
+                     ORDER BY id LIMIT 10000",
                     $crate::store::stream_keys::STREAM_KEY_COLUMNS
                 ))
-                // DirPaths are letters and digits only: no LIKE wildcards to escape.
-                .bind(format!("{instance}/%"))
+                .bind(format!("{instance}/"))
+                .bind(format!("{instance}0"))
                 .fetch_all(&self.pool)
                 .await?
                 .into_iter()
