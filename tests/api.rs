@@ -93,15 +93,7 @@ async fn unknown_malformed_revoked_and_expired_keys_are_refused() {
     let (_, msg) = sg_error(s.me(s.secret()).await, 401).await;
     assert!(msg.contains("revoked"), "{msg}");
 
-    let metrics = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.get_text("/metrics").await;
     for reason in ["not_found", "malformed", "missing", "expired", "revoked"] {
         assert!(
             metrics.contains(&format!(
@@ -336,15 +328,7 @@ async fn me_on_the_hot_path_answers_like_the_router() {
     assert!(message.contains("no API key"), "{message}");
     let (code, _) = sg_error(s.me("sg_production_nope").await, 401).await;
     assert_eq!(code, "unauthorized");
-    let text = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.get_text("/metrics").await;
     for line in [
         "streamgate_http_requests_total{route=\"/sg/v1/me\",method=\"GET\",status=\"200\"} 3",
         "streamgate_http_requests_total{route=\"/sg/v1/me\",method=\"GET\",status=\"401\"} 2",
@@ -564,15 +548,7 @@ async fn bad_keys_are_stopped_before_the_store() {
         assert_eq!(s.me(s.secret()).await.status(), 200);
     }
     assert_eq!(verifier.store_lookups(), before + 1);
-    let text = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.get_text("/metrics").await;
     assert!(
         text.contains(&format!("streamgate_key_store_lookups {}", before + 1)),
         "{text}"

@@ -410,15 +410,7 @@ async fn repeated_refusals_from_one_address_are_throttled() {
             .status(),
         200
     );
-    let metrics = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.get_text("/metrics").await;
     assert!(
         metrics.contains(
             "streamgate_ingest_decisions_total{server=\"nginx-rtmp\",outcome=\"throttled\"} 4"

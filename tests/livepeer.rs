@@ -730,15 +730,7 @@ async fn cors_keys_origins_and_the_allowlist() {
             .status(),
         204
     );
-    let metrics = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.get_text("/metrics").await;
     assert!(
         metrics.contains("reason=\"cors_origin\""),
         "refusals are counted"

@@ -54,6 +54,18 @@ impl Setup {
             .expect("json body")
     }
 
+    /// The text of an unauthenticated GET (`/metrics`, say).
+    pub async fn get_text(&self, path: &str) -> String {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("text body")
+    }
+
     pub async fn new_key(&self, name: &str, f: impl FnOnce(&mut NewKey)) -> CreatedKey {
         new_key(&self.server, self.account.id, name, f).await
     }
