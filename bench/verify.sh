@@ -19,7 +19,9 @@
 # answers every request after the other 31, p50 = 32 x its cost; a faster one than wrk leaves
 # requests waiting in wrk instead, spread out). The "paced" runs use the same 32 connections, each
 # sending one request per millisecond (wrk's delay()), far below either server's capacity, so
-# their p50/p99 ratio is the latency the server itself adds to a request.
+# their p50/p99 ratio is the latency the server itself adds to a request. A calibration case,
+# "baseline + work", is the same bare hyper server busy-waiting BENCH_WORK_NS (500) per request:
+# it shows what the saturated p50 of any server that does a little work looks like.
 #
 # An extra, informational case ("cold miss") sends a different well-formed unknown key on every
 # request, so every request misses the cache and reads the store: the one path where the number of
@@ -123,7 +125,8 @@ print(next((int(float(l.split()[-1])) for l in text.splitlines()
 PY
 }
 
-CASES=(base valid unknown malformed cold pbase pvalid punknown pmalformed)
+CASES=(base valid unknown malformed cold work pbase pvalid punknown pmalformed)
+WORK_NS="${BENCH_WORK_NS:-500}"
 
 scenario() { # TAG LABEL
   local tag=$1 label=$2 sg_addr base_addr r i c before after
@@ -131,6 +134,7 @@ scenario() { # TAG LABEL
   check_quiet "before $label"
   start_server SG_ADDR "sg-$tag" "$SG" --log warn --database-url "$DB_URL" serve --listen 127.0.0.1:0
   start_server BASE_ADDR "base-$tag" "$BASE" 127.0.0.1:0
+  BASELINE_WORK_NS=$WORK_NS start_server WORK_ADDR "work-$tag" "$BASE" 127.0.0.1:0
   sg_addr=$SG_ADDR
   base_addr=$BASE_ADDR
   log ""
@@ -149,6 +153,7 @@ scenario() { # TAG LABEL
         valid) measure "$tag.valid" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -H "Authorization: Bearer $VALID_KEY" ;;
         unknown) measure "$tag.unknown" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -H "Authorization: Bearer $UNKNOWN_KEY" ;;
         malformed) measure "$tag.malformed" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -H "Authorization: Bearer $MALFORMED_KEY" ;;
+        work) measure "$tag.work" "$WORK_ADDR_PID" "http://$WORK_ADDR/" ;;
         pbase) measure "$tag.pbase" "$BASE_ADDR_PID" "http://$base_addr/" -d"$PACED_DURATION" -s "$WORK/paced.lua" ;;
         pvalid) measure "$tag.pvalid" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -d"$PACED_DURATION" -s "$WORK/paced.lua" -H "Authorization: Bearer $VALID_KEY" ;;
         punknown) measure "$tag.punknown" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -d"$PACED_DURATION" -s "$WORK/paced.lua" -H "Authorization: Bearer $UNKNOWN_KEY" ;;
@@ -200,6 +205,7 @@ NAMES = {
     "unknown": "/sg/v1/me unknown key",
     "malformed": "/sg/v1/me malformed key",
     "cold": "unknown, cold miss (info)",
+    "work": "baseline + work (calib.)",
 }
 TARGETED = ("valid", "unknown", "malformed")
 med = st.median

@@ -4,10 +4,12 @@
 //! most of a shared machine's noise.
 //!
 //! Usage: `baseline [ADDR]` (default `127.0.0.1:0`); prints the bound address as its first line.
+//! `BASELINE_WORK_NS=N` makes it busy-wait N ns per request (a calibration case of the benchmark).
 
 use std::convert::Infallible;
 use std::error::Error;
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -17,7 +19,23 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+/// `BASELINE_WORK_NS`: busy-wait this long per request (default 0). bench/verify.sh runs a second
+/// baseline with a little work to show how a saturated closed loop's latency reacts to any work.
+static WORK: OnceLock<Duration> = OnceLock::new();
+
 async fn answer(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let work = *WORK.get_or_init(|| {
+        let ns = std::env::var("BASELINE_WORK_NS")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        Duration::from_nanos(ns.unwrap_or(0))
+    });
+    if !work.is_zero() {
+        let start = Instant::now();
+        while start.elapsed() < work {
+            std::hint::spin_loop();
+        }
+    }
     Ok(Response::new(Full::new(Bytes::from_static(b"ok"))))
 }
 
