@@ -50,7 +50,7 @@ type SgResult<T> = Result<T, ApiError<Sg>>;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/sg/v1/me", get(me))
+        .route(crate::http::hot::ME, get(me))
         .route("/sg/v1/keys/verify", post(verify))
         .route("/sg/v1/usage", get(usage))
         .route("/sg/v1/streams/{id}/publish-token", post(publish_token))
