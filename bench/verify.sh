@@ -76,7 +76,7 @@ PY
 cat >"$WORK/paced.lua" <<'LUA'
 function delay() return 1 end
 LUA
-PACED_DURATION="${BENCH_PACED_DURATION:-5s}"
+PACED=(-d"${BENCH_PACED_DURATION:-5s}" -s "$WORK/paced.lua")
 cat >"$WORK/cold.lua" <<'LUA'
 local keys = {}
 for line in io.lines(os.getenv("SG_BENCH_COLD_KEYS")) do keys[#keys + 1] = "Bearer " .. line end
@@ -154,10 +154,10 @@ scenario() { # TAG LABEL
         unknown) measure "$tag.unknown" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -H "Authorization: Bearer $UNKNOWN_KEY" ;;
         malformed) measure "$tag.malformed" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -H "Authorization: Bearer $MALFORMED_KEY" ;;
         work) measure "$tag.work" "$WORK_ADDR_PID" "http://$WORK_ADDR/" ;;
-        pbase) measure "$tag.pbase" "$BASE_ADDR_PID" "http://$base_addr/" -d"$PACED_DURATION" -s "$WORK/paced.lua" ;;
-        pvalid) measure "$tag.pvalid" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -d"$PACED_DURATION" -s "$WORK/paced.lua" -H "Authorization: Bearer $VALID_KEY" ;;
-        punknown) measure "$tag.punknown" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -d"$PACED_DURATION" -s "$WORK/paced.lua" -H "Authorization: Bearer $UNKNOWN_KEY" ;;
-        pmalformed) measure "$tag.pmalformed" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -d"$PACED_DURATION" -s "$WORK/paced.lua" -H "Authorization: Bearer $MALFORMED_KEY" ;;
+        pbase) measure "$tag.pbase" "$BASE_ADDR_PID" "http://$base_addr/" "${PACED[@]}" ;;
+        pvalid) measure "$tag.pvalid" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" "${PACED[@]}" -H "Authorization: Bearer $VALID_KEY" ;;
+        punknown) measure "$tag.punknown" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" "${PACED[@]}" -H "Authorization: Bearer $UNKNOWN_KEY" ;;
+        pmalformed) measure "$tag.pmalformed" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" "${PACED[@]}" -H "Authorization: Bearer $MALFORMED_KEY" ;;
         cold)
           before=$(store_lookups "$sg_addr")
           measure "$tag.cold" "$SG_ADDR_PID" "http://$sg_addr/sg/v1/me" -s "$WORK/cold.lua"

@@ -219,16 +219,7 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
         let doomed = s.new_key("doomed", |_| {}).await;
         svc.revoke_key(None, doomed.key.id).await.unwrap();
         assert_eq!(s.me(doomed.secret.expose()).await.status(), 401);
-        let u: Value = s
-            .http
-            .get(s.url("/sg/v1/usage?period=hour"))
-            .bearer_auth(s.secret())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let u: Value = s.get_json_as("/sg/v1/usage?period=hour", s.secret()).await;
         assert_eq!(u["period"], "hour");
         assert_eq!(u["buckets"], 60);
         let of = |name: &str| {
@@ -252,16 +243,7 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
             .await
             .unwrap();
         let okey = common::new_key(&s.server, outsider.id, "outsider key", |_| {}).await;
-        let theirs: Value = s
-            .http
-            .get(s.url("/sg/v1/usage"))
-            .bearer_auth(okey.secret.expose())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let theirs: Value = s.get_json_as("/sg/v1/usage", okey.secret.expose()).await;
         let names: Vec<&str> = theirs["keys"]
             .as_array()
             .unwrap()

@@ -13,9 +13,8 @@
 
 use std::time::Instant;
 
-use axum::body::{Body, Bytes};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, Method, Request};
+use axum::body::Bytes;
+use axum::http::{Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::authenticate;
@@ -40,12 +39,9 @@ pub async fn answer<B>(state: &AppState, req: Request<B>) -> Response {
         Err(refused) => refused.into_response(),
     };
     drop(req);
-    state.metrics.observe(
-        ME,
-        "GET",
-        response.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
+    state
+        .metrics
+        .request_done(ME, "GET", response.status().as_u16(), start);
     response
 }
 
@@ -56,13 +52,10 @@ pub fn me_response(key: &KeyInfo) -> Response {
         Some(body) => body.clone(),
         None => match serde_json::to_vec(&MeResponse::from(key)) {
             Ok(json) => key.memo.me_json.get_or_init(|| Bytes::from(json)).clone(),
-            Err(_) => return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         },
     };
-    let mut res = Response::new(Body::from(body));
-    res.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res
+    super::json::body_response(StatusCode::OK, body)
 }
 
 #[cfg(test)]
@@ -94,7 +87,10 @@ mod tests {
     async fn the_me_body_is_rendered_once_per_copy_of_a_key() {
         let k = key("first \"quoted\"");
         let res = me_response(&k);
-        assert_eq!(res.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(
+            res.headers()[axum::http::header::CONTENT_TYPE],
+            "application/json"
+        );
         let v = body(res).await;
         assert_eq!(v["keyName"], "first \"quoted\"");
         assert_eq!(v["environment"], "sandbox");

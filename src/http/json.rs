@@ -80,17 +80,23 @@ pub fn response<T: serde::Serialize>(status: StatusCode, value: &T) -> axum::res
     use axum::response::IntoResponse;
     let mut buf = Vec::with_capacity(512);
     match serde_json::to_writer(&mut buf, value) {
-        Ok(()) => {
-            let mut res = axum::response::Response::new(axum::body::Body::from(buf));
-            *res.status_mut() = status;
-            res.headers_mut().insert(
-                CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/json"),
-            );
-            res
-        }
+        Ok(()) => body_response(status, buf),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+/// A response with an already serialized JSON body.
+pub fn body_response(
+    status: StatusCode,
+    json: impl Into<axum::body::Body>,
+) -> axum::response::Response {
+    let mut res = axum::response::Response::new(json.into());
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    res
 }
 
 #[cfg(test)]

@@ -72,6 +72,13 @@ impl Metrics {
         }
     }
 
+    /// A request answered: counted, timed from `start`, and logged at debug level. Shared by the
+    /// router's layer and the accept loop's hot route (`http::hot`).
+    pub fn request_done(&self, route: &str, method: &'static str, status: u16, start: Instant) {
+        self.observe(route, method, status, start.elapsed().as_secs_f64());
+        tracing::debug!(route, method, status, "request");
+    }
+
     pub fn auth_failure(&self, dialect: &'static str, reason: &'static str) {
         if let Ok(mut m) = self.auth_failures.lock() {
             *m.entry((dialect, reason)).or_default() += 1;
@@ -247,13 +254,8 @@ where
         if let Ok(response) = &result {
             let status = response.status().as_u16();
             let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
-            this.metrics.observe(
-                route,
-                this.method,
-                status,
-                this.start.elapsed().as_secs_f64(),
-            );
-            tracing::debug!(route, method = *this.method, status, "request");
+            this.metrics
+                .request_done(route, this.method, status, *this.start);
         }
         Poll::Ready(result)
     }

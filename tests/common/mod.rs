@@ -54,6 +54,19 @@ impl Setup {
             .expect("json body")
     }
 
+    /// The JSON body of a GET authenticated with `secret` as a Bearer key.
+    pub async fn get_json_as(&self, path: &str, secret: &str) -> serde_json::Value {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(secret)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json body")
+    }
+
     /// The text of an unauthenticated GET (`/metrics`, say).
     pub async fn get_text(&self, path: &str) -> String {
         self.http
