@@ -217,3 +217,62 @@ async fn every_dialect_writes_the_audit_log_and_no_secret_gets_in() {
         assert!(!String::from_utf8_lossy(&out.stdout).contains(secret.as_str()));
     }
 }
+
+/// Concurrent writers share group commits; one caller's failing write (here an event id written
+/// twice) fails that caller alone, and every other caller's event is durable when it returns.
+async fn group_commit_isolates_a_failing_caller(backend: Backend) {
+    use std::sync::Arc;
+    use streamgate::store::{AuditEvent, GroupWrite};
+    let s = setup(backend).await;
+    let svc: Arc<streamgate::service::Services> = s.server.svc().clone();
+    let event = |n: usize| AuditEvent {
+        id: uuid::Uuid::now_v7(),
+        account_id: Some(s.account.id),
+        actor: "test".into(),
+        action: "group.test".into(),
+        object: format!("n:{n}"),
+        outcome: "ok".into(),
+        detail: String::new(),
+        at: 1,
+    };
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let writes = if n == 17 {
+            let dup = event(n);
+            vec![GroupWrite::Audit(dup.clone()), GroupWrite::Audit(dup)]
+        } else {
+            vec![GroupWrite::Audit(event(n))]
+        };
+        let svc = svc.clone();
+        tasks.push(tokio::spawn(async move { (n, svc.commit(writes).await) }));
+    }
+    for t in tasks {
+        let (n, result) = t.await.unwrap();
+        if n == 17 {
+            assert!(result.is_err(), "the duplicate fails: {result:?}");
+        } else {
+            assert_eq!(result.unwrap(), [true], "caller {n}");
+        }
+    }
+    let written: Vec<String> = svc
+        .store
+        .query_audit(Some(s.account.id), 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "group.test")
+        .map(|e| e.object)
+        .collect();
+    assert_eq!(written.len(), 39, "{written:?}");
+    assert!(!written.contains(&"n:17".to_string()));
+}
+
+#[tokio::test]
+async fn group_commit_isolates_a_failing_caller_sqlite() {
+    group_commit_isolates_a_failing_caller(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn group_commit_isolates_a_failing_caller_postgres() {
+    group_commit_isolates_a_failing_caller(Backend::Postgres).await;
+}

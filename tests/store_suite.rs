@@ -2,8 +2,8 @@
 
 use streamgate::domain::{Account, AccountNumber, ApiKey, Cors, Environment, Role, Session, User};
 use streamgate::store::{
-    After, AuditEvent, RefreshRecord, RefreshUse, Scope, SessionRecord, SigningKeyRecord, Store,
-    StoreError, StreamRecord, TargetRecord, UsageCount,
+    After, AuditEvent, GroupWrite, RefreshRecord, RefreshUse, Scope, SessionRecord,
+    SigningKeyRecord, Store, StoreError, StreamRecord, TargetRecord, UsageCount,
 };
 use streamgate::testkit::{Backend, TestDb};
 use uuid::Uuid;
@@ -655,6 +655,98 @@ async fn stream_keys_are_found_by_instance(store: &dyn Store) {
     }
 }
 
+/// Group writes: applied in order in one transaction, each reporting whether it took effect; a
+/// failing write leaves nothing of the whole group behind.
+async fn group_writes_are_ordered_and_all_or_nothing(store: &dyn Store) {
+    let a = account("0d01");
+    store.insert_account(&a).await.unwrap();
+    let s = stream_record(&a, Environment::Production, "cam", 1_000);
+    store.insert_stream(&s).await.unwrap();
+    let scope = Scope {
+        account_id: a.id,
+        environment: Environment::Production,
+    };
+    let audit = |outcome: &str| AuditEvent {
+        id: Uuid::now_v7(),
+        account_id: Some(a.id),
+        actor: "ingest:test".into(),
+        action: "ingest.publish".into(),
+        object: "app:live".into(),
+        outcome: outcome.into(),
+        detail: String::new(),
+        at: 2_000,
+    };
+    let session = |at| Session {
+        id: Uuid::now_v7(),
+        stream_id: s.id,
+        account_id: a.id,
+        environment: Environment::Production,
+        ingest: "nginx-rtmp".into(),
+        client_addr: Some("10.0.0.1".into()),
+        started_at: at,
+        ended_at: None,
+    };
+    let start = |at, outcome: &str| GroupWrite::StartPublish {
+        session: session(at),
+        allow_concurrent: false,
+        deliveries: vec![],
+        audit: audit(outcome),
+    };
+    let end = |at, outcome: &str| GroupWrite::EndPublish {
+        stream_id: s.id,
+        at,
+        deliveries: vec![],
+        audit: audit(outcome),
+    };
+    let done = store
+        .write_group(&[
+            start(2_000, "first"),
+            start(2_001, "second"),
+            GroupWrite::Audit(audit("plain")),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(done, [true, false, true], "the second start sees the first");
+    assert!(store.stream(scope, s.id).await.unwrap().unwrap().is_active);
+    let sessions = store.list_sessions(scope, s.id).await.unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].started_at, 2_000);
+    let outcomes = |events: Vec<AuditEvent>| {
+        let mut o: Vec<String> = events.into_iter().map(|e| e.outcome).collect();
+        o.sort();
+        o
+    };
+    assert_eq!(
+        outcomes(store.list_audit(a.id, 10).await.unwrap()),
+        ["first", "plain"],
+        "a start that did not happen writes no audit event of its own"
+    );
+
+    let done = store
+        .write_group(&[end(3_000, "done"), end(3_001, "done again")])
+        .await
+        .unwrap();
+    assert_eq!(done, [true, false], "only the first end finds it active");
+    assert!(!store.stream(scope, s.id).await.unwrap().unwrap().is_active);
+    let sessions = store.list_sessions(scope, s.id).await.unwrap();
+    assert_eq!(sessions[0].ended_at, Some(3_000));
+    assert_eq!(store.list_audit(a.id, 10).await.unwrap().len(), 4);
+
+    // A duplicate id fails the group: the start before it is not written either.
+    let dup = audit("duplicate");
+    let failed = store
+        .write_group(&[
+            start(4_000, "lost"),
+            GroupWrite::Audit(dup.clone()),
+            GroupWrite::Audit(dup),
+        ])
+        .await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert!(!store.stream(scope, s.id).await.unwrap().unwrap().is_active);
+    assert_eq!(store.list_sessions(scope, s.id).await.unwrap().len(), 1);
+    assert_eq!(store.list_audit(a.id, 10).await.unwrap().len(), 4);
+}
+
 async fn survives_reopening(db: &TestDb) {
     let a = account("0001");
     {
@@ -712,5 +804,6 @@ suites!(
     refresh_tokens_are_single_use,
     usage_counts_add_up_bucket_and_prune,
     dashboard_sessions_expire_and_end_with_their_user,
-    stream_keys_are_found_by_instance
+    stream_keys_are_found_by_instance,
+    group_writes_are_ordered_and_all_or_nothing
 );

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::Services;
 use crate::domain::{Actor, Error, KeyInfo};
-use crate::store::AuditEvent;
+use crate::store::{AuditEvent, GroupWrite};
 
 /// A refused key is audited at most this often (a client retrying a revoked key in a loop must
 /// not turn into a write per request).
@@ -37,76 +37,13 @@ impl AuthFailureThrottle {
     }
 }
 
-/// Group commit for the audit log: events from concurrent requests are written together, one
-/// transaction (one fsync) per batch, and each caller returns only once its event is durable.
-/// While a batch commits the next one gathers, so under load many events share a commit.
-#[derive(Default)]
-pub struct AuditWriter {
-    tx: std::sync::OnceLock<
-        tokio::sync::mpsc::Sender<(AuditEvent, tokio::sync::oneshot::Sender<bool>)>,
-    >,
-}
-
-const AUDIT_BATCH: usize = 256;
-
-impl AuditWriter {
-    /// The queue, started on the current runtime at first use; None outside a runtime.
-    fn queue(
-        &self,
-        store: &std::sync::Arc<dyn crate::store::Store>,
-    ) -> Option<&tokio::sync::mpsc::Sender<(AuditEvent, tokio::sync::oneshot::Sender<bool>)>> {
-        let handle = tokio::runtime::Handle::try_current().ok()?;
-        Some(self.tx.get_or_init(|| {
-            let (tx, rx) = tokio::sync::mpsc::channel(4096);
-            handle.spawn(Self::run(store.clone(), rx));
-            tx
-        }))
-    }
-
-    async fn run(
-        store: std::sync::Arc<dyn crate::store::Store>,
-        mut rx: tokio::sync::mpsc::Receiver<(AuditEvent, tokio::sync::oneshot::Sender<bool>)>,
-    ) {
-        let mut batch = Vec::with_capacity(AUDIT_BATCH);
-        while rx.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
-            let (events, waiters): (Vec<AuditEvent>, Vec<_>) = batch.drain(..).unzip();
-            let ok = match store.insert_audits(&events).await {
-                Ok(()) => true,
-                Err(err) => {
-                    tracing::error!(error = %err, events = events.len(), "could not write audit events");
-                    false
-                }
-            };
-            for w in waiters {
-                let _ = w.send(ok);
-            }
-        }
-    }
-}
-
 impl Services {
-    /// Appends to the audit log; a failure is logged, never fatal to the request.
-    /// Appends an event; returns once it is durable (or its write has failed and been logged).
+    /// Appends an event; returns once it is durable (with other requests' writes, see
+    /// `group_commit`), or once its write has failed and been logged: never fatal to the request.
     pub async fn audit(&self, e: AuditEvent) {
-        if let Some(queue) = self.audit_writer.queue(&self.store) {
-            let (done, wait) = tokio::sync::oneshot::channel();
-            match queue.send((e, done)).await {
-                Ok(()) => {
-                    // The writer always answers unless its runtime is gone.
-                    let _ = wait.await;
-                    return;
-                }
-                Err(tokio::sync::mpsc::error::SendError((e, _))) => {
-                    return self.audit_direct(e).await
-                }
-            }
-        }
-        self.audit_direct(e).await
-    }
-
-    async fn audit_direct(&self, e: AuditEvent) {
-        if let Err(err) = self.store.insert_audit(&e).await {
-            tracing::error!(error = %err, action = %e.action, "could not write an audit event");
+        let action = e.action.clone();
+        if let Err(err) = self.commit(vec![GroupWrite::Audit(e)]).await {
+            tracing::error!(error = %err, action = %action, "could not write an audit event");
         }
     }
 

@@ -15,7 +15,7 @@ use crate::crypto::{sha256, Aad};
 use crate::domain::credential::CredentialType;
 use crate::domain::edgecast::dir_path_matches;
 use crate::domain::{Error, Session};
-use crate::store::{AuditEvent, Scope};
+use crate::store::{AuditEvent, GroupWrite, Scope};
 
 /// What a media server tells us about a publish (or its end).
 #[derive(Debug, Clone)]
@@ -57,6 +57,8 @@ pub enum PublishDecision {
     /// `via`: `stream_key`, `edgecast`, `edgecast_global`, `rtmp_credential`.
     Allowed {
         via: &'static str,
+        /// The account whose stream or key allowed it.
+        account: Uuid,
         session: Option<Uuid>,
     },
     Refused(&'static str),
@@ -138,7 +140,15 @@ impl Services {
                 self.ingest_throttle.refused(&addr);
                 self.audit_publish(req, None, reason).await;
             }
-            PublishDecision::Allowed { via, .. } => self.audit_publish(req, None, via).await,
+            // A publish that opened a session was audited in the session's own transaction.
+            PublishDecision::Allowed {
+                session: Some(_), ..
+            } => {}
+            PublishDecision::Allowed {
+                via,
+                account,
+                session: None,
+            } => self.audit_publish(req, Some(*account), via).await,
             PublishDecision::Throttled => {}
         }
         Ok(decision)
@@ -170,16 +180,22 @@ impl Services {
             let deliveries = self
                 .broadcast_deliveries(&rec, super::deliveries::EVENT_STARTED)
                 .await?;
-            if !self
-                .store
-                .start_publish(&session, self.ingest_allow_concurrent, &deliveries)
-                .await?
-            {
+            let id = session.id;
+            let started = self
+                .commit(vec![GroupWrite::StartPublish {
+                    session,
+                    allow_concurrent: self.ingest_allow_concurrent,
+                    deliveries,
+                    audit: self.publish_audit(req, Some(rec.account_id), "stream_key"),
+                }])
+                .await?;
+            if started.first() != Some(&true) {
                 return Ok(PublishDecision::Refused("already_publishing"));
             }
             return Ok(PublishDecision::Allowed {
                 via: "stream_key",
-                session: Some(session.id),
+                account: rec.account_id,
+                session: Some(id),
             });
         }
         // (b), (c) The path is an Edgecast DirPath of some account.
@@ -209,6 +225,7 @@ impl Services {
             {
                 return Ok(PublishDecision::Allowed {
                     via: "edgecast",
+                    account: k.account_id,
                     session: None,
                 });
             }
@@ -235,6 +252,7 @@ impl Services {
                 {
                     return Ok(PublishDecision::Allowed {
                         via: "edgecast_global",
+                        account: k.account_id,
                         session: None,
                     });
                 }
@@ -255,6 +273,7 @@ impl Services {
                     {
                         return Ok(PublishDecision::Allowed {
                             via: "rtmp_credential",
+                            account: k.account_id,
                             session: None,
                         });
                     }
@@ -302,17 +321,28 @@ impl Services {
             let deliveries = self
                 .broadcast_deliveries(&rec, super::deliveries::EVENT_ENDED)
                 .await?;
-            self.store
-                .end_publish(rec.id, self.now_ms(), &deliveries)
-                .await?;
-            self.audit_publish(req, Some(rec.account_id), "publish_done")
-                .await;
+            self.commit(vec![GroupWrite::EndPublish {
+                stream_id: rec.id,
+                at: self.now_ms(),
+                deliveries,
+                audit: self.publish_audit(req, Some(rec.account_id), "publish_done"),
+            }])
+            .await?;
         }
         Ok(())
     }
 
     async fn audit_publish(&self, req: &PublishRequest, account: Option<Uuid>, outcome: &str) {
-        self.audit(AuditEvent {
+        self.audit(self.publish_audit(req, account, outcome)).await;
+    }
+
+    fn publish_audit(
+        &self,
+        req: &PublishRequest,
+        account: Option<Uuid>,
+        outcome: &str,
+    ) -> AuditEvent {
+        AuditEvent {
             id: Uuid::now_v7(),
             account_id: account,
             actor: format!(
@@ -326,7 +356,6 @@ impl Services {
             outcome: outcome.into(),
             detail: String::new(),
             at: self.now_ms(),
-        })
-        .await;
+        }
     }
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod credentials;
 pub mod dashboard;
 pub mod deliveries;
+pub mod group_commit;
 pub mod ingest;
 pub mod keys;
 pub mod stream_keys;
@@ -36,8 +37,8 @@ pub struct Services {
     /// `STREAMGATE_WEBHOOK_ALLOW_PRIVATE=1`: webhooks may target internal addresses (tests, labs).
     webhooks_allow_private: std::sync::atomic::AtomicBool,
     pub auth_failures: audit::AuthFailureThrottle,
-    /// Group commit of audit events.
-    audit_writer: audit::AuditWriter,
+    /// Group commit of audit events and publish starts and ends.
+    group_commit: group_commit::GroupCommit,
     pub ingest_throttle: ingest::IngestThrottle,
     /// `STREAMGATE_INGEST_ALLOW_CONCURRENT=1`: a second simultaneous publish of a key is allowed.
     pub ingest_allow_concurrent: bool,
@@ -61,7 +62,7 @@ impl Services {
                     .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
             ),
             auth_failures: audit::AuthFailureThrottle::default(),
-            audit_writer: audit::AuditWriter::default(),
+            group_commit: group_commit::GroupCommit::default(),
             ingest_throttle: ingest::IngestThrottle::new(
                 crate::config::env_u32("STREAMGATE_INGEST_MAX_FAILURES", 10),
                 std::time::Duration::from_secs(u64::from(crate::config::env_u32(

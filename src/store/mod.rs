@@ -19,9 +19,12 @@ mod vault_sql;
 mod deliveries_sql;
 #[macro_use]
 mod dashboard_sql;
+#[macro_use]
+mod group_sql;
 pub mod credentials;
 pub mod dashboard;
 pub mod deliveries;
+pub mod group;
 pub mod postgres;
 pub mod sqlite;
 pub mod stream_keys;
@@ -41,6 +44,7 @@ use crate::domain::{Account, ApiKey, User};
 pub use credentials::{CredentialRecord, CredentialStore};
 pub use dashboard::{DashboardStore, SessionRecord, UsageCount};
 pub use deliveries::{DeliveryRecord, DeliveryStore};
+pub use group::{GroupStore, GroupWrite};
 pub use stream_keys::{StreamKeyRecord, StreamKeyStore};
 pub use streams::{After, Scope, StreamRecord, StreamStore, TargetRecord};
 pub use tokens::{AuditEvent, RefreshRecord, RefreshUse, SigningKeyRecord, TokenStore};
@@ -88,6 +92,7 @@ pub trait Store:
     + vault::VaultStore
     + deliveries::DeliveryStore
     + dashboard::DashboardStore
+    + group::GroupStore
     + Send
     + Sync
     + 'static

@@ -80,4 +80,5 @@ impl_stream_key_store!(PostgresStore);
 impl_vault_store!(PostgresStore);
 impl_dashboard_store!(PostgresStore);
 impl_delivery_store!(PostgresStore, sqlx::Postgres);
+impl_group_store!(PostgresStore, sqlx::Postgres);
 impl_credential_store!(PostgresStore, sqlx::Postgres);

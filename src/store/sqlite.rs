@@ -79,4 +79,5 @@ impl_stream_key_store!(SqliteStore);
 impl_vault_store!(SqliteStore);
 impl_dashboard_store!(SqliteStore);
 impl_delivery_store!(SqliteStore, sqlx::Sqlite);
+impl_group_store!(SqliteStore, sqlx::Sqlite);
 impl_credential_store!(SqliteStore, sqlx::Sqlite);

@@ -93,24 +93,6 @@ pub trait StreamStore: Send + Sync {
     async fn update_stream(&self, s: &StreamRecord, change: Option<&str>) -> StoreResult<bool>;
 
     async fn insert_session(&self, s: &Session) -> StoreResult<()>;
-    /// Marks a live stream (not deleted or suspended) active and opens `session`, in one
-    /// transaction. False, and nothing written, when the stream cannot be published now (gone,
-    /// suspended, or already active and `allow_concurrent` is false).
-    /// `deliveries` (the "went live" webhooks) are queued in the same transaction.
-    async fn start_publish(
-        &self,
-        session: &Session,
-        allow_concurrent: bool,
-        deliveries: &[super::DeliveryRecord],
-    ) -> StoreResult<bool>;
-    /// Closes the stream's open sessions and marks it idle; when it was active, queues
-    /// `deliveries` (the "went idle" webhooks) in the same transaction. Returns whether it was.
-    async fn end_publish(
-        &self,
-        stream_id: Uuid,
-        at: i64,
-        deliveries: &[super::DeliveryRecord],
-    ) -> StoreResult<bool>;
     async fn session(&self, scope: Scope, id: Uuid) -> StoreResult<Option<Session>>;
     async fn list_sessions(&self, scope: Scope, stream_id: Uuid) -> StoreResult<Vec<Session>>;
     /// The scope's latest sessions across all its streams that were still open at `since` (or

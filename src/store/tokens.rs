@@ -67,11 +67,6 @@ pub trait TokenStore: Send + Sync {
     /// Revokes every live refresh token of an API key.
     async fn revoke_refresh_for_key(&self, api_key_id: Uuid, at: i64) -> StoreResult<u64>;
 
-    async fn insert_audit(&self, e: &AuditEvent) -> StoreResult<()> {
-        self.insert_audits(std::slice::from_ref(e)).await
-    }
-    /// Several events in one transaction (one durable commit for all).
-    async fn insert_audits(&self, events: &[AuditEvent]) -> StoreResult<()>;
     async fn list_audit(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<AuditEvent>>;
     /// Newest first; `account: None` = every account; only events at or after `since` (ms).
     async fn query_audit(

@@ -124,31 +124,6 @@ macro_rules! impl_token_store {
                 Ok(done.rows_affected())
             }
 
-            async fn insert_audits(
-                &self,
-                events: &[$crate::store::tokens::AuditEvent],
-            ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.writer().begin().await?;
-                for e in events {
-                    sqlx::query(&format!(
-                        "INSERT INTO audit_events ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                        $crate::store::tokens::AUDIT_COLUMNS
-                    ))
-                    .bind(e.id.to_string())
-                    .bind(e.account_id.map(|a| a.to_string()))
-                    .bind(&e.actor)
-                    .bind(&e.action)
-                    .bind(&e.object)
-                    .bind(&e.outcome)
-                    .bind(&e.detail)
-                    .bind(e.at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-
             async fn query_audit(
                 &self,
                 account: Option<uuid::Uuid>,
