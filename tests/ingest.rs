@@ -586,3 +586,209 @@ async fn simultaneous_publishes_of_many_streams_all_land() {
         );
     }
 }
+
+/// The hooks' lookups are cached (a repeated unknown key or instance does not reach the store
+/// again), and changes made by another instance on the same store reach the cache through the
+/// change log within a second: suspension, resumption and deletion of a stream, and creation,
+/// change and deletion of an Edgecast stream key. A suspension not yet followed is refused anyway
+/// (the publish transaction re-checks), with the right reason.
+async fn hook_caches_follow_changes_made_elsewhere(backend: Backend) {
+    use std::time::Duration;
+    let a = setup(backend).await;
+    let b = streamgate::testkit::TestServer::start_on(a.server.db.clone()).await;
+    // Each call from its own address: the waits below retry, and must not be throttled.
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let on_a = |name: &str, query: &str, call: &str| {
+        let n = calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let body = form(
+            if query.is_empty() { "live" } else { "inst" },
+            name,
+            query,
+            &format!("10.7.{}.{}", n / 250, n % 250),
+            call,
+        );
+        let (http, url) = (
+            a.http.clone(),
+            a.url(if call == "publish" {
+                "/ingest/nginx-rtmp/publish"
+            } else {
+                "/ingest/nginx-rtmp/publish-done"
+            }),
+        );
+        async move {
+            http.post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let last_outcome = || async {
+        a.server
+            .svc()
+            .store
+            .query_audit(None, 0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.action == "ingest.publish")
+            .map(|e| e.outcome)
+            .unwrap()
+    };
+    let lookups = || a.server.svc().verifier.store_lookups();
+
+    // Unknown key and instance: asked once, then answered from the cache.
+    assert_eq!(on_a("nope-nope-nope-nope", "", "publish").await, 403);
+    let asked = lookups();
+    assert_eq!(on_a("nope-nope-nope-nope", "", "publish").await, 403);
+    assert_eq!(
+        lookups(),
+        asked,
+        "a repeated unknown key is not looked up again"
+    );
+
+    // A stream made on B publishes on A; a known key is not looked up again either.
+    let made: Value = a
+        .http
+        .post(b.url("/api/stream"))
+        .bearer_auth(a.secret())
+        .json(&json!({"name": "elsewhere"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, key) = (
+        made["id"].as_str().unwrap().to_string(),
+        made["streamKey"].as_str().unwrap().to_string(),
+    );
+    assert_eq!(on_a(&key, "", "publish").await, 200);
+    assert_eq!(on_a(&key, "", "publish_done").await, 200);
+    let asked = lookups();
+    assert_eq!(on_a(&key, "", "publish").await, 200);
+    assert_eq!(on_a(&key, "", "publish_done").await, 200);
+    assert_eq!(
+        lookups(),
+        asked,
+        "a known stream key is served from the cache"
+    );
+
+    let patch = |suspended: bool| {
+        a.http
+            .patch(b.url(&format!("/api/stream/{id}")))
+            .bearer_auth(a.secret())
+            .json(&json!({"suspended": suspended}))
+            .send()
+    };
+    assert_eq!(patch(true).await.unwrap().status(), 204);
+    // Whether or not A has followed the change yet, the publish is refused, for the right reason.
+    assert_eq!(on_a(&key, "", "publish").await, 403);
+    assert_eq!(last_outcome().await, "stream_suspended");
+    // Once A has followed the suspension it holds the suspended stream: resuming must reach it too.
+    let latest = a.server.svc().store.latest_change().await.unwrap();
+    let followed = common::eventually(Duration::from_secs(1), || async {
+        a.server.svc().verifier.applied_seq() >= latest
+    })
+    .await;
+    assert!(followed.is_some(), "A did not follow the change log");
+    assert_eq!(on_a(&key, "", "publish").await, 403);
+    assert_eq!(patch(false).await.unwrap().status(), 204);
+    let resumed = common::eventually(Duration::from_secs(1), || async {
+        on_a(&key, "", "publish").await == 200
+    })
+    .await;
+    assert!(
+        resumed.is_some(),
+        "A still refuses a stream resumed on B after 1 s"
+    );
+    assert_eq!(on_a(&key, "", "publish_done").await, 200);
+    a.http
+        .delete(b.url(&format!("/api/stream/{id}")))
+        .bearer_auth(a.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_a(&key, "", "publish").await, 403);
+    assert_eq!(last_outcome().await, "stream_deleted");
+
+    // Edgecast: A has seen instance `inst` without keys; a key made on B works on A within 1 s,
+    // and stops working when B changes or deletes it.
+    assert_eq!(on_a("cam", "edgeKey42", "publish").await, 403);
+    let edgecast = |method: reqwest::Method, path: String, body: Option<&'static str>| {
+        let mut req = a
+            .http
+            .request(
+                method,
+                b.url(&format!(
+                    "/v2/mcc/customers/{}/httpstreaming/dcp{path}",
+                    a.account.number
+                )),
+            )
+            .header("authorization", format!("TOK:{}", a.secret()));
+        if let Some(body) = body {
+            req = req.header("content-type", "application/json").body(body);
+        }
+        req.send()
+    };
+    let made: Value = edgecast(
+        reqwest::Method::POST,
+        "/streamkeys".into(),
+        Some(r#"{"DirPath":"inst/cam","Key":"edgeKey42"}"#),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let sk = made["Id"].as_i64().unwrap();
+    let within = |name: &'static str, query: &'static str, want: u16| {
+        let on_a = &on_a;
+        async move {
+            common::eventually(Duration::from_secs(1), || async {
+                on_a(name, query, "publish").await == want
+            })
+            .await
+            .is_some()
+        }
+    };
+    assert!(
+        within("cam", "edgeKey42", 200).await,
+        "a DirPath made on B is unknown on A after 1 s"
+    );
+    let res = edgecast(
+        reqwest::Method::PUT,
+        format!("/streamkeys/{sk}"),
+        Some(r#"{"DirPath":"inst/cam","Key":"otherKey77"}"#),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        within("cam", "edgeKey42", 403).await,
+        "A still takes a key B replaced after 1 s"
+    );
+    assert_eq!(on_a("cam", "otherKey77", "publish").await, 200);
+    let res = edgecast(reqwest::Method::DELETE, format!("/streamkeys/{sk}"), None)
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    assert!(
+        within("cam", "otherKey77", 403).await,
+        "A still takes a key B deleted after 1 s"
+    );
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn hook_caches_follow_changes_made_elsewhere_on_sqlite() {
+    hook_caches_follow_changes_made_elsewhere(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn hook_caches_follow_changes_made_elsewhere_on_postgres() {
+    hook_caches_follow_changes_made_elsewhere(Backend::Postgres).await;
+}

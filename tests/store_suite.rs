@@ -655,6 +655,53 @@ async fn stream_keys_are_found_by_instance(store: &dyn Store) {
     }
 }
 
+/// Writes the ingest hooks' caches depend on log a change in the same transaction: a stream's
+/// creation (with its key hash), and every creation, change and deletion of a stream key.
+async fn stream_and_stream_key_writes_log_changes(store: &dyn Store) {
+    use streamgate::store::stream_keys::STREAM_KEY_CHANGED;
+    use streamgate::store::streams::STREAM_CREATED;
+    let a = account("0e01");
+    store.insert_account(&a).await.unwrap();
+    let scope = Scope {
+        account_id: a.id,
+        environment: Environment::Production,
+    };
+    let start = store.latest_change().await.unwrap();
+    let s = stream_record(&a, Environment::Production, "cam", 1_000);
+    store.insert_stream(&s).await.unwrap();
+    let mut k = streamgate::store::StreamKeyRecord {
+        id: 77,
+        account_id: a.id,
+        environment: Environment::Production,
+        dir_path: "inst/cam".into(),
+        key_sealed: "sealed".into(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    store.insert_stream_key(&k).await.unwrap();
+    k.dir_path = "inst/cam2".into();
+    assert!(store.update_stream_key(&k).await.unwrap());
+    assert!(store.delete_stream_key(scope, 77, 2).await.unwrap());
+    // Nothing changed, nothing logged.
+    assert!(!store.update_stream_key(&k).await.unwrap());
+    assert!(!store.delete_stream_key(scope, 77, 3).await.unwrap());
+    let changes = store.changes_since(start, 100).await.unwrap();
+    let seen: Vec<(&str, &str, Option<&[u8]>)> = changes
+        .iter()
+        .map(|c| (c.kind.as_str(), c.object_id.as_str(), c.key_hash.as_deref()))
+        .collect();
+    let id = s.id.to_string();
+    assert_eq!(
+        seen,
+        [
+            (STREAM_CREATED, id.as_str(), Some(&s.key_hash[..])),
+            (STREAM_KEY_CHANGED, "77", None),
+            (STREAM_KEY_CHANGED, "77", None),
+            (STREAM_KEY_CHANGED, "77", None),
+        ]
+    );
+}
+
 /// Group writes: applied in order in one transaction, each reporting whether it took effect; a
 /// failing write leaves nothing of the whole group behind.
 async fn group_writes_are_ordered_and_all_or_nothing(store: &dyn Store) {
@@ -805,5 +852,6 @@ suites!(
     usage_counts_add_up_bucket_and_prune,
     dashboard_sessions_expire_and_end_with_their_user,
     stream_keys_are_found_by_instance,
-    group_writes_are_ordered_and_all_or_nothing
+    group_writes_are_ordered_and_all_or_nothing,
+    stream_and_stream_key_writes_log_changes
 );

@@ -156,11 +156,8 @@ impl Services {
 
     async fn decide(&self, req: &PublishRequest) -> Result<PublishDecision, Error> {
         // (a) The stream name is a stream key.
-        if let Some(rec) = self
-            .store
-            .stream_by_key_hash(&sha256(req.stream.as_bytes()))
-            .await?
-        {
+        let key_hash = sha256(req.stream.as_bytes());
+        if let Some(rec) = self.verifier.stream_by_key_hash(&key_hash).await? {
             if rec.deleted_at.is_some() {
                 return Ok(PublishDecision::Refused("stream_deleted"));
             }
@@ -190,7 +187,14 @@ impl Services {
                 }])
                 .await?;
             if started.first() != Some(&true) {
-                return Ok(PublishDecision::Refused("already_publishing"));
+                // The cache may not know yet that it was suspended or deleted: ask the store why.
+                let why = match self.store.stream_by_key_hash(&key_hash).await? {
+                    Some(now) if now.deleted_at.is_some() => "stream_deleted",
+                    None => "stream_deleted",
+                    Some(now) if now.suspended => "stream_suspended",
+                    Some(_) => "already_publishing",
+                };
+                return Ok(PublishDecision::Refused(why));
             }
             return Ok(PublishDecision::Allowed {
                 via: "stream_key",
@@ -200,11 +204,9 @@ impl Services {
         }
         // (b), (c) The path is an Edgecast DirPath of some account.
         let path = format!("{}/{}", req.app, req.stream);
-        let matches: Vec<_> = self
-            .store
-            .stream_keys_for_instance(&req.app)
-            .await?
-            .into_iter()
+        let candidates = self.verifier.stream_keys_for_instance(&req.app).await?;
+        let matches: Vec<_> = candidates
+            .iter()
             .filter(|k| dir_path_matches(&k.dir_path, &path))
             .collect();
         for k in &matches {
@@ -314,7 +316,7 @@ impl Services {
     /// mark the stream idle.
     pub async fn end_publish(&self, req: &PublishRequest) -> Result<(), Error> {
         if let Some(rec) = self
-            .store
+            .verifier
             .stream_by_key_hash(&sha256(req.stream.as_bytes()))
             .await?
         {

@@ -87,10 +87,7 @@ impl Services {
             .ok_or(Error::NotFound("api key"))?;
         // Its refresh tokens die with it (its access tokens are refused by the key check).
         self.store.revoke_refresh_for_key(id, self.now_ms()).await?;
-        if let Err(e) = self.verifier.catch_up().await {
-            // The follower will apply it within its next tick.
-            tracing::warn!(error = %e, "could not apply the revocation to the local cache at once");
-        }
+        self.apply_changes().await;
         tracing::info!(key_id = %key.id, account_id = %key.account_id, "api key revoked");
         Ok(key)
     }

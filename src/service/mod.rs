@@ -90,4 +90,13 @@ impl Services {
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
+
+    /// Applies this process's own change-log entries to its caches at once (revocations,
+    /// suspended or deleted streams, changed stream keys), so the very next request honours them.
+    async fn apply_changes(&self) {
+        if let Err(e) = self.verifier.catch_up().await {
+            // The follower will apply it within its next tick.
+            tracing::warn!(error = %e, "could not apply a change to the local caches at once");
+        }
+    }
 }

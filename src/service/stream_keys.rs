@@ -76,6 +76,7 @@ impl Services {
             updated_at: now,
         };
         self.store.insert_stream_key(&rec).await?;
+        self.apply_changes().await;
         self.audit_by(
             actor,
             "edgecast.stream_key.create",
@@ -129,6 +130,7 @@ impl Services {
         if !self.store.update_stream_key(&rec).await? {
             return Err(Error::NotFound("stream key"));
         }
+        self.apply_changes().await;
         self.audit_by(
             actor,
             "edgecast.stream_key.update",
@@ -145,9 +147,14 @@ impl Services {
     }
 
     pub async fn delete_stream_key(&self, actor: &Actor, id: i64) -> Result<(), Error> {
-        if !self.store.delete_stream_key(Scope::of(actor), id).await? {
+        if !self
+            .store
+            .delete_stream_key(Scope::of(actor), id, self.now_ms())
+            .await?
+        {
             return Err(Error::NotFound("stream key"));
         }
+        self.apply_changes().await;
         self.audit_by(
             actor,
             "edgecast.stream_key.delete",

@@ -11,11 +11,8 @@ use crate::domain::stream::{
     validate_target_url, MAX_SETTINGS_BYTES,
 };
 use crate::domain::{Actor, Error, MultistreamTarget, Restream, Session, Stream};
+use crate::store::streams::{STREAM_DELETED, STREAM_RESUMED, STREAM_SUSPENDED};
 use crate::store::{After, Scope, StreamRecord, TargetRecord};
-
-/// Change-log kinds for streams: the ingest hooks' caches drop the key on these.
-pub const STREAM_DELETED: &str = "stream.deleted";
-pub const STREAM_SUSPENDED: &str = "stream.suspended";
 
 #[derive(Debug, Clone, Default)]
 pub struct NewStream {
@@ -247,6 +244,7 @@ impl Services {
         self.store
             .insert_stream(&self.seal_stream(&stream)?)
             .await?;
+        self.apply_changes().await;
         tracing::info!(stream_id = %stream.id, account_id = %stream.account_id, "stream created");
         self.audit_by(actor, "stream.create", format!("stream:{}", stream.id))
             .await;
@@ -327,7 +325,11 @@ impl Services {
         if let Some(record) = patch.record {
             s.record = record;
         }
-        let suspending = patch.suspended == Some(true) && !s.suspended;
+        let change = match patch.suspended {
+            Some(true) if !s.suspended => Some(STREAM_SUSPENDED),
+            Some(false) if s.suspended => Some(STREAM_RESUMED),
+            _ => None,
+        };
         if let Some(suspended) = patch.suspended {
             s.suspended = suspended;
         }
@@ -346,13 +348,15 @@ impl Services {
             }
         }
         s.updated_at = self.now_ms();
-        let change = suspending.then_some(STREAM_SUSPENDED);
         if !self
             .store
             .update_stream(&self.seal_stream(&s)?, change)
             .await?
         {
             return Err(Error::NotFound("stream"));
+        }
+        if change.is_some() {
+            self.apply_changes().await;
         }
         self.audit_by(actor, "stream.update", format!("stream:{id}"))
             .await;
@@ -373,6 +377,7 @@ impl Services {
         {
             return Err(Error::NotFound("stream"));
         }
+        self.apply_changes().await;
         tracing::info!(stream_id = %id, "stream deleted");
         self.audit_by(actor, "stream.delete", format!("stream:{id}"))
             .await;

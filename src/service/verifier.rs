@@ -1,4 +1,5 @@
-//! The verify path: checksum → SHA-256 → bounded in-process cache → store on a miss.
+//! The verify path: checksum → SHA-256 → bounded in-process cache → store on a miss. The ingest
+//! hooks' lookups (streams by key hash, Edgecast stream keys by instance) go the same way.
 //!
 //! Invalidation is explicit: every revoke (or other change that must reach caches) appends to the
 //! store's `changes` log, and `follow_changes` drops the affected entries. The cache is trusted
@@ -14,10 +15,13 @@ use quick_cache::sync::Cache;
 use crate::clock::Clock;
 use crate::crypto::ParsedKey;
 use crate::domain::{KeyInfo, VerifyCode};
-use crate::store::{Store, StoreResult};
+use crate::store::stream_keys::STREAM_KEY_CHANGED;
+use crate::store::{Store, StoreResult, StreamKeyRecord, StreamRecord};
 
 /// How many key hashes the cache holds at most.
 pub const CACHE_CAPACITY: usize = 200_000;
+/// How many instances' Edgecast stream keys the ingest cache holds at most.
+const INSTANCE_CAPACITY: usize = 10_000;
 /// How long an unknown key is remembered as unknown.
 const NEGATIVE_TTL: Duration = Duration::from_secs(5);
 /// The follower wakes at least this often even without a notification.
@@ -29,8 +33,8 @@ pub const CHANGE_RETENTION_MS: i64 = 24 * 3_600_000;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 #[derive(Clone)]
-enum Cached {
-    Found(Arc<KeyInfo>),
+enum Cached<V> {
+    Found(V),
     Missing(Instant),
 }
 
@@ -65,9 +69,13 @@ impl Verified {
 pub struct Verifier {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    cache: Cache<[u8; 32], Cached>,
+    cache: Cache<[u8; 32], Cached<Arc<KeyInfo>>>,
     /// The same keys by id, for access tokens (which name their key by id, not by secret).
     by_id: Cache<uuid::Uuid, Arc<KeyInfo>>,
+    /// Streams by the hash of their stream key (ingest hooks).
+    streams: Cache<[u8; 32], Cached<Arc<StreamRecord>>>,
+    /// Edgecast stream keys whose DirPath could match an instance (ingest hooks).
+    instances: Cache<String, Cached<Arc<Vec<StreamKeyRecord>>>>,
     epoch: Instant,
     /// Milliseconds since `epoch` of the last successful sync with the change log; -1 = never.
     synced_at: AtomicI64,
@@ -92,6 +100,8 @@ impl Verifier {
             clock,
             cache: Cache::new(CACHE_CAPACITY),
             by_id: Cache::new(CACHE_CAPACITY),
+            streams: Cache::new(CACHE_CAPACITY),
+            instances: Cache::new(INSTANCE_CAPACITY),
             epoch: Instant::now(),
             synced_at: AtomicI64::new(-1),
             generation: AtomicU64::new(0),
@@ -125,30 +135,78 @@ impl Verifier {
     }
 
     async fn lookup(&self, hash: &[u8; 32]) -> StoreResult<Option<Arc<KeyInfo>>> {
+        self.through(&self.cache, *hash, async {
+            Ok(self
+                .store
+                .api_key_by_hash(hash)
+                .await?
+                .map(|k| Arc::new(KeyInfo::from(&k))))
+        })
+        .await
+    }
+
+    /// The stream whose key hashes to `hash` (deleted and suspended ones too: the caller tells
+    /// why it refuses). Cached; the change log drops a stream on creation, suspension, resumption
+    /// and deletion. Publishing itself re-checks in its own transaction, so a stale entry can
+    /// never open a session on a stream that may not be published.
+    pub async fn stream_by_key_hash(
+        &self,
+        hash: &[u8; 32],
+    ) -> StoreResult<Option<Arc<StreamRecord>>> {
+        self.through(&self.streams, *hash, async {
+            Ok(self.store.stream_by_key_hash(hash).await?.map(Arc::new))
+        })
+        .await
+    }
+
+    /// Every Edgecast stream key whose DirPath could match `instance`. Cached; any stream-key
+    /// change drops them all.
+    pub async fn stream_keys_for_instance(
+        &self,
+        instance: &str,
+    ) -> StoreResult<Arc<Vec<StreamKeyRecord>>> {
+        let found = self
+            .through(&self.instances, instance.to_string(), async {
+                Ok(Some(Arc::new(
+                    self.store.stream_keys_for_instance(instance).await?,
+                )))
+            })
+            .await?;
+        Ok(found.unwrap_or_default())
+    }
+
+    /// One read through a cache: from the cache while it is trusted, else from the store (and
+    /// remembered, unless a change was applied meanwhile). Absence is remembered `NEGATIVE_TTL`.
+    async fn through<K, V>(
+        &self,
+        cache: &Cache<K, Cached<V>>,
+        key: K,
+        load: impl std::future::Future<Output = StoreResult<Option<V>>>,
+    ) -> StoreResult<Option<V>>
+    where
+        K: Eq + std::hash::Hash + Clone,
+        V: Clone,
+    {
         let trusted = self.cache_is_trusted();
         if trusted {
-            match self.cache.get(hash) {
-                Some(Cached::Found(info)) => return Ok(Some(info)),
+            match cache.get(&key) {
+                Some(Cached::Found(v)) => return Ok(Some(v)),
                 Some(Cached::Missing(at)) if at.elapsed() < NEGATIVE_TTL => return Ok(None),
                 _ => {}
             }
         }
         let generation = self.generation.load(Ordering::SeqCst);
         self.store_lookups.fetch_add(1, Ordering::Relaxed);
-        let found = self
-            .store
-            .api_key_by_hash(hash)
-            .await?
-            .map(|k| Arc::new(KeyInfo::from(&k)));
+        let found = load.await?;
         if trusted {
             let entry = match &found {
-                Some(info) => Cached::Found(info.clone()),
+                Some(v) => Cached::Found(v.clone()),
                 None => Cached::Missing(Instant::now()),
             };
-            self.cache.insert(*hash, entry);
+            cache.insert(key.clone(), entry);
             // A change applied while we read may have made what we read stale: drop it again.
             if self.generation.load(Ordering::SeqCst) != generation {
-                self.cache.remove(hash);
+                cache.remove(&key);
             }
         }
         Ok(found)
@@ -231,6 +289,8 @@ impl Verifier {
             if changes.first().is_some_and(|c| c.seq > last + 1) {
                 self.cache.clear();
                 self.by_id.clear();
+                self.streams.clear();
+                self.instances.clear();
             }
             for c in changes {
                 if let Some(h) = c
@@ -239,6 +299,10 @@ impl Verifier {
                     .and_then(|h| <[u8; 32]>::try_from(h).ok())
                 {
                     self.cache.remove(&h);
+                    self.streams.remove(&h);
+                }
+                if c.kind == STREAM_KEY_CHANGED {
+                    self.instances.clear();
                 }
                 if c.kind == crate::store::tokens::SIGNING_KEY_ADDED {
                     self.signing_epoch.fetch_add(1, Ordering::AcqRel);

@@ -17,9 +17,14 @@ pub struct StreamKeyRecord {
     pub updated_at: i64,
 }
 
+/// Change-log kind recorded (in the same transaction) when a stream key is created, changed or
+/// deleted: the ingest hooks' DirPath cache drops what it holds.
+pub const STREAM_KEY_CHANGED: &str = "edgecast.stream_key.changed";
+
 #[async_trait]
 pub trait StreamKeyStore: Send + Sync {
-    /// Conflict when the id or the DirPath (per account and environment) is taken.
+    /// Conflict when the id or the DirPath (per account and environment) is taken. Like update
+    /// and delete, records a `STREAM_KEY_CHANGED` change.
     async fn insert_stream_key(&self, k: &StreamKeyRecord) -> StoreResult<()>;
     async fn stream_key(&self, scope: Scope, id: i64) -> StoreResult<Option<StreamKeyRecord>>;
     async fn list_stream_keys(&self, scope: Scope) -> StoreResult<Vec<StreamKeyRecord>>;
@@ -27,7 +32,7 @@ pub trait StreamKeyStore: Send + Sync {
     async fn stream_keys_for_instance(&self, instance: &str) -> StoreResult<Vec<StreamKeyRecord>>;
     /// Writes dir_path, key_sealed, updated_at of a key of the scope; false when there is none.
     async fn update_stream_key(&self, k: &StreamKeyRecord) -> StoreResult<bool>;
-    async fn delete_stream_key(&self, scope: Scope, id: i64) -> StoreResult<bool>;
+    async fn delete_stream_key(&self, scope: Scope, id: i64, at: i64) -> StoreResult<bool>;
 
     async fn global_key(&self, scope: Scope) -> StoreResult<Option<String>>;
     async fn set_global_key(&self, scope: Scope, key_sealed: &str, at: i64) -> StoreResult<()>;

@@ -8,6 +8,7 @@ macro_rules! impl_stream_key_store {
                 &self,
                 k: &$crate::store::stream_keys::StreamKeyRecord,
             ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.writer().begin().await?;
                 sqlx::query(&format!(
                     "INSERT INTO edgecast_stream_keys ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     $crate::store::stream_keys::STREAM_KEY_COLUMNS
@@ -19,9 +20,11 @@ macro_rules! impl_stream_key_store {
                 .bind(&k.key_sealed)
                 .bind(k.created_at)
                 .bind(k.updated_at)
-                .execute(self.writer())
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| $crate::store::map_unique(e, &format!("a stream key for DirPath {}", k.dir_path)))?;
+                Self::record_change(&mut tx, $crate::store::stream_keys::STREAM_KEY_CHANGED, &k.id.to_string(), None, k.updated_at).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -86,6 +89,7 @@ macro_rules! impl_stream_key_store {
                 &self,
                 k: &$crate::store::stream_keys::StreamKeyRecord,
             ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.writer().begin().await?;
                 let done = sqlx::query(
                     "UPDATE edgecast_stream_keys SET dir_path = $1, key_sealed = $2, updated_at = $3 \
                      WHERE id = $4 AND account_id = $5 AND environment = $6",
@@ -96,26 +100,38 @@ macro_rules! impl_stream_key_store {
                 .bind(k.id)
                 .bind(k.account_id.to_string())
                 .bind(k.environment.as_str())
-                .execute(self.writer())
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| $crate::store::map_unique(e, &format!("a stream key for DirPath {}", k.dir_path)))?;
-                Ok(done.rows_affected() == 1)
+                let updated = done.rows_affected() == 1;
+                if updated {
+                    Self::record_change(&mut tx, $crate::store::stream_keys::STREAM_KEY_CHANGED, &k.id.to_string(), None, k.updated_at).await?;
+                }
+                tx.commit().await?;
+                Ok(updated)
             }
 
             async fn delete_stream_key(
                 &self,
                 scope: $crate::store::Scope,
                 id: i64,
+                at: i64,
             ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.writer().begin().await?;
                 let done = sqlx::query(
                     "DELETE FROM edgecast_stream_keys WHERE id = $1 AND account_id = $2 AND environment = $3",
                 )
                 .bind(id)
                 .bind(scope.account_id.to_string())
                 .bind(scope.environment.as_str())
-                .execute(self.writer())
+                .execute(&mut *tx)
                 .await?;
-                Ok(done.rows_affected() == 1)
+                let deleted = done.rows_affected() == 1;
+                if deleted {
+                    Self::record_change(&mut tx, $crate::store::stream_keys::STREAM_KEY_CHANGED, &id.to_string(), None, at).await?;
+                }
+                tx.commit().await?;
+                Ok(deleted)
             }
 
             async fn global_key(

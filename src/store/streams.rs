@@ -63,8 +63,16 @@ pub struct After {
     pub id: Uuid,
 }
 
+/// Change-log kinds for streams, recorded with the stream key's hash: the ingest hooks' stream
+/// cache drops that key on these. `insert_stream` records `STREAM_CREATED` itself.
+pub const STREAM_CREATED: &str = "stream.created";
+pub const STREAM_SUSPENDED: &str = "stream.suspended";
+pub const STREAM_RESUMED: &str = "stream.resumed";
+pub const STREAM_DELETED: &str = "stream.deleted";
+
 #[async_trait]
 pub trait StreamStore: Send + Sync {
+    /// Inserts the stream and records a `STREAM_CREATED` change in one transaction.
     async fn insert_stream(&self, s: &StreamRecord) -> StoreResult<()>;
     /// A stream of the scope that is not deleted.
     async fn stream(&self, scope: Scope, id: Uuid) -> StoreResult<Option<StreamRecord>>;

@@ -8,6 +8,7 @@ macro_rules! impl_stream_store {
                 &self,
                 s: &$crate::store::streams::StreamRecord,
             ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.writer().begin().await?;
                 sqlx::query(&format!(
                     "INSERT INTO streams ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                     $crate::store::streams::STREAM_COLUMNS
@@ -28,9 +29,11 @@ macro_rules! impl_stream_store {
                 .bind(s.updated_at)
                 .bind(s.last_seen_at)
                 .bind(s.deleted_at)
-                .execute(self.writer())
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| $crate::store::map_unique(e, "stream"))?;
+                Self::record_change(&mut tx, $crate::store::streams::STREAM_CREATED, &s.id.to_string(), Some(&s.key_hash), s.created_at).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
