@@ -702,6 +702,46 @@ async fn stream_and_stream_key_writes_log_changes(store: &dyn Store) {
     );
 }
 
+/// An event's webhooks: the scope's live ones, oldest first, never another scope's or a deleted one.
+async fn scope_webhooks_are_live_and_scoped(store: &dyn Store) {
+    use streamgate::store::WebhookRecord;
+    let a = account("0f01");
+    store.insert_account(&a).await.unwrap();
+    let hook = |env, at| WebhookRecord {
+        id: Uuid::now_v7(),
+        account_id: a.id,
+        environment: env,
+        url: format!("https://example.com/{at}"),
+        events: vec!["live-stream.broadcast.started".into()],
+        secret_sealed: "sealed".into(),
+        created_at: at,
+        credential_label: None,
+    };
+    let (first, second, gone, sandbox) = (
+        hook(Environment::Production, 2),
+        hook(Environment::Production, 1),
+        hook(Environment::Production, 3),
+        hook(Environment::Sandbox, 4),
+    );
+    for w in [&first, &second, &gone, &sandbox] {
+        store.insert_webhook(w).await.unwrap();
+    }
+    let scope = Scope {
+        account_id: a.id,
+        environment: Environment::Production,
+    };
+    assert!(store.delete_webhook(scope, gone.id, 5).await.unwrap());
+    let ids: Vec<Uuid> = store
+        .scope_webhooks(scope, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| w.id)
+        .collect();
+    assert_eq!(ids, [second.id, first.id]);
+    assert_eq!(store.scope_webhooks(scope, 1).await.unwrap().len(), 1);
+}
+
 /// Group writes: applied in order in one transaction, each reporting whether it took effect; a
 /// failing write leaves nothing of the whole group behind.
 async fn group_writes_are_ordered_and_all_or_nothing(store: &dyn Store) {
@@ -853,5 +893,6 @@ suites!(
     dashboard_sessions_expire_and_end_with_their_user,
     stream_keys_are_found_by_instance,
     group_writes_are_ordered_and_all_or_nothing,
-    stream_and_stream_key_writes_log_changes
+    stream_and_stream_key_writes_log_changes,
+    scope_webhooks_are_live_and_scoped
 );

@@ -87,7 +87,7 @@ impl Services {
             account_id: stream.account_id,
             environment: stream.environment,
         };
-        let (hooks, _) = self.store.list_webhooks(scope, 0, 1000).await?;
+        let hooks = self.store.scope_webhooks(scope, 1000).await?;
         let now = self.now_ms();
         let body = serde_json::json!({
             "type": event,

@@ -53,6 +53,9 @@ pub trait UploadStore: Send + Sync {
     async fn webhook(&self, scope: Scope, id: Uuid) -> StoreResult<Option<WebhookRecord>>;
     /// Any webhook by id, deleted or not (for the delivery worker).
     async fn webhook_by_id(&self, id: Uuid) -> StoreResult<Option<WebhookRecord>>;
+    /// The scope's first `limit` live webhooks, oldest first, without counting them all (for
+    /// queueing an event's deliveries).
+    async fn scope_webhooks(&self, scope: Scope, limit: i64) -> StoreResult<Vec<WebhookRecord>>;
     async fn list_webhooks(
         &self,
         scope: Scope,

@@ -151,6 +151,26 @@ macro_rules! impl_upload_store {
                 .transpose()
             }
 
+            async fn scope_webhooks(
+                &self,
+                scope: $crate::store::Scope,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::uploads::WebhookRecord>> {
+                sqlx::query_as::<_, $crate::store::uploads::WebhookRow>(&format!(
+                    "SELECT {} FROM webhooks WHERE account_id = $1 AND environment = $2 AND deleted_at IS NULL \
+                     ORDER BY created_at, id LIMIT $3",
+                    $crate::store::uploads::WEBHOOK_COLUMNS
+                ))
+                .bind(scope.account_id.to_string())
+                .bind(scope.environment.as_str())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|r| r.into_record())
+                .collect()
+            }
+
             async fn list_webhooks(
                 &self,
                 scope: $crate::store::Scope,

@@ -5,6 +5,8 @@ pub mod mediamtx;
 pub mod nginx_rtmp;
 pub mod srs;
 
+use std::borrow::Cow;
+
 use axum::routing::post;
 use axum::Router;
 
@@ -24,6 +26,14 @@ pub fn routes() -> Router<AppState> {
 
 /// `a=1&b&c=%20x` → `[("a", Some("1")), ("b", None), ("c", Some(" x"))]`, percent-decoded.
 pub fn parse_query(q: &str) -> Vec<(String, Option<String>)> {
+    parse_query_borrowed(q)
+        .into_iter()
+        .map(|(k, v)| (k.into_owned(), v.map(Cow::into_owned)))
+        .collect()
+}
+
+/// `parse_query` without copying what needs no decoding.
+pub fn parse_query_borrowed(q: &str) -> Vec<(Cow<'_, str>, Option<Cow<'_, str>>)> {
     q.trim_start_matches('?')
         .split('&')
         .filter(|p| !p.is_empty())
@@ -34,7 +44,10 @@ pub fn parse_query(q: &str) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-fn decode(s: &str) -> String {
+fn decode(s: &str) -> Cow<'_, str> {
+    if !s.bytes().any(|b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(s);
+    }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -52,7 +65,10 @@ fn decode(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
 }
 
 fn hex(b: u8) -> Option<u8> {

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::{metric_outcome, parse_query};
+use super::{metric_outcome, parse_query_borrowed};
 use crate::http::AppState;
 use crate::service::ingest::{PublishDecision, PublishRequest};
 
@@ -16,21 +16,21 @@ const STANDARD: &[&str] = &[
 
 fn request(body: &[u8]) -> PublishRequest {
     let text = String::from_utf8_lossy(body);
-    let fields = parse_query(&text);
+    let fields = parse_query_borrowed(&text);
     // The first of duplicates: nginx-rtmp puts its own fields before the URL's query args.
     let first = |name: &str| {
         fields
             .iter()
-            .find(|(k, v)| k == name && v.is_some())
-            .and_then(|(_, v)| v.clone())
+            .find_map(|(k, v)| v.as_deref().filter(|_| k == name))
+            .map(str::to_owned)
             .unwrap_or_default()
     };
     let mut params = Vec::new();
-    let mut seen_standard: Vec<&str> = Vec::new();
+    let mut seen_standard = [false; STANDARD.len()];
     for (k, v) in &fields {
-        match STANDARD.iter().find(|s| **s == k.as_str()) {
-            Some(s) if !seen_standard.contains(s) => seen_standard.push(s),
-            _ => params.push((k.clone(), v.clone())),
+        match STANDARD.iter().position(|s| *s == k.as_ref()) {
+            Some(i) if !seen_standard[i] => seen_standard[i] = true,
+            _ => params.push((k.to_string(), v.as_deref().map(str::to_owned))),
         }
     }
     PublishRequest {
