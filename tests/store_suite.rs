@@ -832,6 +832,20 @@ async fn group_writes_are_ordered_and_all_or_nothing(store: &dyn Store) {
     assert!(!store.stream(scope, s.id).await.unwrap().unwrap().is_active);
     assert_eq!(store.list_sessions(scope, s.id).await.unwrap().len(), 1);
     assert_eq!(store.list_audit(a.id, 10).await.unwrap().len(), 4);
+
+    // Many events at once (written several rows per statement): every one, exactly as given.
+    let many: Vec<AuditEvent> = (0..101).map(|i| audit(&format!("many {i}"))).collect();
+    let writes: Vec<GroupWrite> = many.iter().cloned().map(GroupWrite::Audit).collect();
+    assert_eq!(store.write_group(&writes).await.unwrap(), vec![true; 101]);
+    let mut stored: Vec<AuditEvent> = store
+        .list_audit(a.id, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.outcome.starts_with("many "))
+        .collect();
+    stored.sort_by_key(|e| e.id);
+    assert_eq!(stored, many);
 }
 
 async fn survives_reopening(db: &TestDb) {

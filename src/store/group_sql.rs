@@ -3,24 +3,32 @@
 macro_rules! impl_group_store {
     ($store:ty, $db:ty) => {
         impl $store {
-            async fn insert_audit_in(
+            /// Appends audit events: several rows per statement, in a few fixed statement shapes
+            /// (64, 32, …, 1 rows) so that each stays prepared.
+            async fn insert_audits_in(
                 tx: &mut sqlx::Transaction<'_, $db>,
-                e: &$crate::store::AuditEvent,
+                mut events: &[&$crate::store::AuditEvent],
             ) -> $crate::store::StoreResult<()> {
-                sqlx::query(&format!(
-                    "INSERT INTO audit_events ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    $crate::store::tokens::AUDIT_COLUMNS
-                ))
-                .bind(e.id.to_string())
-                .bind(e.account_id.map(|a| a.to_string()))
-                .bind(&e.actor)
-                .bind(&e.action)
-                .bind(&e.object)
-                .bind(&e.outcome)
-                .bind(&e.detail)
-                .bind(e.at)
-                .execute(&mut **tx)
-                .await?;
+                while !events.is_empty() {
+                    let n = [64, 32, 16, 8, 4, 2, 1].into_iter().find(|n| *n <= events.len()).unwrap_or(1);
+                    let (chunk, rest) = events.split_at(n);
+                    events = rest;
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO audit_events ({}) ",
+                        $crate::store::tokens::AUDIT_COLUMNS
+                    ));
+                    qb.push_values(chunk, |mut b, e| {
+                        b.push_bind(e.id.to_string())
+                            .push_bind(e.account_id.map(|a| a.to_string()))
+                            .push_bind(e.actor.as_str())
+                            .push_bind(e.action.as_str())
+                            .push_bind(e.object.as_str())
+                            .push_bind(e.outcome.as_str())
+                            .push_bind(e.detail.as_str())
+                            .push_bind(e.at);
+                    });
+                    qb.build().execute(&mut **tx).await?;
+                }
                 Ok(())
             }
 
@@ -29,7 +37,6 @@ macro_rules! impl_group_store {
                 s: &$crate::domain::Session,
                 allow_concurrent: bool,
                 deliveries: &[$crate::store::DeliveryRecord],
-                audit: &$crate::store::AuditEvent,
             ) -> $crate::store::StoreResult<bool> {
                 let updated = sqlx::query(
                     "UPDATE streams SET is_active = TRUE, last_seen_at = $1 WHERE id = $2 \
@@ -59,7 +66,6 @@ macro_rules! impl_group_store {
                 .execute(&mut **tx)
                 .await?;
                 Self::insert_deliveries(tx, deliveries).await?;
-                Self::insert_audit_in(tx, audit).await?;
                 Ok(true)
             }
 
@@ -68,7 +74,6 @@ macro_rules! impl_group_store {
                 stream_id: uuid::Uuid,
                 at: i64,
                 deliveries: &[$crate::store::DeliveryRecord],
-                audit: &$crate::store::AuditEvent,
             ) -> $crate::store::StoreResult<bool> {
                 let was_active = sqlx::query(
                     "UPDATE streams SET is_active = FALSE, last_seen_at = $1 WHERE id = $2 AND is_active",
@@ -87,7 +92,6 @@ macro_rules! impl_group_store {
                 if was_active {
                     Self::insert_deliveries(tx, deliveries).await?;
                 }
-                Self::insert_audit_in(tx, audit).await?;
                 Ok(was_active)
             }
         }
@@ -101,20 +105,29 @@ macro_rules! impl_group_store {
                 use $crate::store::group::GroupWrite;
                 let mut tx = self.writer().begin().await?;
                 let mut done = Vec::with_capacity(writes.len());
+                // The audit events go in last, together: the table is append-only, so their
+                // order within the transaction does not matter.
+                let mut audits = Vec::with_capacity(writes.len());
                 for w in writes {
                     done.push(match w {
                         GroupWrite::Audit(e) => {
-                            Self::insert_audit_in(&mut tx, e).await?;
+                            audits.push(e);
                             true
                         }
                         GroupWrite::StartPublish { session, allow_concurrent, deliveries, audit } => {
-                            Self::start_publish_in(&mut tx, session, *allow_concurrent, deliveries, audit).await?
+                            let started = Self::start_publish_in(&mut tx, session, *allow_concurrent, deliveries).await?;
+                            if started {
+                                audits.push(audit);
+                            }
+                            started
                         }
                         GroupWrite::EndPublish { stream_id, at, deliveries, audit } => {
-                            Self::end_publish_in(&mut tx, *stream_id, *at, deliveries, audit).await?
+                            audits.push(audit);
+                            Self::end_publish_in(&mut tx, *stream_id, *at, deliveries).await?
                         }
                     });
                 }
+                Self::insert_audits_in(&mut tx, &audits).await?;
                 tx.commit().await?;
                 Ok(done)
             }
