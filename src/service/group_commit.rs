@@ -60,8 +60,8 @@ impl GroupCommit {
                     }
                 }
                 Err(e) => {
-                    for answer in answers {
-                        let _ = answer.send(Err(Error::Internal(e.to_string())));
+                    if let Some(answer) = answers.into_iter().next() {
+                        let _ = answer.send(Err(Error::from(e)));
                     }
                 }
             }
