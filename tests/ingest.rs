@@ -607,24 +607,8 @@ async fn hook_caches_follow_changes_made_elsewhere(backend: Backend) {
             &format!("10.7.{}.{}", n / 250, n % 250),
             call,
         );
-        let (http, url) = (
-            a.http.clone(),
-            a.url(if call == "publish" {
-                "/ingest/nginx-rtmp/publish"
-            } else {
-                "/ingest/nginx-rtmp/publish-done"
-            }),
-        );
-        async move {
-            http.post(url)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
+        let (a, call) = (&a, call.to_string());
+        async move { nginx(a, &call, body).await.status().as_u16() }
     };
     let last_outcome = || async {
         a.server

@@ -51,6 +51,15 @@ macro_rules! impl_group_store {
                 if updated != 1 {
                     return Ok(false);
                 }
+                Self::insert_session_in(tx, s).await?;
+                Self::insert_deliveries(tx, deliveries).await?;
+                Ok(true)
+            }
+
+            async fn insert_session_in(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                s: &$crate::domain::Session,
+            ) -> $crate::store::StoreResult<()> {
                 sqlx::query(&format!(
                     "INSERT INTO sessions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     $crate::store::streams::SESSION_COLUMNS
@@ -64,9 +73,9 @@ macro_rules! impl_group_store {
                 .bind(s.started_at)
                 .bind(s.ended_at)
                 .execute(&mut **tx)
-                .await?;
-                Self::insert_deliveries(tx, deliveries).await?;
-                Ok(true)
+                .await
+                .map_err(|e| $crate::store::map_unique(e, "session"))?;
+                Ok(())
             }
 
             async fn end_publish_in(

@@ -179,21 +179,9 @@ macro_rules! impl_stream_store {
                 &self,
                 s: &$crate::domain::Session,
             ) -> $crate::store::StoreResult<()> {
-                sqlx::query(&format!(
-                    "INSERT INTO sessions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    $crate::store::streams::SESSION_COLUMNS
-                ))
-                .bind(s.id.to_string())
-                .bind(s.stream_id.to_string())
-                .bind(s.account_id.to_string())
-                .bind(s.environment.as_str())
-                .bind(&s.ingest)
-                .bind(&s.client_addr)
-                .bind(s.started_at)
-                .bind(s.ended_at)
-                .execute(self.writer())
-                .await
-                .map_err(|e| $crate::store::map_unique(e, "session"))?;
+                let mut tx = self.writer().begin().await?;
+                Self::insert_session_in(&mut tx, s).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
