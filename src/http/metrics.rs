@@ -2,8 +2,9 @@
 
 use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,21 +18,64 @@ const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-#[derive(Default, Clone)]
+/// One histogram series, updated without a lock: each request adds to its count, its sum and
+/// the one bucket its duration falls in (rendered cumulatively).
+#[derive(Default)]
 struct Series {
-    count: u64,
-    sum: f64,
-    buckets: [u64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_ns: AtomicU64,
+    /// Requests no slower than `BUCKETS[i]` and slower than `BUCKETS[i - 1]`.
+    buckets: [AtomicU64; BUCKETS.len()],
 }
 
-type RouteSeries = HashMap<(&'static str, u16), Series>;
-type Snapshot = Vec<(String, Vec<((&'static str, u16), Series)>)>;
+impl Series {
+    fn record(&self, took: Duration) {
+        self.count.fetch_add(1, Relaxed);
+        let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_ns.fetch_add(ns, Relaxed);
+        let seconds = took.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|le| seconds <= *le) {
+            self.buckets[i].fetch_add(1, Relaxed);
+        }
+    }
+}
+
+type RouteSeries = HashMap<(&'static str, u16), Arc<Series>>;
+type Snapshot = Vec<(String, Vec<((&'static str, u16), Arc<Series>)>)>;
 
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<HashMap<String, RouteSeries>>,
-    auth_failures: Mutex<HashMap<(&'static str, &'static str), u64>>,
-    ingest_decisions: Mutex<HashMap<(&'static str, &'static str), u64>>,
+    /// Written only when a (route, method, status) is seen for the first time: requests share
+    /// the read lock and update their series' atomics.
+    requests: RwLock<HashMap<String, RouteSeries>>,
+    auth_failures: Counters,
+    ingest_decisions: Counters,
+}
+
+/// Counters by a pair of labels, added to under a shared lock (the map is written only when a
+/// pair is first seen).
+#[derive(Default)]
+struct Counters(RwLock<HashMap<(&'static str, &'static str), AtomicU64>>);
+
+impl Counters {
+    fn add(&self, labels: (&'static str, &'static str)) {
+        if let Ok(map) = self.0.read() {
+            if let Some(n) = map.get(&labels) {
+                n.fetch_add(1, Relaxed);
+                return;
+            }
+        }
+        if let Ok(mut map) = self.0.write() {
+            map.entry(labels).or_default().fetch_add(1, Relaxed);
+        }
+    }
+
+    fn snapshot(&self) -> Vec<((&'static str, &'static str), u64)> {
+        self.0.read().map_or_else(
+            |_| Vec::new(),
+            |m| m.iter().map(|(k, n)| (*k, n.load(Relaxed))).collect(),
+        )
+    }
 }
 
 fn method_label(m: &axum::http::Method) -> &'static str {
@@ -54,60 +98,51 @@ fn escape(v: &str) -> String {
 }
 
 impl Metrics {
-    pub fn observe(&self, route: &str, method: &'static str, status: u16, seconds: f64) {
-        let Ok(mut map) = self.requests.lock() else {
+    pub fn observe(&self, route: &str, method: &'static str, status: u16, took: Duration) {
+        if let Ok(map) = self.requests.read() {
+            if let Some(s) = map.get(route).and_then(|r| r.get(&(method, status))) {
+                s.record(took);
+                return;
+            }
+        }
+        let Ok(mut map) = self.requests.write() else {
             return;
         };
         let by_route = match map.get_mut(route) {
             Some(r) => r,
             None => map.entry(route.to_string()).or_default(),
         };
-        let s = by_route.entry((method, status)).or_default();
-        s.count += 1;
-        s.sum += seconds;
-        for (i, le) in BUCKETS.iter().enumerate() {
-            if seconds <= *le {
-                s.buckets[i] += 1;
-            }
-        }
+        by_route.entry((method, status)).or_default().record(took);
     }
 
     /// A request answered: counted, timed from `start`, and logged at debug level. Shared by the
     /// router's layer and the accept loop's hot route (`http::hot`).
     pub fn request_done(&self, route: &str, method: &'static str, status: u16, start: Instant) {
-        self.observe(route, method, status, start.elapsed().as_secs_f64());
+        self.observe(route, method, status, start.elapsed());
         tracing::debug!(route, method, status, "request");
     }
 
     pub fn auth_failure(&self, dialect: &'static str, reason: &'static str) {
-        if let Ok(mut m) = self.auth_failures.lock() {
-            *m.entry((dialect, reason)).or_default() += 1;
-        }
+        self.auth_failures.add((dialect, reason));
     }
 
     /// A media server's publish hook was answered (`allowed`, `refused`, `throttled`).
     pub fn ingest_decision(&self, server: &'static str, outcome: &'static str) {
-        if let Ok(mut m) = self.ingest_decisions.lock() {
-            *m.entry((server, outcome)).or_default() += 1;
-        }
+        self.ingest_decisions.add((server, outcome));
     }
 
     pub fn auth_failures(&self, dialect: &str, reason: &str) -> u64 {
         self.auth_failures
-            .lock()
-            .ok()
-            .and_then(|m| {
-                m.iter()
-                    .find(|((d, r), _)| *d == dialect && *r == reason)
-                    .map(|(_, n)| *n)
-            })
-            .unwrap_or(0)
+            .snapshot()
+            .into_iter()
+            .find(|((d, r), _)| *d == dialect && *r == reason)
+            .map_or(0, |(_, n)| n)
     }
 
     /// Renders everything in the Prometheus text exposition format.
     pub fn render(&self, gauges: &[(&str, &str, f64)]) -> String {
         let mut out = String::new();
-        let requests: Snapshot = match self.requests.lock() {
+        let requests: Snapshot = match self.requests.read() {
             Ok(m) => m
                 .iter()
                 .map(|(r, s)| (r.clone(), s.iter().map(|(k, v)| (*k, v.clone())).collect()))
@@ -124,7 +159,7 @@ impl Metrics {
                     out,
                     "streamgate_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {}",
                     escape(route),
-                    s.count
+                    s.count.load(Relaxed)
                 );
             }
         }
@@ -136,43 +171,45 @@ impl Metrics {
                     "route=\"{}\",method=\"{method}\",status=\"{status}\"",
                     escape(route)
                 );
+                // The count first: a request being recorded meanwhile may be in the count and not
+                // yet in its bucket, never the other way round, so +Inf >= every bucket.
+                let count = s.count.load(Relaxed);
+                let sum = s.sum_ns.load(Relaxed) as f64 / 1e9;
+                let mut cumulative = 0;
                 for (i, le) in BUCKETS.iter().enumerate() {
+                    cumulative += s.buckets[i].load(Relaxed);
                     let _ = writeln!(
                         out,
                         "streamgate_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
-                        s.buckets[i]
+                        cumulative.min(count)
                     );
                 }
                 let _ = writeln!(
                     out,
-                    "streamgate_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                    s.count
+                    "streamgate_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
                 );
                 let _ = writeln!(
                     out,
-                    "streamgate_http_request_duration_seconds_sum{{{labels}}} {}",
-                    s.sum
+                    "streamgate_http_request_duration_seconds_sum{{{labels}}} {sum}"
                 );
                 let _ = writeln!(
                     out,
-                    "streamgate_http_request_duration_seconds_count{{{labels}}} {}",
-                    s.count
+                    "streamgate_http_request_duration_seconds_count{{{labels}}} {count}"
                 );
             }
         }
         out.push_str("# HELP streamgate_auth_failures_total Refused authentications by dialect and reason.\n");
         out.push_str("# TYPE streamgate_auth_failures_total counter\n");
-        if let Ok(m) = self.auth_failures.lock() {
-            for ((dialect, reason), n) in m.iter() {
-                let _ = writeln!(out, "streamgate_auth_failures_total{{dialect=\"{dialect}\",reason=\"{reason}\"}} {n}");
-            }
+        for ((dialect, reason), n) in self.auth_failures.snapshot() {
+            let _ = writeln!(
+                out,
+                "streamgate_auth_failures_total{{dialect=\"{dialect}\",reason=\"{reason}\"}} {n}"
+            );
         }
         out.push_str("# HELP streamgate_ingest_decisions_total Publish hook decisions by media server and outcome.\n");
         out.push_str("# TYPE streamgate_ingest_decisions_total counter\n");
-        if let Ok(m) = self.ingest_decisions.lock() {
-            for ((server, outcome), n) in m.iter() {
-                let _ = writeln!(out, "streamgate_ingest_decisions_total{{server=\"{server}\",outcome=\"{outcome}\"}} {n}");
-            }
+        for ((server, outcome), n) in self.ingest_decisions.snapshot() {
+            let _ = writeln!(out, "streamgate_ingest_decisions_total{{server=\"{server}\",outcome=\"{outcome}\"}} {n}");
         }
         for (name, help, value) in gauges {
             let _ = writeln!(
@@ -268,19 +305,53 @@ mod tests {
     #[test]
     fn renders_counters_and_histograms() {
         let m = Metrics::default();
-        m.observe("/sg/v1/me", "GET", 200, 0.002);
-        m.observe("/sg/v1/me", "GET", 200, 0.2);
+        m.observe("/sg/v1/me", "GET", 200, Duration::from_millis(2));
+        m.observe("/sg/v1/me", "GET", 200, Duration::from_millis(200));
+        m.observe("/sg/v1/me", "GET", 200, Duration::from_secs(11));
         m.auth_failure("sg", "revoked");
         let text = m.render(&[("streamgate_key_cache_entries", "Cached keys.", 3.0)]);
         assert!(text.contains(
-            "streamgate_http_requests_total{route=\"/sg/v1/me\",method=\"GET\",status=\"200\"} 2"
+            "streamgate_http_requests_total{route=\"/sg/v1/me\",method=\"GET\",status=\"200\"} 3"
         ));
-        assert!(text.contains("le=\"0.0025\"} 1"));
-        assert!(text.contains("le=\"+Inf\"} 2"));
+        assert!(text.contains("le=\"0.001\"} 0"));
+        assert!(text.contains("le=\"0.0025\"} 1"), "{text}");
+        assert!(text.contains("le=\"0.1\"} 1"));
+        assert!(text.contains("le=\"0.25\"} 2"), "cumulative");
+        assert!(text.contains("le=\"10\"} 2"));
+        assert!(text.contains("le=\"+Inf\"} 3"));
+        assert!(text.contains("_sum{route=\"/sg/v1/me\",method=\"GET\",status=\"200\"} 11.202\n"));
+        assert!(text.contains("_count{route=\"/sg/v1/me\",method=\"GET\",status=\"200\"} 3\n"));
         assert!(
             text.contains("streamgate_auth_failures_total{dialect=\"sg\",reason=\"revoked\"} 1")
         );
         assert!(text.contains("streamgate_key_cache_entries 3"));
         assert_eq!(m.auth_failures("sg", "revoked"), 1);
+    }
+
+    #[test]
+    fn concurrent_requests_are_all_counted() {
+        let m = Arc::new(Metrics::default());
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    for i in 0..1000u64 {
+                        let status = if (i + t) % 2 == 0 { 200 } else { 401 };
+                        m.observe("/sg/v1/me", "GET", status, Duration::from_micros(i));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let text = m.render(&[]);
+        for status in [200, 401] {
+            let count =
+                format!("_count{{route=\"/sg/v1/me\",method=\"GET\",status=\"{status}\"}} 4000\n");
+            assert!(text.contains(&count), "{text}");
+            let inf = format!("status=\"{status}\",le=\"+Inf\"}} 4000\n");
+            assert!(text.contains(&inf), "{text}");
+        }
     }
 }
