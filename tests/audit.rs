@@ -265,6 +265,30 @@ async fn group_commit_isolates_a_failing_caller(backend: Backend) {
         .collect();
     assert_eq!(written.len(), 39, "{written:?}");
     assert!(!written.contains(&"n:17".to_string()));
+    // The callers did share a group, which failed on the duplicate and was written caller by caller.
+    let retried = svc
+        .group_commit_stats()
+        .retried_alone
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        retried > 1,
+        "no group of several callers was split: {retried}"
+    );
+    let metrics = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "streamgate_group_commit_retried_alone {retried}\n"
+        )),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

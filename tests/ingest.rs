@@ -619,7 +619,7 @@ async fn hook_caches_follow_changes_made_elsewhere(backend: Backend) {
             .unwrap()
             .into_iter()
             .find(|e| e.action == "ingest.publish")
-            .map(|e| e.outcome)
+            .map(|e| (e.outcome, e.account_id))
             .unwrap()
     };
     let lookups = || a.server.svc().verifier.store_lookups();
@@ -671,7 +671,11 @@ async fn hook_caches_follow_changes_made_elsewhere(backend: Backend) {
     assert_eq!(patch(true).await.unwrap().status(), 204);
     // Whether or not A has followed the change yet, the publish is refused, for the right reason.
     assert_eq!(on_a(&key, "", "publish").await, 403);
-    assert_eq!(last_outcome().await, "stream_suspended");
+    // Refusals of a known stream are its account's to see.
+    assert_eq!(
+        last_outcome().await,
+        ("stream_suspended".into(), Some(a.account.id))
+    );
     // Once A has followed the suspension it holds the suspended stream: resuming must reach it too.
     let latest = a.server.svc().store.latest_change().await.unwrap();
     let followed = common::eventually(Duration::from_secs(1), || async {
@@ -697,7 +701,11 @@ async fn hook_caches_follow_changes_made_elsewhere(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(on_a(&key, "", "publish").await, 403);
-    assert_eq!(last_outcome().await, "stream_deleted");
+    // Refusals of a known stream are its account's to see.
+    assert_eq!(
+        last_outcome().await,
+        ("stream_deleted".into(), Some(a.account.id))
+    );
 
     // Edgecast: A has seen instance `inst` without keys; a key made on B works on A within 1 s,
     // and stops working when B changes or deletes it.

@@ -171,8 +171,8 @@ impl Metrics {
                     "route=\"{}\",method=\"{method}\",status=\"{status}\"",
                     escape(route)
                 );
-                // The count first: a request being recorded meanwhile may be in the count and not
-                // yet in its bucket, never the other way round, so +Inf >= every bucket.
+                // A request being recorded meanwhile may be counted in one and not yet in the
+                // other: buckets are capped at the count so that none ever exceeds +Inf.
                 let count = s.count.load(Relaxed);
                 let sum = s.sum_ns.load(Relaxed) as f64 / 1e9;
                 let mut cumulative = 0;

@@ -45,7 +45,9 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 /// Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    use std::sync::atomic::Ordering::Relaxed;
     let verifier = &state.svc.verifier;
+    let group = state.svc.group_commit_stats();
     let body = state.metrics.render(&[
         (
             "streamgate_key_cache_entries",
@@ -61,6 +63,21 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "streamgate_change_log_applied_seq",
             "Last change-log entry this instance has applied to its cache (-1: not following).",
             verifier.applied_seq() as f64,
+        ),
+        (
+            "streamgate_group_commit_transactions",
+            "Transactions committed for group commits (audit events, publish starts and ends), since start.",
+            group.groups.load(Relaxed) as f64,
+        ),
+        (
+            "streamgate_group_commit_callers",
+            "Requests whose writes those transactions committed, since start (callers / transactions = mean group size).",
+            group.callers.load(Relaxed) as f64,
+        ),
+        (
+            "streamgate_group_commit_retried_alone",
+            "Requests written again on their own after a write of their group was refused, since start.",
+            group.retried_alone.load(Relaxed) as f64,
         ),
     ]);
     (

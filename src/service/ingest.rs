@@ -61,7 +61,8 @@ pub enum PublishDecision {
         account: Uuid,
         session: Option<Uuid>,
     },
-    Refused(&'static str),
+    /// Why; and the account whose stream was refused, when the stream is known.
+    Refused(&'static str, Option<Uuid>),
     /// Too many refusals from this address lately: refused without looking.
     Throttled,
 }
@@ -136,9 +137,9 @@ impl Services {
         }
         let decision = self.decide(req).await?;
         match &decision {
-            PublishDecision::Refused(reason) => {
+            PublishDecision::Refused(reason, account) => {
                 self.ingest_throttle.refused(&addr);
-                self.audit_publish(req, None, reason).await;
+                self.audit_publish(req, *account, reason).await;
             }
             // A publish that opened a session was audited in the session's own transaction.
             PublishDecision::Allowed {
@@ -159,10 +160,16 @@ impl Services {
         let key_hash = sha256(req.stream.as_bytes());
         if let Some(rec) = self.verifier.stream_by_key_hash(&key_hash).await? {
             if rec.deleted_at.is_some() {
-                return Ok(PublishDecision::Refused("stream_deleted"));
+                return Ok(PublishDecision::Refused(
+                    "stream_deleted",
+                    Some(rec.account_id),
+                ));
             }
             if rec.suspended {
-                return Ok(PublishDecision::Refused("stream_suspended"));
+                return Ok(PublishDecision::Refused(
+                    "stream_suspended",
+                    Some(rec.account_id),
+                ));
             }
             let session = Session {
                 id: Uuid::now_v7(),
@@ -194,7 +201,7 @@ impl Services {
                     Some(now) if now.suspended => "stream_suspended",
                     Some(_) => "already_publishing",
                 };
-                return Ok(PublishDecision::Refused(why));
+                return Ok(PublishDecision::Refused(why, Some(rec.account_id)));
             }
             return Ok(PublishDecision::Allowed {
                 via: "stream_key",
@@ -282,11 +289,12 @@ impl Services {
                 }
             }
         }
-        Ok(PublishDecision::Refused(if matches.is_empty() {
+        let reason = if matches.is_empty() {
             "unknown_stream"
         } else {
             "wrong_key"
-        }))
+        };
+        Ok(PublishDecision::Refused(reason, None))
     }
 
     /// May a viewer read this stream (MediaMTX `read`)? Named by playback id (or key); only

@@ -60,6 +60,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A transaction shared with other requests' writes failed (group commit); the message is
+    /// the database's error, which the first of those requests received as such.
+    #[error("shared write failed: {0}")]
+    SharedWrite(String),
     #[error("unsupported database url {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
 }

@@ -78,7 +78,7 @@ fn hex(b: u8) -> Option<u8> {
 pub fn metric_outcome(d: &PublishDecision) -> &'static str {
     match d {
         PublishDecision::Allowed { .. } => "allowed",
-        PublishDecision::Refused(_) => "refused",
+        PublishDecision::Refused(..) => "refused",
         PublishDecision::Throttled => "throttled",
     }
 }

@@ -51,7 +51,7 @@ pub async fn publish(State(state): State<AppState>, body: Bytes) -> StatusCode {
                 .ingest_decision("nginx-rtmp", metric_outcome(&d));
             match d {
                 PublishDecision::Allowed { .. } => StatusCode::OK,
-                PublishDecision::Refused(_) => StatusCode::FORBIDDEN,
+                PublishDecision::Refused(..) => StatusCode::FORBIDDEN,
                 PublishDecision::Throttled => StatusCode::TOO_MANY_REQUESTS,
             }
         }
