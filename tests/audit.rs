@@ -274,15 +274,7 @@ async fn group_commit_isolates_a_failing_caller(backend: Backend) {
         retried > 1,
         "no group of several callers was split: {retried}"
     );
-    let metrics = s
-        .http
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.get_text("/metrics").await;
     assert!(
         metrics.contains(&format!(
             "streamgate_group_commit_retried_alone {retried}\n"

@@ -6,7 +6,7 @@ mod common;
 use common::{setup, Setup};
 use reqwest::Response;
 use serde_json::{json, Value};
-use streamgate::testkit::Backend;
+use streamgate::testkit::{Backend, TestServer};
 
 async fn nginx(s: &Setup, call: &str, body: String) -> Response {
     let path = if call == "publish" {
@@ -34,8 +34,13 @@ fn form(app: &str, name: &str, query: &str, addr: &str, call: &str) -> String {
 }
 
 async fn stream(s: &Setup, name: &str) -> Value {
+    stream_at(s, &s.server, name).await
+}
+
+/// A stream made through `server` (another instance on the same store, say) with `s`'s key.
+async fn stream_at(s: &Setup, server: &TestServer, name: &str) -> Value {
     s.http
-        .post(s.url("/api/stream"))
+        .post(server.url("/api/stream"))
         .bearer_auth(s.secret())
         .json(&json!({"name": name}))
         .send()
@@ -595,7 +600,7 @@ async fn simultaneous_publishes_of_many_streams_all_land() {
 async fn hook_caches_follow_changes_made_elsewhere(backend: Backend) {
     use std::time::Duration;
     let a = setup(backend).await;
-    let b = streamgate::testkit::TestServer::start_on(a.server.db.clone()).await;
+    let b = TestServer::start_on(a.server.db.clone()).await;
     // Each call from its own address: the waits below retry, and must not be throttled.
     let calls = std::sync::atomic::AtomicU32::new(0);
     let on_a = |name: &str, query: &str, call: &str| {
@@ -635,17 +640,7 @@ async fn hook_caches_follow_changes_made_elsewhere(backend: Backend) {
     );
 
     // A stream made on B publishes on A; a known key is not looked up again either.
-    let made: Value = a
-        .http
-        .post(b.url("/api/stream"))
-        .bearer_auth(a.secret())
-        .json(&json!({"name": "elsewhere"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let made = stream_at(&a, &b, "elsewhere").await;
     let (id, key) = (
         made["id"].as_str().unwrap().to_string(),
         made["streamKey"].as_str().unwrap().to_string(),

@@ -64,16 +64,7 @@ async fn a_full_run_never_logs_or_echoes_a_secret() {
         }
         let keys = svc.list_keys(s.account.id).await.unwrap();
         seen.push_str(&format!("{keys:?}"));
-        seen.push_str(
-            &s.http
-                .get(s.url("/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-        );
+        seen.push_str(&s.get_text("/metrics").await);
         s.server.stop().await;
     }
 

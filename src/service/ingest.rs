@@ -15,7 +15,7 @@ use crate::crypto::{sha256, Aad};
 use crate::domain::credential::CredentialType;
 use crate::domain::edgecast::dir_path_matches;
 use crate::domain::{Error, Session};
-use crate::store::{AuditEvent, GroupWrite, Scope};
+use crate::store::{AuditEvent, GroupWrite, Scope, StreamRecord};
 
 /// What a media server tells us about a publish (or its end).
 #[derive(Debug, Clone)]
@@ -65,6 +65,17 @@ pub enum PublishDecision {
     Refused(&'static str, Option<Uuid>),
     /// Too many refusals from this address lately: refused without looking.
     Throttled,
+}
+
+/// Why a stream may not be published at all, if so.
+fn unpublishable(rec: &StreamRecord) -> Option<&'static str> {
+    if rec.deleted_at.is_some() {
+        Some("stream_deleted")
+    } else if rec.suspended {
+        Some("stream_suspended")
+    } else {
+        None
+    }
 }
 
 /// Equal without revealing where they differ.
@@ -159,17 +170,8 @@ impl Services {
         // (a) The stream name is a stream key.
         let key_hash = sha256(req.stream.as_bytes());
         if let Some(rec) = self.verifier.stream_by_key_hash(&key_hash).await? {
-            if rec.deleted_at.is_some() {
-                return Ok(PublishDecision::Refused(
-                    "stream_deleted",
-                    Some(rec.account_id),
-                ));
-            }
-            if rec.suspended {
-                return Ok(PublishDecision::Refused(
-                    "stream_suspended",
-                    Some(rec.account_id),
-                ));
+            if let Some(why) = unpublishable(&rec) {
+                return Ok(PublishDecision::Refused(why, Some(rec.account_id)));
             }
             let session = Session {
                 id: Uuid::now_v7(),
@@ -196,10 +198,8 @@ impl Services {
             if started.first() != Some(&true) {
                 // The cache may not know yet that it was suspended or deleted: ask the store why.
                 let why = match self.store.stream_by_key_hash(&key_hash).await? {
-                    Some(now) if now.deleted_at.is_some() => "stream_deleted",
+                    Some(now) => unpublishable(&now).unwrap_or("already_publishing"),
                     None => "stream_deleted",
-                    Some(now) if now.suspended => "stream_suspended",
-                    Some(_) => "already_publishing",
                 };
                 return Ok(PublishDecision::Refused(why, Some(rec.account_id)));
             }
