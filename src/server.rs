@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use http_body_util::Either;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -58,7 +59,7 @@ pub async fn run_with_state(
 
 async fn serve_http1(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
     let router = app(state.clone());
-    let state = Arc::new(state);
+    let hot = Arc::new(hot::Hot::new(state));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -76,17 +77,24 @@ async fn serve_http1(listener: TcpListener, state: AppState, shutdown: impl Futu
         };
         // Small request/response exchanges: send each response at once, without Nagle's delay.
         let _ = stream.set_nodelay(true);
-        let (state, router) = (state.clone(), router.clone());
+        let (hot, router) = (hot.clone(), router.clone());
         let service = service_fn(move |req: hyper::Request<Incoming>| {
-            let (state, router) = (state.clone(), router.clone());
+            // The verify path's hot route skips the router's generic dispatch (http::hot).
+            let to = if hot::is_hot(&req) {
+                Either::Left(hot.clone())
+            } else {
+                Either::Right(router.clone())
+            };
             async move {
-                // The verify path's hot route skips the router's generic dispatch (http::hot).
-                if hot::is_hot(&req) {
-                    return Ok::<_, Infallible>(hot::answer(&state, req).await);
+                match to {
+                    Either::Left(hot) => Ok::<_, Infallible>(hot.answer(req).await),
+                    Either::Right(router) => {
+                        let mut req = req.map(Body::new);
+                        req.extensions_mut().insert(ConnectInfo(peer));
+                        let res = router.oneshot(req).await?;
+                        Ok(res.map(Either::Right))
+                    }
                 }
-                let mut req = req.map(Body::new);
-                req.extensions_mut().insert(ConnectInfo(peer));
-                router.oneshot(req).await
             }
         });
         let conn = hyper::server::conn::http1::Builder::new()

@@ -347,6 +347,45 @@ async fn me_on_the_hot_path_answers_like_the_router() {
     let (code, message) = sg_error(s.me(s.secret()).await, 401).await;
     assert_eq!(code, "unauthorized");
     assert!(message.contains("revoked"), "{message}");
+
+    // The hot path renders each kind of refusal once and sends it again after that: every time
+    // the same status, headers and body as a routed sg handler's refusal (`/sg/v1/usage`).
+    let revoked = s.secret().to_string();
+    for key in [None, Some("sg_production_nope"), Some(revoked.as_str())] {
+        let send = |path: &'static str| {
+            let req = s.http.get(s.url(path));
+            match key {
+                Some(k) => req.bearer_auth(k),
+                None => req,
+            }
+            .send()
+        };
+        let routed = send("/sg/v1/usage").await.unwrap();
+        let want = (
+            routed.status(),
+            routed.headers()["content-type"].clone(),
+            routed.headers()["www-authenticate"].clone(),
+            routed.text().await.unwrap(),
+        );
+        for _ in 0..2 {
+            let res = send("/sg/v1/me").await.unwrap();
+            let got = (
+                res.status(),
+                res.headers()["content-type"].clone(),
+                res.headers()["www-authenticate"].clone(),
+                res.text().await.unwrap(),
+            );
+            assert_eq!(got, want, "{key:?}");
+        }
+    }
+    let text = s.get_text("/metrics").await;
+    for line in [
+        "streamgate_http_requests_total{route=\"/sg/v1/me\",method=\"GET\",status=\"401\"} 9",
+        "streamgate_auth_failures_total{dialect=\"sg\",reason=\"missing\"} 4",
+        "streamgate_auth_failures_total{dialect=\"sg\",reason=\"revoked\"} 4",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
 }
 
 #[tokio::test]

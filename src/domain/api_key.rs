@@ -1,4 +1,5 @@
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use uuid::Uuid;
 
 use super::Error;
@@ -152,13 +153,42 @@ pub struct KeyInfo {
     pub memo: KeyMemo,
 }
 
-/// Values derived from a cached `KeyInfo` once and reused for as long as that copy lives: today
-/// the `/sg/v1/me` body, which costs more to serialize than verifying the key does. A changed key
-/// is a new `KeyInfo` from the verifier, with an empty memo, so nothing stale is ever served. Not
-/// part of the key's identity: ignored by `==`, empty in a clone (which may then be edited).
+/// Values kept with a cached `KeyInfo` for as long as that copy lives: the `/sg/v1/me` body,
+/// which costs more to serialize than verifying the key does, and the copy's use counter (so that
+/// counting a request takes no lock). A changed key is a new `KeyInfo` from the verifier, with an
+/// empty memo, so nothing stale is ever served. Not part of the key's identity: ignored by `==`,
+/// empty in a clone (which may then be edited).
 #[derive(Default)]
 pub struct KeyMemo {
     pub me_json: std::sync::OnceLock<bytes::Bytes>,
+    /// Set by the usage recorder on this copy's first use; the recorder holds it too.
+    pub uses: std::sync::OnceLock<std::sync::Arc<UseCounter>>,
+}
+
+/// Requests authenticated by one cached copy of a key, counted with atomics only: the minute
+/// they fall in, how many, and the latest time. The usage recorder moves the count out when the
+/// minute changes and when it flushes (`service::usage`).
+#[derive(Debug)]
+pub struct UseCounter {
+    pub key_id: Uuid,
+    pub account_id: Uuid,
+    /// Start (ms) of the minute `count` belongs to; `i64::MIN` before the first request.
+    pub bucket: AtomicI64,
+    pub count: AtomicU64,
+    /// Latest use (ms) not yet written back; 0 = none.
+    pub last_used: AtomicI64,
+}
+
+impl UseCounter {
+    pub fn new(key_id: Uuid, account_id: Uuid) -> Self {
+        Self {
+            key_id,
+            account_id,
+            bucket: AtomicI64::new(i64::MIN),
+            count: AtomicU64::new(0),
+            last_used: AtomicI64::new(0),
+        }
+    }
 }
 
 impl Clone for KeyMemo {

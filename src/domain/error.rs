@@ -13,6 +13,19 @@ pub enum AuthFailure {
 }
 
 impl AuthFailure {
+    pub const ALL: [AuthFailure; 5] = [
+        AuthFailure::Missing,
+        AuthFailure::Malformed,
+        AuthFailure::NotFound,
+        AuthFailure::Revoked,
+        AuthFailure::Expired,
+    ];
+
+    /// Its position in `ALL`.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuthFailure::Missing => "missing",
@@ -63,3 +76,15 @@ impl From<StoreError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::AuthFailure;
+
+    #[test]
+    fn every_failure_has_its_own_index() {
+        for (i, f) in AuthFailure::ALL.into_iter().enumerate() {
+            assert_eq!(f.index(), i, "{f:?}");
+        }
+    }
+}

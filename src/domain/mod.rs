@@ -13,7 +13,7 @@ pub mod webhook;
 
 pub use account::{Account, AccountNumber};
 pub use actor::{Actor, UserRef};
-pub use api_key::{ApiKey, Cors, Environment, KeyInfo, KeyMemo, VerifyCode};
+pub use api_key::{ApiKey, Cors, Environment, KeyInfo, KeyMemo, UseCounter, VerifyCode};
 pub use error::{AuthFailure, Error};
 pub use stream::{MultistreamTarget, Restream, Session, Stream};
 pub use user::{Role, User};

@@ -107,16 +107,18 @@ pub async fn authenticate<D: Dialect>(
 ) -> Result<Actor, ApiError<D>> {
     let result = authenticate_any(state, headers).await;
     result.map_err(|e| {
-        if let Error::Unauthenticated(f) = &e {
-            state.metrics.auth_failure(D::NAME, f.as_str());
-            tracing::debug!(
-                dialect = D::NAME,
-                reason = f.as_str(),
-                "authentication refused"
-            );
-        }
+        count_refusal(state, D::NAME, &e);
         e.into()
     })
+}
+
+/// Counts (in metrics) and logs a refused authentication in `dialect`; other errors are not
+/// refusals and are left to the error's rendering. Shared with the hot route (`http::hot`).
+pub fn count_refusal(state: &AppState, dialect: &'static str, e: &Error) {
+    if let Error::Unauthenticated(f) = e {
+        state.metrics.auth_failure(dialect, f.as_str());
+        tracing::debug!(dialect, reason = f.as_str(), "authentication refused");
+    }
 }
 
 #[cfg(test)]

@@ -13,49 +13,131 @@
 
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::http::{Method, Request, StatusCode};
-use axum::response::{IntoResponse, Response};
+use std::sync::OnceLock;
 
-use super::auth::authenticate;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, Either, Full};
+
+use super::auth::{authenticate_any, count_refusal};
 use super::dialect::sg::{MeResponse, Sg};
+use super::error::{ApiError, Dialect};
+use super::metrics::FixedRoute;
 use super::AppState;
-use crate::domain::KeyInfo;
+use crate::domain::{AuthFailure, Error, KeyInfo};
 
 /// The route template, as the router would report it to the metrics.
 pub const ME: &str = "/sg/v1/me";
 
-/// Whether the accept loop should answer `req` with [`answer`] rather than the router. HEAD, other
-/// methods and other paths take the router (which also answers 405 in the right dialect).
+/// What the accept loop answers with: the hot route's own body, not boxed, or the router's.
+pub type AnyBody = Either<Full<Bytes>, Body>;
+
+/// Whether the accept loop should answer `req` with [`Hot::answer`] rather than the router. HEAD,
+/// other methods and other paths take the router (which also answers 405 in the right dialect).
 pub fn is_hot<B>(req: &Request<B>) -> bool {
     req.method() == Method::GET && req.uri().path() == ME
 }
 
-/// Answers a hot request exactly as the routed handler would.
-pub async fn answer<B>(state: &AppState, req: Request<B>) -> Response {
-    let start = Instant::now();
-    let response = match authenticate::<Sg>(state, req.headers()).await {
-        Ok(actor) => me_response(&actor.key),
-        Err(refused) => refused.into_response(),
-    };
-    drop(req);
-    state
-        .metrics
-        .request_done(ME, "GET", response.status().as_u16(), start);
-    response
+/// The hot route's state: the app's, its metrics series found once, and its refusals rendered
+/// once each.
+pub struct Hot {
+    state: AppState,
+    me: FixedRoute,
+    /// By `AuthFailure`: the response the dialect renders for it (the same for every request).
+    refusals: [OnceLock<Rendered>; AuthFailure::ALL.len()],
 }
 
-/// The `/sg/v1/me` response for `key`: its body is serialized once per cached copy of the key
-/// (`KeyInfo::memo`) and reused after that.
+/// A response kept to be sent again.
+struct Rendered {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Hot {
+    pub fn new(state: AppState) -> Self {
+        Self {
+            state,
+            me: FixedRoute::new(ME, "GET", [200, 401]),
+            refusals: Default::default(),
+        }
+    }
+
+    /// Answers a hot request exactly as the routed handler would.
+    pub async fn answer<B>(&self, req: Request<B>) -> axum::http::Response<AnyBody> {
+        let start = Instant::now();
+        let response = match authenticate_any(&self.state, req.headers()).await {
+            Ok(actor) => match me_body(&actor.key) {
+                Some(body) => {
+                    super::json::json_response_of(StatusCode::OK, Either::Left(body.into()))
+                }
+                None => StatusCode::INTERNAL_SERVER_ERROR
+                    .into_response()
+                    .map(Either::Right),
+            },
+            Err(e) => {
+                count_refusal(&self.state, Sg::NAME, &e);
+                self.refused(e).await
+            }
+        };
+        drop(req);
+        self.me
+            .request_done(&self.state.metrics, response.status().as_u16(), start);
+        response
+    }
+}
+
+impl Hot {
+    /// The dialect's response to `e`. A refused credential's is rendered the first time and sent
+    /// again after that: it depends on nothing but the kind of refusal.
+    async fn refused(&self, e: Error) -> axum::http::Response<AnyBody> {
+        let Error::Unauthenticated(failure) = e else {
+            return ApiError::<Sg>::from(e).into_response().map(Either::Right);
+        };
+        let slot = &self.refusals[failure.index()];
+        let rendered = match slot.get() {
+            Some(r) => r,
+            None => {
+                let response = ApiError::<Sg>::from(e).into_response();
+                let (parts, body) = response.into_parts();
+                let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
+                    return StatusCode::INTERNAL_SERVER_ERROR
+                        .into_response()
+                        .map(Either::Right);
+                };
+                slot.get_or_init(|| Rendered {
+                    status: parts.status,
+                    headers: parts.headers,
+                    body,
+                })
+            }
+        };
+        let mut res = axum::http::Response::new(Either::Left(Full::new(rendered.body.clone())));
+        *res.status_mut() = rendered.status;
+        *res.headers_mut() = rendered.headers.clone();
+        res
+    }
+}
+
+/// The `/sg/v1/me` body for `key`: serialized once per cached copy of the key (`KeyInfo::memo`)
+/// and reused after that. `None` only if it cannot be serialized.
+fn me_body(key: &KeyInfo) -> Option<Bytes> {
+    match key.memo.me_json.get() {
+        Some(body) => Some(body.clone()),
+        None => {
+            let json = serde_json::to_vec(&MeResponse::from(key)).ok()?;
+            Some(key.memo.me_json.get_or_init(|| Bytes::from(json)).clone())
+        }
+    }
+}
+
+/// The `/sg/v1/me` response for `key` (the routed handler's).
 pub fn me_response(key: &KeyInfo) -> Response {
-    let body = match key.memo.me_json.get() {
-        Some(body) => body.clone(),
-        None => match serde_json::to_vec(&MeResponse::from(key)) {
-            Ok(json) => key.memo.me_json.get_or_init(|| Bytes::from(json)).clone(),
-            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        },
-    };
-    super::json::body_response(StatusCode::OK, body)
+    match me_body(key) {
+        Some(body) => super::json::body_response(StatusCode::OK, body),
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 #[cfg(test)]

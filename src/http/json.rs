@@ -90,7 +90,12 @@ pub fn body_response(
     status: StatusCode,
     json: impl Into<axum::body::Body>,
 ) -> axum::response::Response {
-    let mut res = axum::response::Response::new(json.into());
+    json_response_of(status, json.into())
+}
+
+/// A JSON response with a body of any type (the hot route's is not boxed).
+pub fn json_response_of<B>(status: StatusCode, body: B) -> axum::http::Response<B> {
+    let mut res = axum::http::Response::new(body);
     *res.status_mut() = status;
     res.headers_mut().insert(
         CONTENT_TYPE,

@@ -3,7 +3,7 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::RwLock;
+use std::sync::{OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use std::future::Future;
@@ -97,7 +97,59 @@ fn escape(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The series of one fixed route and method, found once per status rather than per request (for
+/// the hot route, `http::hot`): the statuses it answers most go straight to their series; any
+/// other takes `Metrics::observe`.
+pub struct FixedRoute {
+    route: &'static str,
+    method: &'static str,
+    common: [(u16, OnceLock<Arc<Series>>); 2],
+}
+
+impl FixedRoute {
+    pub fn new(route: &'static str, method: &'static str, common: [u16; 2]) -> Self {
+        Self {
+            route,
+            method,
+            common: common.map(|status| (status, OnceLock::new())),
+        }
+    }
+
+    /// Same as `Metrics::request_done(route, method, status, start)`.
+    pub fn request_done(&self, metrics: &Metrics, status: u16, start: Instant) {
+        let took = start.elapsed();
+        match self.common.iter().find(|(s, _)| *s == status) {
+            Some((_, series)) => series
+                .get_or_init(|| metrics.series(self.route, self.method, status))
+                .record(took),
+            None => metrics.observe(self.route, self.method, status, took),
+        }
+        tracing::debug!(route = self.route, method = self.method, status, "request");
+    }
+}
+
 impl Metrics {
+    /// The series of (route, method, status), made on first use.
+    fn series(&self, route: &str, method: &'static str, status: u16) -> Arc<Series> {
+        if let Ok(map) = self.requests.read() {
+            if let Some(s) = map.get(route).and_then(|r| r.get(&(method, status))) {
+                return s.clone();
+            }
+        }
+        match self.requests.write() {
+            Ok(mut map) => {
+                let by_route = match map.get_mut(route) {
+                    Some(r) => r,
+                    None => map.entry(route.to_string()).or_default(),
+                };
+                by_route.entry((method, status)).or_default().clone()
+            }
+            // Poisoned (a panic while adding a series): count into a series nobody renders
+            // rather than fail the request.
+            Err(_) => Arc::default(),
+        }
+    }
+
     pub fn observe(&self, route: &str, method: &'static str, status: u16, took: Duration) {
         if let Ok(map) = self.requests.read() {
             if let Some(s) = map.get(route).and_then(|r| r.get(&(method, status))) {
@@ -105,14 +157,7 @@ impl Metrics {
                 return;
             }
         }
-        let Ok(mut map) = self.requests.write() else {
-            return;
-        };
-        let by_route = match map.get_mut(route) {
-            Some(r) => r,
-            None => map.entry(route.to_string()).or_default(),
-        };
-        by_route.entry((method, status)).or_default().record(took);
+        self.series(route, method, status).record(took);
     }
 
     /// A request answered: counted, timed from `start`, and logged at debug level. Shared by the
@@ -326,6 +371,28 @@ mod tests {
         );
         assert!(text.contains("streamgate_key_cache_entries 3"));
         assert_eq!(m.auth_failures("sg", "revoked"), 1);
+    }
+
+    #[test]
+    fn a_fixed_route_counts_into_the_same_series_as_observe() {
+        let m = Metrics::default();
+        let me = FixedRoute::new("/sg/v1/me", "GET", [200, 401]);
+        let start = Instant::now();
+        me.request_done(&m, 200, start);
+        me.request_done(&m, 200, start);
+        me.request_done(&m, 503, start); // not one of its common statuses
+        m.observe("/sg/v1/me", "GET", 200, Duration::from_millis(1));
+        let text = m.render(&[]);
+        for line in [
+            "streamgate_http_requests_total{route=\"/sg/v1/me\",method=\"GET\",status=\"200\"} 3\n",
+            "streamgate_http_requests_total{route=\"/sg/v1/me\",method=\"GET\",status=\"503\"} 1\n",
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
+        assert!(
+            !text.contains("status=\"401\""),
+            "no series before its first request"
+        );
     }
 
     #[test]

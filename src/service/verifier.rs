@@ -240,7 +240,13 @@ impl Verifier {
 
     /// A found key's state now.
     fn classify(&self, info: Arc<KeyInfo>) -> Verified {
-        match info.status(self.clock.now_ms()) {
+        // Only a key that can expire needs the time.
+        let now = if info.expires_at.is_some() {
+            self.clock.now_ms()
+        } else {
+            0
+        };
+        match info.status(now) {
             VerifyCode::Valid => Verified::Valid(info),
             VerifyCode::Revoked => Verified::Revoked(info),
             _ => Verified::Expired(info),
