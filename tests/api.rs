@@ -360,21 +360,9 @@ async fn me_on_the_hot_path_answers_like_the_router() {
             }
             .send()
         };
-        let routed = send("/sg/v1/usage").await.unwrap();
-        let want = (
-            routed.status(),
-            routed.headers()["content-type"].clone(),
-            routed.headers()["www-authenticate"].clone(),
-            routed.text().await.unwrap(),
-        );
+        let want = refusal(send("/sg/v1/usage").await.unwrap()).await;
         for _ in 0..2 {
-            let res = send("/sg/v1/me").await.unwrap();
-            let got = (
-                res.status(),
-                res.headers()["content-type"].clone(),
-                res.headers()["www-authenticate"].clone(),
-                res.text().await.unwrap(),
-            );
+            let got = refusal(send("/sg/v1/me").await.unwrap()).await;
             assert_eq!(got, want, "{key:?}");
         }
     }
@@ -386,6 +374,25 @@ async fn me_on_the_hot_path_answers_like_the_router() {
     ] {
         assert!(text.contains(line), "{line} missing from:\n{text}");
     }
+}
+
+/// What a client sees of a refusal: status, the two headers it depends on, and the body.
+async fn refusal(
+    res: reqwest::Response,
+) -> (
+    reqwest::StatusCode,
+    reqwest::header::HeaderValue,
+    reqwest::header::HeaderValue,
+    String,
+) {
+    let (status, headers) = (res.status(), res.headers().clone());
+    let body = res.text().await.unwrap();
+    (
+        status,
+        headers["content-type"].clone(),
+        headers["www-authenticate"].clone(),
+        body,
+    )
 }
 
 #[tokio::test]
