@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod drain;
 pub mod http;
 pub mod server;
 pub mod service;

@@ -17,11 +17,11 @@ use http_body_util::Either;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+use crate::drain::Drain;
 use crate::http::{app, hot, AppState};
 use crate::service::Services;
 
@@ -60,7 +60,7 @@ pub async fn run_with_state(
 async fn serve_http1(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
     let router = app(state.clone());
     let hot = Arc::new(hot::Hot::new(state));
-    let graceful = GracefulShutdown::new();
+    let drain = Drain::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -99,7 +99,7 @@ async fn serve_http1(listener: TcpListener, state: AppState, shutdown: impl Futu
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
+        let conn = drain.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "connection closed with an error");
@@ -107,7 +107,7 @@ async fn serve_http1(listener: TcpListener, state: AppState, shutdown: impl Futu
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    if tokio::time::timeout(DRAIN_TIMEOUT, drain.shutdown())
         .await
         .is_err()
     {

@@ -486,6 +486,103 @@ async fn last_used_is_written_back_in_batches() {
     );
 }
 
+/// Reads one HTTP/1.1 response (headers and a `content-length` body) from `conn`; `None` if the
+/// server closed the connection first.
+async fn read_response(conn: &mut tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    loop {
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                return Some(text);
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout(Duration::from_secs(10), conn.read(&mut chunk)).await {
+            Ok(Ok(0)) => return None,
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+            Ok(Err(_)) => return None,
+            Err(_) => panic!(
+                "no response within 10 s; got so far: {}",
+                String::from_utf8_lossy(&buf)
+            ),
+        }
+    }
+}
+
+/// Stopping the server lets a request already in flight finish (its answer is sent, then its
+/// connection closes), closes idle keep-alive connections at once and accepts no new ones.
+#[tokio::test]
+async fn stopping_lets_requests_in_flight_finish() {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpStream;
+    let s = setup(Backend::Sqlite).await;
+    let addr = s.server.addr;
+    let secret = s.secret().to_string();
+
+    // An idle keep-alive connection: one request answered, then nothing.
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nhost: sg\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(read_response(&mut idle)
+        .await
+        .unwrap()
+        .starts_with("HTTP/1.1 200"));
+    // A request in flight: its headers and the first bytes of its body.
+    let body = format!("{{\"key\":\"{secret}\"}}");
+    let mut busy = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /sg/v1/keys/verify HTTP/1.1\r\nhost: sg\r\nauthorization: Bearer {secret}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..5]
+    );
+    busy.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let stopped = tokio::spawn(s.server.stop());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !stopped.is_finished(),
+        "the server waits for the request in flight"
+    );
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "no new connections once stopping"
+    );
+    assert_eq!(
+        read_response(&mut idle).await,
+        None,
+        "the idle connection is closed"
+    );
+
+    busy.write_all(&body.as_bytes()[5..]).await.unwrap();
+    let answer = read_response(&mut busy)
+        .await
+        .expect("the request in flight is answered");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"valid\":true"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    assert_eq!(read_response(&mut busy).await, None, "then closed");
+    tokio::time::timeout(Duration::from_secs(5), stopped)
+        .await
+        .expect("stopped once the last connection closed")
+        .unwrap();
+}
+
 async fn revoked_elsewhere_is_refused_within_a_second(backend: Backend) {
     let a = setup(backend).await;
     let b = TestServer::start_on(a.server.db.clone()).await;
