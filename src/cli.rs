@@ -9,8 +9,9 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use crate::clock::{parse_duration_ms, rfc3339, SystemClock};
+use crate::config::{Config, Flags};
 use crate::crypto::Vault;
-use crate::domain::{ApiKey, Environment};
+use crate::domain::{Actor, ApiKey, AuditEvent, Environment, SecretString};
 use crate::service::{NewKey, Services};
 use crate::store::{self, Store};
 
@@ -27,35 +28,33 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Settings given as flags; they override the file and the environment (see `config`).
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// sqlite://PATH or postgres://USER@HOST/DB (default: an SQLite file under --data-dir).
-    #[arg(long, global = true, env = "STREAMGATE_DATABASE_URL")]
+    #[arg(long, global = true)]
     pub database_url: Option<String>,
-    /// Where the default SQLite database and the vault's master key file live.
-    #[arg(
-        long,
-        global = true,
-        env = "STREAMGATE_DATA_DIR",
-        default_value = "./streamgate-data"
-    )]
-    pub data_dir: PathBuf,
-    /// Log filter, e.g. info or streamgate=debug (RUST_LOG syntax).
-    #[arg(long, global = true, env = "STREAMGATE_LOG", default_value = "info")]
-    pub log: String,
+    /// Where the default SQLite database and the vault's master key file live
+    /// (default ./streamgate-data).
+    #[arg(long, global = true)]
+    pub data_dir: Option<String>,
+    /// Log filter, e.g. info or streamgate=debug (RUST_LOG syntax; default info).
+    #[arg(long, global = true)]
+    pub log: Option<String>,
     /// Vault master key file (created, mode 0600, when missing). Ignored when
     /// STREAMGATE_MASTER_KEY (base64 of 32 bytes) is set. Default: master.key beside an SQLite
     /// database, or under --data-dir.
-    #[arg(long, global = true, env = "STREAMGATE_MASTER_KEY_FILE")]
-    pub master_key_file: Option<PathBuf>,
+    #[arg(long, global = true)]
+    pub master_key_file: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Migrate the store, then serve HTTP. On an empty store, creates and prints a first account, admin and key.
     Serve {
-        #[arg(long, env = "STREAMGATE_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -131,6 +130,9 @@ pub enum UserCmd {
     Create {
         #[arg(long)]
         account: String,
+        /// The new user's password (from the environment only: a flag would show in `ps`).
+        #[arg(long = "password-from-env", env = "STREAMGATE_USER_PASSWORD", hide = true, value_parser = secret)]
+        password: Option<SecretString>,
         #[arg(long)]
         username: String,
         /// admin (also manages users) or member (its account only).
@@ -214,23 +216,32 @@ pub enum DevCmd {
     },
 }
 
-impl Global {
-    pub fn database_url(&self) -> anyhow::Result<String> {
-        if let Some(url) = &self.database_url {
-            return Ok(url.clone());
+fn secret(s: &str) -> Result<SecretString, String> {
+    Ok(SecretString::new(s.to_string()))
+}
+
+impl Cli {
+    /// The settings given as flags, for `Config::load`.
+    pub fn flags(&self) -> Flags {
+        let g = &self.global;
+        let mut out: Flags = Vec::new();
+        let mut put = |env: &'static str, v: &Option<String>| {
+            if let Some(v) = v {
+                out.push((env, v.clone()));
+            }
+        };
+        put("STREAMGATE_DATABASE_URL", &g.database_url);
+        put("STREAMGATE_DATA_DIR", &g.data_dir);
+        put("STREAMGATE_LOG", &g.log);
+        put("STREAMGATE_MASTER_KEY_FILE", &g.master_key_file);
+        if let Command::Serve { listen } = &self.command {
+            put("STREAMGATE_LISTEN", listen);
         }
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
-        Ok(sqlite_url(&self.data_dir.join("streamgate.db")))
+        out
     }
 }
 
-pub fn sqlite_url(path: &Path) -> String {
-    format!("sqlite://{}", path.display())
-}
-
 pub fn init_logging(filter: &str) {
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
@@ -238,8 +249,8 @@ pub fn init_logging(filter: &str) {
         .try_init();
 }
 
-async fn open(global: &Global) -> anyhow::Result<Arc<dyn Store>> {
-    let url = global.database_url()?;
+async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = config.database_url()?;
     let store = store::connect(&url)
         .await
         .with_context(|| format!("cannot open the store at {}", redact_url(&url)))?;
@@ -249,9 +260,9 @@ async fn open(global: &Global) -> anyhow::Result<Arc<dyn Store>> {
 
 /// The master key, from the environment or the key file. The file is created only for a store
 /// that holds no encrypted data yet: for one that does, a missing key is an error.
-async fn open_vault(global: &Global, store: &dyn Store) -> anyhow::Result<Vault> {
+async fn open_vault(config: &Config, store: &dyn Store) -> anyhow::Result<Vault> {
     let fresh = store.vault_keys().await?.is_empty();
-    let file = match (&global.master_key_file, &global.database_url) {
+    let file = match (&config.master_key_file, &config.database_url) {
         (Some(f), _) => f.clone(),
         // Beside an SQLite database; under the data dir for PostgreSQL.
         (None, Some(url)) if url.starts_with("sqlite:") => {
@@ -264,10 +275,10 @@ async fn open_vault(global: &Global, store: &dyn Store) -> anyhow::Result<Vault>
                 .filter(|p| !p.as_os_str().is_empty())
                 .map_or_else(|| PathBuf::from("master.key"), |p| p.join("master.key"))
         }
-        _ => global.data_dir.join("master.key"),
+        _ => config.data_dir.join("master.key"),
     };
-    let env_key = std::env::var("STREAMGATE_MASTER_KEY").ok();
-    let (vault, created) = Vault::load(env_key.as_deref(), &file, fresh)
+    let env_key = config.master_key.as_ref().map(SecretString::expose);
+    let (vault, created) = Vault::load(env_key, &file, fresh)
         .with_context(|| format!("cannot open the vault master key ({})", file.display()))?;
     if created {
         eprintln!(
@@ -298,23 +309,28 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let store = open(&cli.global).await?;
-    let vault = open_vault(&cli.global, store.as_ref()).await?;
-    let svc = Services::new(store, Arc::new(SystemClock), Arc::new(vault));
+/// The operator at the command line: the only caller the binary makes itself. It acts on the
+/// account a command names (`in_account`) and on any key by id.
+fn operator() -> Actor {
+    Actor::operator(uuid::Uuid::nil(), Environment::Production)
+}
+
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    let store = open(&config).await?;
+    let vault = open_vault(&config, store.as_ref()).await?;
+    let svc = Services::new(
+        store,
+        Arc::new(SystemClock),
+        Arc::new(vault),
+        &config.service,
+    );
     svc.init_vault()
         .await
         .context("the vault master key does not match this store")?;
-    if let Ok(ttl) = std::env::var("STREAMGATE_ACCESS_TOKEN_TTL") {
-        let ms = parse_duration_ms(&ttl).ok_or_else(|| {
-            anyhow!("access_token_ttl must look like 3600s, 60m or 1h (got {ttl:?})")
-        })?;
-        svc.tokens.set_access_ttl_ms(ms);
-    }
     match cli.command {
-        Command::Serve { listen } => serve(svc, listen).await,
+        Command::Serve { .. } => serve(svc, &config).await,
         Command::Migrate => {
-            println!("migrations applied ({})", svc.store.backend());
+            println!("migrations applied ({})", svc.store_backend());
             Ok(())
         }
         Command::Account(cmd) => account(&svc, cmd).await,
@@ -330,7 +346,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         }) => audit_list(&svc, account, since, limit, json).await,
         Command::Token(TokenCmd::RotateSigningKey { json }) => {
-            let kid = svc.rotate_signing_key().await?;
+            let kid = svc.rotate_signing_key(&operator()).await?;
             if json {
                 println!("{}", json!({ "kid": kid }));
             } else {
@@ -342,8 +358,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(svc: Arc<Services>, listen: SocketAddr) -> anyhow::Result<()> {
-    if let Some(b) = svc.bootstrap_if_empty().await? {
+async fn serve(svc: Arc<Services>, config: &Config) -> anyhow::Result<()> {
+    let listen: SocketAddr = config.listen;
+    if let Some(b) = svc.bootstrap_if_empty(&operator()).await? {
         // Printed to stdout once, on purpose: the operator needs these to get started.
         println!("streamgate: the store was empty, so it now has:");
         println!(
@@ -368,10 +385,11 @@ async fn serve(svc: Arc<Services>, listen: SocketAddr) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     println!(
         "streamgate listening on http://{addr} ({} store)",
-        svc.store.backend()
+        svc.store_backend()
     );
-    tracing::info!(%addr, store = svc.store.backend(), "serving");
-    crate::server::run(listener, svc, shutdown_signal()).await?;
+    tracing::info!(%addr, store = svc.store_backend(), "serving");
+    let state = crate::http::AppState::new(svc, config.http.clone());
+    crate::server::run(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -401,18 +419,18 @@ async fn vault_rotate(svc: &Services, batch: i64, settle: &str) -> anyhow::Resul
     let settle_ms = parse_duration_ms(settle)
         .ok_or_else(|| anyhow!("--settle takes a duration such as 3s (got {settle:?})"))?;
     let batch = batch.clamp(1, 10_000);
-    let stale = svc.count_stale_secrets().await?;
+    let stale = svc.count_stale_secrets(&operator()).await?;
     if stale > 0 && svc.vault.current() > 1 {
         eprintln!(
             "resuming the rotation to data key {}: {stale} secrets left",
             svc.vault.current()
         );
     } else {
-        let n = svc.add_vault_key().await?;
+        let n = svc.add_vault_key(&operator()).await?;
         eprintln!("added data key {n}; letting running servers load it ({settle})");
         tokio::time::sleep(std::time::Duration::from_millis(settle_ms.max(0) as u64)).await;
     }
-    let total = svc.count_stale_secrets().await?;
+    let total = svc.count_stale_secrets(&operator()).await?;
     let bar = indicatif::ProgressBar::new(total.max(0) as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -422,16 +440,17 @@ async fn vault_rotate(svc: &Services, batch: i64, settle: &str) -> anyhow::Resul
     );
     let mut done = 0u64;
     loop {
-        let n = svc.reseal_batch(batch).await?;
+        let n = svc.reseal_batch(&operator(), batch).await?;
         if n == 0 {
             break;
         }
         done += n;
         bar.inc(n);
     }
-    done += svc.reseal_restreams(batch).await?;
+    done += svc.reseal_restreams(&operator(), batch).await?;
     bar.finish_and_clear();
-    svc.audit_operator(
+    svc.audit_as(
+        &operator(),
         None,
         "vault.rotate",
         format!("vault_key:{}", svc.vault.current()),
@@ -463,9 +482,11 @@ async fn audit_list(
                 anyhow!("--since takes an RFC 3339 time or a duration such as 24h (got {s:?})")
             })?,
     };
-    let events = svc.query_audit(account, since_ms, limit).await?;
+    let events = svc
+        .query_audit(&operator(), account, since_ms, limit)
+        .await?;
     if json {
-        let list: Vec<_> = events.iter().map(audit_json).collect();
+        let list: Vec<_> = events.iter().map(AuditEvent::to_json).collect();
         println!("{}", serde_json::Value::Array(list));
     } else {
         for e in &events {
@@ -482,23 +503,11 @@ async fn audit_list(
     Ok(())
 }
 
-pub fn audit_json(e: &crate::store::AuditEvent) -> serde_json::Value {
-    json!({
-        "id": e.id,
-        "at": rfc3339(e.at),
-        "accountId": e.account_id,
-        "actor": e.actor,
-        "action": e.action,
-        "object": e.object,
-        "outcome": e.outcome,
-        "detail": e.detail,
-    })
-}
-
 async fn user(svc: &Services, cmd: UserCmd) -> anyhow::Result<()> {
     match cmd {
         UserCmd::Create {
             account,
+            password,
             username,
             role,
             json,
@@ -506,22 +515,13 @@ async fn user(svc: &Services, cmd: UserCmd) -> anyhow::Result<()> {
             let role = crate::domain::Role::parse(&role)
                 .ok_or_else(|| anyhow!("--role must be admin or member (got {role:?})"))?;
             let account = svc.resolve_account(&account).await?;
-            let (password, generated) = match std::env::var("STREAMGATE_USER_PASSWORD") {
-                Ok(p) if !p.is_empty() => (crate::crypto::SecretString::new(p), false),
-                _ => (
-                    crate::crypto::SecretString::new(crate::crypto::random_base62(20)),
-                    true,
-                ),
+            let (password, generated) = match password {
+                Some(p) if !p.expose().is_empty() => (p, false),
+                _ => (SecretString::new(crate::domain::random_base62(20)), true),
             };
             let u = svc
-                .create_user(account.id, &username, &password, role)
+                .create_user(&operator(), account.id, &username, &password, role)
                 .await?;
-            svc.audit_operator(
-                Some(account.id),
-                "user.create",
-                format!("user:{}", u.username),
-            )
-            .await;
             let shown = generated.then(|| password.expose().to_string());
             if json {
                 println!(
@@ -542,7 +542,7 @@ async fn user(svc: &Services, cmd: UserCmd) -> anyhow::Result<()> {
             }
         }
         UserCmd::List { json } => {
-            let users = svc.store.list_users().await?;
+            let users = svc.list_all_users(&operator()).await?;
             if json {
                 let list: Vec<_> = users
                     .iter()
@@ -568,9 +568,9 @@ async fn user(svc: &Services, cmd: UserCmd) -> anyhow::Result<()> {
 async fn account(svc: &Services, cmd: AccountCmd) -> anyhow::Result<()> {
     match cmd {
         AccountCmd::Create { name, number, json } => {
-            let a = svc.create_account(&name, number.as_deref()).await?;
-            svc.audit_operator(Some(a.id), "account.create", format!("account:{}", a.id))
-                .await;
+            let a = svc
+                .create_account(&operator(), &name, number.as_deref())
+                .await?;
             if json {
                 println!(
                     "{}",
@@ -584,7 +584,7 @@ async fn account(svc: &Services, cmd: AccountCmd) -> anyhow::Result<()> {
             }
         }
         AccountCmd::List { json } => {
-            let accounts = svc.store.list_accounts().await?;
+            let accounts = svc.list_accounts(&operator()).await?;
             if json {
                 let list: Vec<_> = accounts
                     .iter()
@@ -644,21 +644,17 @@ async fn key(svc: &Services, cmd: KeyCmd) -> anyhow::Result<()> {
                 None => None,
             };
             let created = svc
-                .create_key(NewKey {
-                    account_id: account.id,
-                    name,
-                    environment: Environment::parse(&environment)?,
-                    allowed_origins: cors_origins,
-                    full_access,
-                    expires_in_ms,
-                })
+                .create_key(
+                    &operator().in_account(account.id),
+                    NewKey {
+                        name,
+                        environment: Environment::parse(&environment)?,
+                        allowed_origins: cors_origins,
+                        full_access,
+                        expires_in_ms,
+                    },
+                )
                 .await?;
-            svc.audit_operator(
-                Some(created.key.account_id),
-                "api_key.create",
-                format!("api_key:{}", created.key.id),
-            )
-            .await;
             if json {
                 let mut v = key_json(&created.key);
                 v["key"] = json!(created.secret.expose());
@@ -673,7 +669,9 @@ async fn key(svc: &Services, cmd: KeyCmd) -> anyhow::Result<()> {
         }
         KeyCmd::List { account, json } => {
             let account = svc.resolve_account(&account).await?;
-            let keys = svc.list_keys(account.id).await?;
+            let keys = svc
+                .list_keys(&operator().in_account(account.id), true)
+                .await?;
             if json {
                 println!(
                     "{}",
@@ -700,13 +698,7 @@ async fn key(svc: &Services, cmd: KeyCmd) -> anyhow::Result<()> {
         KeyCmd::Revoke { id, json } => {
             let id = uuid::Uuid::parse_str(&id)
                 .map_err(|_| anyhow!("key id must be a UUID, got {id:?}"))?;
-            let k = svc.revoke_key(None, id).await?;
-            svc.audit_operator(
-                Some(k.account_id),
-                "api_key.revoke",
-                format!("api_key:{}", k.id),
-            )
-            .await;
+            let k = svc.revoke_key(&operator(), id).await?;
             if json {
                 println!("{}", key_json(&k));
             } else {
@@ -745,7 +737,7 @@ async fn seed_keys(svc: &Services, account: &str, count: usize) -> anyhow::Resul
                 (k, g.hash)
             })
             .collect();
-        svc.store.insert_api_keys_bulk(&batch).await?;
+        svc.seed_keys(&operator(), &batch).await?;
         done += n;
         eprintln!("seeded {done}/{count} keys");
     }

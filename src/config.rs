@@ -1,64 +1,358 @@
-//! Configuration precedence: defaults < file (`streamgate.toml`) < environment `STREAMGATE_*` < flags.
-//!
-//! The file is read before the command line is parsed and each of its settings becomes the value
-//! of the matching environment variable *unless that variable is already set*; clap then applies
-//! environment over defaults and flags over both. One mechanism, so the order cannot drift.
+//! The one typed configuration, read once at start: defaults < file (`streamgate.toml`) <
+//! environment `STREAMGATE_*` < flags. Every setting is a row of `SETTINGS`, which parses it,
+//! names it in its errors, and generates the README's settings table (a test compares them).
+//! Nothing else in streamgate reads the environment; the layers get their part of the value
+//! (`service::Settings`, `http::Settings`) passed down.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-/// File keys and the environment variables they stand for.
-pub const SETTINGS: &[(&str, &str)] = &[
-    ("database_url", "STREAMGATE_DATABASE_URL"),
-    ("data_dir", "STREAMGATE_DATA_DIR"),
-    ("listen", "STREAMGATE_LISTEN"),
-    ("log", "STREAMGATE_LOG"),
-    ("master_key_file", "STREAMGATE_MASTER_KEY_FILE"),
-    ("rate_limit", "STREAMGATE_RATE_LIMIT"),
-    (
-        "rate_limit_window_secs",
-        "STREAMGATE_RATE_LIMIT_WINDOW_SECS",
-    ),
-    ("access_token_ttl", "STREAMGATE_ACCESS_TOKEN_TTL"),
-    ("webhook_allow_private", "STREAMGATE_WEBHOOK_ALLOW_PRIVATE"),
-    ("ingest_max_failures", "STREAMGATE_INGEST_MAX_FAILURES"),
-    (
-        "ingest_failure_window_secs",
-        "STREAMGATE_INGEST_FAILURE_WINDOW_SECS",
-    ),
-    (
-        "ingest_allow_concurrent",
-        "STREAMGATE_INGEST_ALLOW_CONCURRENT",
-    ),
-];
+use crate::domain::clock::parse_duration_ms;
+use crate::domain::SecretString;
 
-/// A numeric setting from its environment variable (where the config file put it too), or
-/// `default` when unset or unparsable.
-pub fn env_u32(name: &str, default: u32) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://PATH` or `postgres://…`; None: an SQLite file under `data_dir`.
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// Log filter (RUST_LOG syntax).
+    pub log: String,
+    pub master_key_file: Option<PathBuf>,
+    /// Base64 of 32 bytes; overrides the key file.
+    pub master_key: Option<SecretString>,
+    pub service: crate::service::Settings,
+    pub http: crate::http::Settings,
 }
 
-pub const DEFAULT_FILE: &str = "streamgate.toml";
-
-/// Which file to read: `STREAMGATE_CONFIG`, else `./streamgate.toml` if it exists.
-pub fn config_path() -> Option<PathBuf> {
-    match std::env::var_os("STREAMGATE_CONFIG") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.exists()),
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            data_dir: PathBuf::from("./streamgate-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            log: "info".into(),
+            master_key_file: None,
+            master_key: None,
+            service: Default::default(),
+            http: Default::default(),
+        }
     }
 }
 
-/// Parses a config file into (environment variable, value) pairs. Unknown keys are errors.
-pub fn parse(text: &str, origin: &Path) -> Result<Vec<(&'static str, String)>, String> {
+/// One setting: where it can come from, what it defaults to, and how its text becomes a value.
+pub struct Setting {
+    /// Its key in the file; None: not allowed in the file (a secret).
+    pub file: Option<&'static str>,
+    pub env: &'static str,
+    /// Its flag, when it has one.
+    pub flag: Option<&'static str>,
+    pub default: &'static str,
+    pub doc: &'static str,
+    apply: fn(&mut Config, &str) -> Result<(), String>,
+}
+
+fn flag(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(format!("must be true or false (got {s:?})")),
+    }
+}
+
+fn whole(s: &str) -> Result<u32, String> {
+    s.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("must be a whole number above 0 (got {s:?})"))
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    parse_duration_ms(s)
+        .and_then(|ms| u64::try_from(ms).ok())
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("must look like 90s, 60m or 1h (got {s:?})"))
+}
+
+fn non_empty(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        Err("must not be empty".into())
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+/// Every setting, in the order the README lists them.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        file: Some("database_url"),
+        env: "STREAMGATE_DATABASE_URL",
+        flag: Some("--database-url"),
+        default: "`sqlite://<data-dir>/streamgate.db`",
+        doc: "the store: `sqlite://PATH` or `postgres://…`",
+        apply: |c, s| {
+            let s = non_empty(s)?;
+            if !(s.starts_with("sqlite:") || s.starts_with("postgres:") || s.starts_with("postgresql:")) {
+                return Err(format!(
+                    "unsupported database url {s:?}: use sqlite://PATH or postgres://…"
+                ));
+            }
+            c.database_url = Some(s);
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("data_dir"),
+        env: "STREAMGATE_DATA_DIR",
+        flag: Some("--data-dir"),
+        default: "`./streamgate-data`",
+        doc: "where the default SQLite database and the vault's key file live",
+        apply: |c, s| {
+            c.data_dir = PathBuf::from(non_empty(s)?);
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("listen"),
+        env: "STREAMGATE_LISTEN",
+        flag: Some("--listen (serve)"),
+        default: "`127.0.0.1:8080`",
+        doc: "the address `serve` listens on",
+        apply: |c, s| {
+            c.listen = s
+                .trim()
+                .parse()
+                .map_err(|_| format!("must be an address such as 127.0.0.1:8080 (got {s:?})"))?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("log"),
+        env: "STREAMGATE_LOG",
+        flag: Some("--log"),
+        default: "`info`",
+        doc: "log filter in RUST_LOG syntax (`RUST_LOG`, when set, is read after `STREAMGATE_LOG`)",
+        apply: |c, s| {
+            c.log = non_empty(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("master_key_file"),
+        env: "STREAMGATE_MASTER_KEY_FILE",
+        flag: Some("--master-key-file"),
+        default: "`master.key` beside an SQLite database, else under the data dir",
+        doc: "the vault's master key file (created, mode 0600, on first start)",
+        apply: |c, s| {
+            c.master_key_file = Some(PathBuf::from(non_empty(s)?));
+            Ok(())
+        },
+    },
+    Setting {
+        file: None,
+        env: "STREAMGATE_MASTER_KEY",
+        flag: None,
+        default: "—",
+        doc: "the vault's master key itself, base64 of 32 bytes; overrides the file (never in the file)",
+        apply: |c, s| {
+            c.master_key = Some(SecretString::new(non_empty(s)?));
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("access_token_ttl"),
+        env: "STREAMGATE_ACCESS_TOKEN_TTL",
+        flag: None,
+        default: "`1h`",
+        doc: "lifetime of api.video access tokens",
+        apply: |c, s| {
+            c.service.access_token_ttl = duration(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("rate_limit"),
+        env: "STREAMGATE_RATE_LIMIT",
+        flag: None,
+        default: "`1200`",
+        doc: "requests per key (or client address before authentication) per window",
+        apply: |c, s| {
+            c.http.rate_limit = whole(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("rate_limit_window_secs"),
+        env: "STREAMGATE_RATE_LIMIT_WINDOW_SECS",
+        flag: None,
+        default: "`60`",
+        doc: "the rate limit's window in seconds",
+        apply: |c, s| {
+            c.http.rate_limit_window_secs = whole(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("webhook_allow_private"),
+        env: "STREAMGATE_WEBHOOK_ALLOW_PRIVATE",
+        flag: None,
+        default: "`false`",
+        doc: "webhooks may target loopback and private addresses (labs, tests)",
+        apply: |c, s| {
+            c.service.webhook_allow_private = flag(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("ingest_max_failures"),
+        env: "STREAMGATE_INGEST_MAX_FAILURES",
+        flag: None,
+        default: "`10`",
+        doc: "refused ingest decisions from one client address before it is throttled",
+        apply: |c, s| {
+            c.service.ingest_max_failures = whole(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("ingest_failure_window_secs"),
+        env: "STREAMGATE_INGEST_FAILURE_WINDOW_SECS",
+        flag: None,
+        default: "`60`",
+        doc: "the window of that count, in seconds",
+        apply: |c, s| {
+            c.service.ingest_failure_window = Duration::from_secs(u64::from(whole(s)?));
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("ingest_allow_concurrent"),
+        env: "STREAMGATE_INGEST_ALLOW_CONCURRENT",
+        flag: None,
+        default: "`false`",
+        doc: "a second simultaneous publish of one stream key is allowed",
+        apply: |c, s| {
+            c.service.ingest_allow_concurrent = flag(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("cookie_secure"),
+        env: "STREAMGATE_COOKIE_SECURE",
+        flag: None,
+        default: "`false` (`Secure` only behind TLS)",
+        doc: "dashboard cookies are always `Secure`",
+        apply: |c, s| {
+            c.http.cookie_secure = flag(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("rtmp_url"),
+        env: "STREAMGATE_RTMP_URL",
+        flag: None,
+        default: "`rtmp://<host>:1935/live`",
+        doc: "the publish URL the dashboard shows",
+        apply: |c, s| {
+            c.http.rtmp_url = Some(non_empty(s)?);
+            Ok(())
+        },
+    },
+];
+
+pub const DEFAULT_FILE: &str = "streamgate.toml";
+
+/// Values given on the command line, by the setting's environment variable name.
+pub type Flags = Vec<(&'static str, String)>;
+
+impl Config {
+    /// Reads the file (`STREAMGATE_CONFIG`, else `./streamgate.toml` if it exists), then the
+    /// environment through `env`, then `flags`. Errors name the setting and where it came from.
+    pub fn load(env: impl Fn(&str) -> Option<String>, flags: &Flags) -> Result<Config, String> {
+        let path = match env("STREAMGATE_CONFIG") {
+            Some(p) => Some(PathBuf::from(p)),
+            None => Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.exists()),
+        };
+        let file = match &path {
+            Some(p) => Some((
+                std::fs::read_to_string(p)
+                    .map_err(|e| format!("cannot read config file {}: {e}", p.display()))?,
+                p.as_path(),
+            )),
+            None => None,
+        };
+        Self::from_sources(file, env, flags)
+    }
+
+    /// `load` without touching the file system: the file's text and name, the environment, flags.
+    pub fn from_sources(
+        file: Option<(String, &Path)>,
+        env: impl Fn(&str) -> Option<String>,
+        flags: &Flags,
+    ) -> Result<Config, String> {
+        let mut c = Config::default();
+        if let Some((text, origin)) = file {
+            for (setting, value) in parse_file(&text, origin)? {
+                (setting.apply)(&mut c, &value).map_err(|e| {
+                    format!(
+                        "{}: {}: {e}",
+                        origin.display(),
+                        setting.file.unwrap_or(setting.env)
+                    )
+                })?;
+            }
+        }
+        // An empty variable counts as unset, as shells and clap have it.
+        let env = |name: &str| env(name).filter(|v| !v.is_empty());
+        for s in SETTINGS {
+            if let Some(v) = env(s.env) {
+                (s.apply)(&mut c, &v).map_err(|e| format!("{}: {e}", s.env))?;
+            }
+            if s.env == "STREAMGATE_LOG" {
+                if let Some(v) = env("RUST_LOG") {
+                    (s.apply)(&mut c, &v).map_err(|e| format!("RUST_LOG: {e}"))?;
+                }
+            }
+        }
+        for (env_name, value) in flags {
+            let Some(s) = SETTINGS.iter().find(|s| s.env == *env_name) else {
+                continue;
+            };
+            let name = s.flag.unwrap_or(s.env);
+            (s.apply)(&mut c, value).map_err(|e| format!("{name}: {e}"))?;
+        }
+        Ok(c)
+    }
+
+    /// The store's URL: the setting, else an SQLite file under the data dir (created here).
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        use anyhow::Context;
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+        Ok(sqlite_url(&self.data_dir.join("streamgate.db")))
+    }
+}
+
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+/// The file's settings with their text values. Unknown keys (and secrets, which only the
+/// environment may hold) are errors.
+fn parse_file(text: &str, origin: &Path) -> Result<Vec<(&'static Setting, String)>, String> {
     let table: BTreeMap<String, toml::Value> =
         toml::from_str(text).map_err(|e| format!("{}: {e}", origin.display()))?;
     let mut out = Vec::new();
     for (key, value) in table {
-        let Some((_, env)) = SETTINGS.iter().find(|(k, _)| *k == key) else {
-            let known: Vec<&str> = SETTINGS.iter().map(|(k, _)| *k).collect();
+        let Some(setting) = SETTINGS.iter().find(|s| s.file == Some(key.as_str())) else {
+            let known: Vec<&str> = SETTINGS.iter().filter_map(|s| s.file).collect();
             return Err(format!(
                 "{}: unknown setting {key:?} (known: {})",
                 origin.display(),
@@ -77,56 +371,145 @@ pub fn parse(text: &str, origin: &Path) -> Result<Vec<(&'static str, String)>, S
                 ))
             }
         };
-        out.push((*env, value));
+        out.push((setting, value));
     }
     Ok(out)
 }
 
-/// Reads the config file (if any) and exports its settings as environment defaults.
-/// Must run before any thread is started.
-pub fn load_into_env() -> Result<Option<PathBuf>, String> {
-    let Some(path) = config_path() else {
-        return Ok(None);
-    };
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
-    for (env, value) in parse(&text, &path)? {
-        if std::env::var_os(env).is_none() {
-            std::env::set_var(env, value);
-        }
+/// The README's settings table, generated from `SETTINGS`.
+pub fn settings_markdown() -> String {
+    let mut out = String::from(
+        "| flag | environment | file key | default | what |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for s in SETTINGS {
+        let code = |x: &str| format!("`{x}`");
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            s.flag.map_or("—".into(), |f| match f.split_once(' ') {
+                Some((f, rest)) => format!("`{f}` {rest}"),
+                None => code(f),
+            }),
+            code(s.env),
+            s.file.map_or("—".into(), code),
+            s.default,
+            s.doc
+        ));
     }
-    Ok(Some(path))
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn file(text: &str) -> Option<(String, &'static Path)> {
+        Some((text.to_string(), Path::new("streamgate.toml")))
+    }
+
     #[test]
-    fn parses_known_settings_and_rejects_the_rest() {
-        let p = Path::new("streamgate.toml");
-        let got = parse("listen = \"0.0.0.0:9000\"\nlog = \"debug\"\n", p).unwrap();
-        assert_eq!(
-            got,
-            vec![
-                ("STREAMGATE_LISTEN", "0.0.0.0:9000".to_string()),
-                ("STREAMGATE_LOG", "debug".to_string())
-            ]
+    fn defaults_then_file_then_environment_then_flags() {
+        let c = Config::from_sources(None, env_of(&[]), &vec![]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.http.rate_limit, 1200);
+        let text = "listen = \"0.0.0.0:9000\"\nrate_limit = 50\nlog = \"debug\"\nwebhook_allow_private = true\n";
+        let c = Config::from_sources(file(text), env_of(&[]), &vec![]).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.http.rate_limit, 50);
+        assert!(c.service.webhook_allow_private);
+        let env = env_of(&[("STREAMGATE_RATE_LIMIT", "70"), ("STREAMGATE_LOG", "warn")]);
+        let c = Config::from_sources(file(text), &env, &vec![]).unwrap();
+        assert_eq!((c.http.rate_limit, c.log.as_str()), (70, "warn"));
+        let flags = vec![("STREAMGATE_LOG", "trace".to_string())];
+        let c = Config::from_sources(file(text), &env, &flags).unwrap();
+        assert_eq!(c.log, "trace");
+        // RUST_LOG is read after STREAMGATE_LOG.
+        let c = Config::from_sources(
+            None,
+            env_of(&[("STREAMGATE_LOG", "warn"), ("RUST_LOG", "debug")]),
+            &vec![],
+        )
+        .unwrap();
+        assert_eq!(c.log, "debug");
+    }
+
+    #[test]
+    fn errors_name_the_setting_and_its_source() {
+        let e = Config::from_sources(file("lisen = \"x\""), env_of(&[]), &vec![]).unwrap_err();
+        assert!(e.contains("unknown setting \"lisen\""), "{e}");
+        let e =
+            Config::from_sources(file("rate_limit = \"many\""), env_of(&[]), &vec![]).unwrap_err();
+        assert!(
+            e.contains("streamgate.toml: rate_limit: must be a whole number"),
+            "{e}"
         );
-        assert!(parse("lisen = \"x\"", p)
-            .unwrap_err()
-            .contains("unknown setting \"lisen\""));
-        // Numbers and booleans are taken as their text; tables and arrays are not settings.
-        assert_eq!(
-            parse("rate_limit = 50\nwebhook_allow_private = true\n", p).unwrap(),
-            vec![
-                ("STREAMGATE_RATE_LIMIT", "50".to_string()),
-                ("STREAMGATE_WEBHOOK_ALLOW_PRIVATE", "true".to_string())
-            ]
+        let e = Config::from_sources(
+            None,
+            env_of(&[("STREAMGATE_ACCESS_TOKEN_TTL", "soon")]),
+            &vec![],
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("STREAMGATE_ACCESS_TOKEN_TTL: must look like"),
+            "{e}"
         );
-        assert!(parse("listen = [1]", p)
-            .unwrap_err()
-            .contains("must be a string"));
-        assert!(parse("listen = ", p).is_err());
+        let e = Config::from_sources(
+            None,
+            env_of(&[]),
+            &vec![("STREAMGATE_LISTEN", "here".into())],
+        )
+        .unwrap_err();
+        assert!(e.starts_with("--listen (serve): must be an address"), "{e}");
+        let e = Config::from_sources(
+            None,
+            env_of(&[("STREAMGATE_INGEST_ALLOW_CONCURRENT", "maybe")]),
+            &vec![],
+        )
+        .unwrap_err();
+        assert!(e.contains("must be true or false"), "{e}");
+        // Secrets come from the environment only, never the file.
+        let e = Config::from_sources(file("master_key = \"x\""), env_of(&[]), &vec![]).unwrap_err();
+        assert!(e.contains("unknown setting \"master_key\""), "{e}");
+        assert!(
+            Config::from_sources(file("listen = [1]"), env_of(&[]), &vec![])
+                .unwrap_err()
+                .contains("must be a string")
+        );
+        assert!(Config::from_sources(file("listen = "), env_of(&[]), &vec![]).is_err());
+    }
+
+    #[test]
+    fn the_readme_lists_every_setting_as_the_table_says() {
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find("<!-- settings:begin -->\n")
+            .expect("README has the settings markers");
+        let end = readme
+            .find("<!-- settings:end -->")
+            .expect("README has the settings end marker");
+        let table = &readme[start + "<!-- settings:begin -->\n".len()..end];
+        assert_eq!(
+            table,
+            settings_markdown(),
+            "README's settings table is out of date; paste config::settings_markdown()"
+        );
+    }
+
+    #[test]
+    fn the_master_key_never_prints() {
+        let c = Config::from_sources(
+            None,
+            env_of(&[("STREAMGATE_MASTER_KEY", "c2VjcmV0LXNlY3JldA==")]),
+            &vec![],
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("c2VjcmV0"));
     }
 }

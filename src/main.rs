@@ -5,13 +5,16 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    // Before any thread exists: the config file becomes environment defaults.
-    if let Err(e) = streamgate::config::load_into_env() {
-        eprintln!("error: {e}");
-        std::process::exit(2);
-    }
     let cli = streamgate::cli::Cli::parse();
-    streamgate::cli::init_logging(&cli.global.log);
+    // The one place the environment is read: the typed Config, validated before anything starts.
+    let config = match streamgate::Config::load(|k| std::env::var(k).ok(), &cli.flags()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    streamgate::cli::init_logging(&config.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -22,7 +25,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(e) = runtime.block_on(streamgate::cli::run(cli)) {
+    if let Err(e) = runtime.block_on(streamgate::cli::run(cli, config)) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::config::Config;
 use crate::http::AppState;
 use crate::service::Services;
 use crate::store::{self, Store};
@@ -61,7 +62,7 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(unique("streamgate-test-"));
                 std::fs::create_dir_all(&dir).expect("temp dir");
-                let url = crate::cli::sqlite_url(&dir.join("streamgate.db"));
+                let url = crate::config::sqlite_url(&dir.join("streamgate.db"));
                 Self {
                     url,
                     backend,
@@ -116,41 +117,55 @@ pub struct TestServer {
     pub base_url: String,
     pub state: AppState,
     pub clock: Arc<ManualClock>,
+    /// The store the server runs on, for tests that look behind the API.
+    store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<std::io::Result<()>>>,
     pub db: Arc<TestDb>,
 }
 
 impl TestServer {
+    /// A server with the default configuration.
     pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, Config::default()).await
+    }
+
+    /// A server with this configuration (tests build the value; nothing reads the environment).
+    pub async fn start_with(backend: Backend, config: Config) -> Self {
         let db = Arc::new(TestDb::new(backend).await);
-        Self::start_on(db).await
+        Self::start_on_with(db, config).await
     }
 
     /// Another instance on the same database (as several servers share one PostgreSQL).
     pub async fn start_on(db: Arc<TestDb>) -> Self {
+        Self::start_on_with(db, Config::default()).await
+    }
+
+    pub async fn start_on_with(db: Arc<TestDb>, config: Config) -> Self {
         let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
         let store = db.store().await;
-        let svc = Services::new(store, clock.clone() as Arc<dyn Clock>, Arc::new(db.vault()));
+        let svc = Services::new(
+            store.clone(),
+            clock.clone() as Arc<dyn Clock>,
+            Arc::new(db.vault()),
+            &config.service,
+        );
         svc.init_vault().await.expect("vault");
-        let state = AppState::new(svc);
+        let state = AppState::new(svc, config.http);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(crate::server::run_with_state(
-            listener,
-            state.clone(),
-            async {
-                let _ = rx.await;
-            },
-        ));
+        let handle = tokio::spawn(crate::server::run(listener, state.clone(), async {
+            let _ = rx.await;
+        }));
         Self {
             addr,
             base_url: format!("http://{addr}"),
             state,
             clock,
+            store,
             stop: Some(tx),
             handle: Some(handle),
             db,
@@ -159,6 +174,10 @@ impl TestServer {
 
     pub fn svc(&self) -> &Arc<Services> {
         &self.state.svc
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -227,4 +246,9 @@ impl Write for LogCapture {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// The operator, as the CLI acts: tests that set up accounts and users act through it.
+pub fn operator() -> crate::domain::Actor {
+    crate::domain::Actor::operator(uuid::Uuid::nil(), crate::domain::Environment::Production)
 }

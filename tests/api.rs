@@ -87,7 +87,10 @@ async fn unknown_malformed_revoked_and_expired_keys_are_refused() {
     assert_eq!(s.me(s.secret()).await.status(), 200);
     s.server
         .svc()
-        .revoke_key(Some(s.account.id), s.key.key.id)
+        .revoke_key(
+            &streamgate::testkit::operator().in_account(s.account.id),
+            s.key.key.id,
+        )
         .await
         .unwrap();
     let (_, msg) = sg_error(s.me(s.secret()).await, 401).await;
@@ -174,7 +177,11 @@ async fn verify_reports_every_code_and_hides_other_accounts() {
         "EXPIRED"
     );
 
-    s.server.svc().revoke_key(None, other.key.id).await.unwrap();
+    s.server
+        .svc()
+        .revoke_key(&streamgate::testkit::operator(), other.key.id)
+        .await
+        .unwrap();
     let v = verify(&s, s.secret(), other.secret.expose()).await;
     assert_eq!(
         (v["valid"].clone(), v["code"].clone()),
@@ -183,7 +190,12 @@ async fn verify_reports_every_code_and_hides_other_accounts() {
     assert_eq!(v["keyId"], other.key.id.to_string());
 
     // A valid key of another account reads as NOT_FOUND, with nothing about it.
-    let acct2 = s.server.svc().create_account("rival", None).await.unwrap();
+    let acct2 = s
+        .server
+        .svc()
+        .create_account(&streamgate::testkit::operator(), "rival", None)
+        .await
+        .unwrap();
     let rival = common::new_key(&s.server, acct2.id, "rival", |_| {}).await;
     let v = verify(&s, s.secret(), rival.secret.expose()).await;
     assert_eq!(
@@ -341,7 +353,10 @@ async fn me_on_the_hot_path_answers_like_the_router() {
     // A revoked key is refused at once: the remembered body is never served for it.
     s.server
         .svc()
-        .revoke_key(Some(s.account.id), s.key.key.id)
+        .revoke_key(
+            &streamgate::testkit::operator().in_account(s.account.id),
+            s.key.key.id,
+        )
         .await
         .unwrap();
     let (code, message) = sg_error(s.me(s.secret()).await, 401).await;
@@ -472,7 +487,7 @@ async fn health_reports_a_store_that_stopped_answering() {
 async fn last_used_is_written_back_in_batches() {
     let s = setup(Backend::Sqlite).await;
     let id = s.key.key.id;
-    let store = s.server.svc().store.clone();
+    let store = s.server.store().clone();
     assert_eq!(
         store.api_key_by_id(id).await.unwrap().unwrap().last_used_at,
         None
@@ -607,7 +622,10 @@ async fn revoked_elsewhere_is_refused_within_a_second(backend: Backend) {
     // Revoke through instance A; instance B must refuse within a second.
     a.server
         .svc()
-        .revoke_key(Some(a.account.id), a.key.key.id)
+        .revoke_key(
+            &streamgate::testkit::operator().in_account(a.account.id),
+            a.key.key.id,
+        )
         .await
         .unwrap();
     let secret = a.secret().to_string();
@@ -656,7 +674,7 @@ async fn bad_keys_are_stopped_before_the_store() {
     let s = setup(Backend::Sqlite).await;
     let verifier = s.server.svc().verifier.clone();
     // Once the follower has applied everything logged so far, the cache is trusted and stable.
-    let latest = s.server.svc().store.latest_change().await.unwrap();
+    let latest = s.server.store().latest_change().await.unwrap();
     assert!(eventually(Duration::from_secs(5), || async {
         verifier.applied_seq() >= latest
     })
@@ -702,7 +720,7 @@ async fn bad_keys_are_stopped_before_the_store() {
 async fn a_gap_in_the_change_log_drops_the_whole_cache() {
     let s = setup(Backend::Sqlite).await;
     let verifier = s.server.svc().verifier.clone();
-    let store = s.server.svc().store.clone();
+    let store = s.server.store().clone();
     // Let the follower apply everything logged so far (the key's own creation included), then
     // warm the cache.
     let latest = store.latest_change().await.unwrap();

@@ -155,13 +155,7 @@ async fn refresh_rotates_and_a_replay_revokes_the_family() {
     // Replaying r1 revokes r2 too, and is audited.
     problem(refresh(&s, r1).await, 400).await;
     problem(refresh(&s, r2).await, 400).await;
-    let audit = s
-        .server
-        .svc()
-        .store
-        .list_audit(s.account.id, 10)
-        .await
-        .unwrap();
+    let audit = s.server.store().list_audit(s.account.id, 10).await.unwrap();
     assert!(
         audit.iter().any(|e| e.action == "refresh_token.reuse"),
         "{audit:?}"
@@ -235,7 +229,11 @@ async fn access_tokens_expire_and_die_with_their_key() {
         200
     );
 
-    s.server.svc().revoke_key(None, key.key.id).await.unwrap();
+    s.server
+        .svc()
+        .revoke_key(&streamgate::testkit::operator(), key.key.id)
+        .await
+        .unwrap();
     let title = problem(
         with_auth(&s, &bearer2, Method::GET, "/live-streams", None).await,
         401,
@@ -253,7 +251,12 @@ async fn access_tokens_expire_and_die_with_their_key() {
 async fn rotated_signing_keys_keep_verifying_their_tokens() {
     let s = setup(Backend::Sqlite).await;
     let old = tokens(&s, s.secret()).await;
-    let kid = s.server.svc().rotate_signing_key().await.unwrap();
+    let kid = s
+        .server
+        .svc()
+        .rotate_signing_key(&streamgate::testkit::operator())
+        .await
+        .unwrap();
     let new = tokens(&s, s.secret()).await;
     for t in [&old, &new] {
         let bearer = format!("Bearer {}", t["access_token"].as_str().unwrap());
@@ -481,7 +484,11 @@ async fn bad_input_and_rate_limits_speak_problem_json() {
     )
     .await;
 
-    s.server.state.ratelimit.set(3, 60);
+    // A server whose limit is 3 requests a minute per key.
+    let mut config = streamgate::Config::default();
+    config.http.rate_limit = 3;
+    let s = common::setup_with(Backend::Sqlite, config).await;
+    let auth = basic(s.secret());
     let other = s.new_key("other", |_| {}).await;
     let mut seen = vec![];
     for _ in 0..4 {

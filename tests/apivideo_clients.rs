@@ -25,10 +25,11 @@ async fn keys(s: &common::Setup) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_python_client_works_and_refreshes_by_itself() {
-    let s = setup(Backend::Sqlite).await;
-    let (key, sandbox) = keys(&s).await;
     // The client refreshes `expires_in - 10` s after each token: with 11 s tokens, every second.
-    s.server.svc().tokens.set_access_ttl_ms(11_000);
+    let mut config = streamgate::Config::default();
+    config.service.access_token_ttl = Duration::from_secs(11);
+    let s = common::setup_with(Backend::Sqlite, config).await;
+    let (key, sandbox) = keys(&s).await;
     let clock = s.server.clock.clone();
     let ticker = tokio::spawn(async move {
         loop {
@@ -48,8 +49,7 @@ async fn the_python_client_works_and_refreshes_by_itself() {
     assert!(out.contains("all good"), "{out}");
     let replays = s
         .server
-        .svc()
-        .store
+        .store()
         .list_audit(s.account.id, 10)
         .await
         .unwrap()

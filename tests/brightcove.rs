@@ -219,8 +219,7 @@ async fn credentials_of_every_type() {
         // Sealed at rest and never logged.
         let rec = s
             .server
-            .svc()
-            .store
+            .store()
             .credential(
                 streamgate::store::Scope {
                     account_id: s.account.id,
@@ -238,13 +237,7 @@ async fn credentials_of_every_type() {
         for secret in &secrets {
             assert!(!logged.contains(secret.as_str()), "{secret} logged");
         }
-        let audit = s
-            .server
-            .svc()
-            .store
-            .list_audit(s.account.id, 50)
-            .await
-            .unwrap();
+        let audit = s.server.store().list_audit(s.account.id, 50).await.unwrap();
         assert!(
             audit
                 .iter()
@@ -335,7 +328,12 @@ async fn another_accounts_credentials_are_404() {
     .await
     .unwrap();
     let id = v["credential_id"].as_str().unwrap();
-    let other = s.server.svc().create_account("other", None).await.unwrap();
+    let other = s
+        .server
+        .svc()
+        .create_account(&streamgate::testkit::operator(), "other", None)
+        .await
+        .unwrap();
     let theirs = new_key(&s.server, other.id, "t", |_| {}).await;
     let t = theirs.secret.expose();
     for (m, b) in [

@@ -440,16 +440,21 @@ async fn config_file_sits_between_defaults_and_the_environment() {
 async fn cli_rotates_the_signing_key_of_running_servers() {
     let server = TestServer::start(Backend::Sqlite).await;
     let svc = server.svc().clone();
-    let account = svc.create_account("rot", None).await.unwrap();
+    let account = svc
+        .create_account(&streamgate::testkit::operator(), "rot", None)
+        .await
+        .unwrap();
     let key = svc
-        .create_key(streamgate::service::NewKey {
-            account_id: account.id,
-            name: "k".into(),
-            environment: streamgate::domain::Environment::Production,
-            allowed_origins: vec![],
-            full_access: false,
-            expires_in_ms: None,
-        })
+        .create_key(
+            &streamgate::testkit::operator().in_account(account.id),
+            streamgate::service::NewKey {
+                name: "k".into(),
+                environment: streamgate::domain::Environment::Production,
+                allowed_origins: vec![],
+                full_access: false,
+                expires_in_ms: None,
+            },
+        )
         .await
         .unwrap();
     let old = svc.issue_tokens(key.secret.expose()).await.unwrap();

@@ -98,14 +98,29 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
         let s = setup(backend).await;
         let svc = s.server.svc().clone();
         let pw = SecretString::new("admin password 0001".into());
-        svc.create_user(s.account.id, "ada", &pw, Role::Admin)
+        svc.create_user(
+            &streamgate::testkit::operator(),
+            s.account.id,
+            "ada",
+            &pw,
+            Role::Admin,
+        )
+        .await
+        .unwrap();
+        let other = svc
+            .create_account(&streamgate::testkit::operator(), "globex", None)
             .await
             .unwrap();
-        let other = svc.create_account("globex", None).await.unwrap();
         let member_pw = SecretString::new("member password 0002".into());
-        svc.create_user(other.id, "max", &member_pw, Role::Member)
-            .await
-            .unwrap();
+        svc.create_user(
+            &streamgate::testkit::operator(),
+            other.id,
+            "max",
+            &member_pw,
+            Role::Member,
+        )
+        .await
+        .unwrap();
 
         let mut b = Browser::new(&s.server.base_url);
         // Signed out: every page sends the browser to sign in.
@@ -167,7 +182,13 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
         assert_eq!(res.status(), 200);
         let html = res.text().await.unwrap();
         assert!(html.contains("sg_sandbox_"), "the secret is shown once");
-        let made = svc.list_keys(s.account.id).await.unwrap();
+        let made = svc
+            .list_keys(
+                &streamgate::testkit::operator().in_account(s.account.id),
+                true,
+            )
+            .await
+            .unwrap();
         let k = made.iter().find(|k| k.name == "expiring").unwrap();
         assert_eq!(k.expires_at, Some(k.created_at + 30 * 86_400_000));
         assert!(k.cors.allowed_origins.is_empty(), "no CORS unless ticked");
@@ -217,7 +238,9 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
             assert_eq!(s.me(s.secret()).await.status(), 200);
         }
         let doomed = s.new_key("doomed", |_| {}).await;
-        svc.revoke_key(None, doomed.key.id).await.unwrap();
+        svc.revoke_key(&streamgate::testkit::operator(), doomed.key.id)
+            .await
+            .unwrap();
         assert_eq!(s.me(doomed.secret.expose()).await.status(), 401);
         let u: Value = s.get_json_as("/sg/v1/usage?period=hour", s.secret()).await;
         assert_eq!(u["period"], "hour");
@@ -239,7 +262,7 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
         let outsider = s
             .server
             .svc()
-            .create_account("outsider", None)
+            .create_account(&streamgate::testkit::operator(), "outsider", None)
             .await
             .unwrap();
         let okey = common::new_key(&s.server, outsider.id, "outsider key", |_| {}).await;
@@ -315,7 +338,13 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
         let mut a = Browser::new(&s.server.base_url);
         assert_eq!(a.sign_in("ada", pw.expose()).await.status(), 303);
         let acsrf = a.csrf("/dashboard/users").await;
-        let max = svc.store.user_by_username("max").await.unwrap().unwrap();
+        let max = s
+            .server
+            .store()
+            .user_by_username("max")
+            .await
+            .unwrap()
+            .unwrap();
         let path = format!("/dashboard/users/{}/delete", max.id);
         assert_eq!(
             m.post(&path, &[("csrf", &mcsrf)]).await.status(),
@@ -324,12 +353,24 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
         );
         assert_eq!(a.post(&path, &[("csrf", &acsrf)]).await.status(), 303);
         assert_eq!(m.get("/dashboard/keys").await.status(), 303, "signed out");
-        let ada = svc.store.user_by_username("ada").await.unwrap().unwrap();
+        let ada = s
+            .server
+            .store()
+            .user_by_username("ada")
+            .await
+            .unwrap()
+            .unwrap();
         let own = format!("/dashboard/users/{}/delete", ada.id);
         assert_eq!(a.post(&own, &[("csrf", &acsrf)]).await.status(), 400);
-        svc.create_user(other.id, "max", &member_pw, Role::Member)
-            .await
-            .unwrap();
+        svc.create_user(
+            &streamgate::testkit::operator(),
+            other.id,
+            "max",
+            &member_pw,
+            Role::Member,
+        )
+        .await
+        .unwrap();
 
         // Changing one's password needs the current one and signs out every other session.
         let mut a2 = Browser::new(&s.server.base_url);
@@ -415,7 +456,13 @@ async fn cookies_are_secure_behind_tls() {
     let pw = SecretString::new("admin password 0001".into());
     s.server
         .svc()
-        .create_user(s.account.id, "ada", &pw, Role::Admin)
+        .create_user(
+            &streamgate::testkit::operator(),
+            s.account.id,
+            "ada",
+            &pw,
+            Role::Admin,
+        )
         .await
         .unwrap();
     let http = reqwest::Client::builder()

@@ -28,19 +28,40 @@ async fn dashboard_in_chromium() {
     let svc = s.server.svc().clone();
     let admin_pw = SecretString::new("admin password 0001".into());
     let admin = svc
-        .create_user(s.account.id, "ada", &admin_pw, Role::Admin)
+        .create_user(
+            &streamgate::testkit::operator(),
+            s.account.id,
+            "ada",
+            &admin_pw,
+            Role::Admin,
+        )
         .await
         .unwrap();
     // A member of another account, and that other account's objects.
-    let other = svc.create_account("globex", None).await.unwrap();
+    let other = svc
+        .create_account(&streamgate::testkit::operator(), "globex", None)
+        .await
+        .unwrap();
     let member_pw = SecretString::new("member password 0002".into());
     let member = svc
-        .create_user(other.id, "max", &member_pw, Role::Member)
+        .create_user(
+            &streamgate::testkit::operator(),
+            other.id,
+            "max",
+            &member_pw,
+            Role::Member,
+        )
         .await
         .unwrap();
     let lock_pw = SecretString::new("lockout password 03".into());
     let lockout = svc
-        .create_user(other.id, "lou", &lock_pw, Role::Member)
+        .create_user(
+            &streamgate::testkit::operator(),
+            other.id,
+            "lou",
+            &lock_pw,
+            Role::Member,
+        )
         .await
         .unwrap();
     let probe = s.new_key("usage probe", |_| {}).await;

@@ -142,8 +142,7 @@ async fn the_seed_sample_and_the_whole_lifecycle() {
         again.stop().await;
         let rec = s
             .server
-            .svc()
-            .store
+            .store()
             .stream_key(
                 streamgate::store::Scope {
                     account_id: s.account.id,
@@ -156,13 +155,7 @@ async fn the_seed_sample_and_the_whole_lifecycle() {
             .unwrap();
         assert!(rec.key_sealed.starts_with("v1.") && !rec.key_sealed.contains("newKey42"));
 
-        let audit = s
-            .server
-            .svc()
-            .store
-            .list_audit(s.account.id, 20)
-            .await
-            .unwrap();
+        let audit = s.server.store().list_audit(s.account.id, 20).await.unwrap();
         let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
         for a in [
             "edgecast.stream_key.create",
@@ -334,7 +327,12 @@ async fn accounts_cannot_reach_each_other() {
     .await
     .unwrap();
     let id = made["Id"].as_i64().unwrap();
-    let other = s.server.svc().create_account("other", None).await.unwrap();
+    let other = s
+        .server
+        .svc()
+        .create_account(&streamgate::testkit::operator(), "other", None)
+        .await
+        .unwrap();
     let theirs = new_key(&s.server, other.id, "theirs", |_| {}).await;
     let theirs = theirs.secret.expose();
     // Their key on our account number: 403, whatever the route.

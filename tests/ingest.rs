@@ -174,13 +174,7 @@ async fn a_stream_key_publishes_once_and_its_session_is_served() {
             403
         );
 
-        let audit = s
-            .server
-            .svc()
-            .store
-            .query_audit(None, 0, 100)
-            .await
-            .unwrap();
+        let audit = s.server.store().query_audit(None, 0, 100).await.unwrap();
         let outcomes: Vec<&str> = audit
             .iter()
             .filter(|e| e.action == "ingest.publish")
@@ -423,13 +417,7 @@ async fn repeated_refusals_from_one_address_are_throttled() {
         "{metrics}"
     );
     assert!(metrics.contains("outcome=\"refused\"} 10"));
-    let audit = s
-        .server
-        .svc()
-        .store
-        .query_audit(None, 0, 100)
-        .await
-        .unwrap();
+    let audit = s.server.store().query_audit(None, 0, 100).await.unwrap();
     assert_eq!(
         audit
             .iter()
@@ -519,7 +507,12 @@ async fn publish_tokens_for_mediamtx_verify_with_the_jwks() {
         .unwrap();
     assert_eq!(me.status(), 401);
     // Another account's stream: 404.
-    let other = s.server.svc().create_account("o", None).await.unwrap();
+    let other = s
+        .server
+        .svc()
+        .create_account(&streamgate::testkit::operator(), "o", None)
+        .await
+        .unwrap();
     let theirs = common::new_key(&s.server, other.id, "t", |_| {}).await;
     let r = s
         .http
@@ -575,13 +568,7 @@ async fn simultaneous_publishes_of_many_streams_all_land() {
             .unwrap()
             .items;
         assert_eq!(live.iter().filter(|x| x.is_active).count(), 24);
-        let audit = s
-            .server
-            .svc()
-            .store
-            .query_audit(None, 0, 1000)
-            .await
-            .unwrap();
+        let audit = s.server.store().query_audit(None, 0, 1000).await.unwrap();
         assert_eq!(
             audit
                 .iter()
@@ -617,8 +604,7 @@ async fn hook_caches_follow_changes_made_elsewhere(backend: Backend) {
     };
     let last_outcome = || async {
         a.server
-            .svc()
-            .store
+            .store()
             .query_audit(None, 0, 100)
             .await
             .unwrap()
@@ -672,7 +658,7 @@ async fn hook_caches_follow_changes_made_elsewhere(backend: Backend) {
         ("stream_suspended".into(), Some(a.account.id))
     );
     // Once A has followed the suspension it holds the suspended stream: resuming must reach it too.
-    let latest = a.server.svc().store.latest_change().await.unwrap();
+    let latest = a.server.store().latest_change().await.unwrap();
     let followed = common::eventually(Duration::from_secs(1), || async {
         a.server.svc().verifier.applied_seq() >= latest
     })

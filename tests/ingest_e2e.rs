@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{eventually, setup, Setup};
+use common::{eventually, lab, setup_with, Setup};
 use serde_json::{json, Value};
 use streamgate::service::deliveries::{signature, SIGNATURE_HEADER};
 use streamgate::testkit::Backend;
@@ -148,7 +148,7 @@ async fn get(s: &Setup, path: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ffmpeg_through_nginx_rtmp() {
-    let s = setup(Backend::Sqlite).await;
+    let s = setup_with(Backend::Sqlite, lab()).await;
     let nginx = start_nginx(&s).await;
     // A webhook receiver for the broadcast events (on loopback, so private targets are allowed).
     let got: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
@@ -171,7 +171,6 @@ async fn ffmpeg_through_nginx_rtmp() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    s.server.svc().set_webhooks_allow_private(true);
     let wh: Value = s.http.post(s.url("/webhooks")).basic_auth(s.secret(), Some(""))
         .json(&json!({"events": ["live-stream.broadcast.started", "live-stream.broadcast.ended"], "url": hook_url}))
         .send().await.unwrap().json().await.unwrap();
@@ -308,13 +307,7 @@ async fn ffmpeg_through_nginx_rtmp() {
         !publish(&format!("{base}/inst/cam7?edgeKey43"), 2).await,
         "a wrong Edgecast key published"
     );
-    let audit = s
-        .server
-        .svc()
-        .store
-        .query_audit(None, 0, 100)
-        .await
-        .unwrap();
+    let audit = s.server.store().query_audit(None, 0, 100).await.unwrap();
     let outcomes: Vec<&str> = audit
         .iter()
         .filter(|e| e.action == "ingest.publish")

@@ -357,8 +357,7 @@ async fn multistream_targets_keep_their_url_secret() {
     // At rest: sealed, not stored in clear (checked in the database file itself).
     let rec = s
         .server
-        .svc()
-        .store
+        .store()
         .target(
             streamgate::store::Scope {
                 account_id: s.account.id,
@@ -458,7 +457,12 @@ async fn objects_of_other_accounts_and_environments_are_404() {
         .await;
         let sid = st["id"].as_str().unwrap();
         let tid = t["id"].as_str().unwrap();
-        let other = s.server.svc().create_account("other", None).await.unwrap();
+        let other = s
+            .server
+            .svc()
+            .create_account(&streamgate::testkit::operator(), "other", None)
+            .await
+            .unwrap();
         let theirs = new_key(&s.server, other.id, "theirs", |_| {}).await;
         let sandbox = s
             .new_key("sandbox", |r| {

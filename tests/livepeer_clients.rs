@@ -15,7 +15,7 @@ async fn keys(s: &common::Setup) -> (String, String) {
     let revoked = s.new_key("revoked", |_| {}).await;
     s.server
         .svc()
-        .revoke_key(None, revoked.key.id)
+        .revoke_key(&streamgate::testkit::operator(), revoked.key.id)
         .await
         .unwrap();
     (

@@ -25,17 +25,28 @@ async fn a_full_run_never_logs_or_echoes_a_secret() {
             secrets.push(k.secret.expose().to_string());
             seen.push_str(&format!("{k:?}"));
         }
-        let boot = svc.bootstrap_if_empty().await.unwrap();
+        let boot = svc
+            .bootstrap_if_empty(&streamgate::testkit::operator())
+            .await
+            .unwrap();
         assert!(boot.is_none(), "store not empty, so no bootstrap");
         let pw = streamgate::crypto::SecretString::new("correct horse battery staple".into());
         let user = svc
-            .create_user(s.account.id, "ops", &pw, streamgate::domain::Role::Member)
+            .create_user(
+                &streamgate::testkit::operator(),
+                s.account.id,
+                "ops",
+                &pw,
+                streamgate::domain::Role::Member,
+            )
             .await
             .unwrap();
         secrets.push(pw.expose().to_string());
         seen.push_str(&format!("{user:?} {pw:?}"));
 
-        svc.revoke_key(None, revoked.key.id).await.unwrap();
+        svc.revoke_key(&streamgate::testkit::operator(), revoked.key.id)
+            .await
+            .unwrap();
         s.server.clock.advance_ms(10);
         for secret in secrets.clone() {
             let mut styles = common::header_styles(&secret);
@@ -62,7 +73,13 @@ async fn a_full_run_never_logs_or_echoes_a_secret() {
                 seen.push_str(&res.text().await.unwrap());
             }
         }
-        let keys = svc.list_keys(s.account.id).await.unwrap();
+        let keys = svc
+            .list_keys(
+                &streamgate::testkit::operator().in_account(s.account.id),
+                true,
+            )
+            .await
+            .unwrap();
         seen.push_str(&format!("{keys:?}"));
         seen.push_str(&s.get_text("/metrics").await);
         s.server.stop().await;

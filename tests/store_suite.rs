@@ -1,9 +1,11 @@
 //! One store test suite, run unchanged against SQLite and PostgreSQL.
 
-use streamgate::domain::{Account, AccountNumber, ApiKey, Cors, Environment, Role, Session, User};
+use streamgate::domain::{
+    Account, AccountNumber, After, ApiKey, AuditEvent, Cors, Environment, Role, Session, User,
+};
 use streamgate::store::{
-    After, AuditEvent, GroupWrite, RefreshRecord, RefreshUse, Scope, SessionRecord,
-    SigningKeyRecord, Store, StoreError, StreamRecord, TargetRecord, UsageCount,
+    GroupWrite, RefreshRecord, RefreshUse, Scope, SessionRecord, SigningKeyRecord, Store,
+    StoreError, StreamRecord, TargetRecord, UsageCount,
 };
 use streamgate::testkit::{Backend, TestDb};
 use uuid::Uuid;
@@ -101,10 +103,33 @@ async fn api_keys(store: &dyn Store) {
     assert_eq!(store.api_key_by_hash(&[7; 32]).await.unwrap(), None);
     assert_eq!(store.api_key_by_id(k2.id).await.unwrap(), Some(k2.clone()));
     // Listing is scoped to the account.
-    let listed = store.list_api_keys(a.id).await.unwrap();
+    let listed = store.list_api_keys(a.id, None).await.unwrap();
     assert_eq!(
         listed.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(),
         vec!["one", "two"]
+    );
+    // …and, when asked, to one environment (the SQL filters, not the caller).
+    let (mut prod, hp) = key(a.id, "prod");
+    prod.environment = Environment::Production;
+    store.insert_api_key(&prod, &hp).await.unwrap();
+    let names = |keys: Vec<ApiKey>| keys.into_iter().map(|k| k.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(
+            store
+                .list_api_keys(a.id, Some(Environment::Sandbox))
+                .await
+                .unwrap()
+        ),
+        vec!["one", "two"]
+    );
+    assert_eq!(
+        names(
+            store
+                .list_api_keys(a.id, Some(Environment::Production))
+                .await
+                .unwrap()
+        ),
+        vec!["prod"]
     );
     // The same hash twice is refused.
     let (mut again, _) = key(a.id, "dup");
@@ -195,7 +220,7 @@ async fn bulk_insert(store: &dyn Store) {
     store.insert_account(&a).await.unwrap();
     let keys: Vec<_> = (0..2_500).map(|i| key(a.id, &format!("bulk{i}"))).collect();
     store.insert_api_keys_bulk(&keys).await.unwrap();
-    assert_eq!(store.list_api_keys(a.id).await.unwrap().len(), 2_500);
+    assert_eq!(store.list_api_keys(a.id, None).await.unwrap().len(), 2_500);
     assert_eq!(
         store
             .api_key_by_hash(&keys[2_499].1)
@@ -704,10 +729,10 @@ async fn stream_and_stream_key_writes_log_changes(store: &dyn Store) {
 
 /// An event's webhooks: the scope's live ones, oldest first, never another scope's or a deleted one.
 async fn scope_webhooks_are_live_and_scoped(store: &dyn Store) {
-    use streamgate::store::WebhookRecord;
+    use streamgate::domain::Webhook;
     let a = account("0f01");
     store.insert_account(&a).await.unwrap();
-    let hook = |env, at| WebhookRecord {
+    let hook = |env, at| Webhook {
         id: Uuid::now_v7(),
         account_id: a.id,
         environment: env,

@@ -165,24 +165,68 @@ async fn rotation_reseals_everything_and_nothing_breaks_midway() {
         let s = setup(backend).await;
         let checks = seed(&s).await;
         let svc = s.server.svc();
-        let before = svc.count_stale_secrets().await.unwrap();
+        let before = svc
+            .count_stale_secrets(&streamgate::testkit::operator())
+            .await
+            .unwrap();
         assert_eq!(before, 0, "everything is on key 1");
-        let n = svc.add_vault_key().await.unwrap();
+        let n = svc
+            .add_vault_key(&streamgate::testkit::operator())
+            .await
+            .unwrap();
         assert_eq!(n, 2);
-        assert!(svc.count_stale_secrets().await.unwrap() >= 7);
+        assert!(
+            svc.count_stale_secrets(&streamgate::testkit::operator())
+                .await
+                .unwrap()
+                >= 7
+        );
         // One small batch: now some rows are on key 2 and some still on key 1. All must open.
-        assert!(svc.reseal_batch(1).await.unwrap() > 0);
-        assert!(svc.count_stale_secrets().await.unwrap() > 0, "mid-rotation");
+        assert!(
+            svc.reseal_batch(&streamgate::testkit::operator(), 1)
+                .await
+                .unwrap()
+                > 0
+        );
+        assert!(
+            svc.count_stale_secrets(&streamgate::testkit::operator())
+                .await
+                .unwrap()
+                > 0,
+            "mid-rotation"
+        );
         all_readable(&s, &checks).await;
         // Finish.
-        while svc.reseal_batch(2).await.unwrap() > 0 {}
-        assert_eq!(svc.reseal_restreams(10).await.unwrap(), 1);
-        assert_eq!(svc.count_stale_secrets().await.unwrap(), 0);
-        assert_eq!(svc.reseal_restreams(10).await.unwrap(), 0, "idempotent");
+        while svc
+            .reseal_batch(&streamgate::testkit::operator(), 2)
+            .await
+            .unwrap()
+            > 0
+        {}
+        assert_eq!(
+            svc.reseal_restreams(&streamgate::testkit::operator(), 10)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            svc.count_stale_secrets(&streamgate::testkit::operator())
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            svc.reseal_restreams(&streamgate::testkit::operator(), 10)
+                .await
+                .unwrap(),
+            0,
+            "idempotent"
+        );
         all_readable(&s, &checks).await;
         // New secrets are sealed with key 2.
-        let rec = svc
-            .store
+        let rec = s
+            .server
+            .store()
             .credential_by_label(
                 streamgate::store::Scope {
                     account_id: s.account.id,
@@ -319,8 +363,12 @@ async fn the_cli_rotates_a_running_server_resumes_and_refuses_a_wrong_key() {
 
     // Interrupt a rotation (service level, one batch), then let the CLI resume it.
     let svc = s.server.svc();
-    svc.add_vault_key().await.unwrap();
-    svc.reseal_batch(1).await.unwrap();
+    svc.add_vault_key(&streamgate::testkit::operator())
+        .await
+        .unwrap();
+    svc.reseal_batch(&streamgate::testkit::operator(), 1)
+        .await
+        .unwrap();
     let (ok, out, err) = cli(
         db,
         Some(&db.master_key),
@@ -331,7 +379,12 @@ async fn the_cli_rotates_a_running_server_resumes_and_refuses_a_wrong_key() {
     assert!(ok, "{err}");
     assert!(err.contains("resuming the rotation to data key 2"), "{err}");
     assert!(out.contains("vault rotated to data key 2"), "{out}");
-    assert_eq!(svc.count_stale_secrets().await.unwrap(), 0);
+    assert_eq!(
+        svc.count_stale_secrets(&streamgate::testkit::operator())
+            .await
+            .unwrap(),
+        0
+    );
 
     // A fresh rotation by the CLI: the running server learns key 3 from the change log.
     let (ok, out, err) = cli(
@@ -349,6 +402,6 @@ async fn the_cli_rotates_a_running_server_resumes_and_refuses_a_wrong_key() {
     .await;
     assert!(loaded.is_some(), "the server never loaded key 3");
     all_readable(&s, &checks).await;
-    let audit = svc.store.query_audit(None, 0, 100).await.unwrap();
+    let audit = s.server.store().query_audit(None, 0, 100).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "vault.rotate"));
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
-use common::{eventually, setup, Setup};
+use common::{eventually, lab, setup_with, Setup};
 use serde_json::{json, Value};
 use streamgate::service::deliveries::{signature, SIGNATURE_HEADER};
 use streamgate::testkit::{Backend, TestServer};
@@ -50,7 +50,6 @@ async fn receiver() -> (Receiver, String) {
 }
 
 async fn hook(s: &Setup, url: &str) -> String {
-    s.server.svc().set_webhooks_allow_private(true);
     let res = s.http.post(s.url("/webhooks")).basic_auth(s.secret(), Some(""))
         .json(&json!({"events": ["live-stream.broadcast.started", "live-stream.broadcast.ended"], "url": url}))
         .send().await.unwrap();
@@ -93,7 +92,7 @@ async fn new_stream(s: &Setup) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn live_and_idle_are_delivered_signed() {
-    let s = setup(Backend::Sqlite).await;
+    let s = setup_with(Backend::Sqlite, lab()).await;
     let (rx, url) = receiver().await;
     let secret = hook(&s, &url).await;
     let st = new_stream(&s).await;
@@ -136,7 +135,7 @@ async fn live_and_idle_are_delivered_signed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failures_are_retried_and_survive_a_restart() {
-    let s = setup(Backend::Sqlite).await;
+    let s = setup_with(Backend::Sqlite, lab()).await;
     let (rx, url) = receiver().await;
     let secret = hook(&s, &url).await;
     *rx.fail_next.lock().unwrap() = 1;
@@ -146,13 +145,12 @@ async fn failures_are_retried_and_survive_a_restart() {
         200
     );
     // The first attempt fails (503) and is scheduled again with backoff.
-    let svc = s.server.svc().clone();
+    let svc = s.server.store().clone();
     let failed_once = eventually(Duration::from_secs(5), || {
         let svc = svc.clone();
         let account = s.account.id;
         async move {
-            svc.store
-                .deliveries_for_account(account)
+            svc.deliveries_for_account(account)
                 .await
                 .unwrap()
                 .first()
@@ -161,19 +159,14 @@ async fn failures_are_retried_and_survive_a_restart() {
     })
     .await;
     assert!(failed_once.is_some());
-    let d = &svc
-        .store
-        .deliveries_for_account(s.account.id)
-        .await
-        .unwrap()[0];
+    let d = &svc.deliveries_for_account(s.account.id).await.unwrap()[0];
     assert_eq!(d.last_error.as_deref(), Some("HTTP 503"));
     // Stop the server before the retry is due; another one on the same database delivers it.
     let db = Arc::clone(&s.server.db);
     let Setup { server, .. } = s;
     server.stop().await;
     assert!(rx.got.lock().unwrap().is_empty());
-    let again = TestServer::start_on(db).await;
-    again.svc().set_webhooks_allow_private(true);
+    let again = TestServer::start_on_with(db, lab()).await;
     again.clock.advance_ms(3_000);
     let got = eventually(Duration::from_secs(5), || async {
         !rx.got.lock().unwrap().is_empty()
@@ -187,23 +180,36 @@ async fn failures_are_retried_and_survive_a_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn internal_addresses_are_refused_at_delivery() {
-    let s = setup(Backend::Sqlite).await;
+    let made = setup_with(Backend::Sqlite, lab()).await;
     let (rx, url) = receiver().await;
-    hook(&s, &url).await;
-    // Allowed when the webhook was made, not any more when it is delivered.
-    s.server.svc().set_webhooks_allow_private(false);
+    hook(&made, &url).await;
+    // Allowed when the webhook was made, not any more when it is delivered: the server that
+    // delivers runs without the lab setting, on the same database.
+    let db = Arc::clone(&made.server.db);
+    let Setup {
+        server,
+        account,
+        key,
+        http,
+    } = made;
+    server.stop().await;
+    let s = Setup {
+        server: TestServer::start_on(db).await,
+        account,
+        key,
+        http,
+    };
     let st = new_stream(&s).await;
     assert_eq!(
         nginx(&s.server, "publish", st["streamKey"].as_str().unwrap()).await,
         200
     );
-    let svc = s.server.svc().clone();
+    let svc = s.server.store().clone();
     let account = s.account.id;
     let gave_up = eventually(Duration::from_secs(5), || {
         let svc = svc.clone();
         async move {
-            svc.store
-                .deliveries_for_account(account)
+            svc.deliveries_for_account(account)
                 .await
                 .unwrap()
                 .first()
@@ -212,7 +218,7 @@ async fn internal_addresses_are_refused_at_delivery() {
     })
     .await;
     assert!(gave_up.is_some(), "the delivery was not refused");
-    let d = &svc.store.deliveries_for_account(account).await.unwrap()[0];
+    let d = &svc.deliveries_for_account(account).await.unwrap()[0];
     assert!(
         d.last_error
             .as_deref()
@@ -326,7 +332,7 @@ async fn publish_and_end(s: &Setup) {
 #[tokio::test(flavor = "multi_thread")]
 async fn endpoints_that_need_auth_use_a_credential_by_label() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let s = setup(backend).await;
+        let s = setup_with(backend, lab()).await;
         let (auths, grants, base) = authed_receiver().await;
         hook(&s, &format!("{base}/hook")).await;
         let id = webhook_id(&s).await;
@@ -365,7 +371,10 @@ async fn endpoints_that_need_auth_use_a_credential_by_label() {
         // Another account can neither name this webhook nor borrow this account's credentials;
         // bad bodies get a clear error in streamgate's format.
         let svc = s.server.svc().clone();
-        let other = svc.create_account("intruder", None).await.unwrap();
+        let other = svc
+            .create_account(&streamgate::testkit::operator(), "intruder", None)
+            .await
+            .unwrap();
         let intruder = common::new_key(&s.server, other.id, "intruder", |_| {}).await;
         let res = s
             .http
@@ -442,7 +451,7 @@ async fn endpoints_that_need_auth_use_a_credential_by_label() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_token_request_is_retried_and_never_leaks_the_secret() {
-    let s = setup(Backend::Sqlite).await;
+    let s = setup_with(Backend::Sqlite, lab()).await;
     let (auths, _grants, base) = authed_receiver().await;
     hook(&s, &format!("{base}/hook")).await;
     let id = webhook_id(&s).await;
@@ -463,13 +472,12 @@ async fn a_refused_token_request_is_retried_and_never_leaks_the_secret() {
         nginx(&s.server, "publish", st["streamKey"].as_str().unwrap()).await,
         200
     );
-    let svc = s.server.svc().clone();
+    let svc = s.server.store().clone();
     let account = s.account.id;
     let failed = eventually(Duration::from_secs(5), || {
         let svc = svc.clone();
         async move {
-            svc.store
-                .deliveries_for_account(account)
+            svc.deliveries_for_account(account)
                 .await
                 .unwrap()
                 .first()
@@ -478,7 +486,7 @@ async fn a_refused_token_request_is_retried_and_never_leaks_the_secret() {
     })
     .await;
     assert!(failed.is_some());
-    let d = &svc.store.deliveries_for_account(account).await.unwrap()[0];
+    let d = &svc.deliveries_for_account(account).await.unwrap()[0];
     let err = d.last_error.clone().unwrap();
     assert!(err.contains("token endpoint answered HTTP 401"), "{err}");
     assert!(!err.contains("wrong-secret-99"));

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use streamgate::domain::{Account, Environment};
 use streamgate::service::{CreatedKey, NewKey};
 use streamgate::testkit::{Backend, TestServer};
+use streamgate::Config;
 
 pub struct Setup {
     pub server: TestServer,
@@ -91,7 +92,6 @@ pub async fn new_key(
     f: impl FnOnce(&mut NewKey),
 ) -> CreatedKey {
     let mut req = NewKey {
-        account_id,
         name: name.into(),
         environment: Environment::Production,
         allowed_origins: vec![],
@@ -99,14 +99,30 @@ pub async fn new_key(
         expires_in_ms: None,
     };
     f(&mut req);
-    server.svc().create_key(req).await.expect("create key")
+    let operator = streamgate::testkit::operator().in_account(account_id);
+    server
+        .svc()
+        .create_key(&operator, req)
+        .await
+        .expect("create key")
 }
 
 pub async fn setup(backend: Backend) -> Setup {
-    let server = TestServer::start(backend).await;
+    setup_with(backend, Config::default()).await
+}
+
+/// A lab's configuration: webhooks may target this machine's test receivers.
+pub fn lab() -> Config {
+    let mut c = Config::default();
+    c.service.webhook_allow_private = true;
+    c
+}
+
+pub async fn setup_with(backend: Backend, config: Config) -> Setup {
+    let server = TestServer::start_with(backend, config).await;
     let account = server
         .svc()
-        .create_account("acme", None)
+        .create_account(&streamgate::testkit::operator(), "acme", None)
         .await
         .expect("account");
     let key = new_key(&server, account.id, "test", |_| {}).await;

@@ -1,0 +1,120 @@
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::{Cors, Environment, KeyInfo, Role, User};
+
+/// Who is calling: built by the auth extractors from any header style, consumed by services.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub key: Arc<KeyInfo>,
+    /// A signed-in dashboard user: `key` is then a stand-in with full access to the user's
+    /// account in the environment the dashboard shows (it is no API key and has no secret).
+    pub user: Option<Arc<UserRef>>,
+    /// The operator at the command line (and the first start's bootstrap): acts on any account.
+    operator: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRef {
+    pub id: Uuid,
+    pub username: String,
+    pub role: Role,
+}
+
+impl Actor {
+    pub fn of_key(key: Arc<KeyInfo>) -> Self {
+        Self {
+            key,
+            user: None,
+            operator: false,
+        }
+    }
+
+    /// The operator, acting on `account_id` (in its production environment unless a command
+    /// names another). Only the binary makes one: the CLI and the first start's bootstrap. The
+    /// HTTP layer never does (a test reads its sources to keep it so).
+    pub fn operator(account_id: Uuid, environment: Environment) -> Self {
+        Self {
+            key: Arc::new(KeyInfo {
+                id: Uuid::nil(),
+                account_id,
+                name: "operator".into(),
+                environment,
+                cors: Cors::default(),
+                expires_at: None,
+                revoked: false,
+                memo: Default::default(),
+            }),
+            user: None,
+            operator: true,
+        }
+    }
+
+    /// The same operator acting on another account (production). For any other caller, itself:
+    /// only an operator can move between accounts.
+    pub fn in_account(&self, account_id: Uuid) -> Self {
+        if self.operator {
+            Self::operator(account_id, Environment::Production)
+        } else {
+            self.clone()
+        }
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.operator
+    }
+
+    /// Does this caller see every environment of its account (dashboard users, the operator),
+    /// or only its key's own?
+    pub fn spans_environments(&self) -> bool {
+        self.operator || self.user.is_some()
+    }
+
+    pub fn of_user(user: &User, environment: Environment) -> Self {
+        Self {
+            key: Arc::new(KeyInfo {
+                id: user.id,
+                account_id: user.account_id,
+                name: user.username.clone(),
+                environment,
+                cors: Cors::default(),
+                expires_at: None,
+                revoked: false,
+                memo: Default::default(),
+            }),
+            user: Some(Arc::new(UserRef {
+                id: user.id,
+                username: user.username.clone(),
+                role: user.role,
+            })),
+            operator: false,
+        }
+    }
+
+    /// Who did it, for the audit log: `key:<id>`, `user:<name>` or `operator`.
+    pub fn label(&self) -> String {
+        match &self.user {
+            Some(u) => format!("user:{}", u.username),
+            None if self.operator => "operator".into(),
+            None => format!("key:{}", self.key.id),
+        }
+    }
+
+    pub fn account_id(&self) -> Uuid {
+        self.key.account_id
+    }
+
+    pub fn key_id(&self) -> Uuid {
+        self.key.id
+    }
+
+    pub fn environment(&self) -> Environment {
+        self.key.environment
+    }
+
+    /// A CORS key without full access may only call a small allowlist of routes.
+    pub fn is_cors_restricted(&self) -> bool {
+        self.key.cors.is_restricted()
+    }
+}

@@ -1,0 +1,81 @@
+/// Why a request could not be authenticated. Each dialect renders these in its own error body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No credential in any header style the route accepts.
+    Missing,
+    /// A header that cannot be parsed, or a key whose format or checksum is wrong.
+    Malformed,
+    NotFound,
+    Revoked,
+    Expired,
+}
+
+impl AuthFailure {
+    pub const ALL: [AuthFailure; 5] = [
+        AuthFailure::Missing,
+        AuthFailure::Malformed,
+        AuthFailure::NotFound,
+        AuthFailure::Revoked,
+        AuthFailure::Expired,
+    ];
+
+    /// Its position in `ALL`.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "missing",
+            AuthFailure::Malformed => "malformed",
+            AuthFailure::NotFound => "not_found",
+            AuthFailure::Revoked => "revoked",
+            AuthFailure::Expired => "expired",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "no API key: send it as 'Authorization: Bearer <key>', HTTP Basic with the key as user name, 'X-API-KEY: <key>' or 'Authorization: TOK:<key>'",
+            AuthFailure::Malformed => "malformed API key or Authorization header",
+            AuthFailure::NotFound => "invalid API key",
+            AuthFailure::Revoked => "this API key has been revoked",
+            AuthFailure::Expired => "this API key has expired",
+        }
+    }
+}
+
+/// The one error type of the domain and services. Dialects map it to HTTP once each.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{}", .0.message())]
+    Unauthenticated(AuthFailure),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    /// The store failed (unreachable, busy, corrupt data): the request may be retried. The store
+    /// layer converts its own error into this one, so the domain needs to know nothing of it.
+    #[error("the store is unavailable")]
+    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::AuthFailure;
+
+    #[test]
+    fn every_failure_has_its_own_index() {
+        for (i, f) in AuthFailure::ALL.into_iter().enumerate() {
+            assert_eq!(f.index(), i, "{f:?}");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! Plain types and rules of the core domain. No I/O lives here, and nothing of streamgate's
+//! other crates: every other layer depends on this one (the compiler keeps it so).
+
+pub mod account;
+pub mod actor;
+pub mod api_key;
+pub mod audit;
+pub mod clock;
+pub mod credential;
+pub mod edgecast;
+pub mod error;
+pub mod page;
+pub mod public_ids;
+pub mod random;
+pub mod secret;
+pub mod stream;
+pub mod upload;
+pub mod user;
+pub mod webhook;
+
+pub use account::{Account, AccountNumber};
+pub use actor::{Actor, UserRef};
+pub use api_key::{ApiKey, Cors, Environment, KeyInfo, KeyMemo, UseCounter, VerifyCode};
+pub use audit::AuditEvent;
+pub use error::{AuthFailure, Error};
+pub use page::After;
+pub use random::{random_base62, BASE62};
+pub use secret::SecretString;
+pub use stream::{MultistreamTarget, Restream, Session, Stream};
+pub use upload::UploadToken;
+pub use user::{Role, User};
+pub use webhook::Webhook;

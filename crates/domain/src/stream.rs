@@ -1,0 +1,170 @@
+//! Live streams, their publish sessions and multistream targets.
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{Environment, Error};
+use crate::SecretString;
+
+/// Longest name a stream, session or target may have.
+pub const MAX_NAME: usize = 200;
+
+/// Largest JSON a stream's round-tripped settings may take.
+pub const MAX_SETTINGS_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Stream {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub environment: Environment,
+    pub name: String,
+    /// What an encoder presents to publish: `xxxx-xxxx-xxxx-xxxx`.
+    pub stream_key: SecretString,
+    pub playback_id: String,
+    pub record: bool,
+    pub suspended: bool,
+    pub is_active: bool,
+    /// Settings the platforms' APIs round-trip (profiles, multistream targets, user tags, …).
+    pub settings: Map<String, Value>,
+    /// Where the stream is re-published (api.video's restreams); the keys are secrets.
+    pub restreams: Vec<Restream>,
+    /// Name of the key that created the stream.
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_seen_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+}
+
+/// A destination a stream is re-published to, at most [`MAX_RESTREAMS`] per stream.
+#[derive(Debug, Clone)]
+pub struct Restream {
+    pub name: String,
+    pub server_url: String,
+    pub stream_key: SecretString,
+}
+
+pub const MAX_RESTREAMS: usize = 5;
+
+pub fn validate_restreams(r: &[Restream]) -> Result<(), Error> {
+    if r.len() > MAX_RESTREAMS {
+        return Err(Error::Invalid(format!(
+            "at most {MAX_RESTREAMS} restreams per live stream"
+        )));
+    }
+    for x in r {
+        validate_object_name("restream", &x.name)?;
+        validate_target_url(&x.server_url)?;
+        if x.stream_key.expose().is_empty() || x.stream_key.expose().len() > 512 {
+            return Err(Error::Invalid(
+                "restream streamKey must be 1 to 512 characters".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One publish of a stream, opened and closed by the ingest hooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: Uuid,
+    pub stream_id: Uuid,
+    pub account_id: Uuid,
+    pub environment: Environment,
+    /// Which media server reported it (`nginx-rtmp`, `srs`, `mediamtx`, …).
+    pub ingest: String,
+    pub client_addr: Option<String>,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MultistreamTarget {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub environment: Environment,
+    pub name: String,
+    /// Write-only: never rendered by any API.
+    pub url: SecretString,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+/// A display name: trimmed, 1..=200 characters, no control characters.
+pub fn validate_object_name(what: &str, name: &str) -> Result<String, Error> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::Invalid(format!("{what} name must not be empty")));
+    }
+    if name.chars().count() > MAX_NAME {
+        return Err(Error::Invalid(format!(
+            "{what} name must be at most {MAX_NAME} characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!(
+            "{what} name must not contain control characters"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// A multistream destination: an rtmp(s)/srt URL with a host, at most 2 KiB.
+pub fn validate_target_url(url: &str) -> Result<String, Error> {
+    let url = url.trim();
+    let ok_scheme = ["rtmp://", "rtmps://", "srt://"]
+        .iter()
+        .any(|s| url.len() > s.len() && url[..s.len()].eq_ignore_ascii_case(s));
+    if !ok_scheme || url.len() > 2048 || url.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(Error::Invalid(
+            "url must be an rtmp://, rtmps:// or srt:// URL with a host, at most 2048 characters"
+                .into(),
+        ));
+    }
+    Ok(url.to_string())
+}
+
+/// A new stream key, Livepeer style: four groups of four lowercase letters and digits.
+pub fn generate_stream_key() -> SecretString {
+    let raw = crate::random_base62(16).to_ascii_lowercase();
+    let mut out = String::with_capacity(19);
+    for (i, c) in raw.chars().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push('-');
+        }
+        out.push(c);
+    }
+    SecretString::new(out)
+}
+
+/// A public playback id: 16 lowercase letters and digits.
+pub fn generate_playback_id() -> String {
+    crate::random_base62(16).to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_keys_have_the_livepeer_shape() {
+        let k = generate_stream_key();
+        let parts: Vec<&str> = k.expose().split('-').collect();
+        assert_eq!(parts.len(), 4);
+        assert!(parts.iter().all(|p| p.len() == 4
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())));
+        assert_ne!(generate_stream_key().expose(), k.expose());
+    }
+
+    #[test]
+    fn names_and_urls_are_checked() {
+        assert!(validate_object_name("stream", " cam ").is_ok_and(|n| n == "cam"));
+        assert!(validate_object_name("stream", "").is_err());
+        assert!(validate_object_name("stream", &"x".repeat(201)).is_err());
+        assert!(validate_object_name("stream", "a\nb").is_err());
+        assert!(validate_target_url("rtmp://a.example/live/k").is_ok());
+        assert!(validate_target_url("http://a.example/").is_err());
+        assert!(validate_target_url("rtmp://").is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! Upload tokens: delegated-upload credentials of one account and environment.
+
+use uuid::Uuid;
+
+use crate::Environment;
+
+/// An upload token (api.video's `/upload-tokens`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadToken {
+    pub token: String,
+    pub account_id: Uuid,
+    pub environment: Environment,
+    /// Seconds; 0 = never expires.
+    pub ttl: i64,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}

@@ -1,0 +1,175 @@
+//! Credentials from every header style the platforms use, all resolving to one `Actor`.
+
+use std::marker::PhantomData;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use base64::Engine;
+use zeroize::Zeroizing;
+
+use super::error::{ApiError, Dialect};
+use super::AppState;
+use domain::{Actor, AuthFailure, Error};
+
+/// A presented secret, borrowed from the header where possible (the hot path allocates nothing).
+pub enum Presented<'a> {
+    Borrowed(&'a str),
+    Decoded(Zeroizing<String>),
+}
+
+impl Presented<'_> {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Presented::Borrowed(s) => s,
+            Presented::Decoded(s) => s,
+        }
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// `Authorization: Bearer <key>` | `Basic base64(<key>:)` | `TOK:<key>`, or `X-API-KEY: <key>`.
+pub fn presented_key(headers: &HeaderMap) -> Result<Presented<'_>, AuthFailure> {
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| AuthFailure::Malformed)?.trim();
+        let key = if let Some(rest) = strip_prefix_ci(value, "Bearer ") {
+            Presented::Borrowed(rest.trim())
+        } else if let Some(rest) = strip_prefix_ci(value, "Basic ") {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(rest.trim())
+                .map_err(|_| AuthFailure::Malformed)?;
+            let text = Zeroizing::new(String::from_utf8(raw).map_err(|_| AuthFailure::Malformed)?);
+            let user = text.split_once(':').map_or(text.as_str(), |(u, _)| u);
+            Presented::Decoded(Zeroizing::new(user.to_string()))
+        } else if let Some(rest) = strip_prefix_ci(value, "TOK:") {
+            Presented::Borrowed(rest.trim())
+        } else {
+            return Err(AuthFailure::Malformed);
+        };
+        if key.as_str().is_empty() {
+            return Err(AuthFailure::Malformed);
+        }
+        return Ok(key);
+    }
+    if let Some(value) = headers.get("x-api-key") {
+        let value = value.to_str().map_err(|_| AuthFailure::Malformed)?.trim();
+        if value.is_empty() {
+            return Err(AuthFailure::Malformed);
+        }
+        return Ok(Presented::Borrowed(value));
+    }
+    Err(AuthFailure::Missing)
+}
+
+/// An authenticated caller; a failure is rendered in dialect `D`'s error format.
+pub struct Authed<D>(pub Actor, pub PhantomData<fn() -> D>);
+
+impl<D: Dialect> FromRequestParts<AppState> for Authed<D> {
+    type Rejection = ApiError<D>;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate::<D>(state, &parts.headers)
+            .await
+            .map(|actor| Authed(actor, PhantomData))
+    }
+}
+
+/// An access token (a JWT: three dot-separated parts) rather than an API key.
+pub fn is_access_token(s: &str) -> bool {
+    s.starts_with("eyJ") && s.matches('.').count() == 2
+}
+
+/// The caller behind any credential: an API key in any header style, or an access token as
+/// `Bearer <token>`.
+pub async fn authenticate_any(state: &AppState, headers: &HeaderMap) -> Result<Actor, Error> {
+    match presented_key(headers) {
+        Ok(cred) if is_access_token(cred.as_str()) => {
+            state.svc.authenticate_token(cred.as_str()).await
+        }
+        Ok(key) => state.svc.authenticate(key.as_str()).await,
+        Err(failure) => Err(Error::Unauthenticated(failure)),
+    }
+}
+
+/// The caller behind `headers`, or a refusal in dialect `D`'s error format (counted in metrics).
+pub async fn authenticate<D: Dialect>(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Actor, ApiError<D>> {
+    let result = authenticate_any(state, headers).await;
+    result.map_err(|e| {
+        count_refusal(state, D::NAME, &e);
+        e.into()
+    })
+}
+
+/// Counts (in metrics) and logs a refused authentication in `dialect`; other errors are not
+/// refusals and are left to the error's rendering. Shared with the hot route (`http::hot`).
+pub fn count_refusal(state: &AppState, dialect: &'static str, e: &Error) {
+    if let Error::Unauthenticated(f) = e {
+        state.metrics.auth_failure(dialect, f.as_str());
+        tracing::debug!(dialect, reason = f.as_str(), "authentication refused");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with(name: &'static str, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn every_header_style_yields_the_key() {
+        let b64 = base64::engine::general_purpose::STANDARD.encode("sg_k:");
+        for h in [
+            with("authorization", "Bearer sg_k"),
+            with("authorization", "bearer  sg_k "),
+            with("authorization", &format!("Basic {b64}")),
+            with("authorization", "TOK:sg_k"),
+            with("x-api-key", "sg_k"),
+        ] {
+            assert_eq!(
+                presented_key(&h)
+                    .ok()
+                    .map(|p| p.as_str().to_string())
+                    .as_deref(),
+                Some("sg_k")
+            );
+        }
+    }
+
+    #[test]
+    fn bad_headers_are_malformed_or_missing() {
+        assert_eq!(
+            presented_key(&HeaderMap::new()).err(),
+            Some(AuthFailure::Missing)
+        );
+        for bad in ["Bearer ", "Basic !!!", "Digest abc", "TOK:", "Basic Og=="] {
+            assert_eq!(
+                presented_key(&with("authorization", bad)).err(),
+                Some(AuthFailure::Malformed),
+                "{bad}"
+            );
+        }
+        let mut h = HeaderMap::new();
+        h.insert(
+            AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer \xff").unwrap(),
+        );
+        assert_eq!(presented_key(&h).err(), Some(AuthFailure::Malformed));
+    }
+}

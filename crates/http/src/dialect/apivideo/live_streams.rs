@@ -1,0 +1,228 @@
+//! `/live-streams` in api.video's shapes, on the core streams (the same objects Livepeer's
+//! `/api/stream` serves). Restream keys are write-only: shown masked.
+
+use std::collections::HashMap;
+
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{not_found, pagination, ApiVideo, Av, AvResult};
+use crate::json::Json;
+use crate::AppState;
+use domain::clock::rfc3339;
+use domain::credential::mask;
+use domain::public_ids as ids;
+use domain::SecretString;
+use domain::{Restream, Stream};
+use service::streams::{NewStream, StreamPatch};
+
+const PREFIX: &str = "li";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RestreamBody {
+    name: String,
+    server_url: String,
+    stream_key: SecretString,
+}
+
+impl From<RestreamBody> for Restream {
+    fn from(r: RestreamBody) -> Self {
+        Restream {
+            name: r.name,
+            server_url: r.server_url,
+            stream_key: r.stream_key,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateBody {
+    name: String,
+    record: Option<bool>,
+    public: Option<bool>,
+    player_id: Option<String>,
+    restreams: Option<Vec<RestreamBody>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateBody {
+    name: Option<String>,
+    record: Option<bool>,
+    public: Option<bool>,
+    player_id: Option<String>,
+    restreams: Option<Vec<RestreamBody>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RestreamOut {
+    name: String,
+    server_url: String,
+    stream_key: String,
+}
+
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+fn render(s: &Stream, base: &str) -> Value {
+    let id = ids::encode(PREFIX, s.id);
+    let mut v = json!({
+        "liveStreamId": id,
+        "name": s.name,
+        "streamKey": s.stream_key.expose(),
+        "record": s.record,
+        "public": s.settings.get("public").and_then(Value::as_bool).unwrap_or(true),
+        "broadcasting": s.is_active,
+        "restreams": s.restreams.iter().map(|r| RestreamOut {
+            name: r.name.clone(),
+            server_url: r.server_url.clone(),
+            stream_key: mask(r.stream_key.expose()),
+        }).collect::<Vec<_>>(),
+        "assets": {
+            "iframe": format!("<iframe src=\"{base}/live/{}\" width=\"100%\" height=\"100%\" frameborder=\"0\" scrolling=\"no\" allowfullscreen=\"true\"></iframe>", s.playback_id),
+            "player": format!("{base}/live/{}", s.playback_id),
+            "hls": format!("{base}/live/{}.m3u8", s.playback_id),
+            "thumbnail": format!("{base}/live/{}/thumbnail.jpg", s.playback_id),
+        },
+        "createdAt": rfc3339(s.created_at),
+        "updatedAt": rfc3339(s.updated_at),
+    });
+    // Absent rather than null when unset: the clients type it as a plain string.
+    if let Some(p) = s.settings.get("playerId") {
+        v["playerId"] = p.clone();
+    }
+    v
+}
+
+fn settings(public: Option<bool>, player_id: Option<String>) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    if let Some(p) = public {
+        m.insert("public".into(), Value::Bool(p));
+    }
+    if let Some(p) = player_id {
+        m.insert("playerId".into(), Value::String(p));
+    }
+    m
+}
+
+fn parse_id(id: &str) -> AvResult<uuid::Uuid> {
+    ids::decode(PREFIX, id).ok_or_else(|| not_found(domain::Error::NotFound("live stream")))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Av(actor): Av,
+    headers: HeaderMap,
+    Json(body, ..): Json<ApiVideo, CreateBody>,
+) -> AvResult<axum::Json<Value>> {
+    let stream = state
+        .svc
+        .create_stream(
+            &actor,
+            NewStream {
+                name: body.name,
+                record: body.record.unwrap_or(false),
+                restreams: body
+                    .restreams
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Restream::from)
+                    .collect(),
+                settings: settings(body.public, body.player_id),
+            },
+        )
+        .await?;
+    Ok(axum::Json(render(&stream, &base_url(&headers))))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Av(actor): Av,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> AvResult<axum::Json<Value>> {
+    let stream = state
+        .svc
+        .get_stream(&actor, parse_id(&id)?)
+        .await
+        .map_err(not_found)?;
+    Ok(axum::Json(render(&stream, &base_url(&headers))))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Av(actor): Av,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body, ..): Json<ApiVideo, UpdateBody>,
+) -> AvResult<axum::Json<Value>> {
+    let patch = StreamPatch {
+        name: body.name,
+        record: body.record,
+        suspended: None,
+        restreams: body
+            .restreams
+            .map(|r| r.into_iter().map(Restream::from).collect()),
+        settings: settings(body.public, body.player_id),
+    };
+    let stream = state
+        .svc
+        .update_stream(&actor, parse_id(&id)?, patch)
+        .await
+        .map_err(not_found)?;
+    Ok(axum::Json(render(&stream, &base_url(&headers))))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Av(actor): Av,
+    Path(id): Path<String>,
+) -> AvResult<StatusCode> {
+    state
+        .svc
+        .delete_stream(&actor, parse_id(&id)?)
+        .await
+        .map_err(not_found)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /live-streams?currentPage=1&pageSize=25&name=…&streamKey=…`
+pub async fn list(
+    State(state): State<AppState>,
+    Av(actor): Av,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<HashMap<String, String>>,
+) -> AvResult<axum::Json<Value>> {
+    let (page, size) = pagination::params(&q)?;
+    let name = q.get("name").filter(|v| !v.is_empty()).map(String::as_str);
+    let key = q
+        .get("streamKey")
+        .filter(|v| !v.is_empty())
+        .map(String::as_str);
+    let (items, total) = state
+        .svc
+        .search_streams(&actor, name, key, page, size)
+        .await?;
+    let base = base_url(&headers);
+    let data = items.iter().map(|s| render(s, &base)).collect();
+    let extra: Vec<(&str, &str)> = name.map(|n| ("name", n)).into_iter().collect();
+    Ok(axum::Json(pagination::body(
+        data,
+        uri.path(),
+        page,
+        size,
+        total,
+        &extra,
+    )))
+}

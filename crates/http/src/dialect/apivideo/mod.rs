@@ -1,0 +1,208 @@
+//! api.video's API at its native paths: `/auth/api-key` and `/auth/refresh` (disposable Bearer
+//! tokens), `/live-streams`. Every other route accepts `Basic base64(<key>:)`, `Bearer <token>`
+//! or the bare token. Every route is rate limited per key, with `X-RateLimit-*` headers on every
+//! response. Errors are `application/problem+json`.
+
+mod auth;
+mod live_streams;
+mod pagination;
+mod upload_tokens;
+mod webhooks;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Serialize;
+
+use crate::auth::{authenticate_any, is_access_token};
+use crate::error::{ApiError, Dialect};
+use crate::ratelimit::Decision;
+use crate::AppState;
+use domain::{Actor, AuthFailure, Error};
+
+pub struct ApiVideo;
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    name: &'static str,
+}
+
+impl Dialect for ApiVideo {
+    const NAME: &'static str = "apivideo";
+
+    fn render(status: StatusCode, code: &'static str, message: &str) -> Response {
+        let body = Problem {
+            kind: format!(
+                "https://docs.api.video/reference/{}",
+                code.replace('_', "-")
+            ),
+            title: message,
+            status: status.as_u16(),
+            name: code,
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        let mut res = (status, json).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        res
+    }
+}
+
+pub type AvError = ApiError<ApiVideo>;
+pub type AvResult<T> = Result<T, AvError>;
+
+/// A service error in api.video's words: a missing object reads "The requested resource was not
+/// found.", whatever kind it was.
+pub fn not_found(e: Error) -> AvError {
+    match e {
+        Error::NotFound(_) => AvError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "The requested resource was not found.",
+        ),
+        e => e.into(),
+    }
+}
+
+/// The authenticated caller, put in the request by [`guard`].
+pub struct Av(pub Actor);
+
+impl FromRequestParts<AppState> for Av {
+    type Rejection = AvError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AvError> {
+        parts
+            .extensions
+            .get::<Actor>()
+            .cloned()
+            .map(Av)
+            .ok_or_else(|| Error::Unauthenticated(AuthFailure::Missing).into())
+    }
+}
+
+/// Any credential the shared extractor takes, plus api.video's bare token (`Authorization: <jwt>`).
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Actor, Error> {
+    if let Some(bare) = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| is_access_token(v))
+    {
+        return state.svc.authenticate_token(bare).await;
+    }
+    authenticate_any(state, headers).await
+}
+
+fn with_limit_headers(mut res: Response, d: Decision) -> Response {
+    let h = res.headers_mut();
+    h.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
+    h.insert("x-ratelimit-retry-after", HeaderValue::from(d.retry_after));
+    res
+}
+
+fn too_many(d: Decision) -> Response {
+    let mut res = AvError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        format!("Too many requests: retry in {} s.", d.retry_after),
+    )
+    .into_response();
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(d.retry_after));
+    res
+}
+
+fn peer(req: &Request) -> String {
+    req.extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".into(), |c| format!("ip:{}", c.0.ip()))
+}
+
+/// Authenticates, rate limits per key, and adds the rate-limit headers to whatever comes back.
+async fn guard(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let actor = match authenticate(&state, req.headers()).await {
+        Ok(a) => a,
+        Err(e) => {
+            if let Error::Unauthenticated(f) = &e {
+                state.metrics.auth_failure(ApiVideo::NAME, f.as_str());
+            }
+            // Failed attempts count against the address, so guessing is throttled too.
+            let d = state.ratelimit.take(&peer(&req));
+            if !d.allowed {
+                return with_limit_headers(too_many(d), d);
+            }
+            return with_limit_headers(AvError::from(e).into_response(), d);
+        }
+    };
+    let d = state.ratelimit.take(&format!("key:{}", actor.key_id()));
+    if !d.allowed {
+        return with_limit_headers(too_many(d), d);
+    }
+    req.extensions_mut().insert(actor);
+    with_limit_headers(next.run(req).await, d)
+}
+
+/// The `/auth/*` routes have no key yet: they are limited per client address.
+async fn guard_anonymous(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let d = state.ratelimit.take(&peer(&req));
+    if !d.allowed {
+        return with_limit_headers(too_many(d), d);
+    }
+    with_limit_headers(next.run(req).await, d)
+}
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let open = Router::new()
+        .route("/auth/api-key", post(auth::api_key))
+        .route("/auth/refresh", post(auth::refresh))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard_anonymous,
+        ));
+    let authed = Router::new()
+        .route(
+            "/live-streams",
+            get(live_streams::list).post(live_streams::create),
+        )
+        .route(
+            "/live-streams/{id}",
+            get(live_streams::get)
+                .patch(live_streams::update)
+                .delete(live_streams::delete),
+        )
+        .route(
+            "/upload-tokens",
+            get(upload_tokens::list).post(upload_tokens::create),
+        )
+        .route(
+            "/upload-tokens/{token}",
+            get(upload_tokens::get).delete(upload_tokens::delete),
+        )
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get).delete(webhooks::delete),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard));
+    open.merge(authed)
+}

@@ -1,0 +1,253 @@
+//! Edgecast's DCP stream-key API at `/v2/mcc/customers/{AccountNumber}/httpstreaming/dcp/…`, with
+//! `Authorization: TOK:<key>` (any header style works). The key must belong to the account the
+//! URL names (403 otherwise). Errors: `{"Message":"…"}`.
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+use crate::auth::authenticate;
+use crate::error::{ApiError, Dialect};
+use crate::json::Json;
+use crate::AppState;
+use domain::SecretString;
+use domain::{AccountNumber, Actor, Error};
+use service::stream_keys::StreamKey;
+
+pub struct Edgecast;
+
+#[derive(Serialize)]
+struct Message<'a> {
+    #[serde(rename = "Message")]
+    message: &'a str,
+}
+
+impl Dialect for Edgecast {
+    const NAME: &'static str = "edgecast";
+
+    fn render(status: StatusCode, _code: &'static str, message: &str) -> Response {
+        (status, axum::Json(Message { message })).into_response()
+    }
+}
+
+type EcError = ApiError<Edgecast>;
+type EcResult<T> = Result<T, EcError>;
+
+/// Edgecast answers a duplicate DirPath with 400, not 409.
+fn ec(e: Error) -> EcError {
+    match e {
+        Error::Conflict(what) => EcError::new(StatusCode::BAD_REQUEST, "conflict", what),
+        Error::NotFound(_) => EcError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "The requested stream key was not found.",
+        ),
+        e => e.into(),
+    }
+}
+
+/// A caller whose key belongs to the account in the URL.
+pub struct Ec(pub Actor);
+
+impl FromRequestParts<AppState> for Ec {
+    type Rejection = EcError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> EcResult<Self> {
+        let actor = authenticate::<Edgecast>(state, &parts.headers).await?;
+        let in_url = parts.uri.path().split('/').nth(4).unwrap_or("");
+        let forbidden = || {
+            EcError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("This token may not access customer account {in_url}."),
+            )
+        };
+        let number = AccountNumber::parse(in_url).map_err(|_| forbidden())?;
+        let own = state
+            .svc
+            .is_own_account_number(&actor, &number)
+            .await
+            .map_err(ec)?;
+        if !own {
+            state.metrics.auth_failure(Edgecast::NAME, "wrong_account");
+            return Err(forbidden());
+        }
+        Ok(Ec(actor))
+    }
+}
+
+#[derive(Serialize)]
+struct StreamKeyBody {
+    #[serde(rename = "DirPath")]
+    dir_path: String,
+    #[serde(rename = "Id")]
+    id: i64,
+    #[serde(rename = "Key")]
+    key: String,
+}
+
+impl From<&StreamKey> for StreamKeyBody {
+    fn from(k: &StreamKey) -> Self {
+        Self {
+            dir_path: k.dir_path.clone(),
+            id: k.id,
+            key: k.key.expose().to_string(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamKeyInput {
+    #[serde(rename = "DirPath")]
+    dir_path: String,
+    #[serde(rename = "Key")]
+    key: SecretString,
+    /// Accepted (and ignored) on updates, where clients often echo the object back.
+    #[serde(rename = "Id", default)]
+    #[allow(dead_code)]
+    id: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalKeyInput {
+    #[serde(rename = "Key")]
+    key: SecretString,
+}
+
+const BASE: &str = "/v2/mcc/customers/{account}/httpstreaming/dcp";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("{BASE}/{{resource}}"),
+            get(get_resource).post(create).put(put_global),
+        )
+        .route(
+            &format!("{BASE}/streamkeys/{{id}}"),
+            get(get_one).put(update).delete(delete),
+        )
+}
+
+/// `streamkeys` (list, or one with `?id=N`), `streamkeys&id=N` (one) or `globalkey`.
+async fn get_resource(
+    State(state): State<AppState>,
+    Ec(actor): Ec,
+    Path((_, resource)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> EcResult<Response> {
+    if resource == "globalkey" {
+        let key = state.svc.global_key(&actor).await.map_err(ec)?;
+        return Ok(axum::Json(serde_json::json!({
+            "Key": key.as_ref().map(|k| k.expose()).unwrap_or(""),
+        }))
+        .into_response());
+    }
+    let id = match resource.strip_prefix("streamkeys") {
+        Some("") => q.get("id").cloned(),
+        Some(rest) => Some(
+            rest.strip_prefix("&id=")
+                .ok_or_else(|| ec(Error::NotFound("resource")))?
+                .to_string(),
+        ),
+        None => return Err(ec(Error::NotFound("resource"))),
+    };
+    match id {
+        None => {
+            let all = state.svc.list_stream_keys(&actor).await.map_err(ec)?;
+            Ok(axum::Json(all.iter().map(StreamKeyBody::from).collect::<Vec<_>>()).into_response())
+        }
+        Some(id) => one(&state, &actor, &id).await,
+    }
+}
+
+async fn one(state: &AppState, actor: &Actor, id: &str) -> EcResult<Response> {
+    let id = parse_id(id)?;
+    let k = state.svc.get_stream_key(actor, id).await.map_err(ec)?;
+    Ok(axum::Json(StreamKeyBody::from(&k)).into_response())
+}
+
+fn parse_id(id: &str) -> EcResult<i64> {
+    id.parse::<i64>().map_err(|_| {
+        EcError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("Id must be an integer (got {id:?})."),
+        )
+    })
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    Ec(actor): Ec,
+    Path((_, id)): Path<(String, String)>,
+) -> EcResult<Response> {
+    one(&state, &actor, &id).await
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Ec(actor): Ec,
+    Path((_, resource)): Path<(String, String)>,
+    Json(body, ..): Json<Edgecast, StreamKeyInput>,
+) -> EcResult<axum::Json<StreamKeyBody>> {
+    if resource != "streamkeys" {
+        return Err(ec(Error::NotFound("resource")));
+    }
+    let k = state
+        .svc
+        .create_stream_key(&actor, &body.dir_path, body.key)
+        .await
+        .map_err(ec)?;
+    Ok(axum::Json(StreamKeyBody::from(&k)))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Ec(actor): Ec,
+    Path((_, id)): Path<(String, String)>,
+    Json(body, ..): Json<Edgecast, StreamKeyInput>,
+) -> EcResult<axum::Json<StreamKeyBody>> {
+    let k = state
+        .svc
+        .update_stream_key(&actor, parse_id(&id)?, &body.dir_path, body.key)
+        .await
+        .map_err(ec)?;
+    Ok(axum::Json(StreamKeyBody::from(&k)))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Ec(actor): Ec,
+    Path((_, id)): Path<(String, String)>,
+) -> EcResult<StatusCode> {
+    state
+        .svc
+        .delete_stream_key(&actor, parse_id(&id)?)
+        .await
+        .map_err(ec)?;
+    Ok(StatusCode::OK)
+}
+
+async fn put_global(
+    State(state): State<AppState>,
+    Ec(actor): Ec,
+    Path((_, resource)): Path<(String, String)>,
+    Json(body, ..): Json<Edgecast, GlobalKeyInput>,
+) -> EcResult<Response> {
+    if resource != "globalkey" {
+        return Err(ec(Error::NotFound("resource")));
+    }
+    state
+        .svc
+        .set_global_key(&actor, body.key.clone())
+        .await
+        .map_err(ec)?;
+    Ok(axum::Json(serde_json::json!({ "Key": body.key.expose() })).into_response())
+}

@@ -1,0 +1,258 @@
+//! streamgate's own API under `/sg/v1`. Errors: `{"error":{"code","message"}}`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{extract::State, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Authed;
+use crate::error::{ApiError, Dialect};
+use crate::json::Json;
+use crate::AppState;
+use domain::clock::rfc3339;
+use domain::SecretString;
+use domain::{Environment, KeyInfo, VerifyCode};
+
+pub struct Sg;
+
+#[derive(Serialize, ToSchema)]
+pub struct SgErrorBody<'a> {
+    pub error: SgError<'a>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SgError<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+}
+
+impl Dialect for Sg {
+    const NAME: &'static str = "sg";
+
+    fn render(status: StatusCode, code: &'static str, message: &str) -> Response {
+        let body = SgErrorBody {
+            error: SgError { code, message },
+        };
+        let mut res = crate::json::response(status, &body);
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"streamgate\""),
+            );
+        }
+        res
+    }
+}
+
+type SgResult<T> = Result<T, ApiError<Sg>>;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(crate::hot::ME, get(me))
+        .route("/sg/v1/keys/verify", post(verify))
+        .route("/sg/v1/usage", get(usage))
+        .route("/sg/v1/streams/{id}/publish-token", post(publish_token))
+        .route(
+            "/sg/v1/webhooks/{id}/credential",
+            axum::routing::put(webhook_credential),
+        )
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CorsBody<'a> {
+    pub allowed_origins: &'a [String],
+    pub full_access: bool,
+}
+
+/// Borrowed from the cached key: answering `/me` allocates nothing but the body.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeResponse<'a> {
+    #[schema(value_type = String, example = "01900000-0000-7000-8000-000000000000")]
+    pub key_id: uuid::Uuid,
+    pub key_name: &'a str,
+    #[schema(value_type = String, example = "01900000-0000-7000-8000-000000000000")]
+    pub account_id: uuid::Uuid,
+    #[schema(value_type = String, example = "production")]
+    pub environment: Environment,
+    pub cors: CorsBody<'a>,
+    pub expires_at: Option<String>,
+}
+
+impl<'a> From<&'a KeyInfo> for MeResponse<'a> {
+    fn from(k: &'a KeyInfo) -> Self {
+        Self {
+            key_id: k.id,
+            key_name: &k.name,
+            account_id: k.account_id,
+            environment: k.environment,
+            cors: CorsBody {
+                allowed_origins: &k.cors.allowed_origins,
+                full_access: k.cors.full_access,
+            },
+            expires_at: k.expires_at.map(rfc3339),
+        }
+    }
+}
+
+/// Who am I: the calling key, in any header style.
+#[utoipa::path(get, path = "/sg/v1/me", tag = "streamgate",
+    responses((status = 200, body = MeResponse), (status = 401, body = SgErrorBody)),
+    security(("bearer" = []), ("basic" = []), ("x-api-key" = [])))]
+pub async fn me(Authed(actor, ..): Authed<Sg>) -> Response {
+    crate::hot::me_response(&actor.key)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    #[schema(value_type = String)]
+    pub key: SecretString,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyResponse {
+    pub valid: bool,
+    pub code: VerifyCode,
+    pub key_id: Option<String>,
+    pub account_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub environment: Option<Environment>,
+}
+
+/// Verifies a key on behalf of another service. Always 200; keys of other accounts read as NOT_FOUND.
+#[utoipa::path(post, path = "/sg/v1/keys/verify", tag = "streamgate", request_body = VerifyRequest,
+    responses((status = 200, body = VerifyResponse), (status = 400, body = SgErrorBody), (status = 401, body = SgErrorBody)),
+    security(("bearer" = []), ("basic" = []), ("x-api-key" = [])))]
+pub async fn verify(
+    State(state): State<AppState>,
+    Authed(actor, ..): Authed<Sg>,
+    Json(req, ..): Json<Sg, VerifyRequest>,
+) -> SgResult<axum::Json<VerifyResponse>> {
+    let outcome = state.svc.verify_for(&actor, req.key.expose()).await?;
+    Ok(axum::Json(VerifyResponse {
+        valid: outcome.code == VerifyCode::Valid,
+        code: outcome.code,
+        key_id: outcome.key.as_ref().map(|k| k.id.to_string()),
+        account_id: outcome.key.as_ref().map(|k| k.account_id.to_string()),
+        environment: outcome.key.as_ref().map(|k| k.environment),
+    }))
+}
+
+/// Any unknown route or method, answered in this dialect.
+pub async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> ApiError<Sg> {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route for {method} {}", uri.path()),
+    )
+}
+
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError<Sg> {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+/// A short-lived publish token for MediaMTX's JWT mode (`authMethod: jwt`, `authJWTJWKS` =
+/// `/.well-known/jwks.json`): `{token, path, expiresIn}`; the encoder publishes to `path?jwt=token`.
+pub async fn publish_token(
+    State(state): State<AppState>,
+    Authed(actor, ..): Authed<Sg>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> SgResult<axum::Json<serde_json::Value>> {
+    let id = uuid::Uuid::parse_str(&id)
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "stream not found"))?;
+    let (token, path, ttl) = state.svc.issue_publish_token(&actor, id).await?;
+    Ok(axum::Json(serde_json::json!({
+        "token": token.expose(),
+        "path": path,
+        "expiresIn": ttl,
+    })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookCredentialRequest {
+    /// Label of the account's `http` or `oauth` Brightcove credential; `null` clears it.
+    pub label: Option<String>,
+}
+
+/// Makes a webhook's deliveries authenticate with one of the account's credentials: an `http`
+/// credential sends Basic auth, an `oauth` one a client-credentials Bearer token. `{id}` is the
+/// api.video webhook id (`wh…`).
+#[utoipa::path(put, path = "/sg/v1/webhooks/{id}/credential", tag = "streamgate",
+    request_body = WebhookCredentialRequest,
+    responses((status = 200), (status = 400, body = SgErrorBody), (status = 404, body = SgErrorBody)),
+    security(("bearer" = []), ("basic" = []), ("x-api-key" = [])))]
+pub async fn webhook_credential(
+    State(state): State<AppState>,
+    Authed(actor, ..): Authed<Sg>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Json(req, ..): Json<Sg, WebhookCredentialRequest>,
+) -> SgResult<axum::Json<serde_json::Value>> {
+    let id = domain::public_ids::decode("wh", &id)
+        .or_else(|| uuid::Uuid::parse_str(&id).ok())
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "webhook not found"))?;
+    let hook = state
+        .svc
+        .set_webhook_credential(&actor, id, req.label.as_deref())
+        .await?;
+    Ok(axum::Json(serde_json::json!({
+        "webhookId": domain::public_ids::encode("wh", hook.id),
+        "credentialLabel": hook.credential_label,
+    })))
+}
+
+/// Requests and refused authentications per key of the caller's account, per bucket:
+/// `?period=hour` (60 × 1 min), `day` (24 × 1 h, the default) or `month` (30 × 1 day).
+#[utoipa::path(get, path = "/sg/v1/usage", tag = "streamgate",
+    params(("period" = Option<String>, Query, description = "hour | day | month")),
+    responses((status = 200), (status = 400, body = SgErrorBody), (status = 401, body = SgErrorBody)),
+    security(("bearer" = []), ("basic" = []), ("x-api-key" = [])))]
+pub async fn usage(
+    State(state): State<AppState>,
+    Authed(actor, ..): Authed<Sg>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> SgResult<axum::Json<serde_json::Value>> {
+    use service::dashboard::Period;
+    let period = match q.get("period").map(String::as_str) {
+        None | Some("") => Period::Day,
+        Some(p) => Period::parse(p).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("period must be hour, day or month, not {p:?}"),
+            )
+        })?,
+    };
+    let r = state.svc.usage_report(&actor, period).await?;
+    let keys: Vec<serde_json::Value> = r
+        .keys
+        .iter()
+        .map(|k| {
+            serde_json::json!({
+                "keyId": k.key_id,
+                "name": k.name,
+                "environment": k.environment,
+                "requests": k.requests,
+                "authFailures": k.auth_failures,
+                "totalRequests": k.requests.iter().sum::<i64>(),
+                "totalAuthFailures": k.auth_failures.iter().sum::<i64>(),
+            })
+        })
+        .collect();
+    Ok(axum::Json(serde_json::json!({
+        "period": period.as_str(),
+        "start": rfc3339(r.start),
+        "stepSeconds": r.step_ms / 1000,
+        "buckets": r.period.steps().1,
+        "keys": keys,
+    })))
+}

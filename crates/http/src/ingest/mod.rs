@@ -1,0 +1,104 @@
+//! Media-server hooks: each turns its server's request into a `PublishRequest` and answers the
+//! shared decision (`Services::authorize_publish`) the way that server understands.
+
+pub mod mediamtx;
+pub mod nginx_rtmp;
+pub mod srs;
+
+use std::borrow::Cow;
+
+use axum::routing::post;
+use axum::Router;
+
+use super::AppState;
+use service::ingest::PublishDecision;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ingest/nginx-rtmp/publish", post(nginx_rtmp::publish))
+        .route(
+            "/ingest/nginx-rtmp/publish-done",
+            post(nginx_rtmp::publish_done),
+        )
+        .route("/ingest/srs", post(srs::hook))
+        .route("/ingest/mediamtx", post(mediamtx::hook))
+}
+
+/// `a=1&b&c=%20x` → `[("a", Some("1")), ("b", None), ("c", Some(" x"))]`, percent-decoded.
+pub fn parse_query(q: &str) -> Vec<(String, Option<String>)> {
+    parse_query_borrowed(q)
+        .into_iter()
+        .map(|(k, v)| (k.into_owned(), v.map(Cow::into_owned)))
+        .collect()
+}
+
+/// `parse_query` without copying what needs no decoding.
+pub fn parse_query_borrowed(q: &str) -> Vec<(Cow<'_, str>, Option<Cow<'_, str>>)> {
+    q.trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (decode(k), Some(decode(v))),
+            None => (decode(p), None),
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> Cow<'_, str> {
+    if !s.bytes().any(|b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(s);
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
+pub fn metric_outcome(d: &PublishDecision) -> &'static str {
+    match d {
+        PublishDecision::Allowed { .. } => "allowed",
+        PublishDecision::Refused(..) => "refused",
+        PublishDecision::Throttled => "throttled",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_with_bare_tokens() {
+        assert_eq!(
+            parse_query("?edgeKey42&user=a%20b&x=1&x=2&p=%zz"),
+            vec![
+                ("edgeKey42".into(), None),
+                ("user".into(), Some("a b".into())),
+                ("x".into(), Some("1".into())),
+                ("x".into(), Some("2".into())),
+                ("p".into(), Some("%zz".into())),
+            ]
+        );
+        assert!(parse_query("").is_empty());
+    }
+}

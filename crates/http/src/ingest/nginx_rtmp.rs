@@ -1,0 +1,87 @@
+//! nginx-rtmp `on_publish` / `on_publish_done`: a form with `app, flashver, swfurl, tcurl, pageurl,
+//! addr, clientid, call, name, type` plus the publish URL's query args as extra fields (an
+//! Edgecast-style `?KEY` arrives as a bare field with no `=`). 2xx allows, 4xx refuses.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::{metric_outcome, parse_query_borrowed};
+use crate::AppState;
+use service::ingest::{PublishDecision, PublishRequest};
+
+const STANDARD: &[&str] = &[
+    "app", "flashver", "swfurl", "tcurl", "pageurl", "addr", "clientid", "call", "name", "type",
+];
+
+fn request(body: &[u8]) -> PublishRequest {
+    let text = String::from_utf8_lossy(body);
+    let fields = parse_query_borrowed(&text);
+    // The first of duplicates: nginx-rtmp puts its own fields before the URL's query args.
+    let first = |name: &str| {
+        fields
+            .iter()
+            .find_map(|(k, v)| v.as_deref().filter(|_| k == name))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    let mut params = Vec::new();
+    let mut seen_standard = [false; STANDARD.len()];
+    for (k, v) in &fields {
+        match STANDARD.iter().position(|s| *s == k.as_ref()) {
+            Some(i) if !seen_standard[i] => seen_standard[i] = true,
+            _ => params.push((k.to_string(), v.as_deref().map(str::to_owned))),
+        }
+    }
+    PublishRequest {
+        ingest: "nginx-rtmp",
+        app: first("app"),
+        stream: first("name"),
+        params,
+        client_addr: Some(first("addr")).filter(|a| !a.is_empty()),
+    }
+}
+
+pub async fn publish(State(state): State<AppState>, body: Bytes) -> StatusCode {
+    let req = request(&body);
+    match state.svc.authorize_publish(&req).await {
+        Ok(d) => {
+            state
+                .metrics
+                .ingest_decision("nginx-rtmp", metric_outcome(&d));
+            match d {
+                PublishDecision::Allowed { .. } => StatusCode::OK,
+                PublishDecision::Refused(..) => StatusCode::FORBIDDEN,
+                PublishDecision::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "ingest decision failed");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
+}
+
+pub async fn publish_done(State(state): State<AppState>, body: Bytes) -> StatusCode {
+    let req = request(&body);
+    if let Err(e) = state.svc.end_publish(&req).await {
+        tracing::error!(error = %e, "could not close the publish session");
+    }
+    StatusCode::OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_body_as_nginx_sends_it() {
+        let r = request(b"app=inst&flashver=FMLE%2F3.0&tcurl=rtmp://127.0.0.1:1935/inst&pageurl=&addr=127.0.0.1&clientid=1&call=publish&name=cam7&type=live&edgeKey42");
+        assert_eq!((r.app.as_str(), r.stream.as_str()), ("inst", "cam7"));
+        assert_eq!(r.client_addr.as_deref(), Some("127.0.0.1"));
+        assert_eq!(r.params, vec![("edgeKey42".to_string(), None)]);
+        let dup = request(b"app=live&name=k1&call=publish&name=evil&user=u&pass=p");
+        assert_eq!(dup.stream, "k1", "the first name wins");
+        assert!(dup.params.contains(&("name".into(), Some("evil".into()))));
+    }
+}

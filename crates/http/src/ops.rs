@@ -1,0 +1,134 @@
+//! Operational endpoints: health, metrics, the OpenAPI document.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::dialect::sg;
+use super::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub store: &'static str,
+}
+
+/// Liveness and store reachability.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let (store, health) = state.svc.store_health().await;
+    match health {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(Health {
+                status: "ok",
+                store,
+            }),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: store unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(Health {
+                    status: "unavailable",
+                    store,
+                }),
+            )
+        }
+    }
+}
+
+/// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, body = String, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    use std::sync::atomic::Ordering::Relaxed;
+    let verifier = &state.svc.verifier;
+    let group = state.svc.group_commit_stats();
+    let body = state.metrics.render(&[
+        (
+            "streamgate_key_cache_entries",
+            "API key hashes held in the verify cache.",
+            verifier.cached_entries() as f64,
+        ),
+        (
+            "streamgate_key_store_lookups",
+            "Key verifications that had to read the store (cache misses), since start.",
+            verifier.store_lookups() as f64,
+        ),
+        (
+            "streamgate_change_log_applied_seq",
+            "Last change-log entry this instance has applied to its cache (-1: not following).",
+            verifier.applied_seq() as f64,
+        ),
+        (
+            "streamgate_group_commit_transactions",
+            "Transactions committed for group commits (audit events, publish starts and ends), since start.",
+            group.groups.load(Relaxed) as f64,
+        ),
+        (
+            "streamgate_group_commit_callers",
+            "Requests whose writes those transactions committed, since start (callers / transactions = mean group size).",
+            group.callers.load(Relaxed) as f64,
+        ),
+        (
+            "streamgate_group_commit_retried_alone",
+            "Requests written again on their own after a write of their group was refused, since start.",
+            group.retried_alone.load(Relaxed) as f64,
+        ),
+    ]);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+        components.add_security_scheme(
+            "x-api-key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-KEY"))),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "streamgate", description = "Authentication and credentials server for live-video platforms"),
+    paths(healthz, metrics, sg::me, sg::verify, sg::webhook_credential, sg::usage),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+pub async fn openapi() -> impl IntoResponse {
+    axum::Json(ApiDoc::openapi())
+}
+
+/// The public keys that verify access tokens (RFC 7517), e.g. for MediaMTX's `authJWTJWKS`.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    match state.svc.jwks().await {
+        Ok(keys) => (
+            [(axum::http::header::CACHE_CONTROL, "max-age=60")],
+            axum::Json(keys),
+        )
+            .into_response(),
+        Err(e) => crate::error::ApiError::<sg::Sg>::from(e).into_response(),
+    }
+}

@@ -1,0 +1,299 @@
+//! Broadcast webhooks: when a stream goes live or idle, an api.video-style event is queued in the
+//! outbox (in the same transaction as the change) for each of the account's webhooks that
+//! subscribed to it; a worker delivers the outbox, signed, with retries and backoff.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+
+use super::credentials::CredentialRef;
+use super::Services;
+use crypto::SecretString;
+use domain::clock::rfc3339;
+use domain::credential::CredentialType;
+use domain::{public_ids, webhook, Error};
+use store::{DeliveryRecord, Scope, StreamRecord};
+
+pub const EVENT_STARTED: &str = "live-stream.broadcast.started";
+pub const EVENT_ENDED: &str = "live-stream.broadcast.ended";
+/// The header carrying the hex HMAC-SHA256 of the body, keyed with the webhook's secret.
+pub const SIGNATURE_HEADER: &str = "X-Api-Video-Signature";
+/// After this many failed attempts a delivery is given up (`failed_at`).
+pub const MAX_ATTEMPTS: i64 = 12;
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The part of an OAuth 2.0 token response (RFC 6749 §5.1) a delivery needs.
+#[derive(serde::Deserialize)]
+struct TokenGrant {
+    access_token: String,
+    expires_in: Option<i64>,
+}
+
+/// Access tokens of `oauth` credentials, by (credential, version), until they expire.
+#[derive(Default)]
+pub struct OAuthTokenCache(
+    std::sync::Mutex<std::collections::HashMap<(Uuid, i64), (SecretString, i64)>>,
+);
+
+impl OAuthTokenCache {
+    fn get(&self, key: &(Uuid, i64), now: i64) -> Option<SecretString> {
+        let map = self.0.lock().ok()?;
+        map.get(key)
+            .filter(|(_, until)| *until > now)
+            .map(|(t, _)| t.clone())
+    }
+
+    fn put(&self, key: (Uuid, i64), token: SecretString, until: i64) {
+        if let Ok(mut map) = self.0.lock() {
+            map.retain(|_, (_, u)| *u > until - 3_600_000);
+            map.insert(key, (token, until));
+        }
+    }
+}
+
+/// Hex HMAC-SHA256 of `body` with `secret`.
+pub fn signature(secret: &str, body: &str) -> String {
+    // HMAC takes keys of any length: this cannot fail.
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(body.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Seconds to wait before attempt `n + 1`: 2, 4, 8, … capped at an hour.
+pub fn backoff_secs(attempts: i64) -> i64 {
+    2_i64.saturating_pow(attempts.clamp(1, 12) as u32).min(3600)
+}
+
+impl Services {
+    /// The outbox rows announcing `event` for this stream to every subscribed webhook.
+    pub(crate) async fn broadcast_deliveries(
+        &self,
+        stream: &StreamRecord,
+        event: &str,
+    ) -> Result<Vec<DeliveryRecord>, Error> {
+        let scope = Scope {
+            account_id: stream.account_id,
+            environment: stream.environment,
+        };
+        let hooks = self.store.scope_webhooks(scope, 1000).await?;
+        let now = self.now_ms();
+        let body = serde_json::json!({
+            "type": event,
+            "emittedAt": rfc3339(now),
+            "liveStreamId": public_ids::encode("li", stream.id),
+        })
+        .to_string();
+        Ok(hooks
+            .into_iter()
+            .filter(|w| w.events.iter().any(|e| e == event))
+            .map(|w| DeliveryRecord {
+                id: Uuid::now_v7(),
+                account_id: stream.account_id,
+                webhook_id: w.id,
+                event: event.into(),
+                body: body.clone(),
+                attempts: 0,
+                next_attempt_at: now,
+                delivered_at: None,
+                failed_at: None,
+                last_error: None,
+                created_at: now,
+            })
+            .collect())
+    }
+
+    /// Delivers what is due; returns how many were delivered.
+    pub async fn deliver_due(&self) -> Result<usize, Error> {
+        let now = self.now_ms();
+        let mut delivered = 0;
+        for d in self.store.due_deliveries(now, 50).await? {
+            match self.deliver(&d).await {
+                Ok(()) => {
+                    self.store.mark_delivered(d.id, self.now_ms()).await?;
+                    delivered += 1;
+                }
+                Err((error, retry)) => {
+                    let attempts = d.attempts + 1;
+                    let next = (retry && attempts < MAX_ATTEMPTS)
+                        .then(|| self.now_ms() + backoff_secs(attempts) * 1000);
+                    tracing::warn!(delivery = %d.id, attempts, error = %error, "webhook delivery failed");
+                    self.store
+                        .mark_attempt_failed(d.id, self.now_ms(), &error, next)
+                        .await?;
+                }
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// One attempt. Err((why, worth retrying)).
+    async fn deliver(&self, d: &DeliveryRecord) -> Result<(), (String, bool)> {
+        let hook = match self.store.webhook_by_id(d.webhook_id).await {
+            Ok(Some(h)) => h,
+            Ok(None) => return Err(("the webhook is gone".into(), false)),
+            Err(e) => return Err((e.to_string(), true)),
+        };
+        let secret = self
+            .webhook_secret(&hook)
+            .map_err(|e| (e.to_string(), false))?;
+        let url = reqwest::Url::parse(&hook.url).map_err(|e| (e.to_string(), false))?;
+        let client = self.pinned_client(&url).await?;
+        let auth = match &hook.credential_label {
+            Some(label) => Some(self.endpoint_auth(&hook, label).await?),
+            None => None,
+        };
+        let res = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header(SIGNATURE_HEADER, signature(secret.expose(), &d.body))
+            .header("X-Api-Video-WebhookId", public_ids::encode("wh", hook.id))
+            .body(d.body.clone());
+        let res = match auth {
+            Some(value) => res.header(reqwest::header::AUTHORIZATION, value.expose()),
+            None => res,
+        }
+        .send()
+        .await
+        .map_err(|e| (e.without_url().to_string(), true))?;
+        if res.status().is_success() {
+            Ok(())
+        } else {
+            Err((format!("HTTP {}", res.status().as_u16()), true))
+        }
+    }
+
+    /// A client that reaches `url`'s host only at the addresses checked here: the host is
+    /// resolved once, every address must be deliverable, and the client is pinned to them (no
+    /// DNS rebinding between the check and the connection). Redirects are not followed.
+    async fn pinned_client(&self, url: &reqwest::Url) -> Result<reqwest::Client, (String, bool)> {
+        let host = url.host_str().unwrap_or_default().to_string();
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| (format!("cannot resolve {host}: {e}"), true))?
+            .collect();
+        let allow_private = self.webhooks_allow_private();
+        if addrs.is_empty()
+            || addrs
+                .iter()
+                .any(|a| !webhook::deliverable(a.ip(), allow_private))
+        {
+            return Err((
+                format!("{host} resolves to an internal address: refused"),
+                false,
+            ));
+        }
+        reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve_to_addrs(&host, &addrs)
+            .build()
+            .map_err(|e| (e.to_string(), true))
+    }
+
+    /// The `Authorization` value for an endpoint that names a credential: Basic for `http`,
+    /// a client-credentials access token (cached until shortly before it expires) for `oauth`.
+    /// A missing credential is retried: it may be created before the attempts run out.
+    async fn endpoint_auth(
+        &self,
+        hook: &domain::Webhook,
+        label: &str,
+    ) -> Result<SecretString, (String, bool)> {
+        let cred = self
+            .resolve_credential(
+                hook.account_id,
+                hook.environment,
+                CredentialRef::Label(label),
+            )
+            .await
+            .map_err(|e| (format!("credential {label:?}: {e}"), true))?;
+        match cred.kind {
+            CredentialType::Http => {
+                let pair = format!("{}:{}", cred.public, cred.private.expose());
+                Ok(SecretString::new(format!("Basic {}", B64.encode(pair))))
+            }
+            CredentialType::Oauth => {
+                let cache_key = (cred.id, cred.updated_at);
+                let now = self.now_ms();
+                if let Some(token) = self.oauth_tokens.get(&cache_key, now) {
+                    return Ok(SecretString::new(format!("Bearer {}", token.expose())));
+                }
+                let token_url = cred.token_url.as_deref().unwrap_or_default();
+                let url = reqwest::Url::parse(token_url)
+                    .map_err(|e| (format!("credential {label:?}: token URL: {e}"), false))?;
+                let res = self
+                    .pinned_client(&url)
+                    .await?
+                    .post(url)
+                    .basic_auth(&cred.public, Some(cred.private.expose()))
+                    .header("accept", "application/json")
+                    .form(&[("grant_type", "client_credentials")])
+                    .send()
+                    .await
+                    .map_err(|e| (e.without_url().to_string(), true))?;
+                if !res.status().is_success() {
+                    return Err((
+                        format!(
+                            "credential {label:?}: token endpoint answered HTTP {}",
+                            res.status().as_u16()
+                        ),
+                        true,
+                    ));
+                }
+                let body = res
+                    .bytes()
+                    .await
+                    .map_err(|e| (e.without_url().to_string(), true))?;
+                // serde's message could quote the response: say only what is wrong.
+                let grant: TokenGrant = serde_json::from_slice(&body).map_err(|_| {
+                    (
+                        format!("credential {label:?}: token response has no access_token"),
+                        true,
+                    )
+                })?;
+                let token = SecretString::new(grant.access_token);
+                // Renew a minute early; tokens without a lifetime are used for five minutes.
+                let life_ms = grant.expires_in.unwrap_or(300).saturating_sub(60).max(0) * 1000;
+                self.oauth_tokens
+                    .put(cache_key, token.clone(), now + life_ms);
+                Ok(SecretString::new(format!("Bearer {}", token.expose())))
+            }
+            other => Err((
+                format!(
+                    "credential {label:?} is of type {}, not http or oauth",
+                    other.as_str()
+                ),
+                false,
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_and_backoff() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            signature("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(backoff_secs(1), 2);
+        assert_eq!(backoff_secs(5), 32);
+        assert_eq!(backoff_secs(40), 3600);
+    }
+}

@@ -1,0 +1,372 @@
+//! "May this encoder publish?" — the one decision behind every media server's hook (nginx-rtmp,
+//! SRS, MediaMTX). Allowed when the stream name is a live stream's key, or the path matches an
+//! Edgecast DirPath and the query carries its key (or the account's global key), or the query
+//! carries the user/pass of one of that account's Brightcove `rtmp` credentials. Secrets are
+//! compared in constant time; refusals are throttled per client address and audited.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+use super::Services;
+use crypto::{sha256, Aad};
+use domain::credential::CredentialType;
+use domain::edgecast::dir_path_matches;
+use domain::AuditEvent;
+use domain::{Error, Session};
+use store::{GroupWrite, Scope, StreamRecord};
+
+/// What a media server tells us about a publish (or its end).
+#[derive(Debug, Clone)]
+pub struct PublishRequest {
+    /// `nginx-rtmp`, `srs`, `mediamtx`.
+    pub ingest: &'static str,
+    /// The application (nginx-rtmp `app`, SRS `app`, first part of a MediaMTX path).
+    pub app: String,
+    /// The stream name.
+    pub stream: String,
+    /// The publish URL's query: `name=value` pairs, and bare tokens (`?KEY`) with no value.
+    pub params: Vec<(String, Option<String>)>,
+    pub client_addr: Option<String>,
+}
+
+impl PublishRequest {
+    /// The first value of a parameter (media servers may repeat them).
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, v)| k == name && v.is_some())
+            .and_then(|(_, v)| v.as_deref())
+    }
+
+    /// Everything in the query that could be a key: bare tokens first, then values.
+    fn candidates(&self) -> impl Iterator<Item = &str> {
+        let bare = self
+            .params
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.as_str());
+        let values = self.params.iter().filter_map(|(_, v)| v.as_deref());
+        bare.chain(values)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishDecision {
+    /// `via`: `stream_key`, `edgecast`, `edgecast_global`, `rtmp_credential`.
+    Allowed {
+        via: &'static str,
+        /// The account whose stream or key allowed it.
+        account: Uuid,
+        session: Option<Uuid>,
+    },
+    /// Why; and the account whose stream was refused, when the stream is known.
+    Refused(&'static str, Option<Uuid>),
+    /// Too many refusals from this address lately: refused without looking.
+    Throttled,
+}
+
+/// Why a stream may not be published at all, if so.
+fn unpublishable(rec: &StreamRecord) -> Option<&'static str> {
+    if rec.deleted_at.is_some() {
+        Some("stream_deleted")
+    } else if rec.suspended {
+        Some("stream_suspended")
+    } else {
+        None
+    }
+}
+
+/// Equal without revealing where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Refusals per client address in a sliding window.
+pub struct IngestThrottle {
+    limit: u32,
+    window: Duration,
+    /// address → (refusals in the window, window start, throttling already audited)
+    seen: Mutex<HashMap<String, (u32, Instant, bool)>>,
+}
+
+impl IngestThrottle {
+    pub fn new(limit: u32, window: Duration) -> Self {
+        Self {
+            limit: limit.max(1),
+            window,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// None when the address may try; Some(first) when it is throttled, `first` being true only
+    /// for the first refusal of the window (the one that is audited; all are counted).
+    fn blocked(&self, addr: &str) -> Option<bool> {
+        let mut seen = self.seen.lock().ok()?;
+        let e = seen.get_mut(addr)?;
+        if e.0 < self.limit || e.1.elapsed() >= self.window {
+            return None;
+        }
+        let first = !e.2;
+        e.2 = true;
+        Some(first)
+    }
+
+    fn refused(&self, addr: &str) {
+        let Ok(mut seen) = self.seen.lock() else {
+            return;
+        };
+        if seen.len() > 100_000 {
+            let w = self.window;
+            seen.retain(|_, (_, since, _)| since.elapsed() < w);
+        }
+        let e = seen
+            .entry(addr.to_string())
+            .or_insert((0, Instant::now(), false));
+        if e.1.elapsed() >= self.window {
+            *e = (0, Instant::now(), false);
+        }
+        e.0 += 1;
+    }
+}
+
+impl Services {
+    /// The decision for a publish, with its effects: on allow through a stream key the stream
+    /// becomes active and a session opens; every decision is audited.
+    pub async fn authorize_publish(&self, req: &PublishRequest) -> Result<PublishDecision, Error> {
+        let addr = req.client_addr.clone().unwrap_or_else(|| "unknown".into());
+        if let Some(first) = self.ingest_throttle.blocked(&addr) {
+            // A flood from one address is one audit entry per window, not a write per attempt.
+            if first {
+                self.audit_publish(req, None, "throttled").await;
+            }
+            return Ok(PublishDecision::Throttled);
+        }
+        let decision = self.decide(req).await?;
+        match &decision {
+            PublishDecision::Refused(reason, account) => {
+                self.ingest_throttle.refused(&addr);
+                self.audit_publish(req, *account, reason).await;
+            }
+            // A publish that opened a session was audited in the session's own transaction.
+            PublishDecision::Allowed {
+                session: Some(_), ..
+            } => {}
+            PublishDecision::Allowed {
+                via,
+                account,
+                session: None,
+            } => self.audit_publish(req, Some(*account), via).await,
+            PublishDecision::Throttled => {}
+        }
+        Ok(decision)
+    }
+
+    async fn decide(&self, req: &PublishRequest) -> Result<PublishDecision, Error> {
+        // (a) The stream name is a stream key.
+        let key_hash = sha256(req.stream.as_bytes());
+        if let Some(rec) = self.verifier.stream_by_key_hash(&key_hash).await? {
+            if let Some(why) = unpublishable(&rec) {
+                return Ok(PublishDecision::Refused(why, Some(rec.account_id)));
+            }
+            let session = Session {
+                id: Uuid::now_v7(),
+                stream_id: rec.id,
+                account_id: rec.account_id,
+                environment: rec.environment,
+                ingest: req.ingest.into(),
+                client_addr: req.client_addr.clone(),
+                started_at: self.now_ms(),
+                ended_at: None,
+            };
+            let deliveries = self
+                .broadcast_deliveries(&rec, super::deliveries::EVENT_STARTED)
+                .await?;
+            let id = session.id;
+            let started = self
+                .commit(vec![GroupWrite::StartPublish {
+                    session,
+                    allow_concurrent: self.ingest_allow_concurrent,
+                    deliveries,
+                    audit: self.publish_audit(req, Some(rec.account_id), "stream_key"),
+                }])
+                .await?;
+            if started.first() != Some(&true) {
+                // The cache may not know yet that it was suspended or deleted: ask the store why.
+                let why = match self.store.stream_by_key_hash(&key_hash).await? {
+                    Some(now) => unpublishable(&now).unwrap_or("already_publishing"),
+                    None => "stream_deleted",
+                };
+                return Ok(PublishDecision::Refused(why, Some(rec.account_id)));
+            }
+            return Ok(PublishDecision::Allowed {
+                via: "stream_key",
+                account: rec.account_id,
+                session: Some(id),
+            });
+        }
+        // (b), (c) The path is an Edgecast DirPath of some account.
+        let path = format!("{}/{}", req.app, req.stream);
+        let candidates = self.verifier.stream_keys_for_instance(&req.app).await?;
+        let matches: Vec<_> = candidates
+            .iter()
+            .filter(|k| dir_path_matches(&k.dir_path, &path))
+            .collect();
+        for k in &matches {
+            let key = self
+                .vault
+                .open(
+                    &Aad {
+                        table: "edgecast_stream_keys",
+                        id: &k.id.to_string(),
+                        field: "key",
+                    },
+                    &k.key_sealed,
+                )
+                .map_err(|e| Error::Internal(format!("stream key {}: {e}", k.id)))?;
+            if req
+                .candidates()
+                .any(|c| constant_time_eq(c.as_bytes(), key.expose().as_bytes()))
+            {
+                return Ok(PublishDecision::Allowed {
+                    via: "edgecast",
+                    account: k.account_id,
+                    session: None,
+                });
+            }
+            let scope = Scope {
+                account_id: k.account_id,
+                environment: k.environment,
+            };
+            if let Some(sealed) = self.store.global_key(scope).await? {
+                let aad_id = format!("{}:{}", k.account_id, k.environment);
+                let global = self
+                    .vault
+                    .open(
+                        &Aad {
+                            table: "edgecast_global_keys",
+                            id: &aad_id,
+                            field: "key",
+                        },
+                        &sealed,
+                    )
+                    .map_err(|e| Error::Internal(format!("global key: {e}")))?;
+                if req
+                    .candidates()
+                    .any(|c| constant_time_eq(c.as_bytes(), global.expose().as_bytes()))
+                {
+                    return Ok(PublishDecision::Allowed {
+                        via: "edgecast_global",
+                        account: k.account_id,
+                        session: None,
+                    });
+                }
+            }
+            if let (Some(user), Some(pass)) = (req.param("user"), req.param("pass")) {
+                for c in self.store.list_credentials(scope).await? {
+                    if c.kind != CredentialType::Rtmp.as_str() {
+                        continue;
+                    }
+                    let cred = self.resolve_credential(
+                        k.account_id,
+                        k.environment,
+                        super::credentials::CredentialRef::Label(&c.label),
+                    );
+                    let cred = cred.await?;
+                    if constant_time_eq(cred.public.as_bytes(), user.as_bytes())
+                        && constant_time_eq(cred.private.expose().as_bytes(), pass.as_bytes())
+                    {
+                        return Ok(PublishDecision::Allowed {
+                            via: "rtmp_credential",
+                            account: k.account_id,
+                            session: None,
+                        });
+                    }
+                }
+            }
+        }
+        let reason = if matches.is_empty() {
+            "unknown_stream"
+        } else {
+            "wrong_key"
+        };
+        Ok(PublishDecision::Refused(reason, None))
+    }
+
+    /// May a viewer read this stream (MediaMTX `read`)? Named by playback id (or key); only
+    /// live streams whose playback policy is public.
+    pub async fn may_read(&self, name: &str) -> Result<bool, Error> {
+        let rec = match self.store.stream_by_playback_id(name).await? {
+            Some(r) => Some(r),
+            None => {
+                self.store
+                    .stream_by_key_hash(&sha256(name.as_bytes()))
+                    .await?
+            }
+        };
+        let Some(rec) = rec.filter(|r| r.deleted_at.is_none() && !r.suspended) else {
+            return Ok(false);
+        };
+        let settings: serde_json::Value =
+            serde_json::from_str(&rec.settings).unwrap_or(serde_json::Value::Null);
+        let policy = settings
+            .pointer("/playbackPolicy/type")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("public");
+        Ok(policy == "public")
+    }
+
+    /// The publish ended (nginx-rtmp `publish_done`, SRS `on_unpublish`): close the session and
+    /// mark the stream idle.
+    pub async fn end_publish(&self, req: &PublishRequest) -> Result<(), Error> {
+        if let Some(rec) = self
+            .verifier
+            .stream_by_key_hash(&sha256(req.stream.as_bytes()))
+            .await?
+        {
+            let deliveries = self
+                .broadcast_deliveries(&rec, super::deliveries::EVENT_ENDED)
+                .await?;
+            self.commit(vec![GroupWrite::EndPublish {
+                stream_id: rec.id,
+                at: self.now_ms(),
+                deliveries,
+                audit: self.publish_audit(req, Some(rec.account_id), "publish_done"),
+            }])
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn audit_publish(&self, req: &PublishRequest, account: Option<Uuid>, outcome: &str) {
+        self.audit(self.publish_audit(req, account, outcome)).await;
+    }
+
+    fn publish_audit(
+        &self,
+        req: &PublishRequest,
+        account: Option<Uuid>,
+        outcome: &str,
+    ) -> AuditEvent {
+        AuditEvent {
+            id: Uuid::now_v7(),
+            account_id: account,
+            actor: format!(
+                "ingest:{}@{}",
+                req.ingest,
+                req.client_addr.as_deref().unwrap_or("unknown")
+            ),
+            action: "ingest.publish".into(),
+            // The path, never the stream name itself (it may be a stream key).
+            object: format!("app:{}", req.app),
+            outcome: outcome.into(),
+            detail: String::new(),
+            at: self.now_ms(),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Use-cases. They take the store, the clock and the verifier, decide authorization from an
+//! `Actor`, and return domain types. Handlers call exactly one of these per request.
+
+pub mod accounts;
+pub mod audit;
+pub mod credentials;
+pub mod dashboard;
+pub mod deliveries;
+pub mod group_commit;
+pub mod ingest;
+pub mod keys;
+pub mod settings;
+pub mod stream_keys;
+pub mod streams;
+pub mod tokens;
+pub mod uploads;
+pub mod usage;
+pub mod vault;
+pub mod verifier;
+
+use std::sync::Arc;
+
+use crypto::Vault;
+use domain::clock::Clock;
+use store::Store;
+
+pub use keys::{CreatedKey, NewKey, VerifyOutcome};
+pub use settings::Settings;
+pub use usage::UsageRecorder;
+pub use verifier::{Verified, Verifier};
+
+pub struct Services {
+    store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub verifier: Arc<Verifier>,
+    pub usage: Arc<UsageRecorder>,
+    pub vault: Arc<Vault>,
+    pub tokens: tokens::TokenKeys,
+    /// Webhooks may target internal addresses (tests, labs).
+    webhooks_allow_private: bool,
+    pub auth_failures: audit::AuthFailureThrottle,
+    /// Group commit of audit events and publish starts and ends.
+    group_commit: group_commit::GroupCommit,
+    pub ingest_throttle: ingest::IngestThrottle,
+    /// A second simultaneous publish of a key is allowed.
+    pub ingest_allow_concurrent: bool,
+    /// Access tokens fetched for notification endpoints' `oauth` credentials.
+    pub oauth_tokens: deliveries::OAuthTokenCache,
+}
+
+impl Services {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        vault: Arc<Vault>,
+        settings: &Settings,
+    ) -> Arc<Self> {
+        let verifier = Arc::new(Verifier::new(store.clone(), clock.clone()));
+        let usage = Arc::new(UsageRecorder::new(store.clone(), clock.clone()));
+        Arc::new(Self {
+            store,
+            clock,
+            verifier,
+            usage,
+            vault,
+            tokens: tokens::TokenKeys::new(settings.access_token_ttl),
+            webhooks_allow_private: settings.webhook_allow_private,
+            auth_failures: audit::AuthFailureThrottle::default(),
+            group_commit: group_commit::GroupCommit::default(),
+            ingest_throttle: ingest::IngestThrottle::new(
+                settings.ingest_max_failures,
+                settings.ingest_failure_window,
+            ),
+            ingest_allow_concurrent: settings.ingest_allow_concurrent,
+            oauth_tokens: deliveries::OAuthTokenCache::default(),
+        })
+    }
+
+    /// May webhooks target internal addresses (labs, tests)?
+    pub fn webhooks_allow_private(&self) -> bool {
+        self.webhooks_allow_private
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Applies this process's own change-log entries to its caches at once (revocations,
+    /// suspended or deleted streams, changed stream keys), so the very next request honours them.
+    async fn apply_changes(&self) {
+        if let Err(e) = self.verifier.catch_up().await {
+            // The follower will apply it within its next tick.
+            tracing::warn!(error = %e, "could not apply a change to the local caches at once");
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! What configuration tells the services. The binary fills it from its one typed `Config`; tests
+//! build it directly. Nothing here reads the environment.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Webhooks and notification endpoints may target internal addresses (labs, tests).
+    pub webhook_allow_private: bool,
+    /// Refused ingest decisions from one client address before it is throttled…
+    pub ingest_max_failures: u32,
+    /// …within this window.
+    pub ingest_failure_window: Duration,
+    /// A second simultaneous publish of one stream key is allowed.
+    pub ingest_allow_concurrent: bool,
+    /// Lifetime of the access tokens `/auth/api-key` and `/auth/refresh` issue.
+    pub access_token_ttl: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            webhook_allow_private: false,
+            ingest_max_failures: 10,
+            ingest_failure_window: Duration::from_secs(60),
+            ingest_allow_concurrent: false,
+            access_token_ttl: Duration::from_secs(3600),
+        }
+    }
+}
