@@ -1,45 +1,47 @@
-//! Persistence: the `Store` trait and its SQLite and PostgreSQL implementations.
+//! Persistence: one store per kind of thing streamgate keeps (accounts, users, keys, the change
+//! log, tokens, audit, usage, streams, sessions, stream keys, credentials, webhooks and their
+//! deliveries, uploads, the vault), all implemented once by `SqlStore` for SQLite and PostgreSQL
+//! (see `db`), and `Store`, which is all of them.
 
+pub mod accounts;
+pub mod audit;
+pub mod changes;
 pub mod credentials;
-mod credentials_sql;
-pub mod dashboard;
-mod dashboard_sql;
 pub mod db;
-pub mod deliveries;
-mod deliveries_sql;
 pub mod group;
-mod group_sql;
+pub mod keys;
 pub mod postgres;
 mod rows;
-mod sql;
+pub mod sessions;
 pub mod sqlite;
 pub mod stream_keys;
-mod stream_keys_sql;
 pub mod streams;
-mod streams_sql;
 pub mod tokens;
-mod tokens_sql;
 pub mod uploads;
-mod uploads_sql;
+pub mod usage;
+pub mod users;
 pub mod vault;
-mod vault_sql;
+pub mod webhooks;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use uuid::Uuid;
 
-use domain::{Account, ApiKey, User};
-
+pub use accounts::AccountStore;
+pub use audit::AuditStore;
+pub use changes::{Change, ChangeListener, ChangeLog};
 pub use credentials::{CredentialRecord, CredentialStore};
-pub use dashboard::{DashboardStore, SessionRecord, UsageCount};
-pub use deliveries::{DeliveryRecord, DeliveryStore};
 pub use group::{GroupStore, GroupWrite};
+pub use keys::KeyStore;
+pub use sessions::SessionStore;
 pub use stream_keys::{StreamKeyRecord, StreamKeyStore};
 pub use streams::{Scope, StreamRecord, StreamStore, TargetRecord};
 pub use tokens::{RefreshRecord, RefreshUse, SigningKeyRecord, TokenStore};
 pub use uploads::UploadStore;
+pub use usage::UsageStore;
+pub use users::{SessionRecord, UsageCount, UserStore};
+pub use vault::VaultStore;
+pub use webhooks::{DeliveryRecord, WebhookStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -87,72 +89,63 @@ impl From<StoreError> for domain::Error {
     }
 }
 
-/// One entry of the `changes` log: something cached elsewhere must be dropped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    pub seq: i64,
-    pub kind: String,
-    pub object_id: String,
-    pub key_hash: Option<Vec<u8>>,
-}
-
-/// Wakes the change follower: on PostgreSQL when a NOTIFY arrives, on SQLite after a short poll interval.
-#[async_trait]
-pub trait ChangeListener: Send {
-    /// Returns when there may be new changes, or after `max` at the latest.
-    async fn wait(&mut self, max: Duration);
-}
-
+/// Everything streamgate keeps, one store per kind of thing, on one database.
 #[async_trait]
 pub trait Store:
-    streams::StreamStore
-    + tokens::TokenStore
-    + uploads::UploadStore
-    + stream_keys::StreamKeyStore
-    + credentials::CredentialStore
-    + vault::VaultStore
-    + deliveries::DeliveryStore
-    + dashboard::DashboardStore
-    + group::GroupStore
+    AccountStore
+    + UserStore
+    + KeyStore
+    + ChangeLog
+    + TokenStore
+    + AuditStore
+    + UsageStore
+    + StreamStore
+    + SessionStore
+    + StreamKeyStore
+    + CredentialStore
+    + WebhookStore
+    + UploadStore
+    + VaultStore
+    + GroupStore
     + Send
     + Sync
     + 'static
 {
+    /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> StoreResult<()>;
+    /// Reads a real table, so a missing schema or lost permissions count as down.
     async fn ping(&self) -> StoreResult<()>;
+    /// Wakes the change follower when other instances may have logged changes.
     async fn listener(&self) -> StoreResult<Box<dyn ChangeListener>>;
+}
 
-    async fn insert_account(&self, account: &Account) -> StoreResult<()>;
-    async fn account_by_id(&self, id: Uuid) -> StoreResult<Option<Account>>;
-    async fn account_by_number(&self, number: &str) -> StoreResult<Option<Account>>;
-    async fn list_accounts(&self) -> StoreResult<Vec<Account>>;
-    async fn count_accounts(&self) -> StoreResult<i64>;
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        self.db.backend().name()
+    }
 
-    async fn insert_user(&self, user: &User) -> StoreResult<()>;
-    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    async fn migrate(&self) -> crate::StoreResult<()> {
+        match &self.db {
+            crate::db::Db::Sqlite { write, .. } => crate::sqlite::migrate(write).await,
+            crate::db::Db::Postgres(pool) => crate::postgres::migrate(pool).await,
+        }
+    }
 
-    /// Inserts the key and records a `changes` entry in one transaction.
-    async fn insert_api_key(&self, key: &ApiKey, secret_hash: &[u8; 32]) -> StoreResult<()>;
-    /// Bulk insert without change entries, for seeding benchmarks.
-    async fn insert_api_keys_bulk(&self, keys: &[(ApiKey, [u8; 32])]) -> StoreResult<()>;
-    async fn api_key_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<Option<ApiKey>>;
-    async fn api_key_by_id(&self, id: Uuid) -> StoreResult<Option<ApiKey>>;
-    /// An account's keys, of one environment or all; oldest first.
-    async fn list_api_keys(
-        &self,
-        account_id: Uuid,
-        environment: Option<domain::Environment>,
-    ) -> StoreResult<Vec<ApiKey>>;
-    /// Marks the key revoked (if it was not already) and records a change. Returns the key as it now is.
-    async fn revoke_api_key(&self, id: Uuid, at: i64) -> StoreResult<Option<ApiKey>>;
-    /// Writes back batched `last_used_at` values (never moving one backwards).
-    async fn touch_api_keys(&self, used: &[(Uuid, i64)]) -> StoreResult<()>;
+    async fn ping(&self) -> crate::StoreResult<()> {
+        // Reads a real table, so a missing schema or lost permissions count as down.
+        self.db
+            .probe("SELECT seq FROM changes ORDER BY seq DESC LIMIT 1")
+            .await
+    }
 
-    async fn latest_change(&self) -> StoreResult<i64>;
-    async fn changes_since(&self, seq: i64, limit: i64) -> StoreResult<Vec<Change>>;
-    /// Deletes change-log entries older than `before` (ms); returns how many went.
-    async fn prune_changes(&self, before: i64) -> StoreResult<u64>;
+    async fn listener(&self) -> crate::StoreResult<Box<dyn crate::ChangeListener>> {
+        match &self.db {
+            crate::db::Db::Sqlite { .. } => Ok(crate::sqlite::listener()),
+            crate::db::Db::Postgres(pool) => crate::postgres::listener(pool).await,
+        }
+    }
 }
 
 /// The store on either SQL backend: every query is written once, for both (see `db`).

@@ -5,7 +5,8 @@ use uuid::Uuid;
 use super::{StoreError, StoreResult};
 use domain::{Account, AccountNumber, ApiKey, Cors, Environment, Role, User};
 
-fn uuid(s: &str) -> StoreResult<Uuid> {
+/// A stored id; anything else is corrupt data.
+pub(crate) fn uuid(s: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("bad uuid {s:?}: {e}")))
 }
 

@@ -1,9 +1,11 @@
 //! Signing keys, refresh tokens and the audit log, as the store keeps them.
 
 use async_trait::async_trait;
+
+use crate::SqlStore;
 use uuid::Uuid;
 
-use super::{StoreError, StoreResult};
+use super::StoreResult;
 use domain::AuditEvent;
 
 /// Change-log kind recorded when a signing key is added.
@@ -41,33 +43,7 @@ pub enum RefreshUse {
     Unknown,
 }
 
-#[async_trait]
-pub trait TokenStore: Send + Sync {
-    async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()>;
-    /// Every signing key, newest first.
-    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
-    /// Retires every key but `kid` that is not retired yet.
-    async fn retire_signing_keys_except(&self, kid: &str, at: i64) -> StoreResult<u64>;
-
-    async fn insert_refresh(&self, r: &RefreshRecord) -> StoreResult<()>;
-    /// Spends a refresh token atomically; a second use revokes its family (and says so).
-    async fn use_refresh(&self, token_hash: &[u8], at: i64) -> StoreResult<RefreshUse>;
-    /// Revokes every live refresh token of an API key.
-    async fn revoke_refresh_for_key(&self, api_key_id: Uuid, at: i64) -> StoreResult<u64>;
-
-    async fn list_audit(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<AuditEvent>>;
-    /// Newest first; `account: None` = every account; only events at or after `since` (ms).
-    async fn query_audit(
-        &self,
-        account: Option<Uuid>,
-        since: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<AuditEvent>>;
-}
-
-fn uuid(s: &str) -> StoreResult<Uuid> {
-    Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("bad uuid {s:?}: {e}")))
-}
+use crate::rows::uuid;
 
 #[derive(sqlx::FromRow)]
 pub struct SigningKeyRow {
@@ -146,5 +122,119 @@ impl AuditRow {
             detail: self.detail,
             at: self.at,
         })
+    }
+}
+
+/// Access-token signing keys and refresh tokens.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()>;
+    /// Every signing key, newest first.
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Retires every key but `kid` that is not retired yet.
+    async fn retire_signing_keys_except(&self, kid: &str, at: i64) -> StoreResult<u64>;
+    async fn insert_refresh(&self, r: &RefreshRecord) -> StoreResult<()>;
+    /// Spends a refresh token atomically; a second use revokes its family (and says so).
+    async fn use_refresh(&self, token_hash: &[u8], at: i64) -> StoreResult<RefreshUse>;
+    /// Revokes every live refresh token of an API key.
+    async fn revoke_refresh_for_key(&self, api_key_id: Uuid, at: i64) -> StoreResult<u64>;
+}
+
+#[async_trait]
+impl TokenStore for SqlStore {
+    async fn insert_signing_key(
+        &self,
+        k: &crate::tokens::SigningKeyRecord,
+    ) -> crate::StoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        tx.execute("INSERT INTO signing_keys (kid, public_key, private_sealed, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)", crate::args![&k.kid, &k.public_key, &k.private_sealed, k.created_at, k.retired_at]).await
+            .map_err(|e| crate::map_unique(e, "signing key"))?;
+        // Other instances reload their keyring when they see this.
+        tx.record_change(crate::tokens::SIGNING_KEY_ADDED, &k.kid, None, k.created_at)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn signing_keys(&self) -> crate::StoreResult<Vec<crate::tokens::SigningKeyRecord>> {
+        Ok(self.db.fetch_all::<crate::tokens::SigningKeyRow>("SELECT kid, public_key, private_sealed, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid DESC", crate::db::Args::default()).await?
+        .into_iter()
+        .map(|r| r.into_record())
+        .collect())
+    }
+
+    async fn retire_signing_keys_except(&self, kid: &str, at: i64) -> crate::StoreResult<u64> {
+        let done = self
+            .db
+            .execute(
+                "UPDATE signing_keys SET retired_at = $1 WHERE kid <> $2 AND retired_at IS NULL",
+                crate::args![at, kid],
+            )
+            .await?;
+        Ok(done)
+    }
+
+    async fn insert_refresh(&self, r: &crate::tokens::RefreshRecord) -> crate::StoreResult<()> {
+        self.db
+            .execute(
+                &format!(
+                    "INSERT INTO refresh_tokens ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    crate::tokens::REFRESH_COLUMNS
+                ),
+                crate::args![
+                    r.id.to_string(),
+                    r.family_id.to_string(),
+                    r.api_key_id.to_string(),
+                    &r.token_hash,
+                    r.issued_at,
+                    r.expires_at,
+                    r.used_at,
+                    r.revoked_at
+                ],
+            )
+            .await
+            .map_err(|e| crate::map_unique(e, "refresh token"))?;
+        Ok(())
+    }
+
+    async fn use_refresh(
+        &self,
+        token_hash: &[u8],
+        at: i64,
+    ) -> crate::StoreResult<crate::tokens::RefreshUse> {
+        let mut tx = self.db.begin().await?;
+        // The write comes first: it takes the row (or SQLite's) write lock, so two
+        // concurrent uses of one token cannot both see it unused.
+        let spent = tx.execute("UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL", crate::args![at, token_hash]).await?;
+        let rec = tx
+            .fetch_optional::<crate::tokens::RefreshRow>(
+                &format!(
+                    "SELECT {} FROM refresh_tokens WHERE token_hash = $1",
+                    crate::tokens::REFRESH_COLUMNS
+                ),
+                crate::args![token_hash],
+            )
+            .await?
+            .map(|r| r.into_record())
+            .transpose()?;
+        let outcome = match rec {
+            None => crate::tokens::RefreshUse::Unknown,
+            Some(r) if spent == 1 => crate::tokens::RefreshUse::Used(r),
+            Some(r) => {
+                tx.execute("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL", crate::args![at, r.family_id.to_string()]).await?;
+                crate::tokens::RefreshUse::Replayed(r)
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn revoke_refresh_for_key(
+        &self,
+        api_key_id: uuid::Uuid,
+        at: i64,
+    ) -> crate::StoreResult<u64> {
+        let done = self.db.execute("UPDATE refresh_tokens SET revoked_at = $1 WHERE api_key_id = $2 AND revoked_at IS NULL", crate::args![at, api_key_id.to_string()]).await?;
+        Ok(done)
     }
 }

@@ -1,52 +1,12 @@
 //! Upload tokens and webhooks, as the store keeps them.
 
 use async_trait::async_trait;
+
+use crate::SqlStore;
 use uuid::Uuid;
 
 use super::{Scope, StoreError, StoreResult};
 use domain::{Environment, UploadToken, Webhook};
-
-#[async_trait]
-pub trait UploadStore: Send + Sync {
-    async fn insert_upload_token(&self, t: &UploadToken) -> StoreResult<()>;
-    /// A live (not deleted, not expired at `now`) token of the scope.
-    async fn upload_token(
-        &self,
-        scope: Scope,
-        token: &str,
-        now: i64,
-    ) -> StoreResult<Option<UploadToken>>;
-    async fn list_upload_tokens(
-        &self,
-        scope: Scope,
-        now: i64,
-        offset: i64,
-        limit: i64,
-    ) -> StoreResult<(Vec<UploadToken>, i64)>;
-    async fn delete_upload_token(&self, scope: Scope, token: &str, at: i64) -> StoreResult<bool>;
-
-    async fn insert_webhook(&self, w: &Webhook) -> StoreResult<()>;
-    async fn webhook(&self, scope: Scope, id: Uuid) -> StoreResult<Option<Webhook>>;
-    /// Any webhook by id, deleted or not (for the delivery worker).
-    async fn webhook_by_id(&self, id: Uuid) -> StoreResult<Option<Webhook>>;
-    /// The scope's first `limit` live webhooks, oldest first, without counting them all (for
-    /// queueing an event's deliveries).
-    async fn scope_webhooks(&self, scope: Scope, limit: i64) -> StoreResult<Vec<Webhook>>;
-    async fn list_webhooks(
-        &self,
-        scope: Scope,
-        offset: i64,
-        limit: i64,
-    ) -> StoreResult<(Vec<Webhook>, i64)>;
-    async fn delete_webhook(&self, scope: Scope, id: Uuid, at: i64) -> StoreResult<bool>;
-    /// Names (or clears) the credential a live webhook authenticates with; false if no such webhook.
-    async fn set_webhook_credential(
-        &self,
-        scope: Scope,
-        id: Uuid,
-        label: Option<&str>,
-    ) -> StoreResult<bool>;
-}
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
@@ -104,5 +64,106 @@ impl WebhookRow {
             created_at: self.created_at,
             credential_label: self.credential_label,
         })
+    }
+}
+
+/// Upload tokens.
+#[async_trait]
+pub trait UploadStore: Send + Sync {
+    async fn insert_upload_token(&self, t: &UploadToken) -> StoreResult<()>;
+    /// A live (not deleted, not expired at `now`) token of the scope.
+    async fn upload_token(
+        &self,
+        scope: Scope,
+        token: &str,
+        now: i64,
+    ) -> StoreResult<Option<UploadToken>>;
+    async fn list_upload_tokens(
+        &self,
+        scope: Scope,
+        now: i64,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<UploadToken>, i64)>;
+    async fn delete_upload_token(&self, scope: Scope, token: &str, at: i64) -> StoreResult<bool>;
+}
+
+#[async_trait]
+impl UploadStore for SqlStore {
+    async fn insert_upload_token(&self, t: &domain::UploadToken) -> crate::StoreResult<()> {
+        self.db
+            .execute(
+                &format!(
+                    "INSERT INTO upload_tokens ({}) VALUES ($1, $2, $3, $4, $5, $6)",
+                    crate::uploads::UPLOAD_COLUMNS
+                ),
+                crate::args![
+                    &t.token,
+                    t.account_id.to_string(),
+                    t.environment.as_str(),
+                    t.ttl,
+                    t.created_at,
+                    t.expires_at
+                ],
+            )
+            .await
+            .map_err(|e| crate::map_unique(e, "upload token"))?;
+        Ok(())
+    }
+
+    async fn upload_token(
+        &self,
+        scope: crate::Scope,
+        token: &str,
+        now: i64,
+    ) -> crate::StoreResult<Option<domain::UploadToken>> {
+        self.db.fetch_optional::<crate::uploads::UploadRow>(&format!(
+            "SELECT {} FROM upload_tokens WHERE token = $1 AND account_id = $2 AND environment = $3 \
+             AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > $4)",
+            crate::uploads::UPLOAD_COLUMNS
+        ), crate::args![token, scope.account_id.to_string(), scope.environment.as_str(), now]).await?
+        .map(|r| r.into_record())
+        .transpose()
+    }
+
+    async fn list_upload_tokens(
+        &self,
+        scope: crate::Scope,
+        now: i64,
+        offset: i64,
+        limit: i64,
+    ) -> crate::StoreResult<(Vec<domain::UploadToken>, i64)> {
+        const WHERE: &str = "account_id = $1 AND environment = $2 AND deleted_at IS NULL \
+            AND (expires_at IS NULL OR expires_at > $3)";
+        let (total,): (i64,) = self
+            .db
+            .fetch_one(
+                &format!("SELECT COUNT(*) FROM upload_tokens WHERE {WHERE}"),
+                crate::args![
+                    scope.account_id.to_string(),
+                    scope.environment.as_str(),
+                    now
+                ],
+            )
+            .await?;
+        let rows = self.db.fetch_all::<crate::uploads::UploadRow>(&format!(
+            "SELECT {} FROM upload_tokens WHERE {WHERE} ORDER BY created_at, token LIMIT $4 OFFSET $5",
+            crate::uploads::UPLOAD_COLUMNS
+        ), crate::args![scope.account_id.to_string(), scope.environment.as_str(), now, limit, offset]).await?
+        .into_iter()
+        .map(|r| r.into_record())
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok((rows, total))
+    }
+
+    async fn delete_upload_token(
+        &self,
+        scope: crate::Scope,
+        token: &str,
+        at: i64,
+    ) -> crate::StoreResult<bool> {
+        let done = self.db.execute("UPDATE upload_tokens SET deleted_at = $1 WHERE token = $2 AND account_id = $3 \
+             AND environment = $4 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > $1)", crate::args![at, token, scope.account_id.to_string(), scope.environment.as_str()]).await?;
+        Ok(done == 1)
     }
 }

@@ -1,100 +1,34 @@
-//! Accounts, users, API keys and the change log: the `Store` trait's own methods, written once
-//! for both backends (see `db`).
+//! API keys: only their hashes, never a secret.
 
-use crate::SqlStore;
+use async_trait::async_trait;
+use uuid::Uuid;
 
-#[async_trait::async_trait]
-impl crate::Store for SqlStore {
-    fn backend(&self) -> &'static str {
-        self.db.backend().name()
-    }
+use crate::{SqlStore, StoreResult};
+use domain::ApiKey;
 
-    async fn migrate(&self) -> crate::StoreResult<()> {
-        match &self.db {
-            crate::db::Db::Sqlite { write, .. } => crate::sqlite::migrate(write).await,
-            crate::db::Db::Postgres(pool) => crate::postgres::migrate(pool).await,
-        }
-    }
+/// API keys, looked up by the SHA-256 of their secret.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Inserts the key and records a `changes` entry in one transaction.
+    async fn insert_api_key(&self, key: &ApiKey, secret_hash: &[u8; 32]) -> StoreResult<()>;
+    /// Bulk insert without change entries, for seeding benchmarks.
+    async fn insert_api_keys_bulk(&self, keys: &[(ApiKey, [u8; 32])]) -> StoreResult<()>;
+    async fn api_key_by_hash(&self, secret_hash: &[u8; 32]) -> StoreResult<Option<ApiKey>>;
+    async fn api_key_by_id(&self, id: Uuid) -> StoreResult<Option<ApiKey>>;
+    /// An account's keys, of one environment or all; oldest first.
+    async fn list_api_keys(
+        &self,
+        account_id: Uuid,
+        environment: Option<domain::Environment>,
+    ) -> StoreResult<Vec<ApiKey>>;
+    /// Marks the key revoked (if it was not already) and records a change. Returns the key as it now is.
+    async fn revoke_api_key(&self, id: Uuid, at: i64) -> StoreResult<Option<ApiKey>>;
+    /// Writes back batched `last_used_at` values (never moving one backwards).
+    async fn touch_api_keys(&self, used: &[(Uuid, i64)]) -> StoreResult<()>;
+}
 
-    async fn ping(&self) -> crate::StoreResult<()> {
-        // Reads a real table, so a missing schema or lost permissions count as down.
-        self.db
-            .probe("SELECT seq FROM changes ORDER BY seq DESC LIMIT 1")
-            .await
-    }
-
-    async fn listener(&self) -> crate::StoreResult<Box<dyn crate::ChangeListener>> {
-        match &self.db {
-            crate::db::Db::Sqlite { .. } => Ok(crate::sqlite::listener()),
-            crate::db::Db::Postgres(pool) => crate::postgres::listener(pool).await,
-        }
-    }
-
-    async fn insert_account(&self, a: &domain::Account) -> crate::StoreResult<()> {
-        self.db
-            .execute(
-                "INSERT INTO accounts (id, name, number, created_at) VALUES ($1, $2, $3, $4)",
-                crate::args![a.id.to_string(), &a.name, a.number.as_str(), a.created_at],
-            )
-            .await
-            .map_err(|e| crate::map_unique(e, &format!("account number {}", a.number)))?;
-        Ok(())
-    }
-
-    async fn account_by_id(&self, id: uuid::Uuid) -> crate::StoreResult<Option<domain::Account>> {
-        self.db
-            .fetch_optional::<crate::rows::AccountRow>(
-                "SELECT id, name, number, created_at FROM accounts WHERE id = $1",
-                crate::args![id.to_string()],
-            )
-            .await?
-            .map(|r| r.into_domain())
-            .transpose()
-    }
-
-    async fn account_by_number(&self, number: &str) -> crate::StoreResult<Option<domain::Account>> {
-        self.db
-            .fetch_optional::<crate::rows::AccountRow>(
-                "SELECT id, name, number, created_at FROM accounts WHERE number = $1",
-                crate::args![number],
-            )
-            .await?
-            .map(|r| r.into_domain())
-            .transpose()
-    }
-
-    async fn list_accounts(&self) -> crate::StoreResult<Vec<domain::Account>> {
-        self.db
-            .fetch_all::<crate::rows::AccountRow>(
-                "SELECT id, name, number, created_at FROM accounts ORDER BY number",
-                crate::db::Args::default(),
-            )
-            .await?
-            .into_iter()
-            .map(|r| r.into_domain())
-            .collect()
-    }
-
-    async fn count_accounts(&self) -> crate::StoreResult<i64> {
-        let (n,): (i64,) = self
-            .db
-            .fetch_one("SELECT COUNT(*) FROM accounts", crate::db::Args::default())
-            .await?;
-        Ok(n)
-    }
-
-    async fn insert_user(&self, u: &domain::User) -> crate::StoreResult<()> {
-        self.db.execute("INSERT INTO users (id, account_id, username, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)", crate::args![u.id.to_string(), u.account_id.to_string(), &u.username, &u.password_hash, u.role.as_str(), u.created_at]).await
-            .map_err(|e| crate::map_unique(e, &format!("user {}", u.username)))?;
-        Ok(())
-    }
-
-    async fn user_by_username(&self, username: &str) -> crate::StoreResult<Option<domain::User>> {
-        self.db.fetch_optional::<crate::rows::UserRow>("SELECT id, account_id, username, password_hash, role, created_at FROM users WHERE username = $1", crate::args![username]).await?
-        .map(|r| r.into_domain())
-        .transpose()
-    }
-
+#[async_trait]
+impl KeyStore for SqlStore {
     async fn insert_api_key(
         &self,
         k: &domain::ApiKey,
@@ -217,46 +151,9 @@ impl crate::Store for SqlStore {
         tx.commit().await?;
         Ok(())
     }
-
-    async fn latest_change(&self) -> crate::StoreResult<i64> {
-        let (seq,): (Option<i64>,) = self
-            .db
-            .fetch_one("SELECT MAX(seq) FROM changes", crate::db::Args::default())
-            .await?;
-        Ok(seq.unwrap_or(0))
-    }
-
-    async fn prune_changes(&self, before: i64) -> crate::StoreResult<u64> {
-        self.prune_changes_impl(before).await
-    }
-
-    async fn changes_since(&self, seq: i64, limit: i64) -> crate::StoreResult<Vec<crate::Change>> {
-        let rows = self.db.fetch_all::<crate::rows::ChangeRow>("SELECT seq, kind, object_id, key_hash FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2", crate::args![seq, limit]).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| crate::Change {
-                seq: r.seq,
-                kind: r.kind,
-                object_id: r.object_id,
-                key_hash: r.key_hash,
-            })
-            .collect())
-    }
 }
 
 impl SqlStore {
-    async fn prune_changes_impl(&self, before: i64) -> crate::StoreResult<u64> {
-        // Never the newest entry: it tells a restarting follower where the log stands.
-        let done = self
-            .db
-            .execute(
-                "DELETE FROM changes WHERE at < $1 AND seq < (SELECT MAX(seq) FROM changes)",
-                crate::args![before],
-            )
-            .await?;
-        Ok(done)
-    }
-
     /// Inserts API key rows, a thousand per statement, inside the caller's transaction.
     async fn insert_key_rows(
         tx: &mut crate::db::Tx,

@@ -1,0 +1,102 @@
+//! The audit log: append-only, never a secret.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::{SqlStore, StoreResult};
+use domain::AuditEvent;
+
+/// The audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends one audit event (durable when this returns).
+    async fn insert_audit(&self, e: &AuditEvent) -> StoreResult<()>;
+    async fn list_audit(&self, account_id: Uuid, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+    /// Newest first; `account: None` = every account; only events at or after `since` (ms).
+    async fn query_audit(
+        &self,
+        account: Option<Uuid>,
+        since: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>>;
+}
+
+#[async_trait]
+impl AuditStore for SqlStore {
+    async fn insert_audit(&self, e: &domain::AuditEvent) -> crate::StoreResult<()> {
+        use crate::GroupStore;
+        self.write_group(&[crate::GroupWrite::Audit(e.clone())])
+            .await?;
+        Ok(())
+    }
+
+    async fn list_audit(
+        &self,
+        account_id: uuid::Uuid,
+        limit: i64,
+    ) -> crate::StoreResult<Vec<domain::AuditEvent>> {
+        self.db
+            .fetch_all::<crate::tokens::AuditRow>(
+                &format!(
+            "SELECT {} FROM audit_events WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+            crate::tokens::AUDIT_COLUMNS
+        ),
+                crate::args![account_id.to_string(), limit],
+            )
+            .await?
+            .into_iter()
+            .map(|r| r.into_record())
+            .collect()
+    }
+
+    async fn query_audit(
+        &self,
+        account: Option<uuid::Uuid>,
+        since: i64,
+        limit: i64,
+    ) -> crate::StoreResult<Vec<domain::AuditEvent>> {
+        self.db.fetch_all::<crate::tokens::AuditRow>(&format!(
+            "SELECT {} FROM audit_events WHERE ($1 IS NULL OR account_id = $1) AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
+            crate::tokens::AUDIT_COLUMNS
+        ), crate::args![account.map(|a| a.to_string()), since, limit]).await?
+        .into_iter()
+        .map(|r| r.into_record())
+        .collect()
+    }
+}
+
+impl SqlStore {
+    /// Appends audit events: several rows per statement, in a few fixed statement shapes
+    /// (64, 32, …, 1 rows) so that each stays prepared.
+    pub(crate) async fn insert_audits_in(
+        tx: &mut crate::db::Tx,
+        mut events: &[&domain::AuditEvent],
+    ) -> crate::StoreResult<()> {
+        while !events.is_empty() {
+            let n = [64, 32, 16, 8, 4, 2, 1]
+                .into_iter()
+                .find(|n| *n <= events.len())
+                .unwrap_or(1);
+            let (chunk, rest) = events.split_at(n);
+            events = rest;
+            let sql = format!(
+                "INSERT INTO audit_events ({}) {}",
+                crate::tokens::AUDIT_COLUMNS,
+                crate::db::values(chunk.len(), 8)
+            );
+            let mut args = crate::db::Args::default();
+            for e in chunk {
+                args.push(e.id.to_string())
+                    .push(e.account_id.map(|a| a.to_string()))
+                    .push(e.actor.as_str())
+                    .push(e.action.as_str())
+                    .push(e.object.as_str())
+                    .push(e.outcome.as_str())
+                    .push(e.detail.as_str())
+                    .push(e.at);
+            }
+            tx.execute(&sql, args).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,285 @@
+//! Webhook endpoints and their deliveries (the durable outbox).
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::Scope;
+use crate::{SqlStore, StoreError, StoreResult};
+use domain::Webhook;
+
+/// Webhook endpoints and the deliveries queued for them.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn insert_webhook(&self, w: &Webhook) -> StoreResult<()>;
+    async fn webhook(&self, scope: Scope, id: Uuid) -> StoreResult<Option<Webhook>>;
+    /// Any webhook by id, deleted or not (for the delivery worker).
+    async fn webhook_by_id(&self, id: Uuid) -> StoreResult<Option<Webhook>>;
+    /// The scope's first `limit` live webhooks, oldest first, without counting them all (for
+    /// queueing an event's deliveries).
+    async fn scope_webhooks(&self, scope: Scope, limit: i64) -> StoreResult<Vec<Webhook>>;
+    async fn list_webhooks(
+        &self,
+        scope: Scope,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<Webhook>, i64)>;
+    async fn delete_webhook(&self, scope: Scope, id: Uuid, at: i64) -> StoreResult<bool>;
+    /// Names (or clears) the credential a live webhook authenticates with; false if no such webhook.
+    async fn set_webhook_credential(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        label: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// Up to `limit` deliveries due at `now`, oldest first.
+    async fn due_deliveries(&self, now: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
+    async fn mark_delivered(&self, id: Uuid, at: i64) -> StoreResult<()>;
+    /// Records a failed attempt: retry at `next`, or give up (`failed_at`) when `next` is None.
+    async fn mark_attempt_failed(
+        &self,
+        id: Uuid,
+        at: i64,
+        error: &str,
+        next: Option<i64>,
+    ) -> StoreResult<()>;
+    async fn deliveries_for_account(&self, account_id: Uuid) -> StoreResult<Vec<DeliveryRecord>>;
+}
+
+#[async_trait]
+impl WebhookStore for SqlStore {
+    async fn insert_webhook(&self, w: &domain::Webhook) -> crate::StoreResult<()> {
+        self.db
+            .execute(
+                &format!(
+                    "INSERT INTO webhooks ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    crate::uploads::WEBHOOK_COLUMNS
+                ),
+                crate::args![
+                    w.id.to_string(),
+                    w.account_id.to_string(),
+                    w.environment.as_str(),
+                    &w.url,
+                    serde_json::to_string(&w.events).unwrap_or_else(|_| "[]".into()),
+                    &w.secret_sealed,
+                    w.created_at,
+                    &w.credential_label
+                ],
+            )
+            .await
+            .map_err(|e| crate::map_unique(e, "webhook"))?;
+        Ok(())
+    }
+
+    async fn webhook(
+        &self,
+        scope: crate::Scope,
+        id: uuid::Uuid,
+    ) -> crate::StoreResult<Option<domain::Webhook>> {
+        self.db.fetch_optional::<crate::uploads::WebhookRow>(&format!(
+            "SELECT {} FROM webhooks WHERE id = $1 AND account_id = $2 AND environment = $3 AND deleted_at IS NULL",
+            crate::uploads::WEBHOOK_COLUMNS
+        ), crate::args![id.to_string(), scope.account_id.to_string(), scope.environment.as_str()]).await?
+        .map(|r| r.into_record())
+        .transpose()
+    }
+
+    async fn webhook_by_id(&self, id: uuid::Uuid) -> crate::StoreResult<Option<domain::Webhook>> {
+        self.db
+            .fetch_optional::<crate::uploads::WebhookRow>(
+                &format!(
+                    "SELECT {} FROM webhooks WHERE id = $1",
+                    crate::uploads::WEBHOOK_COLUMNS
+                ),
+                crate::args![id.to_string()],
+            )
+            .await?
+            .map(|r| r.into_record())
+            .transpose()
+    }
+
+    async fn scope_webhooks(
+        &self,
+        scope: crate::Scope,
+        limit: i64,
+    ) -> crate::StoreResult<Vec<domain::Webhook>> {
+        self.db.fetch_all::<crate::uploads::WebhookRow>(&format!(
+            "SELECT {} FROM webhooks WHERE account_id = $1 AND environment = $2 AND deleted_at IS NULL \
+             ORDER BY created_at, id LIMIT $3",
+            crate::uploads::WEBHOOK_COLUMNS
+        ), crate::args![scope.account_id.to_string(), scope.environment.as_str(), limit]).await?
+        .into_iter()
+        .map(|r| r.into_record())
+        .collect()
+    }
+
+    async fn list_webhooks(
+        &self,
+        scope: crate::Scope,
+        offset: i64,
+        limit: i64,
+    ) -> crate::StoreResult<(Vec<domain::Webhook>, i64)> {
+        const WHERE: &str = "account_id = $1 AND environment = $2 AND deleted_at IS NULL";
+        let (total,): (i64,) = self
+            .db
+            .fetch_one(
+                &format!("SELECT COUNT(*) FROM webhooks WHERE {WHERE}"),
+                crate::args![scope.account_id.to_string(), scope.environment.as_str()],
+            )
+            .await?;
+        let rows = self
+            .db
+            .fetch_all::<crate::uploads::WebhookRow>(
+                &format!(
+            "SELECT {} FROM webhooks WHERE {WHERE} ORDER BY created_at, id LIMIT $3 OFFSET $4",
+            crate::uploads::WEBHOOK_COLUMNS
+        ),
+                crate::args![
+                    scope.account_id.to_string(),
+                    scope.environment.as_str(),
+                    limit,
+                    offset
+                ],
+            )
+            .await?
+            .into_iter()
+            .map(|r| r.into_record())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((rows, total))
+    }
+
+    async fn delete_webhook(
+        &self,
+        scope: crate::Scope,
+        id: uuid::Uuid,
+        at: i64,
+    ) -> crate::StoreResult<bool> {
+        let done = self.db.execute("UPDATE webhooks SET deleted_at = $1 WHERE id = $2 AND account_id = $3 AND environment = $4 AND deleted_at IS NULL", crate::args![at, id.to_string(), scope.account_id.to_string(), scope.environment.as_str()]).await?;
+        Ok(done == 1)
+    }
+
+    async fn set_webhook_credential(
+        &self,
+        scope: crate::Scope,
+        id: uuid::Uuid,
+        label: Option<&str>,
+    ) -> crate::StoreResult<bool> {
+        let done = self.db.execute("UPDATE webhooks SET credential_label = $1 WHERE id = $2 AND account_id = $3 AND environment = $4 AND deleted_at IS NULL", crate::args![label, id.to_string(), scope.account_id.to_string(), scope.environment.as_str()]).await?;
+        Ok(done == 1)
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: i64,
+        limit: i64,
+    ) -> crate::StoreResult<Vec<crate::webhooks::DeliveryRecord>> {
+        self.db.fetch_all::<crate::webhooks::DeliveryRow>(&format!(
+            "SELECT {} FROM webhook_deliveries WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
+            crate::webhooks::DELIVERY_COLUMNS
+        ), crate::args![now, limit]).await?
+        .into_iter()
+        .map(|r| r.into_record())
+        .collect()
+    }
+
+    async fn mark_delivered(&self, id: uuid::Uuid, at: i64) -> crate::StoreResult<()> {
+        self.db.execute("UPDATE webhook_deliveries SET delivered_at = $1, attempts = attempts + 1 WHERE id = $2", crate::args![at, id.to_string()]).await?;
+        Ok(())
+    }
+
+    async fn mark_attempt_failed(
+        &self,
+        id: uuid::Uuid,
+        at: i64,
+        error: &str,
+        next: Option<i64>,
+    ) -> crate::StoreResult<()> {
+        self.db.execute("UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = $1, next_attempt_at = COALESCE($2, next_attempt_at), failed_at = CASE WHEN $2 IS NULL THEN $3 ELSE NULL END WHERE id = $4", crate::args![error, next, at, id.to_string()]).await?;
+        Ok(())
+    }
+
+    async fn deliveries_for_account(
+        &self,
+        account_id: uuid::Uuid,
+    ) -> crate::StoreResult<Vec<crate::webhooks::DeliveryRecord>> {
+        self.db
+            .fetch_all::<crate::webhooks::DeliveryRow>(
+                &format!(
+            "SELECT {} FROM webhook_deliveries WHERE account_id = $1 ORDER BY created_at, id",
+            crate::webhooks::DELIVERY_COLUMNS
+        ),
+                crate::args![account_id.to_string()],
+            )
+            .await?
+            .into_iter()
+            .map(|r| r.into_record())
+            .collect()
+    }
+}
+
+impl SqlStore {
+    /// Queues deliveries inside the caller's transaction (the outbox write of an event).
+    pub(crate) async fn insert_deliveries(
+        tx: &mut crate::db::Tx,
+        rows: &[crate::webhooks::DeliveryRecord],
+    ) -> crate::StoreResult<()> {
+        for d in rows {
+            tx.execute(&format!(
+                "INSERT INTO webhook_deliveries ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                crate::webhooks::DELIVERY_COLUMNS
+            ), crate::args![d.id.to_string(), d.account_id.to_string(), d.webhook_id.to_string(), &d.event, &d.body, d.attempts, d.next_attempt_at, d.delivered_at, d.failed_at, &d.last_error, d.created_at]).await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub webhook_id: Uuid,
+    pub event: String,
+    /// The JSON body, exactly as signed and sent.
+    pub body: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub delivered_at: Option<i64>,
+    pub failed_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+}
+
+pub const DELIVERY_COLUMNS: &str = "id, account_id, webhook_id, event, body, attempts, next_attempt_at, delivered_at, failed_at, last_error, created_at";
+
+#[derive(sqlx::FromRow)]
+pub struct DeliveryRow {
+    id: String,
+    account_id: String,
+    webhook_id: String,
+    event: String,
+    body: String,
+    attempts: i64,
+    next_attempt_at: i64,
+    delivered_at: Option<i64>,
+    failed_at: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+}
+
+impl DeliveryRow {
+    pub fn into_record(self) -> StoreResult<DeliveryRecord> {
+        let id = |s: &str| Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(e.to_string()));
+        Ok(DeliveryRecord {
+            id: id(&self.id)?,
+            account_id: id(&self.account_id)?,
+            webhook_id: id(&self.webhook_id)?,
+            event: self.event,
+            body: self.body,
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at,
+            delivered_at: self.delivered_at,
+            failed_at: self.failed_at,
+            last_error: self.last_error,
+            created_at: self.created_at,
+        })
+    }
+}
