@@ -9,10 +9,16 @@ use axum::response::{IntoResponse, Response};
 use domain::Error;
 
 /// A wire dialect: how its error bodies look.
-pub trait Dialect: Send + Sync + 'static {
+pub trait Dialect: Send + Sync + 'static + Sized {
     /// Used as a metrics label.
     const NAME: &'static str;
     fn render(status: StatusCode, code: &'static str, message: &str) -> Response;
+
+    /// Where the platform answers a domain error differently from the shared mapping below
+    /// (Edgecast's 400 for a duplicate, api.video's one not-found wording): its own answer.
+    fn reword(_e: &Error) -> Option<ApiError<Self>> {
+        None
+    }
 }
 
 /// An error on its way out, rendered in dialect `D`'s format.
@@ -45,8 +51,11 @@ impl<D> ApiError<D> {
     }
 }
 
-impl<D> From<Error> for ApiError<D> {
+impl<D: Dialect> From<Error> for ApiError<D> {
     fn from(e: Error) -> Self {
+        if let Some(own) = D::reword(&e) {
+            return own;
+        }
         let (status, code) = match &e {
             Error::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Error::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),

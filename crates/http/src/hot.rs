@@ -17,18 +17,15 @@ use std::sync::OnceLock;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use http_body_util::{BodyExt, Either, Full};
 
 use super::auth::{authenticate_any, count_refusal};
-use super::dialect::sg::{MeResponse, Sg};
+use super::dialect::sg::{me_body, Sg, ME};
 use super::error::{ApiError, Dialect};
 use super::metrics::FixedRoute;
 use super::AppState;
-use domain::{AuthFailure, Error, KeyInfo};
-
-/// The route template, as the router would report it to the metrics.
-pub const ME: &str = "/sg/v1/me";
+use domain::{AuthFailure, Error};
 
 /// What the accept loop answers with: the hot route's own body, not boxed, or the router's.
 pub type AnyBody = Either<Full<Bytes>, Body>;
@@ -117,75 +114,5 @@ impl Hot {
         *res.status_mut() = rendered.status;
         *res.headers_mut() = rendered.headers.clone();
         res
-    }
-}
-
-/// The `/sg/v1/me` body for `key`: serialized once per cached copy of the key (`KeyInfo::memo`)
-/// and reused after that. `None` only if it cannot be serialized.
-fn me_body(key: &KeyInfo) -> Option<Bytes> {
-    match key.memo.me_json.get() {
-        Some(body) => Some(body.clone()),
-        None => {
-            let json = serde_json::to_vec(&MeResponse::from(key)).ok()?;
-            Some(key.memo.me_json.get_or_init(|| Bytes::from(json)).clone())
-        }
-    }
-}
-
-/// The `/sg/v1/me` response for `key` (the routed handler's).
-pub fn me_response(key: &KeyInfo) -> Response {
-    match me_body(key) {
-        Some(body) => super::json::body_response(StatusCode::OK, body),
-        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use domain::{Cors, Environment};
-
-    fn key(name: &str) -> KeyInfo {
-        KeyInfo {
-            id: uuid::Uuid::nil(),
-            account_id: uuid::Uuid::nil(),
-            name: name.into(),
-            environment: Environment::Sandbox,
-            cors: Cors::default(),
-            expires_at: None,
-            revoked: false,
-            memo: Default::default(),
-        }
-    }
-
-    async fn body(res: Response) -> serde_json::Value {
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
-            .await
-            .unwrap();
-        serde_json::from_slice(&bytes).unwrap()
-    }
-
-    #[tokio::test]
-    async fn the_me_body_is_rendered_once_per_copy_of_a_key() {
-        let k = key("first \"quoted\"");
-        let res = me_response(&k);
-        assert_eq!(
-            res.headers()[axum::http::header::CONTENT_TYPE],
-            "application/json"
-        );
-        let v = body(res).await;
-        assert_eq!(v["keyName"], "first \"quoted\"");
-        assert_eq!(v["environment"], "sandbox");
-        assert_eq!(
-            v,
-            serde_json::to_value(MeResponse::from(&k)).unwrap(),
-            "same as the schema's serialization"
-        );
-        assert!(k.memo.me_json.get().is_some(), "remembered");
-        assert_eq!(body(me_response(&k)).await, v);
-        // A changed key is a new copy: its own body, never the old one.
-        let mut changed = k.clone();
-        changed.name = "second".into();
-        assert_eq!(body(me_response(&changed)).await["keyName"], "second");
     }
 }

@@ -33,23 +33,27 @@ impl Dialect for Edgecast {
     fn render(status: StatusCode, _code: &'static str, message: &str) -> Response {
         (status, axum::Json(Message { message })).into_response()
     }
+
+    /// Edgecast answers a duplicate DirPath with 400, not 409, and names what was not found.
+    fn reword(e: &Error) -> Option<EcError> {
+        match e {
+            Error::Conflict(what) => Some(EcError::new(
+                StatusCode::BAD_REQUEST,
+                "conflict",
+                what.clone(),
+            )),
+            Error::NotFound(_) => Some(EcError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "The requested stream key was not found.",
+            )),
+            _ => None,
+        }
+    }
 }
 
 type EcError = ApiError<Edgecast>;
 type EcResult<T> = Result<T, EcError>;
-
-/// Edgecast answers a duplicate DirPath with 400, not 409.
-fn ec(e: Error) -> EcError {
-    match e {
-        Error::Conflict(what) => EcError::new(StatusCode::BAD_REQUEST, "conflict", what),
-        Error::NotFound(_) => EcError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "The requested stream key was not found.",
-        ),
-        e => e.into(),
-    }
-}
 
 /// A caller whose key belongs to the account in the URL.
 pub struct Ec(pub Actor);
@@ -68,11 +72,7 @@ impl FromRequestParts<AppState> for Ec {
             )
         };
         let number = AccountNumber::parse(in_url).map_err(|_| forbidden())?;
-        let own = state
-            .svc
-            .is_own_account_number(&actor, &number)
-            .await
-            .map_err(ec)?;
+        let own = state.svc.is_own_account_number(&actor, &number).await?;
         if !own {
             state.metrics.auth_failure(Edgecast::NAME, "wrong_account");
             return Err(forbidden());
@@ -143,7 +143,7 @@ async fn get_resource(
     Query(q): Query<HashMap<String, String>>,
 ) -> EcResult<Response> {
     if resource == "globalkey" {
-        let key = state.svc.global_key(&actor).await.map_err(ec)?;
+        let key = state.svc.global_key(&actor).await?;
         return Ok(axum::Json(serde_json::json!({
             "Key": key.as_ref().map(|k| k.expose()).unwrap_or(""),
         }))
@@ -153,14 +153,14 @@ async fn get_resource(
         Some("") => q.get("id").cloned(),
         Some(rest) => Some(
             rest.strip_prefix("&id=")
-                .ok_or_else(|| ec(Error::NotFound("resource")))?
+                .ok_or_else(|| EcError::from(Error::NotFound("resource")))?
                 .to_string(),
         ),
-        None => return Err(ec(Error::NotFound("resource"))),
+        None => return Err(EcError::from(Error::NotFound("resource"))),
     };
     match id {
         None => {
-            let all = state.svc.list_stream_keys(&actor).await.map_err(ec)?;
+            let all = state.svc.list_stream_keys(&actor).await?;
             Ok(axum::Json(all.iter().map(StreamKeyBody::from).collect::<Vec<_>>()).into_response())
         }
         Some(id) => one(&state, &actor, &id).await,
@@ -169,7 +169,7 @@ async fn get_resource(
 
 async fn one(state: &AppState, actor: &Actor, id: &str) -> EcResult<Response> {
     let id = parse_id(id)?;
-    let k = state.svc.get_stream_key(actor, id).await.map_err(ec)?;
+    let k = state.svc.get_stream_key(actor, id).await?;
     Ok(axum::Json(StreamKeyBody::from(&k)).into_response())
 }
 
@@ -198,13 +198,12 @@ async fn create(
     Json(body, ..): Json<Edgecast, StreamKeyInput>,
 ) -> EcResult<axum::Json<StreamKeyBody>> {
     if resource != "streamkeys" {
-        return Err(ec(Error::NotFound("resource")));
+        return Err(EcError::from(Error::NotFound("resource")));
     }
     let k = state
         .svc
         .create_stream_key(&actor, &body.dir_path, body.key)
-        .await
-        .map_err(ec)?;
+        .await?;
     Ok(axum::Json(StreamKeyBody::from(&k)))
 }
 
@@ -217,8 +216,7 @@ async fn update(
     let k = state
         .svc
         .update_stream_key(&actor, parse_id(&id)?, &body.dir_path, body.key)
-        .await
-        .map_err(ec)?;
+        .await?;
     Ok(axum::Json(StreamKeyBody::from(&k)))
 }
 
@@ -227,11 +225,7 @@ async fn delete(
     Ec(actor): Ec,
     Path((_, id)): Path<(String, String)>,
 ) -> EcResult<StatusCode> {
-    state
-        .svc
-        .delete_stream_key(&actor, parse_id(&id)?)
-        .await
-        .map_err(ec)?;
+    state.svc.delete_stream_key(&actor, parse_id(&id)?).await?;
     Ok(StatusCode::OK)
 }
 
@@ -242,12 +236,8 @@ async fn put_global(
     Json(body, ..): Json<Edgecast, GlobalKeyInput>,
 ) -> EcResult<Response> {
     if resource != "globalkey" {
-        return Err(ec(Error::NotFound("resource")));
+        return Err(EcError::from(Error::NotFound("resource")));
     }
-    state
-        .svc
-        .set_global_key(&actor, body.key.clone())
-        .await
-        .map_err(ec)?;
+    state.svc.set_global_key(&actor, body.key.clone()).await?;
     Ok(axum::Json(serde_json::json!({ "Key": body.key.expose() })).into_response())
 }

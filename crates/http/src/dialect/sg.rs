@@ -1,7 +1,8 @@
 //! streamgate's own API under `/sg/v1`. Errors: `{"error":{"code","message"}}`.
 
+use axum::body::Bytes;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{extract::State, Router};
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,9 @@ use crate::AppState;
 use domain::clock::rfc3339;
 use domain::SecretString;
 use domain::{Environment, KeyInfo, VerifyCode};
+
+/// The route template, as the router would report it to the metrics.
+pub const ME: &str = "/sg/v1/me";
 
 pub struct Sg;
 
@@ -50,7 +54,7 @@ type SgResult<T> = Result<T, ApiError<Sg>>;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(crate::hot::ME, get(me))
+        .route(ME, get(me))
         .route("/sg/v1/keys/verify", post(verify))
         .route("/sg/v1/usage", get(usage))
         .route("/sg/v1/streams/{id}/publish-token", post(publish_token))
@@ -103,7 +107,7 @@ impl<'a> From<&'a KeyInfo> for MeResponse<'a> {
     responses((status = 200, body = MeResponse), (status = 401, body = SgErrorBody)),
     security(("bearer" = []), ("basic" = []), ("x-api-key" = [])))]
 pub async fn me(Authed(actor, ..): Authed<Sg>) -> Response {
-    crate::hot::me_response(&actor.key)
+    me_response(&actor.key)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -255,4 +259,74 @@ pub async fn usage(
         "buckets": r.period.steps().1,
         "keys": keys,
     })))
+}
+
+/// The `/sg/v1/me` body for `key`: serialized once per cached copy of the key (`KeyInfo::memo`)
+/// and reused after that. `None` only if it cannot be serialized.
+pub fn me_body(key: &KeyInfo) -> Option<Bytes> {
+    match key.memo.me_json.get() {
+        Some(body) => Some(body.clone()),
+        None => {
+            let json = serde_json::to_vec(&MeResponse::from(key)).ok()?;
+            Some(key.memo.me_json.get_or_init(|| Bytes::from(json)).clone())
+        }
+    }
+}
+
+/// The `/sg/v1/me` response for `key` (the routed handler's).
+pub fn me_response(key: &KeyInfo) -> Response {
+    match me_body(key) {
+        Some(body) => crate::json::body_response(StatusCode::OK, body),
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::{Cors, Environment};
+
+    fn key(name: &str) -> KeyInfo {
+        KeyInfo {
+            id: uuid::Uuid::nil(),
+            account_id: uuid::Uuid::nil(),
+            name: name.into(),
+            environment: Environment::Sandbox,
+            cors: Cors::default(),
+            expires_at: None,
+            revoked: false,
+            memo: Default::default(),
+        }
+    }
+
+    async fn body(res: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_me_body_is_rendered_once_per_copy_of_a_key() {
+        let k = key("first \"quoted\"");
+        let res = me_response(&k);
+        assert_eq!(
+            res.headers()[axum::http::header::CONTENT_TYPE],
+            "application/json"
+        );
+        let v = body(res).await;
+        assert_eq!(v["keyName"], "first \"quoted\"");
+        assert_eq!(v["environment"], "sandbox");
+        assert_eq!(
+            v,
+            serde_json::to_value(MeResponse::from(&k)).unwrap(),
+            "same as the schema's serialization"
+        );
+        assert!(k.memo.me_json.get().is_some(), "remembered");
+        assert_eq!(body(me_response(&k)).await, v);
+        // A changed key is a new copy: its own body, never the old one.
+        let mut changed = k.clone();
+        changed.name = "second".into();
+        assert_eq!(body(me_response(&changed)).await["keyName"], "second");
+    }
 }

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{not_found, pagination, ApiVideo, Av, AvResult};
+use super::{pagination, ApiVideo, Av, AvResult};
 use crate::json::Json;
 use crate::AppState;
 use domain::clock::rfc3339;
@@ -116,7 +116,8 @@ fn settings(public: Option<bool>, player_id: Option<String>) -> serde_json::Map<
 }
 
 fn parse_id(id: &str) -> AvResult<uuid::Uuid> {
-    ids::decode(PREFIX, id).ok_or_else(|| not_found(domain::Error::NotFound("live stream")))
+    ids::decode(PREFIX, id)
+        .ok_or_else(|| super::AvError::from(domain::Error::NotFound("live stream")))
 }
 
 pub async fn create(
@@ -151,11 +152,7 @@ pub async fn get(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> AvResult<axum::Json<Value>> {
-    let stream = state
-        .svc
-        .get_stream(&actor, parse_id(&id)?)
-        .await
-        .map_err(not_found)?;
+    let stream = state.svc.get_stream(&actor, parse_id(&id)?).await?;
     Ok(axum::Json(render(&stream, &base_url(&headers))))
 }
 
@@ -178,8 +175,7 @@ pub async fn update(
     let stream = state
         .svc
         .update_stream(&actor, parse_id(&id)?, patch)
-        .await
-        .map_err(not_found)?;
+        .await?;
     Ok(axum::Json(render(&stream, &base_url(&headers))))
 }
 
@@ -188,11 +184,7 @@ pub async fn delete(
     Av(actor): Av,
     Path(id): Path<String>,
 ) -> AvResult<StatusCode> {
-    state
-        .svc
-        .delete_stream(&actor, parse_id(&id)?)
-        .await
-        .map_err(not_found)?;
+    state.svc.delete_stream(&actor, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -57,23 +57,22 @@ impl Dialect for ApiVideo {
         );
         res
     }
+
+    /// A missing object reads "The requested resource was not found.", whatever kind it was.
+    fn reword(e: &Error) -> Option<AvError> {
+        match e {
+            Error::NotFound(_) => Some(AvError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "The requested resource was not found.",
+            )),
+            _ => None,
+        }
+    }
 }
 
 pub type AvError = ApiError<ApiVideo>;
 pub type AvResult<T> = Result<T, AvError>;
-
-/// A service error in api.video's words: a missing object reads "The requested resource was not
-/// found.", whatever kind it was.
-pub fn not_found(e: Error) -> AvError {
-    match e {
-        Error::NotFound(_) => AvError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "The requested resource was not found.",
-        ),
-        e => e.into(),
-    }
-}
 
 /// The authenticated caller, put in the request by [`guard`].
 pub struct Av(pub Actor);

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{not_found, pagination, ApiVideo, Av, AvResult};
+use super::{pagination, ApiVideo, Av, AvResult};
 use crate::json::Json;
 use crate::AppState;
 use domain::clock::rfc3339;
@@ -46,11 +46,7 @@ pub async fn get(
     Av(actor): Av,
     Path(token): Path<String>,
 ) -> AvResult<axum::Json<Value>> {
-    let t = state
-        .svc
-        .get_upload_token(&actor, &token)
-        .await
-        .map_err(not_found)?;
+    let t = state.svc.get_upload_token(&actor, &token).await?;
     Ok(axum::Json(render(&t)))
 }
 
@@ -59,11 +55,7 @@ pub async fn delete(
     Av(actor): Av,
     Path(token): Path<String>,
 ) -> AvResult<StatusCode> {
-    state
-        .svc
-        .delete_upload_token(&actor, &token)
-        .await
-        .map_err(not_found)?;
+    state.svc.delete_upload_token(&actor, &token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{not_found, pagination, ApiVideo, Av, AvResult};
+use super::{pagination, ApiVideo, Av, AvResult};
 use crate::json::Json;
 use crate::AppState;
 use domain::clock::rfc3339;
@@ -36,7 +36,7 @@ fn render(w: &Webhook) -> Value {
 }
 
 fn parse_id(id: &str) -> AvResult<uuid::Uuid> {
-    ids::decode(PREFIX, id).ok_or_else(|| not_found(Error::NotFound("webhook")))
+    ids::decode(PREFIX, id).ok_or_else(|| super::AvError::from(Error::NotFound("webhook")))
 }
 
 pub async fn create(
@@ -58,11 +58,7 @@ pub async fn get(
     Av(actor): Av,
     Path(id): Path<String>,
 ) -> AvResult<axum::Json<Value>> {
-    let w = state
-        .svc
-        .get_webhook(&actor, parse_id(&id)?)
-        .await
-        .map_err(not_found)?;
+    let w = state.svc.get_webhook(&actor, parse_id(&id)?).await?;
     Ok(axum::Json(render(&w)))
 }
 
@@ -71,11 +67,7 @@ pub async fn delete(
     Av(actor): Av,
     Path(id): Path<String>,
 ) -> AvResult<StatusCode> {
-    state
-        .svc
-        .delete_webhook(&actor, parse_id(&id)?)
-        .await
-        .map_err(not_found)?;
+    state.svc.delete_webhook(&actor, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
