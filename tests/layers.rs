@@ -344,6 +344,32 @@ fn the_cycle_finder_finds_a_cycle() {
 }
 
 #[test]
+fn only_config_loading_reads_the_environment() {
+    let mut files: Vec<PathBuf> = ALLOWED
+        .iter()
+        .flat_map(|(k, _)| {
+            modules(&Path::new(ROOT).join("crates").join(k).join("src")).into_values()
+        })
+        .collect();
+    files.extend(modules(&Path::new(ROOT).join("src")).into_values());
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        // main.rs hands the environment to Config::load; the testkit reads the test database URL.
+        if matches!(name.as_str(), "config.rs" | "main.rs" | "testkit.rs") {
+            continue;
+        }
+        let code = code_only(&std::fs::read_to_string(&file).unwrap());
+        for needle in ["env::var", "set_var", "env::vars", "remove_var"] {
+            assert!(
+                !code.contains(needle),
+                "{} reads the environment ({needle}): settings come from Config",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
 fn only_the_binary_makes_the_operator() {
     let http = Path::new(ROOT).join("crates/http/src");
     for (_, file) in modules(&http) {

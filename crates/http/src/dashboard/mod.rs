@@ -263,9 +263,7 @@ fn set_cookie(
         || headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
-        || std::env::var("STREAMGATE_COOKIE_SECURE")
-            .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"));
     format!(
         "{name}={value}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{}",
         if secure { "; Secure" } else { "" }
