@@ -652,6 +652,7 @@ async fn key(svc: &Services, cmd: KeyCmd) -> anyhow::Result<()> {
                         allowed_origins: cors_origins,
                         full_access,
                         expires_in_ms,
+                        policy: Default::default(),
                     },
                 )
                 .await?;
@@ -733,6 +734,7 @@ async fn seed_keys(svc: &Services, account: &str, count: usize) -> anyhow::Resul
                     last_used_at: None,
                     expires_at: None,
                     revoked_at: None,
+                    policy: Default::default(),
                 };
                 (k, g.hash)
             })

@@ -179,9 +179,9 @@ pub const SETTINGS: &[Setting] = &[
         env: "STREAMGATE_RATE_LIMIT",
         flag: None,
         default: "`1200`",
-        doc: "requests per key (or client address before authentication) per window",
+        doc: "requests per key per window, in every dialect, unless the key has its own limit (also per client address for requests without a valid key)",
         apply: |c, s| {
-            c.http.rate_limit = whole(s)?;
+            c.service.rate_limit.limit = whole(s)?;
             Ok(())
         },
     },
@@ -192,7 +192,7 @@ pub const SETTINGS: &[Setting] = &[
         default: "`60`",
         doc: "the rate limit's window in seconds",
         apply: |c, s| {
-            c.http.rate_limit_window_secs = whole(s)?;
+            c.service.rate_limit.duration_ms = i64::from(whole(s)?) * 1000;
             Ok(())
         },
     },
@@ -418,15 +418,15 @@ mod tests {
     fn defaults_then_file_then_environment_then_flags() {
         let c = Config::from_sources(None, env_of(&[]), &vec![]).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.http.rate_limit, 1200);
+        assert_eq!(c.service.rate_limit.limit, 1200);
         let text = "listen = \"0.0.0.0:9000\"\nrate_limit = 50\nlog = \"debug\"\nwebhook_allow_private = true\n";
         let c = Config::from_sources(file(text), env_of(&[]), &vec![]).unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
-        assert_eq!(c.http.rate_limit, 50);
+        assert_eq!(c.service.rate_limit.limit, 50);
         assert!(c.service.webhook_allow_private);
         let env = env_of(&[("STREAMGATE_RATE_LIMIT", "70"), ("STREAMGATE_LOG", "warn")]);
         let c = Config::from_sources(file(text), &env, &vec![]).unwrap();
-        assert_eq!((c.http.rate_limit, c.log.as_str()), (70, "warn"));
+        assert_eq!((c.service.rate_limit.limit, c.log.as_str()), (70, "warn"));
         let flags = vec![("STREAMGATE_LOG", "trace".to_string())];
         let c = Config::from_sources(file(text), &env, &flags).unwrap();
         assert_eq!(c.log, "trace");

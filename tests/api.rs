@@ -161,7 +161,8 @@ async fn verify_reports_every_code_and_hides_other_accounts() {
     assert_eq!(
         v,
         json!({"valid": true, "code": "VALID", "keyId": other.key.id.to_string(),
-        "accountId": s.account.id.to_string(), "environment": "production"})
+        "accountId": s.account.id.to_string(), "environment": "production", "name": "other",
+        "permissions": ["*"], "credits": null, "ratelimit": null, "meta": null, "expiresAt": null})
     );
 
     let v = verify(&s, s.secret(), "sg_production_garbage").await;
@@ -200,7 +201,8 @@ async fn verify_reports_every_code_and_hides_other_accounts() {
     let v = verify(&s, s.secret(), rival.secret.expose()).await;
     assert_eq!(
         v,
-        json!({"valid": false, "code": "NOT_FOUND", "keyId": null, "accountId": null, "environment": null})
+        json!({"valid": false, "code": "NOT_FOUND", "keyId": null, "accountId": null, "environment": null,
+        "name": null, "permissions": null, "credits": null, "ratelimit": null, "meta": null, "expiresAt": null})
     );
 
     let unknown = setup(Backend::Sqlite).await;

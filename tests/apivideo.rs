@@ -486,7 +486,7 @@ async fn bad_input_and_rate_limits_speak_problem_json() {
 
     // A server whose limit is 3 requests a minute per key.
     let mut config = streamgate::Config::default();
-    config.http.rate_limit = 3;
+    config.service.rate_limit.limit = 3;
     let s = common::setup_with(Backend::Sqlite, config).await;
     let auth = basic(s.secret());
     let other = s.new_key("other", |_| {}).await;
@@ -501,7 +501,14 @@ async fn bad_input_and_rate_limits_speak_problem_json() {
                 .to_string(),
         ));
         if res.status() == 429 {
-            assert_eq!(res.headers()["x-ratelimit-retry-after"], "20");
+            // A fixed window of a minute on the server's clock: retry when it ends.
+            let now = streamgate::clock::Clock::now_ms(&*s.server.clock);
+            let reset = ((60_000 - now.rem_euclid(60_000)) + 999) / 1000;
+            assert_eq!(
+                res.headers()["x-ratelimit-retry-after"],
+                reset.to_string().as_str()
+            );
+            assert_eq!(res.headers()["retry-after"], reset.to_string().as_str());
             problem(res, 429).await;
         }
     }
@@ -663,7 +670,7 @@ async fn upload_tokens_and_webhooks() {
         .server
         .svc()
         .get_webhook(
-            &s.server.svc().authenticate(s.secret()).await.unwrap(),
+            &s.server.svc().authenticate(s.secret(), None).await.unwrap(),
             ids_of(&id),
         )
         .await

@@ -453,11 +453,12 @@ async fn cli_rotates_the_signing_key_of_running_servers() {
                 allowed_origins: vec![],
                 full_access: false,
                 expires_in_ms: None,
+                policy: Default::default(),
             },
         )
         .await
         .unwrap();
-    let old = svc.issue_tokens(key.secret.expose()).await.unwrap();
+    let old = svc.issue_tokens(key.secret.expose(), None).await.unwrap();
     let out = sg_env(
         &server.db.url,
         &[("STREAMGATE_MASTER_KEY", server.db.master_key.as_str())],
@@ -470,7 +471,7 @@ async fn cli_rotates_the_signing_key_of_running_servers() {
         let key = key.secret.expose().to_string();
         let kid = kid.clone();
         async move {
-            let t = svc.issue_tokens(&key).await.unwrap();
+            let t = svc.issue_tokens(&key, None).await.unwrap();
             streamgate::crypto::jwt::kid_of(t.access_token.expose()).unwrap() == kid
         }
     })

@@ -216,7 +216,7 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
             .next()
             .unwrap()
             .to_string();
-        let actor = svc.authenticate(s.secret()).await.unwrap();
+        let actor = svc.authenticate(s.secret(), None).await.unwrap();
         let key = svc
             .get_stream(&actor, id.parse().unwrap())
             .await

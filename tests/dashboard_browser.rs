@@ -65,7 +65,7 @@ async fn dashboard_in_chromium() {
         .await
         .unwrap();
     let probe = s.new_key("usage probe", |_| {}).await;
-    let actor = svc.authenticate(s.secret()).await.unwrap();
+    let actor = svc.authenticate(s.secret(), None).await.unwrap();
     let foreign_stream = svc
         .create_stream(
             &actor,

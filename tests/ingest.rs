@@ -559,7 +559,7 @@ async fn simultaneous_publishes_of_many_streams_all_land() {
         for t in tasks {
             assert_eq!(t.await.unwrap(), 200);
         }
-        let actor = s.server.svc().authenticate(s.secret()).await.unwrap();
+        let actor = s.server.svc().authenticate(s.secret(), None).await.unwrap();
         let live = s
             .server
             .svc()

@@ -191,7 +191,7 @@ async fn stream_lifecycle() {
 }
 
 async fn actor(s: &Setup) -> streamgate::domain::Actor {
-    s.server.svc().authenticate(s.secret()).await.unwrap()
+    s.server.svc().authenticate(s.secret(), None).await.unwrap()
 }
 
 #[tokio::test]

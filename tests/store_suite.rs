@@ -32,6 +32,7 @@ fn key(account_id: Uuid, name: &str) -> (ApiKey, [u8; 32]) {
         last_used_at: None,
         expires_at: Some(9_000),
         revoked_at: None,
+        policy: Default::default(),
     };
     (k, streamgate::crypto::sha256(id.as_bytes()))
 }

@@ -97,6 +97,7 @@ pub async fn new_key(
         allowed_origins: vec![],
         full_access: false,
         expires_in_ms: None,
+        policy: Default::default(),
     };
     f(&mut req);
     let operator = streamgate::testkit::operator().in_account(account_id);

@@ -2,7 +2,9 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::{Cors, Environment, KeyInfo, Role, User};
+use super::{
+    Cors, Environment, Error, KeyInfo, Permission, Permissions, RateDecision, Resource, Role, User,
+};
 
 /// Who is calling: built by the auth extractors from any header style, consumed by services.
 #[derive(Debug, Clone)]
@@ -13,6 +15,8 @@ pub struct Actor {
     pub user: Option<Arc<UserRef>>,
     /// The operator at the command line (and the first start's bootstrap): acts on any account.
     operator: bool,
+    /// The rate-limit decision that admitted this request (reported in `X-RateLimit-*`).
+    pub rate: Option<RateDecision>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +32,7 @@ impl Actor {
             key,
             user: None,
             operator: false,
+            rate: None,
         }
     }
 
@@ -44,10 +49,15 @@ impl Actor {
                 cors: Cors::default(),
                 expires_at: None,
                 revoked: false,
+                permissions: Permissions::all(),
+                ratelimit: None,
+                credits: None,
+                meta: None,
                 memo: Default::default(),
             }),
             user: None,
             operator: true,
+            rate: None,
         }
     }
 
@@ -81,6 +91,10 @@ impl Actor {
                 cors: Cors::default(),
                 expires_at: None,
                 revoked: false,
+                permissions: Permissions::all(),
+                ratelimit: None,
+                credits: None,
+                meta: None,
                 memo: Default::default(),
             }),
             user: Some(Arc::new(UserRef {
@@ -89,6 +103,7 @@ impl Actor {
                 role: user.role,
             })),
             operator: false,
+            rate: None,
         }
     }
 
@@ -111,6 +126,28 @@ impl Actor {
 
     pub fn environment(&self) -> Environment {
         self.key.environment
+    }
+
+    /// What this caller may do: a key's effective set (built once per cached key), a dashboard
+    /// user's role (admins everything, members everything but the account), the operator's all.
+    pub fn permissions(&self) -> Permissions {
+        match &self.user {
+            _ if self.operator => Permissions::all(),
+            Some(u) if u.role == Role::Admin => Permissions::all(),
+            Some(_) => Permissions::all().without_resource(Resource::Account),
+            None => self.key.permissions,
+        }
+    }
+
+    /// Ok if the caller holds `p`; else the refusal every dialect renders as its 403.
+    pub fn require(&self, p: Permission) -> Result<(), Error> {
+        if self.permissions().allows(p) {
+            return Ok(());
+        }
+        Err(Error::PermissionDenied {
+            permission: p,
+            cors_restricted: self.user.is_none() && !self.operator && self.key.cors.is_restricted(),
+        })
     }
 
     /// A CORS key without full access may only call a small allowlist of routes.

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use uuid::Uuid;
 
-use super::Error;
+use super::{Error, Permissions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -111,6 +111,124 @@ fn normalize_origin(raw: &str) -> Result<String, Error> {
     Ok(o.to_ascii_lowercase())
 }
 
+/// A request budget: at most `limit` requests per `duration_ms`, per key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub limit: u32,
+    pub duration_ms: i64,
+}
+
+impl RateLimit {
+    /// Validates a caller's `{limit, durationSeconds}`.
+    pub fn new(limit: i64, duration_secs: i64) -> Result<Self, Error> {
+        if !(1..=1_000_000_000).contains(&limit) {
+            return Err(Error::Invalid(
+                "ratelimit.limit must be 1 to 1000000000".into(),
+            ));
+        }
+        if !(1..=31 * 86_400).contains(&duration_secs) {
+            return Err(Error::Invalid(
+                "ratelimit.durationSeconds must be 1 to 2678400 (31 days)".into(),
+            ));
+        }
+        Ok(Self {
+            limit: limit as u32,
+            duration_ms: duration_secs * 1000,
+        })
+    }
+}
+
+/// How often spent credits are restored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefillInterval {
+    Daily,
+    Monthly,
+}
+
+impl RefillInterval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefillInterval::Daily => "daily",
+            RefillInterval::Monthly => "monthly",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        match s {
+            "daily" => Ok(Self::Daily),
+            "monthly" => Ok(Self::Monthly),
+            other => Err(Error::Invalid(format!(
+                "credits.refill.interval must be daily or monthly (got {other:?})"
+            ))),
+        }
+    }
+
+    /// Milliseconds between refills (a month counts as 30 days).
+    pub fn ms(self) -> i64 {
+        match self {
+            RefillInterval::Daily => 86_400_000,
+            RefillInterval::Monthly => 30 * 86_400_000,
+        }
+    }
+}
+
+/// Credits restored to `amount` every `interval`, counted from `refilled_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refill {
+    pub interval: RefillInterval,
+    pub amount: i64,
+    pub refilled_at: i64,
+}
+
+/// A key's usage budget: each authenticated request spends one credit; at 0 it is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credits {
+    pub remaining: i64,
+    pub refill: Option<Refill>,
+}
+
+pub const MAX_CREDITS: i64 = 1_000_000_000_000;
+/// The longest `meta` JSON a key may carry.
+pub const MAX_META_BYTES: usize = 4096;
+
+/// What a key may do and how much, beyond who it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyPolicy {
+    /// Explicit permissions; None: the preset its CORS settings imply (see `effective`).
+    pub permissions: Option<Permissions>,
+    /// Its own rate limit; None: the server's default.
+    pub ratelimit: Option<RateLimit>,
+    pub credits: Option<Credits>,
+    /// A caller-supplied JSON object, returned by verify and never interpreted.
+    pub meta: Option<String>,
+}
+
+impl KeyPolicy {
+    /// The permissions a key holds: its explicit list, else `*` for backend-only and full-access
+    /// keys and Livepeer's browser allowlist for CORS keys without full access.
+    pub fn effective(&self, cors: &Cors) -> Permissions {
+        match self.permissions {
+            Some(p) => p,
+            None if cors.is_restricted() => Permissions::cors_restricted(),
+            None => Permissions::all(),
+        }
+    }
+
+    /// Checks a caller-supplied `meta`: a JSON object of bounded size.
+    pub fn check_meta(meta: &serde_json::Value) -> Result<String, Error> {
+        if !meta.is_object() {
+            return Err(Error::Invalid("meta must be a JSON object".into()));
+        }
+        let text = meta.to_string();
+        if text.len() > MAX_META_BYTES {
+            return Err(Error::Invalid(format!(
+                "meta must be at most {MAX_META_BYTES} bytes of JSON"
+            )));
+        }
+        Ok(text)
+    }
+}
+
 /// An API key as stored: everything but the secret, which exists only as its SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
@@ -125,6 +243,7 @@ pub struct ApiKey {
     pub last_used_at: Option<i64>,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub policy: KeyPolicy,
 }
 
 impl ApiKey {
@@ -149,6 +268,13 @@ pub struct KeyInfo {
     pub cors: Cors,
     pub expires_at: Option<i64>,
     pub revoked: bool,
+    /// What it may do: built once per cached copy, so a check is one AND.
+    pub permissions: Permissions,
+    pub ratelimit: Option<RateLimit>,
+    /// Credits left when this copy was read from the store (None: unlimited).
+    pub credits: Option<i64>,
+    /// The key's caller-supplied JSON object (returned by verify).
+    pub meta: Option<String>,
     /// Answers derived from this cached copy of the key, kept with it.
     pub memo: KeyMemo,
 }
@@ -163,6 +289,58 @@ pub struct KeyMemo {
     pub me_json: std::sync::OnceLock<bytes::Bytes>,
     /// Set by the usage recorder on this copy's first use; the recorder holds it too.
     pub uses: std::sync::OnceLock<std::sync::Arc<UseCounter>>,
+    /// This copy's rate-limit window (see `RateWindow`).
+    pub window: RateWindow,
+    /// Credits this copy has admitted requests against (its `KeyInfo::credits` minus this is
+    /// what is left here until the store's count is read again).
+    pub spent: AtomicI64,
+}
+
+/// A fixed rate-limit window counted with atomics only: the window's start and how many requests
+/// it has admitted. No lock on the request path.
+#[derive(Debug, Default)]
+pub struct RateWindow {
+    pub start: AtomicI64,
+    pub count: AtomicU64,
+}
+
+/// A rate-limit decision, with what the `X-RateLimit-*` headers report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the window resets (0 when a request would be admitted now).
+    pub retry_after: u32,
+}
+
+impl RateWindow {
+    /// Admits one request at `now` against `limit` per `duration_ms`, counting `others` already
+    /// admitted elsewhere in this window (other instances, reconciled through the store).
+    pub fn take(&self, limit: RateLimit, now: i64, others: u64) -> RateDecision {
+        use std::sync::atomic::Ordering::{AcqRel, Acquire};
+        let start = now - now.rem_euclid(limit.duration_ms.max(1));
+        let seen = self.start.load(Acquire);
+        if seen != start
+            && self
+                .start
+                .compare_exchange(seen, start, AcqRel, Acquire)
+                .is_ok()
+        {
+            self.count.store(0, std::sync::atomic::Ordering::Release);
+        }
+        let n = self.count.fetch_add(1, AcqRel) + 1 + others;
+        let reset_in = ((start + limit.duration_ms - now).max(0) + 999) / 1000;
+        let allowed = n <= u64::from(limit.limit);
+        RateDecision {
+            allowed,
+            limit: limit.limit,
+            remaining: u64::from(limit.limit)
+                .saturating_sub(n)
+                .min(u64::from(u32::MAX)) as u32,
+            retry_after: if allowed { 0 } else { reset_in as u32 },
+        }
+    }
 }
 
 /// Requests authenticated by one cached copy of a key, counted with atomics only: the minute
@@ -177,6 +355,8 @@ pub struct UseCounter {
     pub count: AtomicU64,
     /// Latest use (ms) not yet written back; 0 = none.
     pub last_used: AtomicI64,
+    /// Credits spent and not yet written back.
+    pub credits: AtomicU64,
 }
 
 impl UseCounter {
@@ -187,6 +367,7 @@ impl UseCounter {
             bucket: AtomicI64::new(i64::MIN),
             count: AtomicU64::new(0),
             last_used: AtomicI64::new(0),
+            credits: AtomicU64::new(0),
         }
     }
 }
@@ -221,12 +402,22 @@ impl From<&ApiKey> for KeyInfo {
             cors: k.cors.clone(),
             expires_at: k.expires_at,
             revoked: k.revoked_at.is_some(),
+            permissions: k.policy.effective(&k.cors),
+            ratelimit: k.policy.ratelimit,
+            credits: k.policy.credits.map(|c| c.remaining),
+            meta: k.policy.meta.clone(),
             memo: KeyMemo::default(),
         }
     }
 }
 
 impl KeyInfo {
+    /// Credits left as this copy counts them (None: unlimited).
+    pub fn credits_left(&self) -> Option<i64> {
+        self.credits
+            .map(|c| (c - self.memo.spent.load(std::sync::atomic::Ordering::Acquire)).max(0))
+    }
+
     pub fn status(&self, now_ms: i64) -> VerifyCode {
         if self.revoked {
             VerifyCode::Revoked
@@ -246,6 +437,9 @@ pub enum VerifyCode {
     Revoked,
     Expired,
     Malformed,
+    InsufficientPermissions,
+    RateLimited,
+    UsageExceeded,
 }
 
 #[cfg(test)]
@@ -302,6 +496,10 @@ mod memo_tests {
             cors: Cors::default(),
             expires_at: None,
             revoked: false,
+            permissions: Permissions::all(),
+            ratelimit: None,
+            credits: None,
+            meta: None,
             memo: KeyMemo::default(),
         }
     }

@@ -54,6 +54,22 @@ pub enum Error {
     Unauthenticated(AuthFailure),
     #[error("{0}")]
     Forbidden(String),
+    /// The caller lacks the permission the operation needs.
+    #[error("{}", denied_message(*permission, *cors_restricted))]
+    PermissionDenied {
+        permission: crate::Permission,
+        /// A CORS key without full access (Livepeer's wording and metrics reason).
+        cors_restricted: bool,
+    },
+    /// A key used from a browser origin it does not allow (backend-only keys allow none).
+    #[error("credential disallows CORS access from origin {0}")]
+    OriginRefused(String),
+    /// Over the key's rate limit.
+    #[error("too many requests: retry in {} s", .0.retry_after)]
+    RateLimited(crate::RateDecision),
+    /// The key has spent its credits.
+    #[error("this API key has no credits left")]
+    UsageExceeded,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -64,6 +80,14 @@ pub enum Error {
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+fn denied_message(p: crate::Permission, cors_restricted: bool) -> String {
+    if cors_restricted {
+        format!("access forbidden for CORS-enabled API key with restricted access ({p}); create a key with full API access for this endpoint")
+    } else {
+        format!("this API key lacks the permission {p}")
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

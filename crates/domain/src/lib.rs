@@ -10,6 +10,7 @@ pub mod credential;
 pub mod edgecast;
 pub mod error;
 pub mod page;
+pub mod permission;
 pub mod public_ids;
 pub mod random;
 pub mod secret;
@@ -20,10 +21,14 @@ pub mod webhook;
 
 pub use account::{Account, AccountNumber};
 pub use actor::{Actor, UserRef};
-pub use api_key::{ApiKey, Cors, Environment, KeyInfo, KeyMemo, UseCounter, VerifyCode};
+pub use api_key::{
+    ApiKey, Cors, Credits, Environment, KeyInfo, KeyMemo, KeyPolicy, RateDecision, RateLimit,
+    RateWindow, Refill, RefillInterval, UseCounter, VerifyCode,
+};
 pub use audit::AuditEvent;
 pub use error::{AuthFailure, Error};
 pub use page::After;
+pub use permission::{Action, Permission, Permissions, Resource};
 pub use random::{random_base62, BASE62};
 pub use secret::SecretString;
 pub use stream::{MultistreamTarget, Restream, Session, Stream};

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, ORIGIN};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use base64::Engine;
@@ -11,7 +11,8 @@ use zeroize::Zeroizing;
 
 use super::error::{ApiError, Dialect};
 use super::AppState;
-use domain::{Actor, AuthFailure, Error};
+use crate::ratelimit_headers::RateSlot;
+use domain::{Actor, AuthFailure, Error, RateDecision};
 
 /// A presented secret, borrowed from the header where possible (the hot path allocates nothing).
 pub enum Presented<'a> {
@@ -77,7 +78,7 @@ impl<D: Dialect> FromRequestParts<AppState> for Authed<D> {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        authenticate::<D>(state, &parts.headers)
+        authenticate::<D>(state, parts)
             .await
             .map(|actor| Authed(actor, PhantomData))
     }
@@ -88,24 +89,47 @@ pub fn is_access_token(s: &str) -> bool {
     s.starts_with("eyJ") && s.matches('.').count() == 2
 }
 
+/// The browser origin a request came from, if any.
+pub fn origin(headers: &HeaderMap) -> Option<&str> {
+    headers.get(ORIGIN).map(|v| v.to_str().unwrap_or("null"))
+}
+
 /// The caller behind any credential: an API key in any header style, or an access token as
-/// `Bearer <token>`.
+/// `Bearer <token>`, admitted by the core's one policy (origin, rate limit, credits).
 pub async fn authenticate_any(state: &AppState, headers: &HeaderMap) -> Result<Actor, Error> {
+    let origin = origin(headers);
     match presented_key(headers) {
         Ok(cred) if is_access_token(cred.as_str()) => {
-            state.svc.authenticate_token(cred.as_str()).await
+            state.svc.authenticate_token(cred.as_str(), origin).await
         }
-        Ok(key) => state.svc.authenticate(key.as_str()).await,
+        Ok(key) => state.svc.authenticate(key.as_str(), origin).await,
         Err(failure) => Err(Error::Unauthenticated(failure)),
     }
 }
 
-/// The caller behind `headers`, or a refusal in dialect `D`'s error format (counted in metrics).
+/// The rate-limit decision behind an authentication's outcome, for `X-RateLimit-*`.
+pub fn rate_of(result: &Result<Actor, Error>) -> Option<RateDecision> {
+    match result {
+        Ok(a) => a.rate,
+        Err(Error::RateLimited(d)) => Some(*d),
+        Err(_) => None,
+    }
+}
+
+/// Reports the decision to the response layer (`ratelimit_headers`), if this request has one.
+pub fn report_rate(parts: &Parts, result: &Result<Actor, Error>) {
+    if let (Some(slot), Some(d)) = (parts.extensions.get::<RateSlot>(), rate_of(result)) {
+        slot.report(d);
+    }
+}
+
+/// The caller behind the request, or a refusal in dialect `D`'s error format (counted in metrics).
 pub async fn authenticate<D: Dialect>(
     state: &AppState,
-    headers: &HeaderMap,
+    parts: &Parts,
 ) -> Result<Actor, ApiError<D>> {
-    let result = authenticate_any(state, headers).await;
+    let result = authenticate_any(state, &parts.headers).await;
+    report_rate(parts, &result);
     result.map_err(|e| {
         count_refusal(state, D::NAME, &e);
         e.into()

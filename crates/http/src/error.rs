@@ -6,7 +6,21 @@ use std::marker::PhantomData;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use domain::Error;
+use axum::http::HeaderValue;
+use domain::{Error, RateDecision};
+
+/// Marks a response refused because of the request's origin: the CORS layer then leaves out
+/// `Access-Control-Allow-Origin`, so the browser blocks the page from reading it.
+#[derive(Clone, Copy)]
+pub struct OriginRefused;
+
+/// A refusal to count in `/metrics` (`streamgate_auth_failures_total{dialect, reason}`): put on the
+/// response by the dialect's error and counted by the metrics layer.
+#[derive(Clone, Copy)]
+pub struct Refusal {
+    pub dialect: &'static str,
+    pub reason: &'static str,
+}
 
 /// A wire dialect: how its error bodies look.
 pub trait Dialect: Send + Sync + 'static + Sized {
@@ -27,6 +41,12 @@ pub struct ApiError<D> {
     pub code: &'static str,
     /// Borrowed when fixed (refused credentials: the verify path allocates no message).
     pub message: Cow<'static, str>,
+    /// A rate-limit refusal's decision: `Retry-After` and `X-RateLimit-*` go with it.
+    pub rate: Option<RateDecision>,
+    /// Refused for the request's origin (see `OriginRefused`).
+    pub origin_refused: bool,
+    /// Counted as a refusal with this reason.
+    pub refusal: Option<&'static str>,
     _dialect: PhantomData<fn() -> D>,
 }
 
@@ -46,6 +66,9 @@ impl<D> ApiError<D> {
             status,
             code,
             message: message.into(),
+            rate: None,
+            origin_refused: false,
+            refusal: None,
             _dialect: PhantomData,
         }
     }
@@ -60,6 +83,42 @@ impl<D: Dialect> From<Error> for ApiError<D> {
             Error::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Error::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Error::PermissionDenied {
+                cors_restricted, ..
+            } => {
+                let mut out = Self::new(StatusCode::FORBIDDEN, "forbidden", e.to_string());
+                out.refusal = Some(if *cors_restricted {
+                    "cors_restricted"
+                } else {
+                    "permission"
+                });
+                return out;
+            }
+            Error::OriginRefused(_) => {
+                let mut out = Self::new(StatusCode::FORBIDDEN, "forbidden", e.to_string());
+                out.origin_refused = true;
+                out.refusal = Some("cors_origin");
+                return out;
+            }
+            Error::RateLimited(d) => {
+                let mut out = Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_requests",
+                    format!("Too many requests: retry in {} s.", d.retry_after),
+                );
+                out.rate = Some(*d);
+                out.refusal = Some("rate_limited");
+                return out;
+            }
+            Error::UsageExceeded => {
+                let mut out = Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "usage_exceeded",
+                    e.to_string(),
+                );
+                out.refusal = Some("usage_exceeded");
+                return out;
+            }
             Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Error::Store(inner) => {
@@ -84,6 +143,30 @@ impl<D: Dialect> From<Error> for ApiError<D> {
 
 impl<D: Dialect> IntoResponse for ApiError<D> {
     fn into_response(self) -> Response {
-        D::render(self.status, self.code, &self.message)
+        let mut res = D::render(self.status, self.code, &self.message);
+        if let Some(d) = self.rate {
+            rate_headers(res.headers_mut(), d);
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from(d.retry_after),
+            );
+        }
+        if self.origin_refused {
+            res.extensions_mut().insert(OriginRefused);
+        }
+        if let Some(reason) = self.refusal {
+            res.extensions_mut().insert(Refusal {
+                dialect: D::NAME,
+                reason,
+            });
+        }
+        res
     }
+}
+
+/// `X-RateLimit-Limit`, `-Remaining` and `-Retry-After` (api.video's names), in every dialect.
+pub fn rate_headers(h: &mut axum::http::HeaderMap, d: RateDecision) {
+    h.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
+    h.insert("x-ratelimit-retry-after", HeaderValue::from(d.retry_after));
 }

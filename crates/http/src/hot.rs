@@ -22,7 +22,7 @@ use http_body_util::{BodyExt, Either, Full};
 
 use super::auth::{authenticate_any, count_refusal};
 use super::dialect::sg::{me_body, Sg, ME};
-use super::error::{ApiError, Dialect};
+use super::error::{rate_headers, ApiError, Dialect, Refusal};
 use super::metrics::FixedRoute;
 use super::AppState;
 use domain::{AuthFailure, Error};
@@ -33,7 +33,10 @@ pub type AnyBody = Either<Full<Bytes>, Body>;
 /// Whether the accept loop should answer `req` with [`Hot::answer`] rather than the router. HEAD,
 /// other methods and other paths take the router (which also answers 405 in the right dialect).
 pub fn is_hot<B>(req: &Request<B>) -> bool {
-    req.method() == Method::GET && req.uri().path() == ME
+    // A browser's request (with an Origin) takes the router, where the CORS layer is.
+    req.method() == Method::GET
+        && req.uri().path() == ME
+        && !req.headers().contains_key(axum::http::header::ORIGIN)
 }
 
 /// The hot route's state: the app's, its metrics series found once, and its refusals rendered
@@ -67,7 +70,12 @@ impl Hot {
         let response = match authenticate_any(&self.state, req.headers()).await {
             Ok(actor) => match me_body(&actor.key) {
                 Some(body) => {
-                    super::json::json_response_of(StatusCode::OK, Either::Left(body.into()))
+                    let mut res =
+                        super::json::json_response_of(StatusCode::OK, Either::Left(body.into()));
+                    if let Some(d) = actor.rate {
+                        rate_headers(res.headers_mut(), d);
+                    }
+                    res
                 }
                 None => StatusCode::INTERNAL_SERVER_ERROR
                     .into_response()
@@ -90,7 +98,11 @@ impl Hot {
     /// again after that: it depends on nothing but the kind of refusal.
     async fn refused(&self, e: Error) -> axum::http::Response<AnyBody> {
         let Error::Unauthenticated(failure) = e else {
-            return ApiError::<Sg>::from(e).into_response().map(Either::Right);
+            let res = ApiError::<Sg>::from(e).into_response();
+            if let Some(r) = res.extensions().get::<Refusal>() {
+                self.state.metrics.auth_failure(r.dialect, r.reason);
+            }
+            return res.map(Either::Right);
         };
         let slot = &self.refusals[failure.index()];
         let rendered = match slot.get() {

@@ -1,6 +1,7 @@
 //! axum: routing, auth extractors, error mapping per dialect, metrics.
 
 pub mod auth;
+mod cors;
 pub mod dashboard;
 pub mod dialect;
 mod drain;
@@ -11,6 +12,7 @@ pub mod json;
 pub mod metrics;
 mod ops;
 pub mod ratelimit;
+mod ratelimit_headers;
 pub mod server;
 pub mod settings;
 
@@ -29,23 +31,38 @@ pub use settings::Settings;
 pub struct AppState {
     pub svc: Arc<Services>,
     pub metrics: Arc<Metrics>,
-    /// Per-key request limits of the dialects that have them (api.video).
+    /// Requests without a valid key, per client address (api.video's `/auth/*` and failed
+    /// authentications): keys themselves are limited in the core.
     pub ratelimit: Arc<ratelimit::RateLimiter>,
     pub settings: Arc<Settings>,
 }
 
 impl AppState {
     pub fn new(svc: Arc<Services>, settings: Settings) -> Self {
+        let limit = svc.settings.rate_limit;
         Self {
             svc,
             metrics: Arc::new(Metrics::default()),
             ratelimit: Arc::new(ratelimit::RateLimiter::new(
-                settings.rate_limit,
-                settings.rate_limit_window_secs,
+                limit.limit,
+                u32::try_from(limit.duration_ms / 1000).unwrap_or(u32::MAX),
             )),
             settings: Arc::new(settings),
         }
     }
+}
+
+/// Every API dialect's routes, under one policy: CORS (preflights answered, origins refused by
+/// the core) and the rate-limit headers, the same for all of them.
+fn api(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(dialect::sg::routes())
+        .merge(dialect::livepeer::routes())
+        .merge(dialect::apivideo::routes(state))
+        .merge(dialect::edgecast::routes())
+        .merge(dialect::brightcove::routes())
+        .layer(axum::middleware::from_fn(ratelimit_headers::layer))
+        .layer(axum::middleware::from_fn(cors::layer))
 }
 
 /// The whole HTTP surface of streamgate.
@@ -55,11 +72,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
         .route("/.well-known/jwks.json", get(ops::jwks))
-        .merge(dialect::sg::routes())
-        .merge(dialect::livepeer::routes())
-        .merge(dialect::apivideo::routes(&state))
-        .merge(dialect::edgecast::routes())
-        .merge(dialect::brightcove::routes())
+        .merge(api(&state))
         .merge(ingest::routes())
         .merge(dashboard::routes())
         .fallback(dialect::sg::not_found)

@@ -338,6 +338,9 @@ where
             let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
             this.metrics
                 .request_done(route, this.method, status, *this.start);
+            if let Some(r) = response.extensions().get::<crate::error::Refusal>() {
+                this.metrics.auth_failure(r.dialect, r.reason);
+            }
         }
         Poll::Ready(result)
     }

@@ -112,7 +112,7 @@ impl Modify for Security {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "streamgate", description = "Authentication and credentials server for live-video platforms"),
-    paths(healthz, metrics, sg::me, sg::verify, sg::webhook_credential, sg::usage),
+    paths(healthz, metrics, sg::me, sg::keys::verify, sg::keys::create, sg::keys::list, sg::keys::get, sg::keys::update, sg::keys::delete, sg::keys::reroll, sg::webhook_credential, sg::usage),
     modifiers(&Security)
 )]
 pub struct ApiDoc;

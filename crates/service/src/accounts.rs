@@ -4,6 +4,7 @@ use super::{CreatedKey, NewKey, Services};
 use crypto::{password, random_base62, SecretString};
 use domain::account::validate_name;
 use domain::{Account, AccountNumber, Actor, Environment, Error, Role, User};
+use domain::{Action, Permission, Resource};
 
 /// The argon2id hash of a new dashboard password, which must be 12 characters or more. Hashing
 /// takes tens of milliseconds of CPU, so it runs off the async threads.
@@ -84,6 +85,7 @@ impl Services {
 
     /// The caller's own account.
     pub async fn own_account(&self, actor: &Actor) -> Result<Account, Error> {
+        actor.require(Permission(Resource::Account, Action::Read))?;
         self.store
             .account_by_id(actor.account_id())
             .await?
@@ -197,6 +199,7 @@ impl Services {
                     allowed_origins: vec![],
                     full_access: false,
                     expires_in_ms: None,
+                    policy: Default::default(),
                 },
             )
             .await?;

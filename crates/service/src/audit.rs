@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::Services;
 use domain::AuditEvent;
+use domain::{Action, Permission, Resource};
 use domain::{Actor, Error, KeyInfo};
 use store::GroupWrite;
 
@@ -103,6 +104,7 @@ impl Services {
         since_ms: i64,
         limit: i64,
     ) -> Result<Vec<AuditEvent>, Error> {
+        actor.require(Permission(Resource::Audit, Action::List))?;
         let account = match actor.is_operator() {
             true => account,
             false => Some(actor.account_id()),

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::Services;
 use crypto::{Aad, SecretString};
 use domain::credential::{validate, Credential, CredentialType};
+use domain::{Action, Permission, Resource};
 use domain::{Actor, Environment, Error};
 use store::{CredentialRecord, Scope};
 
@@ -83,6 +84,7 @@ impl Services {
         actor: &Actor,
         input: CredentialInput,
     ) -> Result<Credential, Error> {
+        actor.require(Permission(Resource::Credentials, Action::Create))?;
         let now = self.now_ms();
         let c = Credential {
             id: Uuid::now_v7(),
@@ -119,6 +121,7 @@ impl Services {
         id: Uuid,
         input: CredentialInput,
     ) -> Result<Credential, Error> {
+        actor.require(Permission(Resource::Credentials, Action::Update))?;
         let old = self.get_credential(actor, id).await?;
         let c = Credential {
             user_id: input.user_id,
@@ -149,6 +152,7 @@ impl Services {
     }
 
     pub async fn get_credential(&self, actor: &Actor, id: Uuid) -> Result<Credential, Error> {
+        actor.require(Permission(Resource::Credentials, Action::Read))?;
         let r = self
             .store
             .credential(Scope::of(actor), id)
@@ -158,6 +162,7 @@ impl Services {
     }
 
     pub async fn list_credentials(&self, actor: &Actor) -> Result<Vec<Credential>, Error> {
+        actor.require(Permission(Resource::Credentials, Action::List))?;
         self.store
             .list_credentials(Scope::of(actor))
             .await?
@@ -167,6 +172,7 @@ impl Services {
     }
 
     pub async fn delete_credential(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+        actor.require(Permission(Resource::Credentials, Action::Delete))?;
         if !self.store.delete_credential(Scope::of(actor), id).await? {
             return Err(Error::NotFound("credential"));
         }

@@ -7,6 +7,7 @@ use super::usage::{AUTH_FAILURE, REQUEST};
 use super::Services;
 use crypto::{password, random_base62, sha256, SecretString};
 use domain::AuditEvent;
+use domain::{Action, Permission, Resource};
 use domain::{Actor, Environment, Error, Role, User};
 use store::SessionRecord;
 
@@ -293,6 +294,7 @@ impl Services {
     /// Requests and refused authentications per key of the caller's account over `period`,
     /// ending with the current bucket. Pending counts are flushed first, so the report is exact.
     pub async fn usage_report(&self, actor: &Actor, period: Period) -> Result<UsageReport, Error> {
+        actor.require(Permission(Resource::Usage, Action::Read))?;
         self.usage.flush().await;
         let (step, n) = period.steps();
         let now = self.now_ms();

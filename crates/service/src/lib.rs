@@ -24,7 +24,7 @@ use crypto::Vault;
 use domain::clock::Clock;
 use store::Store;
 
-pub use keys::{CreatedKey, NewKey, VerifyOutcome};
+pub use keys::{CreatedKey, KeyChange, NewKey, VerifyOutcome};
 pub use settings::Settings;
 pub use usage::UsageRecorder;
 pub use verifier::{Verified, Verifier};
@@ -44,6 +44,8 @@ pub struct Services {
     pub ingest_throttle: ingest::IngestThrottle,
     /// A second simultaneous publish of a key is allowed.
     pub ingest_allow_concurrent: bool,
+    /// What configuration said.
+    pub settings: Settings,
     /// Access tokens fetched for notification endpoints' `oauth` credentials.
     pub oauth_tokens: deliveries::OAuthTokenCache,
 }
@@ -73,6 +75,7 @@ impl Services {
             ),
             ingest_allow_concurrent: settings.ingest_allow_concurrent,
             oauth_tokens: deliveries::OAuthTokenCache::default(),
+            settings: settings.clone(),
         })
     }
 

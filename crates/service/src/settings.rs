@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use domain::RateLimit;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Webhooks and notification endpoints may target internal addresses (labs, tests).
@@ -15,6 +17,8 @@ pub struct Settings {
     pub ingest_allow_concurrent: bool,
     /// Lifetime of the access tokens `/auth/api-key` and `/auth/refresh` issue.
     pub access_token_ttl: Duration,
+    /// Requests per key per window, unless the key has its own limit.
+    pub rate_limit: RateLimit,
 }
 
 impl Default for Settings {
@@ -25,6 +29,10 @@ impl Default for Settings {
             ingest_failure_window: Duration::from_secs(60),
             ingest_allow_concurrent: false,
             access_token_ttl: Duration::from_secs(3600),
+            rate_limit: RateLimit {
+                limit: 1200,
+                duration_ms: 60_000,
+            },
         }
     }
 }

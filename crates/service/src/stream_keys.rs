@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::Services;
 use crypto::{Aad, SecretString};
 use domain::edgecast::{validate_dir_path, validate_key};
+use domain::{Action, Permission, Resource};
 use domain::{Actor, Environment, Error};
 use store::{Scope, StreamKeyRecord};
 
@@ -62,6 +63,7 @@ impl Services {
         dir_path: &str,
         key: SecretString,
     ) -> Result<StreamKey, Error> {
+        actor.require(Permission(Resource::StreamKeys, Action::Create))?;
         let dir_path = validate_dir_path(dir_path)?;
         validate_key(key.expose())?;
         let now = self.now_ms();
@@ -93,6 +95,7 @@ impl Services {
     }
 
     pub async fn list_stream_keys(&self, actor: &Actor) -> Result<Vec<StreamKey>, Error> {
+        actor.require(Permission(Resource::StreamKeys, Action::List))?;
         self.store
             .list_stream_keys(Scope::of(actor))
             .await?
@@ -102,6 +105,7 @@ impl Services {
     }
 
     pub async fn get_stream_key(&self, actor: &Actor, id: i64) -> Result<StreamKey, Error> {
+        actor.require(Permission(Resource::StreamKeys, Action::Read))?;
         let r = self
             .store
             .stream_key(Scope::of(actor), id)
@@ -117,6 +121,7 @@ impl Services {
         dir_path: &str,
         key: SecretString,
     ) -> Result<StreamKey, Error> {
+        actor.require(Permission(Resource::StreamKeys, Action::Update))?;
         let dir_path = validate_dir_path(dir_path)?;
         validate_key(key.expose())?;
         let mut rec = self
@@ -147,6 +152,7 @@ impl Services {
     }
 
     pub async fn delete_stream_key(&self, actor: &Actor, id: i64) -> Result<(), Error> {
+        actor.require(Permission(Resource::StreamKeys, Action::Delete))?;
         if !self
             .store
             .delete_stream_key(Scope::of(actor), id, self.now_ms())
@@ -165,6 +171,7 @@ impl Services {
     }
 
     pub async fn global_key(&self, actor: &Actor) -> Result<Option<SecretString>, Error> {
+        actor.require(Permission(Resource::StreamKeys, Action::Read))?;
         let s = Scope::of(actor);
         let aad_id = format!("{}:{}", s.account_id, s.environment);
         self.store
@@ -179,6 +186,7 @@ impl Services {
     }
 
     pub async fn set_global_key(&self, actor: &Actor, key: SecretString) -> Result<(), Error> {
+        actor.require(Permission(Resource::StreamKeys, Action::Update))?;
         validate_key(key.expose())?;
         let s = Scope::of(actor);
         let aad_id = format!("{}:{}", s.account_id, s.environment);

@@ -11,6 +11,7 @@ use domain::stream::{
     validate_target_url, MAX_SETTINGS_BYTES,
 };
 use domain::After;
+use domain::{Action, Permission, Resource};
 use domain::{Actor, Error, MultistreamTarget, Restream, Session, Stream};
 use store::streams::{STREAM_DELETED, STREAM_RESUMED, STREAM_SUSPENDED};
 use store::{Scope, StreamRecord, TargetRecord};
@@ -218,6 +219,7 @@ impl Services {
     }
 
     pub async fn create_stream(&self, actor: &Actor, req: NewStream) -> Result<Stream, Error> {
+        actor.require(Permission(Resource::Streams, Action::Create))?;
         let name = validate_object_name("stream", &req.name)?;
         validate_restreams(&req.restreams)?;
         let mut settings = req.settings;
@@ -253,6 +255,7 @@ impl Services {
     }
 
     pub async fn get_stream(&self, actor: &Actor, id: Uuid) -> Result<Stream, Error> {
+        actor.require(Permission(Resource::Streams, Action::Read))?;
         let r = self
             .store
             .stream(Scope::of(actor), id)
@@ -267,6 +270,7 @@ impl Services {
         after: Option<After>,
         limit: i64,
     ) -> Result<Page<Stream>, Error> {
+        actor.require(Permission(Resource::Streams, Action::List))?;
         let limit = limit.clamp(1, MAX_PAGE);
         let mut rows = self
             .store
@@ -294,6 +298,7 @@ impl Services {
         page: i64,
         page_size: i64,
     ) -> Result<(Vec<Stream>, i64), Error> {
+        actor.require(Permission(Resource::Streams, Action::List))?;
         let page_size = page_size.clamp(1, 100);
         let hash = stream_key.map(|k| sha256(k.as_bytes()).to_vec());
         let (rows, total) = self
@@ -319,6 +324,7 @@ impl Services {
         id: Uuid,
         patch: StreamPatch,
     ) -> Result<Stream, Error> {
+        actor.require(Permission(Resource::Streams, Action::Update))?;
         let mut s = self.get_stream(actor, id).await?;
         if let Some(name) = patch.name {
             s.name = validate_object_name("stream", &name)?;
@@ -366,6 +372,7 @@ impl Services {
 
     /// Soft delete: the stream disappears from the API and its key stops working.
     pub async fn delete_stream(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+        actor.require(Permission(Resource::Streams, Action::Delete))?;
         let mut s = self.get_stream(actor, id).await?;
         let now = self.now_ms();
         s.deleted_at = Some(now);
@@ -390,6 +397,7 @@ impl Services {
         actor: &Actor,
         stream_id: Uuid,
     ) -> Result<Vec<Session>, Error> {
+        actor.require(Permission(Resource::Sessions, Action::Read))?;
         // The stream must be the caller's (and not deleted) for its sessions to be visible.
         self.get_stream(actor, stream_id).await?;
         Ok(self
@@ -406,6 +414,7 @@ impl Services {
         since: i64,
         limit: i64,
     ) -> Result<Vec<Session>, Error> {
+        actor.require(Permission(Resource::Sessions, Action::List))?;
         Ok(self
             .store
             .recent_sessions(Scope::of(actor), since, limit.clamp(1, MAX_PAGE))
@@ -413,6 +422,7 @@ impl Services {
     }
 
     pub async fn get_session(&self, actor: &Actor, id: Uuid) -> Result<Session, Error> {
+        actor.require(Permission(Resource::Sessions, Action::Read))?;
         self.store
             .session(Scope::of(actor), id)
             .await?
@@ -476,6 +486,7 @@ impl Services {
         url: SecretString,
         disabled: bool,
     ) -> Result<MultistreamTarget, Error> {
+        actor.require(Permission(Resource::Multistream, Action::Create))?;
         let t = MultistreamTarget {
             id: Uuid::now_v7(),
             account_id: actor.account_id(),
@@ -496,6 +507,7 @@ impl Services {
     }
 
     pub async fn get_target(&self, actor: &Actor, id: Uuid) -> Result<MultistreamTarget, Error> {
+        actor.require(Permission(Resource::Multistream, Action::Read))?;
         let r = self
             .store
             .target(Scope::of(actor), id)
@@ -505,6 +517,7 @@ impl Services {
     }
 
     pub async fn list_targets(&self, actor: &Actor) -> Result<Vec<MultistreamTarget>, Error> {
+        actor.require(Permission(Resource::Multistream, Action::List))?;
         self.store
             .list_targets(Scope::of(actor))
             .await?
@@ -519,6 +532,7 @@ impl Services {
         id: Uuid,
         patch: TargetPatch,
     ) -> Result<MultistreamTarget, Error> {
+        actor.require(Permission(Resource::Multistream, Action::Update))?;
         let mut t = self.get_target(actor, id).await?;
         if let Some(name) = patch.name {
             t.name = validate_object_name("multistream target", &name)?;
@@ -542,6 +556,7 @@ impl Services {
     }
 
     pub async fn delete_target(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+        actor.require(Permission(Resource::Multistream, Action::Delete))?;
         if !self
             .store
             .delete_target(Scope::of(actor), id, self.now_ms())

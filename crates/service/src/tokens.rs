@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{Services, Verified};
 use crypto::{jwt, random_base62, sha256, Aad, SecretString};
 use domain::AuditEvent;
+use domain::{Action, Permission, Resource};
 use domain::{Actor, AuthFailure, Error};
 use store::{RefreshRecord, RefreshUse, SigningKeyRecord};
 
@@ -244,6 +245,7 @@ impl Services {
         actor: &Actor,
         stream_id: Uuid,
     ) -> Result<(SecretString, String, i64), Error> {
+        actor.require(Permission(Resource::Streams, Action::Use))?;
         let stream = self.get_stream(actor, stream_id).await?;
         if stream.suspended {
             return Err(Error::Forbidden("the stream is suspended".into()));
@@ -280,8 +282,12 @@ impl Services {
     }
 
     /// `POST /auth/api-key`: a fresh token family for a valid API key.
-    pub async fn issue_tokens(&self, api_key: &str) -> Result<TokenPair, Error> {
-        let actor = self.authenticate(api_key).await?;
+    pub async fn issue_tokens(
+        &self,
+        api_key: &str,
+        origin: Option<&str>,
+    ) -> Result<TokenPair, Error> {
+        let actor = self.authenticate(api_key, origin).await?;
         self.issue_pair(&actor, Uuid::now_v7()).await
     }
 
@@ -330,7 +336,11 @@ impl Services {
 
     /// The caller behind an access token: a valid signature by a known key, not expired, and
     /// its API key still valid now (so revoking the key kills its tokens at once).
-    pub async fn authenticate_token(&self, token: &str) -> Result<Actor, Error> {
+    pub async fn authenticate_token(
+        &self,
+        token: &str,
+        origin: Option<&str>,
+    ) -> Result<Actor, Error> {
         let hash = sha256(token.as_bytes());
         let claims = match self.tokens.verified.get(&hash) {
             Some(c) => c,
@@ -356,7 +366,7 @@ impl Services {
             Verified::Malformed => Verified::NotFound,
             v => v,
         };
-        self.admit(verified).await
+        self.admit(verified, origin).await
     }
 
     /// A token signed by a key of the ring (reloaded once if its `kid` is new to this process).

@@ -5,6 +5,7 @@ use uuid::Uuid;
 use super::Services;
 use crypto::{random_base62, Aad, SecretString};
 use domain::{webhook, Actor, Error};
+use domain::{Action, Permission, Resource};
 use domain::{UploadToken, Webhook};
 use store::Scope;
 
@@ -21,6 +22,7 @@ fn secret_aad(id: &str) -> Aad<'_> {
 
 impl Services {
     pub async fn create_upload_token(&self, actor: &Actor, ttl: i64) -> Result<UploadToken, Error> {
+        actor.require(Permission(Resource::UploadTokens, Action::Create))?;
         if !(0..=MAX_UPLOAD_TTL).contains(&ttl) {
             return Err(Error::Invalid(format!(
                 "ttl must be from 0 (no expiry) to {MAX_UPLOAD_TTL} seconds"
@@ -46,6 +48,7 @@ impl Services {
     }
 
     pub async fn get_upload_token(&self, actor: &Actor, token: &str) -> Result<UploadToken, Error> {
+        actor.require(Permission(Resource::UploadTokens, Action::Read))?;
         self.store
             .upload_token(Scope::of(actor), token, self.now_ms())
             .await?
@@ -58,6 +61,7 @@ impl Services {
         page: i64,
         size: i64,
     ) -> Result<(Vec<UploadToken>, i64), Error> {
+        actor.require(Permission(Resource::UploadTokens, Action::List))?;
         let size = size.clamp(1, 100);
         Ok(self
             .store
@@ -71,6 +75,7 @@ impl Services {
     }
 
     pub async fn delete_upload_token(&self, actor: &Actor, token: &str) -> Result<(), Error> {
+        actor.require(Permission(Resource::UploadTokens, Action::Delete))?;
         if !self
             .store
             .delete_upload_token(Scope::of(actor), token, self.now_ms())
@@ -94,6 +99,7 @@ impl Services {
         url: &str,
         events: Vec<String>,
     ) -> Result<(Webhook, SecretString), Error> {
+        actor.require(Permission(Resource::Webhooks, Action::Create))?;
         let url = webhook::validate_url(url, self.webhooks_allow_private())?;
         webhook::validate_events(&events)?;
         let id = Uuid::now_v7();
@@ -117,6 +123,7 @@ impl Services {
     }
 
     pub async fn get_webhook(&self, actor: &Actor, id: Uuid) -> Result<Webhook, Error> {
+        actor.require(Permission(Resource::Webhooks, Action::Read))?;
         self.store
             .webhook(Scope::of(actor), id)
             .await?
@@ -136,6 +143,7 @@ impl Services {
         page: i64,
         size: i64,
     ) -> Result<(Vec<Webhook>, i64), Error> {
+        actor.require(Permission(Resource::Webhooks, Action::List))?;
         let size = size.clamp(1, 100);
         Ok(self
             .store
@@ -144,6 +152,7 @@ impl Services {
     }
 
     pub async fn delete_webhook(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+        actor.require(Permission(Resource::Webhooks, Action::Delete))?;
         if !self
             .store
             .delete_webhook(Scope::of(actor), id, self.now_ms())
@@ -164,6 +173,8 @@ impl Services {
         id: Uuid,
         label: Option<&str>,
     ) -> Result<Webhook, Error> {
+        actor.require(Permission(Resource::Webhooks, Action::Update))?;
+        actor.require(Permission(Resource::Credentials, Action::Use))?;
         // Another scope's webhook is not found, whatever the label.
         self.get_webhook(actor, id).await?;
         if let Some(label) = label {

@@ -30,6 +30,8 @@ struct Pending {
     last_used: HashMap<Uuid, i64>,
     /// (key, kind, bucket) → (account, count)
     counts: HashMap<(Uuid, &'static str, i64), (Uuid, i64)>,
+    /// Credits spent per key, not yet written back.
+    credits: HashMap<Uuid, i64>,
 }
 
 impl Pending {
@@ -95,6 +97,9 @@ impl UsageRecorder {
         }
         // A request racing a change of minute may be counted in the next minute: never lost.
         counter.count.fetch_add(1, Ordering::Relaxed);
+        if key.credits.is_some() {
+            counter.credits.fetch_add(1, Ordering::Relaxed);
+        }
         counter.last_used.fetch_max(at_ms, Ordering::Relaxed);
     }
 
@@ -132,6 +137,10 @@ impl UsageRecorder {
             if at > 0 {
                 p.used(counter.key_id, at);
             }
+            let spent = counter.credits.swap(0, Ordering::AcqRel);
+            if spent > 0 {
+                *p.credits.entry(counter.key_id).or_insert(0) += spent as i64;
+            }
             !orphaned
         });
     }
@@ -157,7 +166,7 @@ impl UsageRecorder {
     /// Writes everything pending; on failure the values are put back for the next try.
     pub async fn flush(&self) {
         self.drain_counters();
-        let (used, counts) = match self.pending.lock() {
+        let (used, counts, credits) = match self.pending.lock() {
             Ok(mut p) => (
                 p.last_used.drain().collect::<Vec<_>>(),
                 p.counts
@@ -170,9 +179,28 @@ impl UsageRecorder {
                         count,
                     })
                     .collect::<Vec<_>>(),
+                p.credits.drain().collect::<Vec<_>>(),
             ),
             Err(_) => return,
         };
+        if !credits.is_empty() {
+            match self
+                .store
+                .spend_credits(&credits, self.clock.now_ms())
+                .await
+            {
+                // Every instance (this one too) reads what is left when it follows the change.
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, keys = credits.len(), "could not write spent credits; will retry");
+                    if let Ok(mut p) = self.pending.lock() {
+                        for (id, n) in credits {
+                            *p.credits.entry(id).or_insert(0) += n;
+                        }
+                    }
+                }
+            }
+        }
         if !used.is_empty() {
             if let Err(e) = self.store.touch_api_keys(&used).await {
                 tracing::warn!(error = %e, keys = used.len(), "could not write last-used times; will retry");
@@ -202,6 +230,12 @@ impl UsageRecorder {
                 _ = tokio::time::sleep(FLUSH_INTERVAL) => {
                     self.flush().await;
                     flushes += 1;
+                    // Every minute: restore the credits of keys whose refill is due.
+                    if flushes % 30 == 0 {
+                        if let Err(e) = self.store.refill_credits(self.clock.now_ms()).await {
+                            tracing::warn!(error = %e, "could not refill credits");
+                        }
+                    }
                     // About hourly: drop counts past the retention.
                     if flushes % 1800 == 0 {
                         let before = self.clock.now_ms() - RETENTION_MS;
@@ -253,6 +287,7 @@ mod tests {
             last_used_at: None,
             expires_at: None,
             revoked_at: None,
+            policy: Default::default(),
         };
         store.insert_api_key(&key, &[9; 32]).await.unwrap();
         let usage = Arc::new(UsageRecorder::new(store.clone(), Arc::new(SystemClock)));

@@ -209,6 +209,7 @@ pub async fn create(
                 allowed_origins,
                 full_access: cors && form.checked("full_access"),
                 expires_in_ms,
+                policy: Default::default(),
             },
         )
         .await?;

@@ -62,7 +62,7 @@ impl FromRequestParts<AppState> for Ec {
     type Rejection = EcError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> EcResult<Self> {
-        let actor = authenticate::<Edgecast>(state, &parts.headers).await?;
+        let actor = authenticate::<Edgecast>(state, parts).await?;
         let in_url = parts.uri.path().split('/').nth(4).unwrap_or("");
         let forbidden = || {
             EcError::new(

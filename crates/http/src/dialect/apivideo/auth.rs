@@ -60,11 +60,12 @@ fn refused(e: Error) -> AvError {
 
 pub async fn api_key(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     Json(body, ..): Json<ApiVideo, ApiKeyBody>,
 ) -> AvResult<axum::Json<TokenBody>> {
     let pair = state
         .svc
-        .issue_tokens(body.api_key.expose())
+        .issue_tokens(body.api_key.expose(), crate::auth::origin(&headers))
         .await
         .map_err(refused)?;
     Ok(axum::Json(pair.into()))

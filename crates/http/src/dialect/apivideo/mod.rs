@@ -98,7 +98,10 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Actor, Er
         .map(str::trim)
         .filter(|v| is_access_token(v))
     {
-        return state.svc.authenticate_token(bare).await;
+        return state
+            .svc
+            .authenticate_token(bare, crate::auth::origin(headers))
+            .await;
     }
     authenticate_any(state, headers).await
 }
@@ -123,38 +126,40 @@ fn too_many(d: Decision) -> Response {
     res
 }
 
-fn peer(req: &Request) -> String {
-    req.extensions()
+fn peer(req: &axum::http::request::Parts) -> String {
+    req.extensions
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map_or_else(|| "unknown".into(), |c| format!("ip:{}", c.0.ip()))
 }
 
-/// Authenticates, rate limits per key, and adds the rate-limit headers to whatever comes back.
+/// Authenticates (the core admits the key: origin, rate limit, credits) and hands the caller to
+/// the handlers. A request without a valid key counts against its client address instead, so
+/// guessing is throttled too.
 async fn guard(
     axum::extract::State(state): axum::extract::State<AppState>,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
-    let actor = match authenticate(&state, req.headers()).await {
-        Ok(a) => a,
-        Err(e) => {
+    let (mut parts, body) = req.into_parts();
+    let result = authenticate(&state, &parts.headers).await;
+    crate::auth::report_rate(&parts, &result);
+    match result {
+        Ok(actor) => {
+            parts.extensions.insert(actor);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(e @ Error::Unauthenticated(_)) => {
             if let Error::Unauthenticated(f) = &e {
                 state.metrics.auth_failure(ApiVideo::NAME, f.as_str());
             }
-            // Failed attempts count against the address, so guessing is throttled too.
-            let d = state.ratelimit.take(&peer(&req));
+            let d = state.ratelimit.take(&peer(&parts));
             if !d.allowed {
                 return with_limit_headers(too_many(d), d);
             }
-            return with_limit_headers(AvError::from(e).into_response(), d);
+            with_limit_headers(AvError::from(e).into_response(), d)
         }
-    };
-    let d = state.ratelimit.take(&format!("key:{}", actor.key_id()));
-    if !d.allowed {
-        return with_limit_headers(too_many(d), d);
+        Err(e) => AvError::from(e).into_response(),
     }
-    req.extensions_mut().insert(actor);
-    with_limit_headers(next.run(req).await, d)
 }
 
 /// The `/auth/*` routes have no key yet: they are limited per client address.
@@ -163,11 +168,12 @@ async fn guard_anonymous(
     req: Request,
     next: Next,
 ) -> Response {
-    let d = state.ratelimit.take(&peer(&req));
+    let (parts, body) = req.into_parts();
+    let d = state.ratelimit.take(&peer(&parts));
     if !d.allowed {
         return with_limit_headers(too_many(d), d);
     }
-    with_limit_headers(next.run(req).await, d)
+    with_limit_headers(next.run(Request::from_parts(parts, body)).await, d)
 }
 
 pub fn routes(state: &AppState) -> Router<AppState> {

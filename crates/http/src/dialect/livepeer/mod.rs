@@ -2,8 +2,6 @@
 //! endpoint allowlist, streams, sessions, multistream targets and key management.
 //! Errors: `{"errors":["message"]}`.
 
-mod access;
-mod cors;
 mod streams;
 mod targets;
 mod tokens;
@@ -13,15 +11,13 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Router};
+use axum::Router;
 use serde::Serialize;
 
 use crate::auth::authenticate;
 use crate::error::{ApiError, Dialect};
 use crate::AppState;
 use domain::Actor;
-
-pub use access::CORS_ALLOWLIST;
 
 pub struct Livepeer;
 
@@ -48,52 +44,15 @@ impl Dialect for Livepeer {
 pub type LpError = ApiError<Livepeer>;
 pub type LpResult<T> = Result<T, LpError>;
 
-/// Marks a response refused because of the request's origin: the CORS layer then leaves out
-/// `Access-Control-Allow-Origin`, so the browser blocks the page from reading it.
-#[derive(Clone, Copy)]
-pub struct OriginRefused;
-
-/// A Livepeer caller: a valid key, used from an origin it allows, on a route it may call.
+/// A Livepeer caller, admitted by the core's policy (origin, rate limit, credits); what it may
+/// call is the services' permission check, the same in every dialect.
 pub struct Lp(pub Actor);
 
 impl FromRequestParts<AppState> for Lp {
-    type Rejection = Response;
+    type Rejection = LpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let actor = authenticate::<Livepeer>(state, &parts.headers)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        if let Some(origin) = parts.headers.get(header::ORIGIN) {
-            let origin = origin.to_str().unwrap_or("");
-            if !actor.key.cors.allows_origin(origin) {
-                state.metrics.auth_failure(Livepeer::NAME, "cors_origin");
-                let err = LpError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    format!("credential disallows CORS access from origin {origin}"),
-                );
-                return Err((Extension(OriginRefused), err).into_response());
-            }
-        }
-        if actor.is_cors_restricted() {
-            let route = parts
-                .extensions
-                .get::<axum::extract::MatchedPath>()
-                .map_or("", |m| m.as_str());
-            if !access::restricted_key_may_call(&parts.method, route) {
-                state
-                    .metrics
-                    .auth_failure(Livepeer::NAME, "cors_restricted");
-                return Err(LpError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    "access forbidden for CORS-enabled API key with restricted access; \
-                     create a key with full API access for this endpoint",
-                )
-                .into_response());
-            }
-        }
-        Ok(Lp(actor))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> LpResult<Self> {
+        authenticate::<Livepeer>(state, parts).await.map(Lp)
     }
 }
 
@@ -133,9 +92,7 @@ pub fn routes() -> Router<AppState> {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
-    Router::new()
-        .nest("/api", api)
-        .layer(axum::middleware::from_fn(cors::layer))
+    Router::new().nest("/api", api)
 }
 
 async fn not_found() -> LpError {

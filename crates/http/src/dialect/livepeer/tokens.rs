@@ -74,6 +74,7 @@ pub async fn create(
                 allowed_origins: cors.allowed_origins,
                 full_access: cors.full_access,
                 expires_in_ms: None,
+                policy: Default::default(),
             },
         )
         .await?;

@@ -8,13 +8,15 @@ use axum::{extract::State, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub mod keys;
+
 use crate::auth::Authed;
 use crate::error::{ApiError, Dialect};
 use crate::json::Json;
 use crate::AppState;
 use domain::clock::rfc3339;
-use domain::SecretString;
-use domain::{Environment, KeyInfo, VerifyCode};
+
+use domain::{Environment, KeyInfo};
 
 /// The route template, as the router would report it to the metrics.
 pub const ME: &str = "/sg/v1/me";
@@ -50,12 +52,18 @@ impl Dialect for Sg {
     }
 }
 
-type SgResult<T> = Result<T, ApiError<Sg>>;
+pub type SgResult<T> = Result<T, ApiError<Sg>>;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(ME, get(me))
-        .route("/sg/v1/keys/verify", post(verify))
+        .route("/sg/v1/keys", get(keys::list).post(keys::create))
+        .route("/sg/v1/keys/verify", post(keys::verify))
+        .route(
+            "/sg/v1/keys/{id}",
+            get(keys::get).patch(keys::update).delete(keys::delete),
+        )
+        .route("/sg/v1/keys/{id}/reroll", post(keys::reroll))
         .route("/sg/v1/usage", get(usage))
         .route("/sg/v1/streams/{id}/publish-token", post(publish_token))
         .route(
@@ -108,43 +116,6 @@ impl<'a> From<&'a KeyInfo> for MeResponse<'a> {
     security(("bearer" = []), ("basic" = []), ("x-api-key" = [])))]
 pub async fn me(Authed(actor, ..): Authed<Sg>) -> Response {
     me_response(&actor.key)
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VerifyRequest {
-    #[schema(value_type = String)]
-    pub key: SecretString,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct VerifyResponse {
-    pub valid: bool,
-    pub code: VerifyCode,
-    pub key_id: Option<String>,
-    pub account_id: Option<String>,
-    #[schema(value_type = Option<String>)]
-    pub environment: Option<Environment>,
-}
-
-/// Verifies a key on behalf of another service. Always 200; keys of other accounts read as NOT_FOUND.
-#[utoipa::path(post, path = "/sg/v1/keys/verify", tag = "streamgate", request_body = VerifyRequest,
-    responses((status = 200, body = VerifyResponse), (status = 400, body = SgErrorBody), (status = 401, body = SgErrorBody)),
-    security(("bearer" = []), ("basic" = []), ("x-api-key" = [])))]
-pub async fn verify(
-    State(state): State<AppState>,
-    Authed(actor, ..): Authed<Sg>,
-    Json(req, ..): Json<Sg, VerifyRequest>,
-) -> SgResult<axum::Json<VerifyResponse>> {
-    let outcome = state.svc.verify_for(&actor, req.key.expose()).await?;
-    Ok(axum::Json(VerifyResponse {
-        valid: outcome.code == VerifyCode::Valid,
-        code: outcome.code,
-        key_id: outcome.key.as_ref().map(|k| k.id.to_string()),
-        account_id: outcome.key.as_ref().map(|k| k.account_id.to_string()),
-        environment: outcome.key.as_ref().map(|k| k.environment),
-    }))
 }
 
 /// Any unknown route or method, answered in this dialect.
@@ -295,6 +266,10 @@ mod tests {
             cors: Cors::default(),
             expires_at: None,
             revoked: false,
+            permissions: domain::Permissions::all(),
+            ratelimit: None,
+            credits: None,
+            meta: None,
             memo: Default::default(),
         }
     }

@@ -1,12 +1,14 @@
-//! CORS for `/api/…`. Preflights carry no key, so they are answered for any origin (reflected);
-//! the decision is made on the actual request, where the key's origin list is known (`Lp`).
+//! CORS for every API dialect's routes (not the dashboard, not the ingest hooks). Preflights
+//! carry no key, so they are answered for any origin (reflected); the decision is made on the
+//! actual request, where the key's origin list is known (`Services::admit`): a refused origin's
+//! response carries `OriginRefused` and gets no `Access-Control-Allow-Origin`.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::OriginRefused;
+use crate::error::OriginRefused;
 
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 const DEFAULT_ALLOW_HEADERS: &str = "authorization, content-type";
