@@ -11,8 +11,11 @@ use serde_json::json;
 use crate::clock::{parse_duration_ms, rfc3339, SystemClock};
 use crate::config::{Config, Flags};
 use crate::crypto::Vault;
-use crate::domain::{Actor, ApiKey, AuditEvent, Environment, SecretString};
-use crate::service::{NewKey, Services};
+use crate::domain::{
+    self, Actor, ApiKey, AuditEvent, Credits, Environment, KeyPolicy, Permissions, RateLimit,
+    Refill, RefillInterval, SecretString,
+};
+use crate::service::{KeyChange, NewKey, Services};
 use crate::store::{self, Store};
 
 #[derive(Parser, Debug)]
@@ -187,6 +190,61 @@ pub enum KeyCmd {
         /// Lifetime such as 90s, 15m, 12h, 30d.
         #[arg(long)]
         expires_in: Option<String>,
+        /// A permission (resource:action, resource:* or *). Repeatable; none: the preset of the
+        /// key's CORS settings.
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
+        /// The key's own rate limit, LIMIT/DURATION such as 100/60s.
+        #[arg(long)]
+        ratelimit: Option<String>,
+        /// Requests the key may make before it is refused (each spends one).
+        #[arg(long)]
+        credits: Option<i64>,
+        /// Restore the credits on a schedule: daily:N or monthly:N.
+        #[arg(long)]
+        refill: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a key: every running server honours the change within a second.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Replaces the key's permissions. Repeatable.
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
+        /// Back to the preset of the key's CORS settings.
+        #[arg(long, conflicts_with = "permissions")]
+        clear_permissions: bool,
+        /// LIMIT/DURATION, such as 100/60s.
+        #[arg(long)]
+        ratelimit: Option<String>,
+        /// Back to the server's default limit.
+        #[arg(long, conflicts_with = "ratelimit")]
+        clear_ratelimit: bool,
+        #[arg(long)]
+        credits: Option<i64>,
+        /// daily:N or monthly:N (with --credits).
+        #[arg(long, requires = "credits")]
+        refill: Option<String>,
+        /// Unlimited requests.
+        #[arg(long, conflicts_with = "credits")]
+        clear_credits: bool,
+        /// A new lifetime from now, such as 30d.
+        #[arg(long)]
+        expires_in: Option<String>,
+        /// Never expires.
+        #[arg(long, conflicts_with = "expires_in")]
+        no_expiry: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A new key with the same settings; the old one keeps working for --grace (0s: revoked now).
+    Reroll {
+        id: String,
+        #[arg(long, default_value = "0s")]
+        grace: String,
         #[arg(long)]
         json: bool,
     },
@@ -602,6 +660,45 @@ async fn account(svc: &Services, cmd: AccountCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The operator acting in the account of key `id`, and the id.
+async fn key_operator(svc: &Services, id: &str) -> anyhow::Result<(Actor, uuid::Uuid)> {
+    let id = uuid::Uuid::parse_str(id).map_err(|_| anyhow!("key id must be a UUID, got {id:?}"))?;
+    let key = svc.get_key(&operator(), id).await?;
+    Ok((operator().in_account(key.account_id), id))
+}
+
+/// `100/60s`: a limit per duration.
+fn parse_ratelimit(s: &str) -> anyhow::Result<RateLimit> {
+    let bad = || anyhow!("--ratelimit must be LIMIT/DURATION, such as 100/60s (got {s:?})");
+    let (limit, duration) = s.split_once('/').ok_or_else(bad)?;
+    let limit: i64 = limit.trim().parse().map_err(|_| bad())?;
+    let ms = parse_duration_ms(duration).ok_or_else(bad)?;
+    Ok(RateLimit::new(limit, (ms / 1000).max(1))?)
+}
+
+/// `--credits N [--refill daily:M]`.
+fn parse_credits(n: i64, refill: Option<&str>, now: i64) -> anyhow::Result<Credits> {
+    if !(0..=domain::api_key::MAX_CREDITS).contains(&n) {
+        bail!("--credits must be 0 to 10^12 (got {n})");
+    }
+    let refill = match refill {
+        Some(r) => {
+            let bad = || anyhow!("--refill must be daily:N or monthly:N (got {r:?})");
+            let (interval, amount) = r.split_once(':').ok_or_else(bad)?;
+            Some(Refill {
+                interval: RefillInterval::parse(interval)?,
+                amount: amount.trim().parse().map_err(|_| bad())?,
+                refilled_at: now,
+            })
+        }
+        None => None,
+    };
+    Ok(Credits {
+        remaining: n,
+        refill,
+    })
+}
+
 fn key_json(k: &ApiKey) -> serde_json::Value {
     json!({
         "id": k.id,
@@ -610,6 +707,9 @@ fn key_json(k: &ApiKey) -> serde_json::Value {
         "environment": k.environment,
         "prefix": k.prefix,
         "cors": {"allowedOrigins": k.cors.allowed_origins, "fullAccess": k.cors.full_access},
+        "permissions": k.policy.effective(&k.cors).to_strings(),
+        "ratelimit": k.policy.ratelimit.map(|r| json!({"limit": r.limit, "durationSeconds": r.duration_ms / 1000})),
+        "credits": k.policy.credits.map(|c| json!({"remaining": c.remaining, "refill": c.refill.map(|r| json!({"interval": r.interval.as_str(), "amount": r.amount}))})),
         "createdAt": rfc3339(k.created_at),
         "lastUsedAt": k.last_used_at.map(rfc3339),
         "expiresAt": k.expires_at.map(rfc3339),
@@ -634,8 +734,22 @@ async fn key(svc: &Services, cmd: KeyCmd) -> anyhow::Result<()> {
             cors_origins,
             full_access,
             expires_in,
+            permissions,
+            ratelimit,
+            credits,
+            refill,
             json,
         } => {
+            let policy = KeyPolicy {
+                permissions: (!permissions.is_empty())
+                    .then(|| Permissions::parse(&permissions))
+                    .transpose()?,
+                ratelimit: ratelimit.as_deref().map(parse_ratelimit).transpose()?,
+                credits: credits
+                    .map(|n| parse_credits(n, refill.as_deref(), svc.now_ms()))
+                    .transpose()?,
+                meta: None,
+            };
             let account = svc.resolve_account(&account).await?;
             let expires_in_ms = match expires_in {
                 Some(s) => Some(parse_duration_ms(&s).ok_or_else(|| {
@@ -652,7 +766,7 @@ async fn key(svc: &Services, cmd: KeyCmd) -> anyhow::Result<()> {
                         allowed_origins: cors_origins,
                         full_access,
                         expires_in_ms,
-                        policy: Default::default(),
+                        policy,
                     },
                 )
                 .await?;
@@ -664,6 +778,95 @@ async fn key(svc: &Services, cmd: KeyCmd) -> anyhow::Result<()> {
                 println!(
                     "created API key {} ({}, id {})",
                     created.key.name, created.key.environment, created.key.id
+                );
+                println!("secret (shown only now): {}", created.secret.expose());
+            }
+        }
+        KeyCmd::Update {
+            id,
+            name,
+            permissions,
+            clear_permissions,
+            ratelimit,
+            clear_ratelimit,
+            credits,
+            refill,
+            clear_credits,
+            expires_in,
+            no_expiry,
+            json,
+        } => {
+            let (op, id) = key_operator(svc, &id).await?;
+            let now = svc.now_ms();
+            let change = KeyChange {
+                name,
+                permissions: if clear_permissions {
+                    Some(None)
+                } else {
+                    (!permissions.is_empty()).then_some(Some(permissions))
+                },
+                cors: None,
+                expires_at: if no_expiry {
+                    Some(None)
+                } else {
+                    expires_in
+                        .map(|s| {
+                            parse_duration_ms(&s)
+                                .map(|ms| Some(now + ms))
+                                .ok_or_else(|| {
+                                    anyhow!("--expires-in must look like 30d (got {s:?})")
+                                })
+                        })
+                        .transpose()?
+                },
+                ratelimit: if clear_ratelimit {
+                    Some(None)
+                } else {
+                    ratelimit
+                        .as_deref()
+                        .map(parse_ratelimit)
+                        .transpose()?
+                        .map(Some)
+                },
+                credits: if clear_credits {
+                    Some(None)
+                } else {
+                    credits
+                        .map(|n| parse_credits(n, refill.as_deref(), now))
+                        .transpose()?
+                        .map(Some)
+                },
+                meta: None,
+            };
+            let k = svc.update_key(&op, id, change).await?;
+            if json {
+                println!("{}", key_json(&k));
+            } else {
+                println!("updated API key {} ({})", k.id, k.name);
+            }
+        }
+        KeyCmd::Reroll { id, grace, json } => {
+            let grace_ms = match grace.trim() {
+                "0" | "0s" => 0,
+                g => parse_duration_ms(g)
+                    .ok_or_else(|| anyhow!("--grace must look like 60s, 10m or 0s (got {g:?})"))?,
+            };
+            let (op, id) = key_operator(svc, &id).await?;
+            let created = svc.reroll_key(&op, id, grace_ms).await?;
+            if json {
+                let mut v = key_json(&created.key);
+                v["key"] = json!(created.secret.expose());
+                println!("{v}");
+            } else {
+                println!(
+                    "new API key {} (id {}); the old one {}",
+                    created.key.name,
+                    created.key.id,
+                    if grace_ms == 0 {
+                        "is revoked".to_string()
+                    } else {
+                        format!("works for {grace} more")
+                    }
                 );
                 println!("secret (shown only now): {}", created.secret.expose());
             }

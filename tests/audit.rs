@@ -120,7 +120,11 @@ async fn every_dialect_writes_the_audit_log_and_no_secret_gets_in() {
     // Never a secret, whether read over HTTP or from the store.
     let all = format!(
         "{log} {:?}",
-        s.server.store().query_audit(None, 0, 1000).await.unwrap()
+        s.server
+            .store()
+            .query_audit(None, None, 0, 1000)
+            .await
+            .unwrap()
     );
     for secret in &secrets {
         assert!(
@@ -243,6 +247,7 @@ async fn group_commit_isolates_a_failing_caller(backend: Backend) {
         outcome: "ok".into(),
         detail: String::new(),
         at: 1,
+        environment: None,
     };
     let mut tasks = Vec::new();
     for n in 0..40 {
@@ -266,7 +271,7 @@ async fn group_commit_isolates_a_failing_caller(backend: Backend) {
     let written: Vec<String> = s
         .server
         .store()
-        .query_audit(Some(s.account.id), 0, 1000)
+        .query_audit(Some(s.account.id), None, 0, 1000)
         .await
         .unwrap()
         .into_iter()

@@ -174,7 +174,12 @@ async fn a_stream_key_publishes_once_and_its_session_is_served() {
             403
         );
 
-        let audit = s.server.store().query_audit(None, 0, 100).await.unwrap();
+        let audit = s
+            .server
+            .store()
+            .query_audit(None, None, 0, 100)
+            .await
+            .unwrap();
         let outcomes: Vec<&str> = audit
             .iter()
             .filter(|e| e.action == "ingest.publish")
@@ -417,7 +422,12 @@ async fn repeated_refusals_from_one_address_are_throttled() {
         "{metrics}"
     );
     assert!(metrics.contains("outcome=\"refused\"} 10"));
-    let audit = s.server.store().query_audit(None, 0, 100).await.unwrap();
+    let audit = s
+        .server
+        .store()
+        .query_audit(None, None, 0, 100)
+        .await
+        .unwrap();
     assert_eq!(
         audit
             .iter()
@@ -568,7 +578,12 @@ async fn simultaneous_publishes_of_many_streams_all_land() {
             .unwrap()
             .items;
         assert_eq!(live.iter().filter(|x| x.is_active).count(), 24);
-        let audit = s.server.store().query_audit(None, 0, 1000).await.unwrap();
+        let audit = s
+            .server
+            .store()
+            .query_audit(None, None, 0, 1000)
+            .await
+            .unwrap();
         assert_eq!(
             audit
                 .iter()
@@ -605,7 +620,7 @@ async fn hook_caches_follow_changes_made_elsewhere(backend: Backend) {
     let last_outcome = || async {
         a.server
             .store()
-            .query_audit(None, 0, 100)
+            .query_audit(None, None, 0, 100)
             .await
             .unwrap()
             .into_iter()

@@ -307,7 +307,12 @@ async fn ffmpeg_through_nginx_rtmp() {
         !publish(&format!("{base}/inst/cam7?edgeKey43"), 2).await,
         "a wrong Edgecast key published"
     );
-    let audit = s.server.store().query_audit(None, 0, 100).await.unwrap();
+    let audit = s
+        .server
+        .store()
+        .query_audit(None, None, 0, 100)
+        .await
+        .unwrap();
     let outcomes: Vec<&str> = audit
         .iter()
         .filter(|e| e.action == "ingest.publish")

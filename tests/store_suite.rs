@@ -511,6 +511,7 @@ async fn refresh_tokens_are_single_use(store: &dyn Store) {
         outcome: "family_revoked".into(),
         detail: "d".into(),
         at: 7,
+        environment: None,
     };
     store.insert_audit(&ev).await.unwrap();
     assert_eq!(store.list_audit(a.id, 10).await.unwrap(), vec![ev]);
@@ -788,6 +789,7 @@ async fn group_writes_are_ordered_and_all_or_nothing(store: &dyn Store) {
         outcome: outcome.into(),
         detail: String::new(),
         at: 2_000,
+        environment: None,
     };
     let session = |at| Session {
         id: Uuid::now_v7(),

@@ -402,6 +402,11 @@ async fn the_cli_rotates_a_running_server_resumes_and_refuses_a_wrong_key() {
     .await;
     assert!(loaded.is_some(), "the server never loaded key 3");
     all_readable(&s, &checks).await;
-    let audit = s.server.store().query_audit(None, 0, 100).await.unwrap();
+    let audit = s
+        .server
+        .store()
+        .query_audit(None, None, 0, 100)
+        .await
+        .unwrap();
     assert!(audit.iter().any(|e| e.action == "vault.rotate"));
 }

@@ -16,6 +16,9 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// The refresh-token family the token was issued in: a replayed refresh token revokes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
     /// MediaMTX's own claim (publish tokens only): what the bearer may do on which path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mediamtx_permissions: Option<Vec<MediamtxPermission>>,
@@ -112,6 +115,7 @@ mod tests {
             iat: 1,
             exp: 2,
             jti: "j".into(),
+            fam: None,
             mediamtx_permissions: None,
         }
     }

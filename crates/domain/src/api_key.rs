@@ -289,10 +289,16 @@ pub struct KeyMemo {
     pub me_json: std::sync::OnceLock<bytes::Bytes>,
     /// Set by the usage recorder on this copy's first use; the recorder holds it too.
     pub uses: std::sync::OnceLock<std::sync::Arc<UseCounter>>,
-    /// This copy's rate-limit window (see `RateWindow`).
+    /// The key's counters, shared by every copy of it (set by the verifier when it makes one).
+    pub counters: std::sync::OnceLock<std::sync::Arc<KeyCounters>>,
+}
+
+/// What the admission of requests counts per key, shared by every cached copy of the key (a
+/// copy is replaced whenever the key changes; its rate-limit window must not restart then).
+#[derive(Debug, Default)]
+pub struct KeyCounters {
     pub window: RateWindow,
-    /// Credits this copy has admitted requests against (its `KeyInfo::credits` minus this is
-    /// what is left here until the store's count is read again).
+    /// Credits spent and not yet subtracted in the store.
     pub spent: AtomicI64,
 }
 
@@ -357,11 +363,18 @@ pub struct UseCounter {
     pub last_used: AtomicI64,
     /// Credits spent and not yet written back.
     pub credits: AtomicU64,
+    /// The key's shared counters, whose unwritten spend goes down once the store has it.
+    pub shared: Option<std::sync::Arc<KeyCounters>>,
 }
 
 impl UseCounter {
-    pub fn new(key_id: Uuid, account_id: Uuid) -> Self {
+    pub fn new(
+        key_id: Uuid,
+        account_id: Uuid,
+        shared: Option<std::sync::Arc<KeyCounters>>,
+    ) -> Self {
         Self {
+            shared,
             key_id,
             account_id,
             bucket: AtomicI64::new(i64::MIN),
@@ -414,8 +427,12 @@ impl From<&ApiKey> for KeyInfo {
 impl KeyInfo {
     /// Credits left as this copy counts them (None: unlimited).
     pub fn credits_left(&self) -> Option<i64> {
-        self.credits
-            .map(|c| (c - self.memo.spent.load(std::sync::atomic::Ordering::Acquire)).max(0))
+        let spent = self
+            .memo
+            .counters
+            .get()
+            .map_or(0, |c| c.spent.load(std::sync::atomic::Ordering::Acquire));
+        self.credits.map(|c| (c - spent).max(0))
     }
 
     pub fn status(&self, now_ms: i64) -> VerifyCode {

@@ -15,6 +15,8 @@ pub struct AuditEvent {
     pub outcome: String,
     pub detail: String,
     pub at: i64,
+    /// The environment it happened in; None: account-wide (an account or user created).
+    pub environment: Option<crate::Environment>,
 }
 
 impl AuditEvent {
@@ -30,6 +32,7 @@ impl AuditEvent {
             "object": self.object,
             "outcome": self.outcome,
             "detail": self.detail,
+            "environment": self.environment,
         })
     }
 }

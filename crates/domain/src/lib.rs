@@ -22,8 +22,8 @@ pub mod webhook;
 pub use account::{Account, AccountNumber};
 pub use actor::{Actor, UserRef};
 pub use api_key::{
-    ApiKey, Cors, Credits, Environment, KeyInfo, KeyMemo, KeyPolicy, RateDecision, RateLimit,
-    RateWindow, Refill, RefillInterval, UseCounter, VerifyCode,
+    ApiKey, Cors, Credits, Environment, KeyCounters, KeyInfo, KeyMemo, KeyPolicy, RateDecision,
+    RateLimit, RateWindow, Refill, RefillInterval, UseCounter, VerifyCode,
 };
 pub use audit::AuditEvent;
 pub use error::{AuthFailure, Error};

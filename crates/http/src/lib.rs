@@ -13,15 +13,18 @@ pub mod metrics;
 mod ops;
 pub mod ratelimit;
 mod ratelimit_headers;
+pub mod routes;
 pub mod server;
 pub mod settings;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
 use axum::routing::get;
 use axum::Router;
 
+use routes::{Need, Routes};
 use service::Services;
 
 pub use metrics::Metrics;
@@ -54,27 +57,57 @@ impl AppState {
 
 /// Every API dialect's routes, under one policy: CORS (preflights answered, origins refused by
 /// the core) and the rate-limit headers, the same for all of them.
-fn api(state: &AppState) -> Router<AppState> {
-    Router::new()
+fn api(state: &AppState) -> Routes {
+    Routes::new()
         .merge(dialect::sg::routes())
         .merge(dialect::livepeer::routes())
         .merge(dialect::apivideo::routes(state))
         .merge(dialect::edgecast::routes())
         .merge(dialect::brightcove::routes())
-        .layer(axum::middleware::from_fn(ratelimit_headers::layer))
-        .layer(axum::middleware::from_fn(cors::layer))
+        .map("", |r| {
+            r.layer(axum::middleware::from_fn(ratelimit_headers::layer))
+                .layer(axum::middleware::from_fn(cors::layer))
+        })
+}
+
+/// Every route with what it needs from its caller (the router is built from this).
+fn routes(state: &AppState) -> Routes {
+    Routes::new()
+        .route(
+            "/healthz",
+            get(ops::healthz),
+            &[(Method::GET, Need::Anyone)],
+        )
+        .route(
+            "/metrics",
+            get(ops::metrics),
+            &[(Method::GET, Need::Anyone)],
+        )
+        .route(
+            "/openapi.json",
+            get(ops::openapi),
+            &[(Method::GET, Need::Anyone)],
+        )
+        .route(
+            "/.well-known/jwks.json",
+            get(ops::jwks),
+            &[(Method::GET, Need::Anyone)],
+        )
+        .merge(api(state))
+        .merge(ingest::routes())
+        .merge(dashboard::routes())
+}
+
+/// The declared routes: what each method of each path needs (the policy matrix test's table).
+pub fn route_table(state: &AppState) -> Vec<routes::RouteSpec> {
+    routes(state).into_parts().1
 }
 
 /// The whole HTTP surface of streamgate.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
-        .route("/.well-known/jwks.json", get(ops::jwks))
-        .merge(api(&state))
-        .merge(ingest::routes())
-        .merge(dashboard::routes())
+    routes(&state)
+        .into_parts()
+        .0
         .fallback(dialect::sg::not_found)
         .method_not_allowed_fallback(dialect::sg::method_not_allowed)
         .layer(metrics::MetricsLayer(state.metrics.clone()))

@@ -73,6 +73,31 @@ impl Services {
             outcome: "ok".into(),
             detail: String::new(),
             at: self.now_ms(),
+            // The operator's changes are account-wide; a key's and a user's are in their
+            // environment.
+            environment: (!actor.is_operator()).then(|| actor.environment()),
+        })
+        .await;
+    }
+
+    /// A successful change to an object of `environment` (a key the operator made in sandbox).
+    pub async fn audit_in(
+        &self,
+        actor: &Actor,
+        environment: domain::Environment,
+        action: &str,
+        object: String,
+    ) {
+        self.audit(AuditEvent {
+            id: Uuid::now_v7(),
+            account_id: Some(actor.account_id()),
+            actor: actor.label(),
+            action: action.into(),
+            object,
+            outcome: "ok".into(),
+            detail: String::new(),
+            at: self.now_ms(),
+            environment: Some(environment),
         })
         .await;
     }
@@ -91,6 +116,7 @@ impl Services {
             outcome: reason.into(),
             detail: "a request presented this key and was refused (recorded at most once a minute per key)".into(),
             at: self.now_ms(),
+            environment: Some(key.environment),
         })
         .await;
     }
@@ -105,13 +131,14 @@ impl Services {
         limit: i64,
     ) -> Result<Vec<AuditEvent>, Error> {
         actor.require(Permission(Resource::Audit, Action::List))?;
-        let account = match actor.is_operator() {
-            true => account,
-            false => Some(actor.account_id()),
+        // Each key (and the dashboard's current view) sees its own environment only.
+        let (account, environment) = match actor.is_operator() {
+            true => (account, None),
+            false => (Some(actor.account_id()), Some(actor.environment())),
         };
         Ok(self
             .store
-            .query_audit(account, since_ms, limit.clamp(1, 10_000))
+            .query_audit(account, environment, since_ms, limit.clamp(1, 10_000))
             .await?)
     }
 }

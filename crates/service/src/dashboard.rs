@@ -193,6 +193,7 @@ impl Services {
             outcome: outcome.into(),
             detail: String::new(),
             at: self.now_ms(),
+            environment: None,
         })
         .await;
     }
@@ -303,7 +304,12 @@ impl Services {
             .store
             .usage_series(actor.account_id(), start, step)
             .await?;
-        let keys = self.store.list_api_keys(actor.account_id(), None).await?;
+        // The caller's environment only: sandbox and production never see each other's usage.
+        let environment = (!actor.is_operator()).then(|| actor.environment());
+        let keys = self
+            .store
+            .list_api_keys(actor.account_id(), environment)
+            .await?;
         let mut out: Vec<KeyUsage> = keys
             .iter()
             .map(|k| KeyUsage {

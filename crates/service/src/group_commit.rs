@@ -168,6 +168,7 @@ mod tests {
             outcome: outcome.into(),
             detail: String::new(),
             at: 1,
+            environment: None,
         }
     }
 

@@ -367,6 +367,7 @@ impl Services {
             outcome: outcome.into(),
             detail: String::new(),
             at: self.now_ms(),
+            environment: None,
         }
     }
 }

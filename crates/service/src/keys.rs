@@ -111,8 +111,13 @@ impl Services {
         };
         self.store.insert_api_key(&key, &generated.hash).await?;
         tracing::info!(key_id = %key.id, account_id = %key.account_id, env = %key.environment, "api key created");
-        self.audit_by(actor, "api_key.create", format!("api_key:{}", key.id))
-            .await;
+        self.audit_in(
+            actor,
+            key.environment,
+            "api_key.create",
+            format!("api_key:{}", key.id),
+        )
+        .await;
         Ok(CreatedKey {
             key,
             secret: generated.secret,
@@ -187,6 +192,7 @@ impl Services {
             outcome: "ok".into(),
             detail: String::new(),
             at: self.now_ms(),
+            environment: Some(key.environment),
         })
         .await;
         Ok(key)
@@ -327,15 +333,16 @@ impl Services {
                     }
                 }
                 let limit = key.ratelimit.unwrap_or(self.settings.rate_limit);
-                let decision = key.memo.window.take(limit, now, 0);
+                let counters = self.verifier.counters_of(&key);
+                let decision = counters.window.take(limit, now, 0);
                 if !decision.allowed {
                     self.usage.record_failure(&key, now);
                     return Err(Error::RateLimited(decision));
                 }
                 if let Some(credits) = key.credits {
-                    let spent = key.memo.spent.fetch_add(1, Ordering::AcqRel) + 1;
+                    let spent = counters.spent.fetch_add(1, Ordering::AcqRel) + 1;
                     if spent > credits {
-                        key.memo.spent.fetch_sub(1, Ordering::AcqRel);
+                        counters.spent.fetch_sub(1, Ordering::AcqRel);
                         self.usage.record_failure(&key, now);
                         return Err(Error::UsageExceeded);
                     }

@@ -214,6 +214,7 @@ impl Services {
                 iat: now / 1000,
                 exp: (now + ttl) / 1000,
                 jti: Uuid::now_v7().to_string(),
+                fam: Some(family.to_string()),
                 mediamtx_permissions: None,
             };
             jwt::sign(kid, key, &claims)
@@ -265,6 +266,7 @@ impl Services {
             iat: now / 1000,
             exp: (now + PUBLISH_TOKEN_TTL_MS) / 1000,
             jti: Uuid::now_v7().to_string(),
+            fam: None,
             mediamtx_permissions: Some(vec![jwt::MediamtxPermission {
                 action: "publish".into(),
                 path: path.clone(),
@@ -308,16 +310,19 @@ impl Services {
                 let key = self.store.api_key_by_id(rec.api_key_id).await?;
                 self.audit(AuditEvent {
                     id: Uuid::now_v7(),
-                    account_id: key.map(|k| k.account_id),
+                    account_id: key.as_ref().map(|k| k.account_id),
                     actor: format!("key:{}", rec.api_key_id),
                     action: "refresh_token.reuse".into(),
                     object: format!("token_family:{}", rec.family_id),
                     outcome: "family_revoked".into(),
                     detail: "a spent or revoked refresh token was presented again; every token of its family is now revoked".into(),
                     at: now,
+                    environment: key.as_ref().map(|k| k.environment),
                 })
                 .await;
                 tracing::warn!(family = %rec.family_id, "refresh token reuse: family revoked");
+                // Its access tokens die with it, here at once and elsewhere through the log.
+                self.apply_changes().await;
                 return Err(Error::Unauthenticated(AuthFailure::Revoked));
             }
             RefreshUse::Unknown => return refused,
@@ -357,6 +362,14 @@ impl Services {
         // A publish token is for a media server, not for the API.
         if claims.scope != API_SCOPE {
             return Err(Error::Unauthenticated(AuthFailure::NotFound));
+        }
+        // A family whose refresh token was replayed: every token of it, the thief's included.
+        if claims
+            .fam
+            .as_deref()
+            .is_some_and(|f| self.verifier.family_revoked(f))
+        {
+            return Err(Error::Unauthenticated(AuthFailure::Revoked));
         }
         let id = Uuid::parse_str(&claims.sub)
             .map_err(|_| Error::Unauthenticated(AuthFailure::Malformed))?;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use domain::clock::Clock;
-use domain::{KeyInfo, UseCounter};
+use domain::{KeyCounters, KeyInfo, UseCounter};
 use store::{Store, UsageCount};
 
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
@@ -30,8 +30,8 @@ struct Pending {
     last_used: HashMap<Uuid, i64>,
     /// (key, kind, bucket) → (account, count)
     counts: HashMap<(Uuid, &'static str, i64), (Uuid, i64)>,
-    /// Credits spent per key, not yet written back.
-    credits: HashMap<Uuid, i64>,
+    /// Credits spent per key, not yet written back, with the key's shared counters.
+    credits: HashMap<Uuid, (i64, Option<Arc<KeyCounters>>)>,
 }
 
 impl Pending {
@@ -85,7 +85,11 @@ impl UsageRecorder {
     /// except on its first use and at the first request of each minute.
     pub fn record(&self, key: &KeyInfo, at_ms: i64) {
         let counter = key.memo.uses.get_or_init(|| {
-            let counter = Arc::new(UseCounter::new(key.id, key.account_id));
+            let counter = Arc::new(UseCounter::new(
+                key.id,
+                key.account_id,
+                key.memo.counters.get().cloned(),
+            ));
             if let Ok(mut all) = self.counters.lock() {
                 all.push(counter.clone());
             }
@@ -139,7 +143,10 @@ impl UsageRecorder {
             }
             let spent = counter.credits.swap(0, Ordering::AcqRel);
             if spent > 0 {
-                *p.credits.entry(counter.key_id).or_insert(0) += spent as i64;
+                p.credits
+                    .entry(counter.key_id)
+                    .or_insert((0, counter.shared.clone()))
+                    .0 += spent as i64;
             }
             !orphaned
         });
@@ -184,18 +191,22 @@ impl UsageRecorder {
             Err(_) => return,
         };
         if !credits.is_empty() {
-            match self
-                .store
-                .spend_credits(&credits, self.clock.now_ms())
-                .await
-            {
-                // Every instance (this one too) reads what is left when it follows the change.
-                Ok(()) => {}
+            let spent: Vec<(Uuid, i64)> = credits.iter().map(|(id, (n, _))| (*id, *n)).collect();
+            match self.store.spend_credits(&spent, self.clock.now_ms()).await {
+                // The store has them now; every instance (this one too) reads what is left
+                // when it follows the change.
+                Ok(()) => {
+                    for (_, (n, shared)) in credits {
+                        if let Some(s) = shared {
+                            s.spent.fetch_sub(n, Ordering::AcqRel);
+                        }
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, keys = credits.len(), "could not write spent credits; will retry");
                     if let Ok(mut p) = self.pending.lock() {
-                        for (id, n) in credits {
-                            *p.credits.entry(id).or_insert(0) += n;
+                        for (id, (n, shared)) in credits {
+                            p.credits.entry(id).or_insert((0, shared)).0 += n;
                         }
                     }
                 }

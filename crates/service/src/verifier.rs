@@ -14,7 +14,7 @@ use quick_cache::sync::Cache;
 
 use crypto::ParsedKey;
 use domain::clock::Clock;
-use domain::{KeyInfo, VerifyCode};
+use domain::{KeyCounters, KeyInfo, VerifyCode};
 use store::stream_keys::STREAM_KEY_CHANGED;
 use store::{Store, StoreResult, StreamKeyRecord, StreamRecord};
 
@@ -91,6 +91,10 @@ pub struct Verifier {
     vault_epoch: AtomicU64,
     /// Mirror of `applied` readable without a lock (for metrics and tests); -1 = not following.
     applied_seq: AtomicI64,
+    /// Refresh-token families revoked for a replay (their access tokens are refused).
+    revoked_families: Cache<String, ()>,
+    /// Each key's admission counters, shared by all its cached copies (bounded like the cache).
+    counters: Cache<uuid::Uuid, Arc<KeyCounters>>,
 }
 
 impl Verifier {
@@ -110,7 +114,30 @@ impl Verifier {
             applied_seq: AtomicI64::new(-1),
             signing_epoch: AtomicU64::new(0),
             vault_epoch: AtomicU64::new(0),
+            revoked_families: Cache::new(CACHE_CAPACITY),
+            counters: Cache::new(CACHE_CAPACITY),
         }
+    }
+
+    /// The admission counters of `key` (its copy remembers them, so this is one atomic load
+    /// after the copy's first request).
+    pub fn counters_of(&self, key: &KeyInfo) -> Arc<KeyCounters> {
+        key.memo
+            .counters
+            .get_or_init(|| {
+                match self.counters.get_or_insert_with(&key.id, || {
+                    Ok::<_, std::convert::Infallible>(Arc::new(KeyCounters::default()))
+                }) {
+                    Ok(c) => c,
+                    Err(never) => match never {},
+                }
+            })
+            .clone()
+    }
+
+    /// Was this token family revoked (a replayed refresh token)?
+    pub fn family_revoked(&self, family: &str) -> bool {
+        self.revoked_families.get(family).is_some()
     }
 
     fn cache_is_trusted(&self) -> bool {
@@ -313,6 +340,9 @@ impl Verifier {
                 if c.kind == store::tokens::SIGNING_KEY_ADDED {
                     self.signing_epoch.fetch_add(1, Ordering::AcqRel);
                 }
+                if c.kind == store::tokens::TOKEN_FAMILY_REVOKED {
+                    self.revoked_families.insert(c.object_id.clone(), ());
+                }
                 if c.kind == store::vault::VAULT_KEY_ADDED {
                     self.vault_epoch.fetch_add(1, Ordering::AcqRel);
                 }
@@ -334,8 +364,18 @@ impl Verifier {
     /// Follows the store's change log until `shutdown` fires.
     pub async fn follow_changes(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         loop {
-            match self.store.latest_change().await {
-                Ok(seq) => {
+            let start = async {
+                let seq = self.store.latest_change().await?;
+                // Families revoked before this instance started: their tokens may still live.
+                let since = self.clock.now_ms() - CHANGE_RETENTION_MS;
+                let families = self.store.revoked_families_since(since).await?;
+                StoreResult::Ok((seq, families))
+            };
+            match start.await {
+                Ok((seq, families)) => {
+                    for f in families {
+                        self.revoked_families.insert(f, ());
+                    }
                     *self.applied.lock().await = Some(seq);
                     break;
                 }

@@ -16,6 +16,7 @@ pub trait AuditStore: Send + Sync {
     async fn query_audit(
         &self,
         account: Option<Uuid>,
+        environment: Option<domain::Environment>,
         since: i64,
         limit: i64,
     ) -> StoreResult<Vec<AuditEvent>>;
@@ -52,13 +53,15 @@ impl AuditStore for SqlStore {
     async fn query_audit(
         &self,
         account: Option<uuid::Uuid>,
+        environment: Option<domain::Environment>,
         since: i64,
         limit: i64,
     ) -> crate::StoreResult<Vec<domain::AuditEvent>> {
         self.db.fetch_all::<crate::tokens::AuditRow>(&format!(
-            "SELECT {} FROM audit_events WHERE ($1 IS NULL OR account_id = $1) AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
+            "SELECT {} FROM audit_events WHERE ($1 IS NULL OR account_id = $1) AND ($4 IS NULL OR environment = $4) \
+             AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
             crate::tokens::AUDIT_COLUMNS
-        ), crate::args![account.map(|a| a.to_string()), since, limit]).await?
+        ), crate::args![account.map(|a| a.to_string()), since, limit, environment.map(|e| e.as_str())]).await?
         .into_iter()
         .map(|r| r.into_record())
         .collect()
@@ -82,7 +85,7 @@ impl SqlStore {
             let sql = format!(
                 "INSERT INTO audit_events ({}) {}",
                 crate::tokens::AUDIT_COLUMNS,
-                crate::db::values(chunk.len(), 8)
+                crate::db::values(chunk.len(), 9)
             );
             let mut args = crate::db::Args::default();
             for e in chunk {
@@ -93,7 +96,8 @@ impl SqlStore {
                     .push(e.object.as_str())
                     .push(e.outcome.as_str())
                     .push(e.detail.as_str())
-                    .push(e.at);
+                    .push(e.at)
+                    .push(e.environment.map(|v| v.as_str()));
             }
             tx.execute(&sql, args).await?;
         }

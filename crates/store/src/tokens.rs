@@ -5,11 +5,13 @@ use async_trait::async_trait;
 use crate::SqlStore;
 use uuid::Uuid;
 
-use super::StoreResult;
+use super::{StoreError, StoreResult};
 use domain::AuditEvent;
 
 /// Change-log kind recorded when a signing key is added.
 pub const SIGNING_KEY_ADDED: &str = "signing_key.added";
+/// A refresh token was replayed: every instance refuses the family's access tokens from now on.
+pub const TOKEN_FAMILY_REVOKED: &str = "token_family.revoked";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningKeyRecord {
@@ -96,7 +98,8 @@ impl RefreshRow {
     }
 }
 
-pub const AUDIT_COLUMNS: &str = "id, account_id, actor, action, object, outcome, detail, at";
+pub const AUDIT_COLUMNS: &str =
+    "id, account_id, actor, action, object, outcome, detail, at, environment";
 
 #[derive(sqlx::FromRow)]
 pub struct AuditRow {
@@ -108,6 +111,7 @@ pub struct AuditRow {
     outcome: String,
     detail: String,
     at: i64,
+    environment: Option<String>,
 }
 
 impl AuditRow {
@@ -121,6 +125,12 @@ impl AuditRow {
             outcome: self.outcome,
             detail: self.detail,
             at: self.at,
+            environment: self
+                .environment
+                .as_deref()
+                .map(domain::Environment::parse)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         })
     }
 }
@@ -138,6 +148,8 @@ pub trait TokenStore: Send + Sync {
     async fn use_refresh(&self, token_hash: &[u8], at: i64) -> StoreResult<RefreshUse>;
     /// Revokes every live refresh token of an API key.
     async fn revoke_refresh_for_key(&self, api_key_id: Uuid, at: i64) -> StoreResult<u64>;
+    /// Token families revoked since `since` (ms): their access tokens may still be unexpired.
+    async fn revoked_families_since(&self, since: i64) -> StoreResult<Vec<String>>;
 }
 
 #[async_trait]
@@ -222,6 +234,8 @@ impl TokenStore for SqlStore {
             Some(r) if spent == 1 => crate::tokens::RefreshUse::Used(r),
             Some(r) => {
                 tx.execute("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL", crate::args![at, r.family_id.to_string()]).await?;
+                tx.record_change(TOKEN_FAMILY_REVOKED, &r.family_id.to_string(), None, at)
+                    .await?;
                 crate::tokens::RefreshUse::Replayed(r)
             }
         };
@@ -236,5 +250,16 @@ impl TokenStore for SqlStore {
     ) -> crate::StoreResult<u64> {
         let done = self.db.execute("UPDATE refresh_tokens SET revoked_at = $1 WHERE api_key_id = $2 AND revoked_at IS NULL", crate::args![at, api_key_id.to_string()]).await?;
         Ok(done)
+    }
+
+    async fn revoked_families_since(&self, since: i64) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> = self
+            .db
+            .fetch_all(
+                "SELECT DISTINCT family_id FROM refresh_tokens WHERE revoked_at >= $1",
+                crate::args![since],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(f,)| f).collect())
     }
 }

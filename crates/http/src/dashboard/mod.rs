@@ -16,12 +16,13 @@ mod users;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::Method;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 
 use crate::error::{ApiError, Dialect};
+use crate::routes::{Need, Routes};
 use crate::AppState;
 use service::dashboard::SignedIn;
 
@@ -42,54 +43,148 @@ impl Dialect for Dash {
 
 pub type DashResult<T> = Result<T, ApiError<Dash>>;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route(
             "/dashboard",
             get(|| async { Redirect::to("/dashboard/keys") }),
+            &[(Method::GET, Need::Dashboard)],
         )
         .route(
             "/dashboard/",
             get(|| async { Redirect::to("/dashboard/keys") }),
+            &[(Method::GET, Need::Dashboard)],
         )
-        .route("/dashboard/static/app.css", get(layout::css))
-        .route("/dashboard/static/app.js", get(layout::js))
-        .route("/dashboard/login", get(signin::form).post(signin::submit))
-        .route("/dashboard/logout", post(signin::logout))
-        .route("/dashboard/environment", post(signin::environment))
-        .route("/dashboard/keys", get(keys::page).post(keys::create))
-        .route("/dashboard/keys/{id}/revoke", post(keys::revoke))
+        .route(
+            "/dashboard/static/app.css",
+            get(layout::css),
+            &[(Method::GET, Need::Anyone)],
+        )
+        .route(
+            "/dashboard/static/app.js",
+            get(layout::js),
+            &[(Method::GET, Need::Anyone)],
+        )
+        .route(
+            "/dashboard/login",
+            get(signin::form).post(signin::submit),
+            &[(Method::GET, Need::Anyone), (Method::POST, Need::Anyone)],
+        )
+        .route(
+            "/dashboard/logout",
+            post(signin::logout),
+            &[(Method::POST, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/environment",
+            post(signin::environment),
+            &[(Method::POST, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/keys",
+            get(keys::page).post(keys::create),
+            &[
+                (Method::GET, Need::Dashboard),
+                (Method::POST, Need::Dashboard),
+            ],
+        )
+        .route(
+            "/dashboard/keys/{id}/revoke",
+            post(keys::revoke),
+            &[(Method::POST, Need::Dashboard)],
+        )
         .route(
             "/dashboard/streams",
             get(streams::page).post(streams::create),
+            &[
+                (Method::GET, Need::Dashboard),
+                (Method::POST, Need::Dashboard),
+            ],
         )
-        .route("/dashboard/streams/{id}", get(streams::detail))
-        .route("/dashboard/streams/{id}/reveal", post(streams::reveal))
-        .route("/dashboard/streams/{id}/suspend", post(streams::suspend))
-        .route("/dashboard/streams/{id}/delete", post(streams::delete))
+        .route(
+            "/dashboard/streams/{id}",
+            get(streams::detail),
+            &[(Method::GET, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/streams/{id}/reveal",
+            post(streams::reveal),
+            &[(Method::POST, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/streams/{id}/suspend",
+            post(streams::suspend),
+            &[(Method::POST, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/streams/{id}/delete",
+            post(streams::delete),
+            &[(Method::POST, Need::Dashboard)],
+        )
         .route(
             "/dashboard/stream-keys",
             get(stream_keys::page).post(stream_keys::create),
+            &[
+                (Method::GET, Need::Dashboard),
+                (Method::POST, Need::Dashboard),
+            ],
         )
-        .route("/dashboard/stream-keys/global", post(stream_keys::global))
+        .route(
+            "/dashboard/stream-keys/global",
+            post(stream_keys::global),
+            &[(Method::POST, Need::Dashboard)],
+        )
         .route(
             "/dashboard/stream-keys/{id}/delete",
             post(stream_keys::delete),
+            &[(Method::POST, Need::Dashboard)],
         )
         .route(
             "/dashboard/credentials",
             get(credentials::page).post(credentials::create),
+            &[
+                (Method::GET, Need::Dashboard),
+                (Method::POST, Need::Dashboard),
+            ],
         )
         .route(
             "/dashboard/credentials/{id}/delete",
             post(credentials::delete),
+            &[(Method::POST, Need::Dashboard)],
         )
-        .route("/dashboard/audit", get(audit::page))
-        .route("/dashboard/usage", get(usage::page))
-        .route("/dashboard/account", get(account::page))
-        .route("/dashboard/account/password", post(account::password))
-        .route("/dashboard/users", get(users::page).post(users::create))
-        .route("/dashboard/users/{id}/delete", post(users::delete))
+        .route(
+            "/dashboard/audit",
+            get(audit::page),
+            &[(Method::GET, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/usage",
+            get(usage::page),
+            &[(Method::GET, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/account",
+            get(account::page),
+            &[(Method::GET, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/account/password",
+            post(account::password),
+            &[(Method::POST, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/users",
+            get(users::page).post(users::create),
+            &[
+                (Method::GET, Need::Dashboard),
+                (Method::POST, Need::Dashboard),
+            ],
+        )
+        .route(
+            "/dashboard/users/{id}/delete",
+            post(users::delete),
+            &[(Method::POST, Need::Dashboard)],
+        )
 }
 
 /// The signed-in user of a page; without a valid session the browser is sent to sign in.

@@ -2,17 +2,18 @@
 //! works). `credential_private` is never returned in clear. Errors: `{"error":"…"}`.
 
 use axum::extract::{Path, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::auth::Authed;
 use crate::error::{ApiError, Dialect};
 use crate::json::Json;
-use crate::AppState;
+use crate::routes::Routes;
+use crate::{perm, AppState};
 use domain::credential::{mask, Credential, CredentialType};
 use domain::Error;
 use domain::SecretString;
@@ -94,14 +95,30 @@ fn parse_id(id: &str) -> BcResult<uuid::Uuid> {
     uuid::Uuid::parse_str(id).map_err(|_| Error::NotFound("credential").into())
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/credentials", get(list).post(create))
+pub fn routes() -> Routes {
+    Routes::new()
+        .route(
+            "/v1/credentials",
+            get(list).post(create),
+            &[
+                (Method::GET, perm!(Credentials: List)),
+                (Method::POST, perm!(Credentials: Create)),
+            ],
+        )
         .route(
             "/v1/credentials/{id}",
             put(update).delete(delete).get(get_one),
+            &[
+                (Method::PUT, perm!(Credentials: Update)),
+                (Method::DELETE, perm!(Credentials: Delete)),
+                (Method::GET, perm!(Credentials: Read)),
+            ],
         )
-        .route("/v1/audit", get(audit))
+        .route(
+            "/v1/audit",
+            get(audit),
+            &[(Method::GET, perm!(Audit: List))],
+        )
 }
 
 async fn list(State(state): State<AppState>, Authed(actor, ..): Bc) -> BcResult<axum::Json<Value>> {

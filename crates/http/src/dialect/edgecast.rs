@@ -4,17 +4,18 @@
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use crate::auth::authenticate;
 use crate::error::{ApiError, Dialect};
 use crate::json::Json;
-use crate::AppState;
+use crate::routes::Routes;
+use crate::{perm, AppState};
 use domain::SecretString;
 use domain::{AccountNumber, Actor, Error};
 use service::stream_keys::StreamKey;
@@ -123,15 +124,25 @@ pub struct GlobalKeyInput {
 
 const BASE: &str = "/v2/mcc/customers/{account}/httpstreaming/dcp";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route(
             &format!("{BASE}/{{resource}}"),
             get(get_resource).post(create).put(put_global),
+            &[
+                (Method::GET, perm!(StreamKeys: List)),
+                (Method::POST, perm!(StreamKeys: Create)),
+                (Method::PUT, perm!(StreamKeys: Update)),
+            ],
         )
         .route(
             &format!("{BASE}/streamkeys/{{id}}"),
             get(get_one).put(update).delete(delete),
+            &[
+                (Method::GET, perm!(StreamKeys: Read)),
+                (Method::PUT, perm!(StreamKeys: Update)),
+                (Method::DELETE, perm!(StreamKeys: Delete)),
+            ],
         )
 }
 

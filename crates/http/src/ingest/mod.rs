@@ -7,21 +7,35 @@ pub mod srs;
 
 use std::borrow::Cow;
 
+use axum::http::Method;
 use axum::routing::post;
-use axum::Router;
 
-use super::AppState;
+use crate::routes::{Need, Routes};
+
 use service::ingest::PublishDecision;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/ingest/nginx-rtmp/publish", post(nginx_rtmp::publish))
+pub fn routes() -> Routes {
+    Routes::new()
+        .route(
+            "/ingest/nginx-rtmp/publish",
+            post(nginx_rtmp::publish),
+            &[(Method::POST, Need::Ingest)],
+        )
         .route(
             "/ingest/nginx-rtmp/publish-done",
             post(nginx_rtmp::publish_done),
+            &[(Method::POST, Need::Ingest)],
         )
-        .route("/ingest/srs", post(srs::hook))
-        .route("/ingest/mediamtx", post(mediamtx::hook))
+        .route(
+            "/ingest/srs",
+            post(srs::hook),
+            &[(Method::POST, Need::Ingest)],
+        )
+        .route(
+            "/ingest/mediamtx",
+            post(mediamtx::hook),
+            &[(Method::POST, Need::Ingest)],
+        )
 }
 
 /// `a=1&b&c=%20x` → `[("a", Some("1")), ("b", None), ("c", Some(" x"))]`, percent-decoded.

@@ -12,17 +12,18 @@ mod webhooks;
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::Method;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use serde::Serialize;
 
 use crate::auth::{authenticate_any, is_access_token};
 use crate::error::{ApiError, Dialect};
 use crate::ratelimit::Decision;
-use crate::AppState;
+use crate::routes::{Need, Routes};
+use crate::{perm, AppState};
 use domain::{Actor, AuthFailure, Error};
 
 pub struct ApiVideo;
@@ -176,38 +177,78 @@ async fn guard_anonymous(
     with_limit_headers(next.run(Request::from_parts(parts, body)).await, d)
 }
 
-pub fn routes(state: &AppState) -> Router<AppState> {
-    let open = Router::new()
-        .route("/auth/api-key", post(auth::api_key))
-        .route("/auth/refresh", post(auth::refresh))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guard_anonymous,
-        ));
-    let authed = Router::new()
+pub fn routes(state: &AppState) -> Routes {
+    let open = Routes::new()
+        .route(
+            "/auth/api-key",
+            post(auth::api_key),
+            &[(Method::POST, Need::BodyCredential)],
+        )
+        .route(
+            "/auth/refresh",
+            post(auth::refresh),
+            &[(Method::POST, Need::BodyCredential)],
+        )
+        .map("", |r| {
+            r.route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                guard_anonymous,
+            ))
+        });
+    let authed = Routes::new()
         .route(
             "/live-streams",
             get(live_streams::list).post(live_streams::create),
+            &[
+                (Method::GET, perm!(Streams: List)),
+                (Method::POST, perm!(Streams: Create)),
+            ],
         )
         .route(
             "/live-streams/{id}",
             get(live_streams::get)
                 .patch(live_streams::update)
                 .delete(live_streams::delete),
+            &[
+                (Method::GET, perm!(Streams: Read)),
+                (Method::PATCH, perm!(Streams: Update)),
+                (Method::DELETE, perm!(Streams: Delete)),
+            ],
         )
         .route(
             "/upload-tokens",
             get(upload_tokens::list).post(upload_tokens::create),
+            &[
+                (Method::GET, perm!(UploadTokens: List)),
+                (Method::POST, perm!(UploadTokens: Create)),
+            ],
         )
         .route(
             "/upload-tokens/{token}",
             get(upload_tokens::get).delete(upload_tokens::delete),
+            &[
+                (Method::GET, perm!(UploadTokens: Read)),
+                (Method::DELETE, perm!(UploadTokens: Delete)),
+            ],
         )
-        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks",
+            get(webhooks::list).post(webhooks::create),
+            &[
+                (Method::GET, perm!(Webhooks: List)),
+                (Method::POST, perm!(Webhooks: Create)),
+            ],
+        )
         .route(
             "/webhooks/{id}",
             get(webhooks::get).delete(webhooks::delete),
+            &[
+                (Method::GET, perm!(Webhooks: Read)),
+                (Method::DELETE, perm!(Webhooks: Delete)),
+            ],
         )
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard));
+        .map("", |r| {
+            r.route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        });
     open.merge(authed)
 }

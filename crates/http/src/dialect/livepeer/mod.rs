@@ -8,6 +8,7 @@ mod tokens;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::Method;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,7 +17,8 @@ use serde::Serialize;
 
 use crate::auth::authenticate;
 use crate::error::{ApiError, Dialect};
-use crate::AppState;
+use crate::routes::Routes;
+use crate::{perm, AppState};
 use domain::Actor;
 
 pub struct Livepeer;
@@ -67,32 +69,79 @@ pub fn parse_id(id: &str, what: &'static str) -> LpResult<uuid::Uuid> {
     })
 }
 
-pub fn routes() -> Router<AppState> {
-    let api = Router::new()
-        .route("/api-token", get(tokens::list).post(tokens::create))
-        .route("/api-token/{id}", get(tokens::get).delete(tokens::delete))
-        .route("/stream", get(streams::list).post(streams::create))
+pub fn routes() -> Routes {
+    Routes::new()
+        .route(
+            "/api-token",
+            get(tokens::list).post(tokens::create),
+            &[
+                (Method::GET, perm!(Keys: List)),
+                (Method::POST, perm!(Keys: Create)),
+            ],
+        )
+        .route(
+            "/api-token/{id}",
+            get(tokens::get).delete(tokens::delete),
+            &[
+                (Method::GET, perm!(Keys: Read)),
+                (Method::DELETE, perm!(Keys: Delete)),
+            ],
+        )
+        .route(
+            "/stream",
+            get(streams::list).post(streams::create),
+            &[
+                (Method::GET, perm!(Streams: List)),
+                (Method::POST, perm!(Streams: Create)),
+            ],
+        )
         .route(
             "/stream/{id}",
             get(streams::get)
                 .patch(streams::update)
                 .delete(streams::delete),
+            &[
+                (Method::GET, perm!(Streams: Read)),
+                (Method::PATCH, perm!(Streams: Update)),
+                (Method::DELETE, perm!(Streams: Delete)),
+            ],
         )
-        .route("/stream/{id}/sessions", get(streams::sessions))
-        .route("/session/{id}", get(streams::session))
+        .route(
+            "/stream/{id}/sessions",
+            get(streams::sessions),
+            &[(Method::GET, perm!(Sessions: Read))],
+        )
+        .route(
+            "/session/{id}",
+            get(streams::session),
+            &[(Method::GET, perm!(Sessions: Read))],
+        )
         .route(
             "/multistream/target",
             get(targets::list).post(targets::create),
+            &[
+                (Method::GET, perm!(Multistream: List)),
+                (Method::POST, perm!(Multistream: Create)),
+            ],
         )
         .route(
             "/multistream/target/{id}",
             get(targets::get)
                 .patch(targets::update)
                 .delete(targets::delete),
+            &[
+                (Method::GET, perm!(Multistream: Read)),
+                (Method::PATCH, perm!(Multistream: Update)),
+                (Method::DELETE, perm!(Multistream: Delete)),
+            ],
         )
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed);
-    Router::new().nest("/api", api)
+        .map("/api", |api| {
+            Router::new().nest(
+                "/api",
+                api.fallback(not_found)
+                    .method_not_allowed_fallback(method_not_allowed),
+            )
+        })
 }
 
 async fn not_found() -> LpError {

@@ -1,10 +1,11 @@
 //! streamgate's own API under `/sg/v1`. Errors: `{"error":{"code","message"}}`.
 
 use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::Method;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{extract::State, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -13,7 +14,8 @@ pub mod keys;
 use crate::auth::Authed;
 use crate::error::{ApiError, Dialect};
 use crate::json::Json;
-use crate::AppState;
+use crate::routes::{Need, Routes};
+use crate::{perm, AppState};
 use domain::clock::rfc3339;
 
 use domain::{Environment, KeyInfo};
@@ -54,21 +56,50 @@ impl Dialect for Sg {
 
 pub type SgResult<T> = Result<T, ApiError<Sg>>;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(ME, get(me))
-        .route("/sg/v1/keys", get(keys::list).post(keys::create))
-        .route("/sg/v1/keys/verify", post(keys::verify))
+pub fn routes() -> Routes {
+    Routes::new()
+        .route(ME, get(me), &[(Method::GET, Need::Key)])
+        .route(
+            "/sg/v1/keys",
+            get(keys::list).post(keys::create),
+            &[
+                (Method::GET, perm!(Keys: List)),
+                (Method::POST, perm!(Keys: Create)),
+            ],
+        )
+        .route(
+            "/sg/v1/keys/verify",
+            post(keys::verify),
+            &[(Method::POST, perm!(Keys: Use))],
+        )
         .route(
             "/sg/v1/keys/{id}",
             get(keys::get).patch(keys::update).delete(keys::delete),
+            &[
+                (Method::GET, perm!(Keys: Read)),
+                (Method::PATCH, perm!(Keys: Update)),
+                (Method::DELETE, perm!(Keys: Delete)),
+            ],
         )
-        .route("/sg/v1/keys/{id}/reroll", post(keys::reroll))
-        .route("/sg/v1/usage", get(usage))
-        .route("/sg/v1/streams/{id}/publish-token", post(publish_token))
+        .route(
+            "/sg/v1/keys/{id}/reroll",
+            post(keys::reroll),
+            &[(Method::POST, perm!(Keys: Create))],
+        )
+        .route(
+            "/sg/v1/usage",
+            get(usage),
+            &[(Method::GET, perm!(Usage: Read))],
+        )
+        .route(
+            "/sg/v1/streams/{id}/publish-token",
+            post(publish_token),
+            &[(Method::POST, perm!(Streams: Use))],
+        )
         .route(
             "/sg/v1/webhooks/{id}/credential",
             axum::routing::put(webhook_credential),
+            &[],
         )
 }
 
