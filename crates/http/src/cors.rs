@@ -15,7 +15,15 @@ const DEFAULT_ALLOW_HEADERS: &str = "authorization, content-type";
 const EXPOSE_HEADERS: &str = "link";
 const MAX_AGE: &str = "600";
 
+/// Paths that are no API: a browser page's own (the dashboard) and media servers' hooks.
+fn is_api(path: &str) -> bool {
+    !(path.starts_with("/dashboard") || path.starts_with("/ingest/"))
+}
+
 pub async fn layer(req: Request, next: Next) -> Response {
+    if !is_api(req.uri().path()) {
+        return next.run(req).await;
+    }
     let origin = req.headers().get(header::ORIGIN).cloned();
     let Some(origin) = origin else {
         return next.run(req).await;

@@ -55,8 +55,8 @@ impl AppState {
     }
 }
 
-/// Every API dialect's routes, under one policy: CORS (preflights answered, origins refused by
-/// the core) and the rate-limit headers, the same for all of them.
+/// Every API dialect's routes, under one policy: the rate-limit headers (and CORS, in `app`),
+/// the same for all of them.
 fn api(state: &AppState) -> Routes {
     Routes::new()
         .merge(dialect::sg::routes())
@@ -66,7 +66,6 @@ fn api(state: &AppState) -> Routes {
         .merge(dialect::brightcove::routes())
         .map("", |r| {
             r.layer(axum::middleware::from_fn(ratelimit_headers::layer))
-                .layer(axum::middleware::from_fn(cors::layer))
         })
 }
 
@@ -110,6 +109,9 @@ pub fn app(state: AppState) -> Router {
         .0
         .fallback(dialect::sg::not_found)
         .method_not_allowed_fallback(dialect::sg::method_not_allowed)
+        // After the fallbacks, so that a preflight for a method a route does not serve (its
+        // 405 fallback) is answered too.
+        .layer(axum::middleware::from_fn(cors::layer))
         .layer(metrics::MetricsLayer(state.metrics.clone()))
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT))
         .with_state(state)
