@@ -300,6 +300,27 @@ pub struct KeyCounters {
     pub window: RateWindow,
     /// Credits spent and not yet subtracted in the store.
     pub spent: AtomicI64,
+    /// What the other instances on the store admitted in window `others_window` (synced about
+    /// twice a second).
+    pub others: AtomicU64,
+    pub others_window: AtomicI64,
+    /// Counted since the last sync (the sync task then has it on its list).
+    pub dirty: std::sync::atomic::AtomicBool,
+}
+
+impl KeyCounters {
+    /// Admits one request against `limit`, counting what the other instances admitted in the
+    /// same window as far as the last sync knew.
+    pub fn take(&self, limit: RateLimit, now: i64) -> RateDecision {
+        use std::sync::atomic::Ordering::Acquire;
+        let start = now - now.rem_euclid(limit.duration_ms.max(1));
+        let others = if self.others_window.load(Acquire) == start {
+            self.others.load(Acquire)
+        } else {
+            0
+        };
+        self.window.take(limit, now, others)
+    }
 }
 
 /// A fixed rate-limit window counted with atomics only: the window's start and how many requests

@@ -30,6 +30,11 @@ impl ManualClock {
         self.0.fetch_add(ms, Ordering::SeqCst);
     }
 
+    /// Sets the time (instances in one test agree on it).
+    pub fn set_ms(&self, ms: i64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+
     pub fn now_ms_for_tests(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
     }

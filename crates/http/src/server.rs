@@ -39,12 +39,14 @@ pub async fn run(
     let follower = tokio::spawn(svc.verifier.clone().follow_changes(stop_rx.clone()));
     let flusher = tokio::spawn(svc.usage.clone().run(stop_rx.clone()));
     let keyring = tokio::spawn(follow_keyring(svc.clone(), stop_rx.clone()));
+    let rate_sync = tokio::spawn(svc.clone().run_rate_sync(stop_rx.clone()));
     let deliveries = tokio::spawn(deliver_webhooks(svc.clone(), stop_rx));
     serve_http1(listener, state, shutdown).await;
     let _ = stop_tx.send(true);
     let _ = follower.await;
     let _ = flusher.await;
     let _ = keyring.await;
+    let _ = rate_sync.await;
     let _ = deliveries.await;
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod group_commit;
 pub mod ingest;
 pub mod keys;
+pub mod ratelimits;
 pub mod settings;
 pub mod stream_keys;
 pub mod streams;
@@ -46,6 +47,8 @@ pub struct Services {
     pub ingest_allow_concurrent: bool,
     /// What configuration said.
     pub settings: Settings,
+    /// Rate-limit counts exchanged with the other instances.
+    pub rate_sync: Arc<ratelimits::RateSync>,
     /// Access tokens fetched for notification endpoints' `oauth` credentials.
     pub oauth_tokens: deliveries::OAuthTokenCache,
 }
@@ -76,12 +79,21 @@ impl Services {
             ingest_allow_concurrent: settings.ingest_allow_concurrent,
             oauth_tokens: deliveries::OAuthTokenCache::default(),
             settings: settings.clone(),
+            rate_sync: Arc::new(ratelimits::RateSync::default()),
         })
     }
 
     /// May webhooks target internal addresses (labs, tests)?
     pub fn webhooks_allow_private(&self) -> bool {
         self.webhooks_allow_private
+    }
+
+    /// Exchanges rate-limit counts with the other instances until `shutdown` fires.
+    pub async fn run_rate_sync(self: Arc<Self>, shutdown: tokio::sync::watch::Receiver<bool>) {
+        self.rate_sync
+            .clone()
+            .run(self.store.clone(), self.clock.clone(), shutdown)
+            .await
     }
 
     pub fn now_ms(&self) -> i64 {

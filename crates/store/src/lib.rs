@@ -11,6 +11,7 @@ pub mod db;
 pub mod group;
 pub mod keys;
 pub mod postgres;
+pub mod ratelimits;
 mod rows;
 pub mod sessions;
 pub mod sqlite;
@@ -33,6 +34,7 @@ pub use changes::{Change, ChangeListener, ChangeLog};
 pub use credentials::{CredentialRecord, CredentialStore};
 pub use group::{GroupStore, GroupWrite};
 pub use keys::KeyStore;
+pub use ratelimits::{RateLimitStore, WindowCount};
 pub use sessions::SessionStore;
 pub use stream_keys::{StreamKeyRecord, StreamKeyStore};
 pub use streams::{Scope, StreamRecord, StreamStore, TargetRecord};
@@ -107,6 +109,7 @@ pub trait Store:
     + UploadStore
     + VaultStore
     + GroupStore
+    + RateLimitStore
     + Send
     + Sync
     + 'static
