@@ -478,3 +478,95 @@ async fn cookies_are_secure_behind_tls() {
     let c = res.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(c.contains("; Secure"), "{c}");
 }
+
+#[tokio::test]
+async fn keys_are_edited_and_rerolled_on_the_dashboard() {
+    let s = setup(Backend::Sqlite).await;
+    let pw = SecretString::new("admin password 0001".into());
+    s.server
+        .svc()
+        .create_user(
+            &streamgate::testkit::operator(),
+            s.account.id,
+            "ada",
+            &pw,
+            Role::Admin,
+        )
+        .await
+        .unwrap();
+    let mut b = Browser::new(&s.server.base_url);
+    assert_eq!(b.sign_in("ada", pw.expose()).await.status(), 303);
+    let page = b.get("/dashboard/keys").await.text().await.unwrap();
+    assert!(
+        page.contains("default rate") && page.contains("unlimited"),
+        "limits shown"
+    );
+    let id = s.key.key.id;
+    let csrf = b.csrf("/dashboard/keys").await;
+    let res = b
+        .post(
+            &format!("/dashboard/keys/{id}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("name", "narrowed"),
+                ("permissions", "streams:read streams:list"),
+                ("limit", "5"),
+                ("per", "60"),
+                ("credits", "100"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let k = s.server.store().api_key_by_id(id).await.unwrap().unwrap();
+    assert_eq!(k.name, "narrowed");
+    assert_eq!(
+        k.policy.effective(&k.cors).to_strings(),
+        ["streams:read", "streams:list"]
+    );
+    assert_eq!(k.policy.ratelimit.unwrap().limit, 5);
+    assert_eq!(k.policy.credits.unwrap().remaining, 100);
+    let page = b.get("/dashboard/keys").await.text().await.unwrap();
+    assert!(
+        page.contains("5 / 60 s") && page.contains("100 credits"),
+        "the new limits are shown"
+    );
+    // Refused in every dialect now: it may not create streams.
+    let res = s
+        .http
+        .post(s.url("/api/stream"))
+        .bearer_auth(s.secret())
+        .json(&serde_json::json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // A bad permission is a clear error, not a 500.
+    let res = b
+        .post(
+            &format!("/dashboard/keys/{id}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("name", "n"),
+                ("permissions", "streams:fly"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    // Reroll with no grace: the new secret is shown once, the old one is refused at once.
+    let res = b
+        .post(
+            &format!("/dashboard/keys/{id}/reroll"),
+            &[("csrf", &csrf), ("grace", "0")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("shown only this once"));
+    let start = page.find("sg_production_").unwrap();
+    let secret: String = page[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    assert_eq!(s.me(&secret).await.status(), 200);
+    assert_eq!(s.me(s.secret()).await.status(), 401);
+}

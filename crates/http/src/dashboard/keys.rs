@@ -1,6 +1,7 @@
 //! API keys: sandbox and production apart, the "Create API key" dialog of Livepeer's docs (name,
 //! "Allow CORS access" with its origins, "Full API access" with its warning), the secret shown
-//! once with a copy button, revoke with confirmation.
+//! once with a copy button, revoke with confirmation; each key's permissions, rate limit and
+//! credits, edited in place, and reroll with a grace period to choose.
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -10,9 +11,9 @@ use super::layout::{copy_button, csrf, env_label, notice, shell, when};
 use super::{parse_uuid, see_other, urlencode, DashResult, Done, Form, Who};
 use crate::error::ApiError;
 use crate::AppState;
-use domain::{ApiKey, Environment, VerifyCode};
+use domain::{ApiKey, Credits, Environment, RateLimit, VerifyCode};
 use service::dashboard::SignedIn;
-use service::{CreatedKey, NewKey};
+use service::{CreatedKey, KeyChange, NewKey};
 
 pub async fn page_with(
     state: &AppState,
@@ -56,6 +57,7 @@ fn key_table<'a>(who: &SignedIn, keys: impl Iterator<Item = &'a ApiKey>, now: i6
                 table {
                     thead { tr {
                         th { "Name" } th { "Key" } th { "CORS origins" } th { "Full access" }
+                        th { "Permissions" } th { "Limits" }
                         th.hide-narrow { "Created" } th { "Last used" } th { "Status" } th {}
                     } }
                     tbody {
@@ -72,6 +74,27 @@ fn key_table<'a>(who: &SignedIn, keys: impl Iterator<Item = &'a ApiKey>, now: i6
                                     }
                                 }
                                 td { @if k.cors.full_access { "Yes" } @else { span.muted { "No" } } }
+                                td.permissions {
+                                    @match k.policy.permissions {
+                                        None if k.cors.is_restricted() => { "Browser allowlist" br; span.hint { "preset" } }
+                                        None => { "Everything" br; span.hint { "preset" } }
+                                        Some(p) => { @for s in p.to_strings() { code { (s) } } }
+                                    }
+                                }
+                                td.limits {
+                                    @match k.policy.ratelimit {
+                                        Some(r) => { (r.limit) " / " (r.duration_ms / 1000) " s" }
+                                        None => { span.muted { "default rate" } }
+                                    }
+                                    br;
+                                    @match k.policy.credits {
+                                        Some(c) => {
+                                            (c.remaining) " credits"
+                                            @if let Some(r) = c.refill { span.hint { " (" (r.amount) " " (r.interval.as_str()) ")" } }
+                                        }
+                                        None => { span.muted { "unlimited" } }
+                                    }
+                                }
                                 td.hide-narrow { (when(Some(k.created_at))) }
                                 td { (when(k.last_used_at)) }
                                 td {
@@ -82,6 +105,8 @@ fn key_table<'a>(who: &SignedIn, keys: impl Iterator<Item = &'a ApiKey>, now: i6
                                 }
                                 td.actions {
                                     @if status == VerifyCode::Valid {
+                                        (edit_form(who, k))
+                                        (reroll_form(who, k))
                                         form method="post" action={ "/dashboard/keys/" (k.id) "/revoke" }
                                             data-confirm={ "Revoke the key “" (k.name) "”? Every call made with it will be refused at once." } {
                                             (csrf(who))
@@ -93,6 +118,69 @@ fn key_table<'a>(who: &SignedIn, keys: impl Iterator<Item = &'a ApiKey>, now: i6
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Edit a key's name, permissions, rate limit and credits in place.
+fn edit_form(who: &SignedIn, k: &ApiKey) -> Markup {
+    let perms = k
+        .policy
+        .permissions
+        .map(|p| p.to_strings().join(" "))
+        .unwrap_or_default();
+    html! {
+        details.inline {
+            summary.small { "Edit" }
+            form.stack method="post" action={ "/dashboard/keys/" (k.id) "/edit" } {
+                (csrf(who))
+                div.field {
+                    label for={ "name-" (k.id) } { "Name" }
+                    input id={ "name-" (k.id) } type="text" name="name" value=(k.name) required maxlength="200";
+                }
+                div.field {
+                    label for={ "perms-" (k.id) } { "Permissions" span.hint { " — resource:action, resource:* or *, separated by spaces; empty: the preset of its CORS settings" } }
+                    input id={ "perms-" (k.id) } type="text" name="permissions" value=(perms) placeholder="streams:read streams:list";
+                }
+                div.row {
+                    div.field {
+                        label for={ "limit-" (k.id) } { "Rate limit" span.hint { " (empty: default)" } }
+                        input id={ "limit-" (k.id) } type="number" min="1" name="limit" value=[k.policy.ratelimit.map(|r| r.limit)];
+                    }
+                    div.field {
+                        label for={ "per-" (k.id) } { "per seconds" }
+                        input id={ "per-" (k.id) } type="number" min="1" name="per" value=[k.policy.ratelimit.map(|r| r.duration_ms / 1000)];
+                    }
+                    div.field {
+                        label for={ "credits-" (k.id) } { "Credits" span.hint { " (empty: unlimited)" } }
+                        input id={ "credits-" (k.id) } type="number" min="0" name="credits" value=[k.policy.credits.map(|c| c.remaining)];
+                    }
+                }
+                button.small type="submit" { "Save" }
+            }
+        }
+    }
+}
+
+/// A new secret with the same settings; the old one keeps working for the chosen grace period.
+fn reroll_form(who: &SignedIn, k: &ApiKey) -> Markup {
+    html! {
+        details.inline {
+            summary.small { "Reroll" }
+            form.stack method="post" action={ "/dashboard/keys/" (k.id) "/reroll" } {
+                (csrf(who))
+                div.field {
+                    label for={ "grace-" (k.id) } { "The old key keeps working" }
+                    select id={ "grace-" (k.id) } name="grace" {
+                        option value="0" { "Not at all (revoke it now)" }
+                        option value="60" { "For 1 minute" }
+                        option value="3600" selected { "For 1 hour" }
+                        option value="86400" { "For 1 day" }
+                        option value="604800" { "For 7 days" }
+                    }
+                }
+                button.small type="submit" { "Reroll" }
             }
         }
     }
@@ -212,6 +300,71 @@ pub async fn create(
                 policy: Default::default(),
             },
         )
+        .await?;
+    page_with(&state, &who, Some(&created), None).await
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    Who(who): Who,
+    Path(id): Path<String>,
+    form: Form,
+) -> DashResult<Response> {
+    form.check_csrf(&who)?;
+    let id = parse_uuid(&id, "key")?;
+    let number = |name: &str| -> DashResult<Option<i64>> {
+        match form.text(name).trim() {
+            "" => Ok(None),
+            v => v.parse().map(Some).map_err(|_| {
+                ApiError::from(domain::Error::Invalid(format!(
+                    "{name} must be a number, not {v:?}"
+                )))
+            }),
+        }
+    };
+    let permissions: Vec<String> = form
+        .text("permissions")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let ratelimit = match (number("limit")?, number("per")?) {
+        (Some(l), Some(p)) => Some(RateLimit::new(l, p)?),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::from(domain::Error::Invalid(
+                "a rate limit needs both a limit and its seconds".into(),
+            )))
+        }
+    };
+    let change = KeyChange {
+        name: Some(form.text("name").to_string()),
+        permissions: Some((!permissions.is_empty()).then_some(permissions)),
+        ratelimit: Some(ratelimit),
+        credits: Some(number("credits")?.map(|remaining| Credits {
+            remaining,
+            refill: None,
+        })),
+        ..Default::default()
+    };
+    let key = state.svc.update_key(&who.actor(), id, change).await?;
+    Ok(see_other(&format!(
+        "/dashboard/keys?done=Saved+{}",
+        urlencode(&key.name)
+    )))
+}
+
+pub async fn reroll(
+    State(state): State<AppState>,
+    Who(who): Who,
+    Path(id): Path<String>,
+    form: Form,
+) -> DashResult<Response> {
+    form.check_csrf(&who)?;
+    let id = parse_uuid(&id, "key")?;
+    let grace: i64 = form.text("grace").parse().unwrap_or(0);
+    let created = state
+        .svc
+        .reroll_key(&who.actor(), id, grace.saturating_mul(1000))
         .await?;
     page_with(&state, &who, Some(&created), None).await
 }

@@ -94,6 +94,16 @@ pub fn routes() -> Routes {
             &[(Method::POST, Need::Dashboard)],
         )
         .route(
+            "/dashboard/keys/{id}/edit",
+            post(keys::edit),
+            &[(Method::POST, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/keys/{id}/reroll",
+            post(keys::reroll),
+            &[(Method::POST, Need::Dashboard)],
+        )
+        .route(
             "/dashboard/streams",
             get(streams::page).post(streams::create),
             &[
