@@ -40,4 +40,6 @@ log "test dependencies"
 # --- Rust tests: unit, store suite on both backends, in-process server integration -------------
 mkdir -p target
 log "cargo test"
-cargo test --locked --all-targets --no-fail-fast 2>&1 | tee target/test-output.log
+cargo test --locked --workspace --all-targets --no-fail-fast 2>&1 | tee target/test-output.log
+# The policy matrix's size, as its test wrote it (its pass or failure is in the run above).
+cat target/test-output/policy-matrix.txt 2>/dev/null || true
