@@ -39,7 +39,8 @@ impl Default for RateSync {
 impl RateSync {
     /// `counters` (of key `id`) counted a request: put it on the next sync's list, once.
     pub fn touched(&self, id: Uuid, counters: &Arc<KeyCounters>) {
-        if !counters.dirty.swap(true, Ordering::AcqRel) {
+        // A plain load first: on the request path, almost always already on the list.
+        if !counters.dirty.load(Ordering::Acquire) && !counters.dirty.swap(true, Ordering::AcqRel) {
             if let Ok(mut d) = self.dirty.lock() {
                 d.push((id, counters.clone()));
             }
