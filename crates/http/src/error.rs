@@ -165,8 +165,20 @@ impl<D: Dialect> IntoResponse for ApiError<D> {
 }
 
 /// `X-RateLimit-Limit`, `-Remaining` and `-Retry-After` (api.video's names), in every dialect.
+/// On the verify path's every response: the names are constants (no parsing per request) and
+/// only the remaining count is formatted.
 pub fn rate_headers(h: &mut axum::http::HeaderMap, d: RateDecision) {
-    h.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
-    h.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
-    h.insert("x-ratelimit-retry-after", HeaderValue::from(d.retry_after));
+    use axum::http::HeaderName;
+    static LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+    static REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+    static RETRY_AFTER: HeaderName = HeaderName::from_static("x-ratelimit-retry-after");
+    h.insert(&LIMIT, HeaderValue::from(d.limit));
+    h.insert(&REMAINING, HeaderValue::from(d.remaining));
+    h.insert(
+        &RETRY_AFTER,
+        match d.retry_after {
+            0 => HeaderValue::from_static("0"),
+            n => HeaderValue::from(n),
+        },
+    );
 }

@@ -335,7 +335,7 @@ impl Services {
                 let limit = key.ratelimit.unwrap_or(self.settings.rate_limit);
                 let counters = self.verifier.counters_of(&key);
                 let decision = counters.take(limit, now);
-                self.rate_sync.touched(key.id, &counters);
+                self.rate_sync.touched(key.id, counters);
                 if !decision.allowed {
                     self.usage.record_failure(&key, now);
                     return Err(Error::RateLimited(decision));

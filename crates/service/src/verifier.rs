@@ -121,18 +121,15 @@ impl Verifier {
 
     /// The admission counters of `key` (its copy remembers them, so this is one atomic load
     /// after the copy's first request).
-    pub fn counters_of(&self, key: &KeyInfo) -> Arc<KeyCounters> {
-        key.memo
-            .counters
-            .get_or_init(|| {
-                match self.counters.get_or_insert_with(&key.id, || {
-                    Ok::<_, std::convert::Infallible>(Arc::new(KeyCounters::default()))
-                }) {
-                    Ok(c) => c,
-                    Err(never) => match never {},
-                }
-            })
-            .clone()
+    pub fn counters_of<'k>(&self, key: &'k KeyInfo) -> &'k Arc<KeyCounters> {
+        key.memo.counters.get_or_init(|| {
+            match self.counters.get_or_insert_with(&key.id, || {
+                Ok::<_, std::convert::Infallible>(Arc::new(KeyCounters::default()))
+            }) {
+                Ok(c) => c,
+                Err(never) => match never {},
+            }
+        })
     }
 
     /// Was this token family revoked (a replayed refresh token)?
