@@ -313,7 +313,30 @@ async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         .await
         .with_context(|| format!("cannot open the store at {}", redact_url(&url)))?;
     store.migrate().await.context("migration failed")?;
+    restrict_sqlite_files(&url)?;
     Ok(store)
+}
+
+/// An SQLite database and its journal files are the owner's only (0600): they hold key hashes,
+/// sealed secrets and the audit log.
+fn restrict_sqlite_files(url: &str) -> anyhow::Result<()> {
+    let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return Ok(());
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let file = PathBuf::from(format!("{path}{suffix}"));
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot restrict {}", file.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The master key, from the environment or the key file. The file is created only for a store

@@ -252,6 +252,17 @@ pub const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        file: None,
+        env: "STREAMGATE_METRICS_TOKEN",
+        flag: None,
+        default: "—",
+        doc: "when set, `/metrics` answers only `Authorization: Bearer <token>` (never in the file)",
+        apply: |c, s| {
+            c.http.metrics_token = Some(SecretString::new(non_empty(s)?));
+            Ok(())
+        },
+    },
+    Setting {
         file: Some("rtmp_url"),
         env: "STREAMGATE_RTMP_URL",
         flag: None,
@@ -336,6 +347,13 @@ impl Config {
         }
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+        // It holds the database and the vault's key: the owner's only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&self.data_dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("cannot restrict {}", self.data_dir.display()))?;
+        }
         Ok(sqlite_url(&self.data_dir.join("streamgate.db")))
     }
 }

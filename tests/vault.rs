@@ -110,8 +110,6 @@ async fn all_readable(s: &Setup, checks: &[(String, String, String)]) {
         let res = s
             .http
             .get(s.url(path))
-            .bearer_auth(k)
-            .basic_auth(k, Some(""))
             .header("x-api-key", k)
             .header(
                 "authorization",

@@ -97,6 +97,12 @@ pub fn origin(headers: &HeaderMap) -> Option<&str> {
 /// The caller behind any credential: an API key in any header style, or an access token as
 /// `Bearer <token>`, admitted by the core's one policy (origin, rate limit, credits).
 pub async fn authenticate_any(state: &AppState, headers: &HeaderMap) -> Result<Actor, Error> {
+    // Two credentials: which one counts would be a guess (a proxy and the server may disagree).
+    if headers.get_all(AUTHORIZATION).iter().nth(1).is_some() {
+        return Err(Error::Invalid(
+            "send one Authorization header, not several".into(),
+        ));
+    }
     let origin = origin(headers);
     match presented_key(headers) {
         Ok(cred) if is_access_token(cred.as_str()) => {

@@ -44,8 +44,24 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, body = String, content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     use std::sync::atomic::Ordering::Relaxed;
+    // With `metrics_token` set, only a scraper presenting it reads the metrics.
+    if let Some(token) = &state.settings.metrics_token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !service::ingest::constant_time_eq(presented.as_bytes(), token.expose().as_bytes()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")],
+                "metrics need the bearer token configured as metrics_token\n",
+            )
+                .into_response();
+        }
+    }
     let verifier = &state.svc.verifier;
     let group = state.svc.group_commit_stats();
     let body = state.metrics.render(&[
@@ -87,6 +103,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         body,
     )
+        .into_response()
 }
 
 struct Security;

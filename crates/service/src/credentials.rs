@@ -123,6 +123,15 @@ impl Services {
     ) -> Result<Credential, Error> {
         actor.require(Permission(Resource::Credentials, Action::Update))?;
         let old = self.get_credential(actor, id).await?;
+        // Where a stored secret is sent changes only with the secret entered again, so a caller
+        // who may edit a credential cannot aim its secret at a listener of their own.
+        let re_aimed = input.token_url != old.token_url || input.kind != old.kind;
+        if re_aimed && input.private.is_none() {
+            return Err(Error::Invalid(
+                "changing credential_token_url or credential_type needs credential_private again"
+                    .into(),
+            ));
+        }
         let c = Credential {
             user_id: input.user_id,
             label: input.label.trim().to_string(),
