@@ -12,8 +12,8 @@ use crate::clock::{parse_duration_ms, rfc3339, SystemClock};
 use crate::config::{Config, Flags};
 use crate::crypto::Vault;
 use crate::domain::{
-    self, Actor, ApiKey, AuditEvent, Credits, Environment, KeyPolicy, Permissions, RateLimit,
-    Refill, RefillInterval, SecretString,
+    Actor, ApiKey, AuditEvent, Credits, Environment, KeyPolicy, Permissions, RateLimit,
+    SecretString,
 };
 use crate::service::{KeyChange, NewKey, Services};
 use crate::store::{self, Store};
@@ -701,25 +701,15 @@ fn parse_ratelimit(s: &str) -> anyhow::Result<RateLimit> {
 
 /// `--credits N [--refill daily:M]`.
 fn parse_credits(n: i64, refill: Option<&str>, now: i64) -> anyhow::Result<Credits> {
-    if !(0..=domain::api_key::MAX_CREDITS).contains(&n) {
-        bail!("--credits must be 0 to 10^12 (got {n})");
-    }
     let refill = match refill {
         Some(r) => {
             let bad = || anyhow!("--refill must be daily:N or monthly:N (got {r:?})");
             let (interval, amount) = r.split_once(':').ok_or_else(bad)?;
-            Some(Refill {
-                interval: RefillInterval::parse(interval)?,
-                amount: amount.trim().parse().map_err(|_| bad())?,
-                refilled_at: now,
-            })
+            Some((interval, amount.trim().parse().map_err(|_| bad())?))
         }
         None => None,
     };
-    Ok(Credits {
-        remaining: n,
-        refill,
-    })
+    Ok(Credits::new(n, refill, now)?)
 }
 
 fn key_json(k: &ApiKey) -> serde_json::Value {
@@ -731,8 +721,8 @@ fn key_json(k: &ApiKey) -> serde_json::Value {
         "prefix": k.prefix,
         "cors": {"allowedOrigins": k.cors.allowed_origins, "fullAccess": k.cors.full_access},
         "permissions": k.policy.effective(&k.cors).to_strings(),
-        "ratelimit": k.policy.ratelimit.map(|r| json!({"limit": r.limit, "durationSeconds": r.duration_ms / 1000})),
-        "credits": k.policy.credits.map(|c| json!({"remaining": c.remaining, "refill": c.refill.map(|r| json!({"interval": r.interval.as_str(), "amount": r.amount}))})),
+        "ratelimit": k.policy.ratelimit.map(RateLimit::to_json),
+        "credits": k.policy.credits.map(Credits::to_json),
         "createdAt": rfc3339(k.created_at),
         "lastUsedAt": k.last_used_at.map(rfc3339),
         "expiresAt": k.expires_at.map(rfc3339),

@@ -40,6 +40,31 @@ async fn two_authorization_headers_are_refused_in_every_dialect() {
 }
 
 #[tokio::test]
+async fn a_bare_access_token_beside_another_authorization_is_refused_too() {
+    let s = setup(Backend::Sqlite).await;
+    let pair: Value = s
+        .http
+        .post(s.url("/auth/api-key"))
+        .json(&json!({"apiKey": s.secret()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let res = s
+        .http
+        .get(s.url("/live-streams"))
+        .header("authorization", pair["access_token"].as_str().unwrap())
+        .header("authorization", format!("Bearer {}", s.secret()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
 async fn metrics_can_require_a_bearer_token() {
     let mut config = streamgate::Config::default();
     config.http.metrics_token = Some(SecretString::new("scrape-me-0123".into()));

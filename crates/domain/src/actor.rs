@@ -26,6 +26,25 @@ pub struct UserRef {
     pub role: Role,
 }
 
+/// The key-shaped identity of a caller that has no API key (a dashboard user, the operator):
+/// backend-only, never expiring; what it may do comes from `Actor::permissions`, not from here.
+fn stand_in(id: Uuid, account_id: Uuid, name: String, environment: Environment) -> Arc<KeyInfo> {
+    Arc::new(KeyInfo {
+        id,
+        account_id,
+        name,
+        environment,
+        cors: Cors::default(),
+        expires_at: None,
+        revoked: false,
+        permissions: Permissions::all(),
+        ratelimit: None,
+        credits: None,
+        meta: None,
+        memo: Default::default(),
+    })
+}
+
 impl Actor {
     pub fn of_key(key: Arc<KeyInfo>) -> Self {
         Self {
@@ -41,20 +60,7 @@ impl Actor {
     /// HTTP layer never does (a test reads its sources to keep it so).
     pub fn operator(account_id: Uuid, environment: Environment) -> Self {
         Self {
-            key: Arc::new(KeyInfo {
-                id: Uuid::nil(),
-                account_id,
-                name: "operator".into(),
-                environment,
-                cors: Cors::default(),
-                expires_at: None,
-                revoked: false,
-                permissions: Permissions::all(),
-                ratelimit: None,
-                credits: None,
-                meta: None,
-                memo: Default::default(),
-            }),
+            key: stand_in(Uuid::nil(), account_id, "operator".into(), environment),
             user: None,
             operator: true,
             rate: None,
@@ -83,20 +89,7 @@ impl Actor {
 
     pub fn of_user(user: &User, environment: Environment) -> Self {
         Self {
-            key: Arc::new(KeyInfo {
-                id: user.id,
-                account_id: user.account_id,
-                name: user.username.clone(),
-                environment,
-                cors: Cors::default(),
-                expires_at: None,
-                revoked: false,
-                permissions: Permissions::all(),
-                ratelimit: None,
-                credits: None,
-                meta: None,
-                memo: Default::default(),
-            }),
+            key: stand_in(user.id, user.account_id, user.username.clone(), environment),
             user: Some(Arc::new(UserRef {
                 id: user.id,
                 username: user.username.clone(),

@@ -188,6 +188,49 @@ pub struct Credits {
 }
 
 pub const MAX_CREDITS: i64 = 1_000_000_000_000;
+
+impl Credits {
+    /// Validates a caller's credits: `remaining` 0 to 10^12, a refill of `(interval, amount)`
+    /// with an amount 1 to 10^12, counted from `now`.
+    pub fn new(remaining: i64, refill: Option<(&str, i64)>, now: i64) -> Result<Self, Error> {
+        if !(0..=MAX_CREDITS).contains(&remaining) {
+            return Err(Error::Invalid(
+                "credits.remaining must be 0 to 10^12".into(),
+            ));
+        }
+        let refill = match refill {
+            Some((interval, amount)) => {
+                if !(1..=MAX_CREDITS).contains(&amount) {
+                    return Err(Error::Invalid(
+                        "credits.refill.amount must be 1 to 10^12".into(),
+                    ));
+                }
+                Some(Refill {
+                    interval: RefillInterval::parse(interval)?,
+                    amount,
+                    refilled_at: now,
+                })
+            }
+            None => None,
+        };
+        Ok(Self { remaining, refill })
+    }
+
+    /// `{remaining, refill: {interval, amount} | null}`, as every caller shows it.
+    pub fn to_json(self) -> serde_json::Value {
+        serde_json::json!({
+            "remaining": self.remaining,
+            "refill": self.refill.map(|r| serde_json::json!({"interval": r.interval.as_str(), "amount": r.amount})),
+        })
+    }
+}
+
+impl RateLimit {
+    /// `{limit, durationSeconds}`, as every caller shows it.
+    pub fn to_json(self) -> serde_json::Value {
+        serde_json::json!({"limit": self.limit, "durationSeconds": self.duration_ms / 1000})
+    }
+}
 /// The longest `meta` JSON a key may carry.
 pub const MAX_META_BYTES: usize = 4096;
 

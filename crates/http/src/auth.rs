@@ -89,6 +89,17 @@ pub fn is_access_token(s: &str) -> bool {
     s.starts_with("eyJ") && s.matches('.').count() == 2
 }
 
+/// Two credentials: which one counts would be a guess (a proxy and the server may disagree).
+/// Every way a request authenticates checks this first.
+pub fn one_authorization(headers: &HeaderMap) -> Result<(), Error> {
+    match headers.get_all(AUTHORIZATION).iter().nth(1) {
+        Some(_) => Err(Error::Invalid(
+            "send one Authorization header, not several".into(),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The browser origin a request came from, if any.
 pub fn origin(headers: &HeaderMap) -> Option<&str> {
     headers.get(ORIGIN).map(|v| v.to_str().unwrap_or("null"))
@@ -97,12 +108,7 @@ pub fn origin(headers: &HeaderMap) -> Option<&str> {
 /// The caller behind any credential: an API key in any header style, or an access token as
 /// `Bearer <token>`, admitted by the core's one policy (origin, rate limit, credits).
 pub async fn authenticate_any(state: &AppState, headers: &HeaderMap) -> Result<Actor, Error> {
-    // Two credentials: which one counts would be a guess (a proxy and the server may disagree).
-    if headers.get_all(AUTHORIZATION).iter().nth(1).is_some() {
-        return Err(Error::Invalid(
-            "send one Authorization header, not several".into(),
-        ));
-    }
+    one_authorization(headers)?;
     let origin = origin(headers);
     match presented_key(headers) {
         Ok(cred) if is_access_token(cred.as_str()) => {

@@ -4,15 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// The outcome of taking one token, with what the `X-RateLimit-*` headers report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
-    pub allowed: bool,
-    pub limit: u32,
-    pub remaining: u32,
-    /// Seconds until a token is available (0 when one is).
-    pub retry_after: u32,
-}
+use domain::RateDecision as Decision;
 
 struct Bucket {
     tokens: f64,

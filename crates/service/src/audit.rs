@@ -56,7 +56,8 @@ impl Services {
     }
 
     /// A successful change made by `actor` to an object of `account` (the operator's reach
-    /// beyond its own).
+    /// beyond its own). The operator's changes are account-wide; a key's and a user's are in
+    /// their environment.
     pub async fn audit_as(
         &self,
         actor: &Actor,
@@ -64,7 +65,34 @@ impl Services {
         action: &str,
         object: String,
     ) {
-        self.audit(AuditEvent {
+        let environment = (!actor.is_operator()).then(|| actor.environment());
+        self.audit(self.change_event(actor, account, environment, action, object))
+            .await;
+    }
+
+    /// A successful change to an object of `account` in `environment` (a key the operator made
+    /// in sandbox, or revoked in another account).
+    pub async fn audit_in(
+        &self,
+        actor: &Actor,
+        account: Uuid,
+        environment: domain::Environment,
+        action: &str,
+        object: String,
+    ) {
+        self.audit(self.change_event(actor, Some(account), Some(environment), action, object))
+            .await;
+    }
+
+    fn change_event(
+        &self,
+        actor: &Actor,
+        account: Option<Uuid>,
+        environment: Option<domain::Environment>,
+        action: &str,
+        object: String,
+    ) -> AuditEvent {
+        AuditEvent {
             id: Uuid::now_v7(),
             account_id: account,
             actor: actor.label(),
@@ -73,33 +101,8 @@ impl Services {
             outcome: "ok".into(),
             detail: String::new(),
             at: self.now_ms(),
-            // The operator's changes are account-wide; a key's and a user's are in their
-            // environment.
-            environment: (!actor.is_operator()).then(|| actor.environment()),
-        })
-        .await;
-    }
-
-    /// A successful change to an object of `environment` (a key the operator made in sandbox).
-    pub async fn audit_in(
-        &self,
-        actor: &Actor,
-        environment: domain::Environment,
-        action: &str,
-        object: String,
-    ) {
-        self.audit(AuditEvent {
-            id: Uuid::now_v7(),
-            account_id: Some(actor.account_id()),
-            actor: actor.label(),
-            action: action.into(),
-            object,
-            outcome: "ok".into(),
-            detail: String::new(),
-            at: self.now_ms(),
-            environment: Some(environment),
-        })
-        .await;
+            environment,
+        }
     }
 
     /// A known key was refused (revoked, expired): recorded once a minute per key.

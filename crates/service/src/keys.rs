@@ -113,6 +113,7 @@ impl Services {
         tracing::info!(key_id = %key.id, account_id = %key.account_id, env = %key.environment, "api key created");
         self.audit_in(
             actor,
+            key.account_id,
             key.environment,
             "api_key.create",
             format!("api_key:{}", key.id),
@@ -183,17 +184,13 @@ impl Services {
         self.store.revoke_refresh_for_key(id, self.now_ms()).await?;
         self.apply_changes().await;
         tracing::info!(key_id = %key.id, account_id = %key.account_id, "api key revoked");
-        self.audit(domain::AuditEvent {
-            id: Uuid::now_v7(),
-            account_id: Some(key.account_id),
-            actor: actor.label(),
-            action: "api_key.revoke".into(),
-            object: format!("api_key:{}", key.id),
-            outcome: "ok".into(),
-            detail: String::new(),
-            at: self.now_ms(),
-            environment: Some(key.environment),
-        })
+        self.audit_in(
+            actor,
+            key.account_id,
+            key.environment,
+            "api_key.revoke",
+            format!("api_key:{}", key.id),
+        )
         .await;
         Ok(key)
     }
@@ -408,25 +405,5 @@ impl Services {
             Err(e) => return Err(e),
         };
         Ok(VerifyOutcome { code, key })
-    }
-
-    /// Verification on behalf of another service. Keys of other accounts read as NOT_FOUND.
-    pub async fn verify_for(&self, actor: &Actor, presented: &str) -> Result<VerifyOutcome, Error> {
-        actor.require(Permission(Resource::Keys, Action::Use))?;
-        let verified = self.verifier.verify(presented).await?;
-        let outcome = match verified.key() {
-            Some(k) if k.account_id != actor.account_id() => VerifyOutcome {
-                code: VerifyCode::NotFound,
-                key: None,
-            },
-            key => VerifyOutcome {
-                code: verified.code(),
-                key: key.cloned(),
-            },
-        };
-        if let (VerifyCode::Valid, Some(k)) = (outcome.code, &outcome.key) {
-            self.usage.record(k, self.now_ms());
-        }
-        Ok(outcome)
     }
 }

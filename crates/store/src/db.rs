@@ -217,18 +217,9 @@ impl Db {
     }
 
     pub async fn fetch_one<T: Row>(&self, sql: &str, args: Args) -> StoreResult<T> {
-        Ok(match self {
-            Db::Sqlite { read, .. } => {
-                sqlx::query_as_with::<Sqlite, T, _>(sql, args.sqlite()?)
-                    .fetch_one(read)
-                    .await?
-            }
-            Db::Postgres(p) => {
-                sqlx::query_as_with::<Postgres, T, _>(sql, args.postgres()?)
-                    .fetch_one(p)
-                    .await?
-            }
-        })
+        self.fetch_optional(sql, args)
+            .await?
+            .ok_or_else(|| sqlx::Error::RowNotFound.into())
     }
 
     pub async fn fetch_optional<T: Row>(&self, sql: &str, args: Args) -> StoreResult<Option<T>> {
@@ -298,18 +289,9 @@ impl Tx {
     }
 
     pub async fn fetch_one<T: Row>(&mut self, sql: &str, args: Args) -> StoreResult<T> {
-        Ok(match self {
-            Tx::Sqlite(tx) => {
-                sqlx::query_as_with::<Sqlite, T, _>(sql, args.sqlite()?)
-                    .fetch_one(&mut **tx)
-                    .await?
-            }
-            Tx::Postgres(tx) => {
-                sqlx::query_as_with::<Postgres, T, _>(sql, args.postgres()?)
-                    .fetch_one(&mut **tx)
-                    .await?
-            }
-        })
+        self.fetch_optional(sql, args)
+            .await?
+            .ok_or_else(|| sqlx::Error::RowNotFound.into())
     }
 
     pub async fn fetch_optional<T: Row>(

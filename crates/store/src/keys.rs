@@ -136,14 +136,7 @@ impl KeyStore for SqlStore {
             )
             .await?;
         if updated == 1 {
-            let (hash,): (Vec<u8>,) = tx
-                .fetch_one(
-                    "SELECT secret_hash FROM api_keys WHERE id = $1",
-                    crate::args![id.to_string()],
-                )
-                .await?;
-            tx.record_change("api_key.revoked", &id.to_string(), Some(&hash), at)
-                .await?;
+            Self::key_changed(&mut tx, "api_key.revoked", &id.to_string(), at).await?;
         }
         let key = tx
             .fetch_optional::<crate::rows::ApiKeyRow>(

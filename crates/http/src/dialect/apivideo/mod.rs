@@ -21,9 +21,9 @@ use serde::Serialize;
 
 use crate::auth::{authenticate_any, is_access_token};
 use crate::error::{ApiError, Dialect};
-use crate::ratelimit::Decision;
 use crate::routes::{Need, Routes};
 use crate::{perm, AppState};
+use domain::RateDecision as Decision;
 use domain::{Actor, AuthFailure, Error};
 
 pub struct ApiVideo;
@@ -93,6 +93,7 @@ impl FromRequestParts<AppState> for Av {
 
 /// Any credential the shared extractor takes, plus api.video's bare token (`Authorization: <jwt>`).
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Actor, Error> {
+    crate::auth::one_authorization(headers)?;
     if let Some(bare) = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -108,10 +109,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Actor, Er
 }
 
 fn with_limit_headers(mut res: Response, d: Decision) -> Response {
-    let h = res.headers_mut();
-    h.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
-    h.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
-    h.insert("x-ratelimit-retry-after", HeaderValue::from(d.retry_after));
+    crate::error::rate_headers(res.headers_mut(), d);
     res
 }
 

@@ -16,8 +16,8 @@ use crate::json::Json;
 use crate::AppState;
 use domain::clock::{parse_rfc3339_ms, rfc3339};
 use domain::{
-    ApiKey, Credits, Environment, Error, KeyInfo, KeyPolicy, Permissions, RateLimit, Refill,
-    RefillInterval, SecretString, VerifyCode,
+    ApiKey, Credits, Environment, Error, KeyInfo, KeyPolicy, Permissions, RateLimit, SecretString,
+    VerifyCode,
 };
 use service::{KeyChange, NewKey};
 
@@ -126,30 +126,8 @@ fn expiry(s: &str) -> Result<i64, Error> {
 }
 
 fn credits(c: CreditsInput, now: i64) -> Result<Credits, Error> {
-    if !(0..=domain::api_key::MAX_CREDITS).contains(&c.remaining) {
-        return Err(Error::Invalid(
-            "credits.remaining must be 0 to 10^12".into(),
-        ));
-    }
-    let refill = match c.refill {
-        Some(r) => {
-            if !(1..=domain::api_key::MAX_CREDITS).contains(&r.amount) {
-                return Err(Error::Invalid(
-                    "credits.refill.amount must be 1 to 10^12".into(),
-                ));
-            }
-            Some(Refill {
-                interval: RefillInterval::parse(&r.interval)?,
-                amount: r.amount,
-                refilled_at: now,
-            })
-        }
-        None => None,
-    };
-    Ok(Credits {
-        remaining: c.remaining,
-        refill,
-    })
+    let refill = c.refill.as_ref().map(|r| (r.interval.as_str(), r.amount));
+    Credits::new(c.remaining, refill, now)
 }
 
 /// A key as this API shows it: never its secret.
@@ -161,11 +139,8 @@ pub fn render(k: &ApiKey, now: i64) -> Value {
         "prefix": k.prefix,
         "permissions": k.policy.effective(&k.cors).to_strings(),
         "cors": {"allowedOrigins": k.cors.allowed_origins, "fullAccess": k.cors.full_access},
-        "ratelimit": k.policy.ratelimit.map(|r| json!({"limit": r.limit, "durationSeconds": r.duration_ms / 1000})),
-        "credits": k.policy.credits.map(|c| json!({
-            "remaining": c.remaining,
-            "refill": c.refill.map(|r| json!({"interval": r.interval.as_str(), "amount": r.amount})),
-        })),
+        "ratelimit": k.policy.ratelimit.map(RateLimit::to_json),
+        "credits": k.policy.credits.map(Credits::to_json),
         "meta": k.policy.meta.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok()),
         "createdAt": rfc3339(k.created_at),
         "lastUsedAt": k.last_used_at.map(rfc3339),
@@ -366,9 +341,7 @@ fn verify_body(code: VerifyCode, k: Option<&KeyInfo>) -> VerifyResponse {
         name: k.map(|k| k.name.clone()),
         permissions: k.map(|k| k.permissions.to_strings()),
         credits: k.and_then(KeyInfo::credits_left),
-        ratelimit: k
-            .and_then(|k| k.ratelimit)
-            .map(|r| json!({"limit": r.limit, "durationSeconds": r.duration_ms / 1000})),
+        ratelimit: k.and_then(|k| k.ratelimit).map(RateLimit::to_json),
         meta: k
             .and_then(|k| k.meta.as_deref())
             .and_then(|m| serde_json::from_str::<Value>(m).ok()),
