@@ -197,6 +197,22 @@ pub const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        file: Some("audit_retention_days"),
+        env: "STREAMGATE_AUDIT_RETENTION_DAYS",
+        flag: None,
+        default: "`90`",
+        doc: "audit events older than this many days are pruned (hourly, in the background); `0` keeps them forever",
+        apply: |c, s| {
+            let days = s
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("must be a whole number of days, 0 to keep forever (got {s:?})"))?;
+            c.service.audit_retention =
+                (days > 0).then(|| Duration::from_secs(u64::from(days) * 24 * 3600));
+            Ok(())
+        },
+    },
+    Setting {
         file: Some("webhook_allow_private"),
         env: "STREAMGATE_WEBHOOK_ALLOW_PRIVATE",
         flag: None,

@@ -82,6 +82,9 @@ pub struct Credential {
     pub updated_at: i64,
 }
 
+/// The longest OAuth token URL accepted.
+pub const MAX_TOKEN_URL_LEN: usize = 2048;
+
 /// `****` and the last four characters at most; short secrets show nothing.
 pub fn mask(secret: &str) -> String {
     let n = secret.chars().count();
@@ -133,9 +136,9 @@ pub fn validate(c: &Credential) -> Result<(), Error> {
     }
     match c.kind {
         CredentialType::Oauth => match &c.token_url {
-            Some(u) if is_http_url(u) => {}
+            Some(u) if is_http_url(u) && u.len() <= MAX_TOKEN_URL_LEN && !u.chars().any(char::is_control) => {}
             _ => return Err(Error::Invalid(
-                "oauth credentials need credential_token_url: the http(s) URL that issues tokens"
+                "oauth credentials need credential_token_url: the http(s) URL that issues tokens, at most 2048 characters"
                     .into(),
             )),
         },

@@ -4,6 +4,8 @@
 use super::Error;
 
 pub const MAX_KEY_LEN: usize = 256;
+/// The longest DirPath accepted (instance, `/`, stream and `*`).
+pub const MAX_DIR_PATH_LEN: usize = 256;
 
 /// Validates a DirPath as the platform documents it and returns its canonical form: letters and
 /// digits, exactly one `/` between a non-empty instance and a non-empty stream name, optionally a
@@ -15,6 +17,11 @@ pub fn validate_dir_path(raw: &str) -> Result<String, Error> {
                 .into(),
         )
     };
+    if raw.len() > MAX_DIR_PATH_LEN {
+        return Err(Error::Invalid(format!(
+            "DirPath must be at most {MAX_DIR_PATH_LEN} characters"
+        )));
+    }
     let path = match raw.find('*') {
         Some(i) => &raw[..=i],
         None => raw,

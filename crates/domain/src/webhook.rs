@@ -95,6 +95,12 @@ pub fn validate_events(events: &[String]) -> Result<(), Error> {
     if events.is_empty() {
         return Err(Error::Invalid("events must name at least one event".into()));
     }
+    if events.len() > EVENTS.len() {
+        return Err(Error::Invalid(format!(
+            "events must name at most {} events, each once",
+            EVENTS.len()
+        )));
+    }
     for e in events {
         if !EVENTS.contains(&e.as_str()) {
             return Err(Error::Invalid(format!(

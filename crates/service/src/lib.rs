@@ -10,6 +10,7 @@ pub mod group_commit;
 pub mod ingest;
 pub mod keys;
 pub mod ratelimits;
+pub mod retention;
 pub mod settings;
 pub mod stream_keys;
 pub mod streams;

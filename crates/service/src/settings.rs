@@ -19,6 +19,8 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     /// Requests per key per window, unless the key has its own limit.
     pub rate_limit: RateLimit,
+    /// Audit events older than this are pruned; None keeps them forever.
+    pub audit_retention: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -33,6 +35,7 @@ impl Default for Settings {
                 limit: 1200,
                 duration_ms: 60_000,
             },
+            audit_retention: Some(Duration::from_secs(90 * 24 * 3600)),
         }
     }
 }

@@ -20,6 +20,8 @@ pub trait AuditStore: Send + Sync {
         since: i64,
         limit: i64,
     ) -> StoreResult<Vec<AuditEvent>>;
+    /// Removes up to `batch` events older than `before` (ms); returns how many went.
+    async fn prune_audit(&self, before: i64, batch: i64) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -66,6 +68,19 @@ impl AuditStore for SqlStore {
         .map(|r| r.into_record())
         .collect()
     }
+
+    async fn prune_audit(&self, before: i64, batch: i64) -> crate::StoreResult<u64> {
+        // In batches, so a large backlog never holds the writer for long.
+        let done = self
+            .db
+            .execute(
+                "DELETE FROM audit_events WHERE id IN \
+                 (SELECT id FROM audit_events WHERE at < $1 LIMIT $2)",
+                crate::args![before, batch],
+            )
+            .await?;
+        Ok(done)
+    }
 }
 
 impl SqlStore {
@@ -89,13 +104,15 @@ impl SqlStore {
             );
             let mut args = crate::db::Args::default();
             for e in chunk {
+                // Whatever wrote it, no audit row holds more than the domain's caps.
+                let [actor, action, object, outcome, detail] = e.clipped();
                 args.push(e.id.to_string())
                     .push(e.account_id.map(|a| a.to_string()))
-                    .push(e.actor.as_str())
-                    .push(e.action.as_str())
-                    .push(e.object.as_str())
-                    .push(e.outcome.as_str())
-                    .push(e.detail.as_str())
+                    .push(actor.into_owned())
+                    .push(action.into_owned())
+                    .push(object.into_owned())
+                    .push(outcome.into_owned())
+                    .push(detail.into_owned())
                     .push(e.at)
                     .push(e.environment.map(|v| v.as_str()));
             }
