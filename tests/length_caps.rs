@@ -67,19 +67,86 @@ async fn over_long_fields_are_refused_and_nothing_is_written(backend: Backend) {
         v
     };
     let cases: Vec<(&str, String, Value, &str)> = vec![
-        ("POST", "/sg/v1/keys".into(), json!({"name": long(201)}), "error"),
-        ("POST", "/sg/v1/keys".into(), json!({"name": "k", "meta": {"m": long(5000)}}), "error"),
-        ("POST", "/api/stream".into(), json!({"name": long(201)}), "errors"),
-        ("POST", "/api/stream".into(), json!({"name": "s", "userTags": {"t": long(20_000)}}), "errors"),
-        ("POST", "/live-streams".into(), json!({"name": long(201)}), "title"),
-        ("POST", "/webhooks".into(), json!({"url": format!("https://example.com/{}", long(2100)), "events": ["live-stream.broadcast.started"]}), "title"),
-        ("POST", "/webhooks".into(), json!({"url": "https://example.com/h", "events": vec!["live-stream.broadcast.started"; 500]}), "title"),
-        ("POST", format!("{b}/streamkeys"), json!({"DirPath": format!("inst/{}", long(300)), "Key": "abc123"}), "Message"),
-        ("POST", format!("{b}/streamkeys"), json!({"DirPath": "inst/cam", "Key": long(300)}), "Message"),
-        ("POST", "/v1/credentials".into(), cred(json!({"credential_label": long(201)})), "error"),
-        ("POST", "/v1/credentials".into(), cred(json!({"credential_public": long(1025)})), "error"),
-        ("POST", "/v1/credentials".into(), cred(json!({"credential_private": long(8193)})), "error"),
-        ("POST", "/v1/credentials".into(), cred(json!({"credential_token_url": format!("https://auth.example.com/{}", long(2100))})), "error"),
+        (
+            "POST",
+            "/sg/v1/keys".into(),
+            json!({"name": long(201)}),
+            "error",
+        ),
+        (
+            "POST",
+            "/sg/v1/keys".into(),
+            json!({"name": "k", "meta": {"m": long(5000)}}),
+            "error",
+        ),
+        (
+            "POST",
+            "/api/stream".into(),
+            json!({"name": long(201)}),
+            "errors",
+        ),
+        (
+            "POST",
+            "/api/stream".into(),
+            json!({"name": "s", "userTags": {"t": long(20_000)}}),
+            "errors",
+        ),
+        (
+            "POST",
+            "/live-streams".into(),
+            json!({"name": long(201)}),
+            "title",
+        ),
+        (
+            "POST",
+            "/webhooks".into(),
+            json!({"url": format!("https://example.com/{}", long(2100)), "events": ["live-stream.broadcast.started"]}),
+            "title",
+        ),
+        (
+            "POST",
+            "/webhooks".into(),
+            json!({"url": "https://example.com/h", "events": vec!["live-stream.broadcast.started"; 500]}),
+            "title",
+        ),
+        (
+            "POST",
+            format!("{b}/streamkeys"),
+            json!({"DirPath": format!("inst/{}", long(300)), "Key": "abc123"}),
+            "Message",
+        ),
+        (
+            "POST",
+            format!("{b}/streamkeys"),
+            json!({"DirPath": "inst/cam", "Key": long(300)}),
+            "Message",
+        ),
+        (
+            "POST",
+            "/v1/credentials".into(),
+            cred(json!({"credential_label": long(201)})),
+            "error",
+        ),
+        (
+            "POST",
+            "/v1/credentials".into(),
+            cred(json!({"credential_public": long(1025)})),
+            "error",
+        ),
+        (
+            "POST",
+            "/v1/credentials".into(),
+            cred(json!({"credential_private": long(8193)})),
+            "error",
+        ),
+        (
+            "POST",
+            "/v1/credentials".into(),
+            cred(
+                json!({"credential_token_url": format!("https://auth.example.com/{}", long(2100))}),
+            ),
+            "error",
+        ),
     ];
     for (method, path, body, error_field) in cases {
         let (status, answer) = send(&s, method.parse().unwrap(), &path, body.clone()).await;
@@ -90,9 +157,19 @@ async fn over_long_fields_are_refused_and_nothing_is_written(backend: Backend) {
         );
     }
     // A body past the limit is refused before any field is read.
-    let (status, _) = send(&s, Method::POST, "/api/stream", json!({"name": long(70_000)})).await;
+    let (status, _) = send(
+        &s,
+        Method::POST,
+        "/api/stream",
+        json!({"name": long(70_000)}),
+    )
+    .await;
     assert!(status == 413 || status == 400, "{status}");
-    assert_eq!(holdings(&s).await, before, "a refused write left something behind");
+    assert_eq!(
+        holdings(&s).await,
+        before,
+        "a refused write left something behind"
+    );
 }
 
 #[tokio::test]
