@@ -19,6 +19,9 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     /// Requests per key per window, unless the key has its own limit.
     pub rate_limit: RateLimit,
+    /// The applications stream-key publishes go to (`live`, and the app of `rtmp_url`): no
+    /// Edgecast DirPath may use one as its instance, so none can shadow a stream key's publish.
+    pub stream_key_apps: Vec<String>,
 }
 
 impl Default for Settings {
@@ -33,6 +36,7 @@ impl Default for Settings {
                 limit: 1200,
                 duration_ms: 60_000,
             },
+            stream_key_apps: vec!["live".into()],
         }
     }
 }
