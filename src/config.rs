@@ -283,9 +283,15 @@ pub const SETTINGS: &[Setting] = &[
         env: "STREAMGATE_RTMP_URL",
         flag: None,
         default: "`rtmp://<host>:1935/live`",
-        doc: "the publish URL the dashboard shows",
+        doc: "the publish URL the dashboard shows; its application (like `live`, always) cannot be an Edgecast DirPath instance",
         apply: |c, s| {
-            c.http.rtmp_url = Some(non_empty(s)?);
+            let url = non_empty(s)?;
+            if let Some(app) = crate::domain::edgecast::rtmp_app(&url) {
+                if !c.service.stream_key_apps.iter().any(|a| a.eq_ignore_ascii_case(&app)) {
+                    c.service.stream_key_apps.push(app);
+                }
+            }
+            c.http.rtmp_url = Some(url);
             Ok(())
         },
     },

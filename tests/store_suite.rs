@@ -306,27 +306,54 @@ async fn streams_are_scoped_paged_and_soft_deleted(store: &dyn Store) {
 
     // Update with a change entry; soft delete hides it from lookups but not from the key index.
     let before = store.latest_change().await.unwrap();
-    let mut r = got.clone();
-    r.suspended = true;
-    r.name = "renamed".into();
-    assert!(store
-        .update_stream(&r, Some("stream.suspended"))
+    let suspend = |mut r: StreamRecord| {
+        r.suspended = true;
+        r.name = "renamed".into();
+        // What publishing changes is not the update's to write.
+        r.is_active = true;
+        Ok((r, Some("stream.suspended")))
+    };
+    let r = store
+        .update_stream(prod, got.id, &suspend)
         .await
-        .unwrap());
+        .unwrap()
+        .unwrap();
+    assert!(r.suspended);
+    assert_eq!(r.name, "renamed");
+    assert!(!r.is_active);
     let changes = store.changes_since(before, 10).await.unwrap();
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].kind, "stream.suspended");
     assert_eq!(changes[0].key_hash.as_deref(), Some(&got.key_hash[..]));
-    r.deleted_at = Some(9_999);
+    // Another scope's stream is not found, and a refusal writes nothing.
+    let b_scope = Scope {
+        account_id: b.id,
+        environment: Environment::Production,
+    };
     assert!(store
-        .update_stream(&r, Some("stream.deleted"))
+        .update_stream(b_scope, got.id, &suspend)
         .await
-        .unwrap());
+        .unwrap()
+        .is_none());
+    let refuse = |_: StreamRecord| Err(streamgate::domain::Error::Invalid("no".into()));
+    assert!(matches!(
+        store.update_stream(prod, got.id, &refuse).await,
+        Err(StoreError::Refused(_))
+    ));
+    assert!(!store.delete_stream(b_scope, got.id, 9_999).await.unwrap());
+    assert!(store.delete_stream(prod, got.id, 9_999).await.unwrap());
+    let changes = store.changes_since(before, 10).await.unwrap();
+    assert_eq!(changes.last().unwrap().kind, "stream.deleted");
     assert!(store.stream(prod, r.id).await.unwrap().is_none());
     assert!(
-        !store.update_stream(&r, None).await.unwrap(),
+        store
+            .update_stream(prod, r.id, &suspend)
+            .await
+            .unwrap()
+            .is_none(),
         "a deleted stream stays deleted"
     );
+    assert!(!store.delete_stream(prod, r.id, 10_000).await.unwrap());
     let by_hash = store
         .stream_by_key_hash(&got.key_hash)
         .await
@@ -419,14 +446,23 @@ async fn sessions_and_targets(store: &dyn Store) {
     };
     store.insert_target(&t).await.unwrap();
     assert!(store.target(scope_b, t.id).await.unwrap().is_none());
-    let mut t2 = store.target(scope_a, t.id).await.unwrap().unwrap();
-    t2.disabled = true;
-    t2.name = "yt2".into();
-    assert!(store.update_target(&t2).await.unwrap());
-    let mut foreign = t2.clone();
-    foreign.account_id = b.id;
+    let edit = |mut t2: TargetRecord| {
+        t2.disabled = true;
+        t2.name = "yt2".into();
+        Ok(t2)
+    };
+    let t2 = store
+        .update_target(scope_a, t.id, &edit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(t2.disabled);
     assert!(
-        !store.update_target(&foreign).await.unwrap(),
+        store
+            .update_target(scope_b, t.id, &edit)
+            .await
+            .unwrap()
+            .is_none(),
         "scope is part of the update"
     );
     assert_eq!(store.list_targets(scope_a).await.unwrap()[0].name, "yt2");

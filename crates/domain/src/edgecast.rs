@@ -48,6 +48,26 @@ pub fn validate_key(key: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The instance of a (validated) DirPath: what comes before its `/`.
+pub fn instance_of(dir_path: &str) -> &str {
+    dir_path.split_once('/').map_or(dir_path, |(i, _)| i)
+}
+
+/// The name an instance is owned under: media servers may match application names without
+/// regard to case, so `Inst` and `inst` are one instance to ownership.
+pub fn instance_owner_name(instance: &str) -> String {
+    instance.to_ascii_lowercase()
+}
+
+/// The application an RTMP URL publishes into (`rtmp://host:1935/live` → `live`): its first
+/// path segment.
+pub fn rtmp_app(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (_, path) = rest.split_once('/')?;
+    let app = path.split(['/', '?']).next().unwrap_or("");
+    (!app.is_empty()).then(|| app.to_string())
+}
+
 /// Does a publish to `instance/stream` fall under this DirPath?
 pub fn dir_path_matches(dir_path: &str, publish_path: &str) -> bool {
     match dir_path.strip_suffix('*') {
@@ -98,5 +118,17 @@ mod tests {
         );
         assert!(dir_path_matches("inst/cam", "inst/cam"));
         assert!(!dir_path_matches("inst/cam", "inst/cam7"));
+        assert_eq!(instance_of("inst/cam*"), "inst");
+        assert_eq!(instance_owner_name("InSt"), "inst");
+    }
+
+    #[test]
+    fn the_app_of_an_rtmp_url_is_its_first_path_segment() {
+        assert_eq!(rtmp_app("rtmp://h:1935/live").as_deref(), Some("live"));
+        assert_eq!(rtmp_app("rtmps://h/ingest/").as_deref(), Some("ingest"));
+        assert_eq!(rtmp_app("rtmp://h/app/x?y").as_deref(), Some("app"));
+        assert_eq!(rtmp_app("rtmp://h/app?q").as_deref(), Some("app"));
+        assert_eq!(rtmp_app("rtmp://h"), None);
+        assert_eq!(rtmp_app("rtmp://h/"), None);
     }
 }

@@ -74,6 +74,10 @@ pub enum Error {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// A name that belongs to another account (or environment), or is reserved: 409 in every
+    /// dialect (where `Conflict` may be the platform's own duplicate answer, Edgecast's 400).
+    #[error("{0}")]
+    Owned(String),
     /// The store failed (unreachable, busy, corrupt data): the request may be retried. The store
     /// layer converts its own error into this one, so the domain needs to know nothing of it.
     #[error("the store is unavailable")]

@@ -120,7 +120,7 @@ impl<D: Dialect> From<Error> for ApiError<D> {
                 return out;
             }
             Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Error::Conflict(_) | Error::Owned(_) => (StatusCode::CONFLICT, "conflict"),
             Error::Store(inner) => {
                 tracing::error!(error = %inner, "store error");
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")

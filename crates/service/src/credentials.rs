@@ -122,42 +122,47 @@ impl Services {
         input: CredentialInput,
     ) -> Result<Credential, Error> {
         actor.require(Permission(Resource::Credentials, Action::Update))?;
-        let old = self.get_credential(actor, id).await?;
-        // Where a stored secret is sent changes only with the secret entered again, so a caller
-        // who may edit a credential cannot aim its secret at a listener of their own.
-        let re_aimed = input.token_url != old.token_url || input.kind != old.kind;
-        if re_aimed && input.private.is_none() {
-            return Err(Error::Invalid(
-                "changing credential_token_url or credential_type needs credential_private again"
-                    .into(),
-            ));
-        }
-        let c = Credential {
-            user_id: input.user_id,
-            label: input.label.trim().to_string(),
-            kind: input.kind,
-            public: input.public,
-            private: input.private.unwrap_or(old.private),
-            default_for_type: input.default_for_type,
-            token_url: input.token_url,
-            updated_at: self.now_ms(),
-            ..old
+        self.get_credential(actor, id).await?;
+        let now = self.now_ms();
+        // Decided on the credential as it is when written (under its row's lock), so a
+        // concurrent change is never written over with what was read before it.
+        let edit = |rec: CredentialRecord| {
+            let old = self.open_credential(rec)?;
+            // Where a stored secret is sent changes only with the secret entered again, so a
+            // caller who may edit a credential cannot aim its secret at a listener of their own.
+            let re_aimed = input.token_url != old.token_url || input.kind != old.kind;
+            if re_aimed && input.private.is_none() {
+                return Err(Error::Invalid(
+                    "changing credential_token_url or credential_type needs credential_private again"
+                        .into(),
+                ));
+            }
+            let c = Credential {
+                user_id: input.user_id.clone(),
+                label: input.label.trim().to_string(),
+                kind: input.kind,
+                public: input.public.clone(),
+                private: input.private.clone().unwrap_or(old.private),
+                default_for_type: input.default_for_type,
+                token_url: input.token_url.clone(),
+                updated_at: now,
+                ..old
+            };
+            validate(&c)?;
+            Ok(self.seal_credential(&c))
         };
-        validate(&c)?;
-        if !self
+        let written = self
             .store
-            .update_credential(&self.seal_credential(&c))
+            .update_credential(Scope::of(actor), id, &edit)
             .await?
-        {
-            return Err(Error::NotFound("credential"));
-        }
+            .ok_or(Error::NotFound("credential"))?;
         self.audit_by(
             actor,
             "brightcove.credential.update",
             format!("credential:{}", id),
         )
         .await;
-        Ok(c)
+        self.open_credential(written)
     }
 
     pub async fn get_credential(&self, actor: &Actor, id: Uuid) -> Result<Credential, Error> {

@@ -210,9 +210,15 @@ impl Services {
                 session: Some(id),
             });
         }
-        // (b), (c) The path is an Edgecast DirPath of some account.
+        // (b), (c) The path is an Edgecast DirPath of the account (and environment) that owns
+        // the instance: the lookup returns no other's. Where stream keys publish, no DirPath
+        // governs (one stored before that rule is ignored).
         let path = format!("{}/{}", req.app, req.stream);
-        let candidates = self.verifier.stream_keys_for_instance(&req.app).await?;
+        let candidates = if self.is_stream_key_app(&req.app) {
+            Default::default()
+        } else {
+            self.verifier.stream_keys_for_instance(&req.app).await?
+        };
         let matches: Vec<_> = candidates
             .iter()
             .filter(|k| dir_path_matches(&k.dir_path, &path))

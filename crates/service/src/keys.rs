@@ -205,36 +205,61 @@ impl Services {
         change: KeyChange,
     ) -> Result<ApiKey, Error> {
         actor.require(Permission(Resource::Keys, Action::Update))?;
-        let mut key = self.get_key(actor, id).await?;
-        if let Some(name) = change.name {
-            key.name = validate_name("key", &name)?;
-        }
-        if let Some((origins, full)) = change.cors {
-            key.cors = Cors::new(origins, full)?;
-        }
-        if let Some(p) = change.permissions {
-            key.policy.permissions = p.map(|l| Permissions::parse(&l)).transpose()?;
-        }
-        if let Some(e) = change.expires_at {
-            if e.is_some_and(|at| at <= self.now_ms()) {
+        // In the caller's scope; then changed as it is when written (under its row's lock), so
+        // concurrent changes (a rename and new permissions, say) both hold, and the reach check
+        // sees what will be stored.
+        let scoped = self.get_key(actor, id).await?;
+        let name = change
+            .name
+            .as_deref()
+            .map(|n| validate_name("key", n))
+            .transpose()?;
+        let cors = change
+            .cors
+            .map(|(origins, full)| Cors::new(origins, full))
+            .transpose()?;
+        let permissions = change
+            .permissions
+            .map(|p| p.map(|l| Permissions::parse(&l)).transpose())
+            .transpose()?;
+        if let Some(Some(at)) = change.expires_at {
+            if at <= self.now_ms() {
                 return Err(Error::Invalid("expiresAt must be in the future".into()));
             }
-            key.expires_at = e;
         }
-        if let Some(r) = change.ratelimit {
-            key.policy.ratelimit = r;
-        }
+        let meta = change
+            .meta
+            .map(|m| m.as_ref().map(KeyPolicy::check_meta).transpose())
+            .transpose()?;
         let set_credits = change.credits.is_some();
-        if let Some(c) = change.credits {
-            key.policy.credits = c;
-        }
-        if let Some(m) = change.meta {
-            key.policy.meta = m.as_ref().map(KeyPolicy::check_meta).transpose()?;
-        }
-        within_reach(actor, key.policy.effective(&key.cors))?;
+        let edit = |mut key: ApiKey| {
+            if let Some(name) = &name {
+                key.name = name.clone();
+            }
+            if let Some(cors) = &cors {
+                key.cors = cors.clone();
+            }
+            if let Some(p) = permissions {
+                key.policy.permissions = p;
+            }
+            if let Some(e) = change.expires_at {
+                key.expires_at = e;
+            }
+            if let Some(r) = change.ratelimit {
+                key.policy.ratelimit = r;
+            }
+            if let Some(c) = change.credits {
+                key.policy.credits = c;
+            }
+            if let Some(m) = &meta {
+                key.policy.meta = m.clone();
+            }
+            within_reach(actor, key.policy.effective(&key.cors))?;
+            Ok(key)
+        };
         let key = self
             .store
-            .update_api_key(&key, set_credits)
+            .update_api_key(id, scoped.account_id, set_credits, &edit)
             .await?
             .ok_or(Error::NotFound("api key"))?;
         self.apply_changes().await;

@@ -21,6 +21,9 @@ pub struct Settings {
     pub rate_limit: RateLimit,
     /// Audit events older than this are pruned; None keeps them forever.
     pub audit_retention: Option<Duration>,
+    /// The applications stream-key publishes go to (`live`, and the app of `rtmp_url`): no
+    /// Edgecast DirPath may use one as its instance, so none can shadow a stream key's publish.
+    pub stream_key_apps: Vec<String>,
 }
 
 impl Default for Settings {
@@ -36,6 +39,7 @@ impl Default for Settings {
                 duration_ms: 60_000,
             },
             audit_retention: Some(Duration::from_secs(90 * 24 * 3600)),
+            stream_key_apps: vec!["live".into()],
         }
     }
 }

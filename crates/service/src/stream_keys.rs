@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::Services;
 use crypto::{Aad, SecretString};
-use domain::edgecast::{validate_dir_path, validate_key};
+use domain::edgecast::{instance_of, validate_dir_path, validate_key};
 use domain::{Action, Permission, Resource};
 use domain::{Actor, Environment, Error};
 use store::{Scope, StreamKeyRecord};
@@ -43,6 +43,25 @@ fn new_id() -> i64 {
 }
 
 impl Services {
+    /// Is `app` where stream-key publishes go (no DirPath may govern it)?
+    pub fn is_stream_key_app(&self, app: &str) -> bool {
+        self.settings
+            .stream_key_apps
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(app))
+    }
+
+    /// A DirPath's instance may not be one where stream keys publish (any case).
+    fn check_not_stream_key_app(&self, dir_path: &str) -> Result<(), Error> {
+        let instance = instance_of(dir_path);
+        if self.is_stream_key_app(instance) {
+            return Err(Error::Owned(format!(
+                "The instance {instance} is where this server's stream keys publish: it cannot have DirPaths."
+            )));
+        }
+        Ok(())
+    }
+
     fn open_stream_key(&self, r: StreamKeyRecord) -> Result<StreamKey, Error> {
         let key = self
             .vault
@@ -66,6 +85,7 @@ impl Services {
         actor.require(Permission(Resource::StreamKeys, Action::Create))?;
         let dir_path = validate_dir_path(dir_path)?;
         validate_key(key.expose())?;
+        self.check_not_stream_key_app(&dir_path)?;
         let now = self.now_ms();
         let id = new_id();
         let rec = StreamKeyRecord {
@@ -124,6 +144,7 @@ impl Services {
         actor.require(Permission(Resource::StreamKeys, Action::Update))?;
         let dir_path = validate_dir_path(dir_path)?;
         validate_key(key.expose())?;
+        self.check_not_stream_key_app(&dir_path)?;
         let mut rec = self
             .store
             .stream_key(Scope::of(actor), id)

@@ -13,7 +13,7 @@ use domain::stream::{
 use domain::After;
 use domain::{Action, Permission, Resource};
 use domain::{Actor, Error, MultistreamTarget, Restream, Session, Stream};
-use store::streams::{STREAM_DELETED, STREAM_RESUMED, STREAM_SUSPENDED};
+use store::streams::{STREAM_RESUMED, STREAM_SUSPENDED};
 use store::{Scope, StreamRecord, TargetRecord};
 
 #[derive(Debug, Clone, Default)]
@@ -318,6 +318,9 @@ impl Services {
         Ok((items, total))
     }
 
+    /// Changes only what the patch names, on the stream as it is when the change is written
+    /// (under its row's lock), so two concurrent patches (a suspension and a rename, say) both
+    /// hold.
     pub async fn update_stream(
         &self,
         actor: &Actor,
@@ -325,62 +328,68 @@ impl Services {
         patch: StreamPatch,
     ) -> Result<Stream, Error> {
         actor.require(Permission(Resource::Streams, Action::Update))?;
-        let mut s = self.get_stream(actor, id).await?;
-        if let Some(name) = patch.name {
-            s.name = validate_object_name("stream", &name)?;
-        }
-        if let Some(record) = patch.record {
-            s.record = record;
-        }
-        let change = match patch.suspended {
-            Some(true) if !s.suspended => Some(STREAM_SUSPENDED),
-            Some(false) if s.suspended => Some(STREAM_RESUMED),
-            _ => None,
-        };
-        if let Some(suspended) = patch.suspended {
-            s.suspended = suspended;
-        }
-        if let Some(r) = patch.restreams {
-            validate_restreams(&r)?;
-            s.restreams = r;
+        // Not found before any inline multistream target is made for it.
+        self.get_stream(actor, id).await?;
+        let name = patch
+            .name
+            .as_deref()
+            .map(|n| validate_object_name("stream", n))
+            .transpose()?;
+        if let Some(r) = &patch.restreams {
+            validate_restreams(r)?;
         }
         let mut settings = patch.settings;
         settings.remove(RESTREAMS);
         self.resolve_multistream(actor, &mut settings).await?;
-        for (k, v) in settings {
-            if v.is_null() {
-                s.settings.remove(&k);
-            } else {
-                s.settings.insert(k, v);
+        let now = self.now_ms();
+        let edit = |rec: StreamRecord| {
+            let mut s = self.open_stream(rec)?;
+            if let Some(name) = &name {
+                s.name = name.clone();
             }
-        }
-        s.updated_at = self.now_ms();
-        if !self
+            if let Some(record) = patch.record {
+                s.record = record;
+            }
+            let change = match patch.suspended {
+                Some(true) if !s.suspended => Some(STREAM_SUSPENDED),
+                Some(false) if s.suspended => Some(STREAM_RESUMED),
+                _ => None,
+            };
+            if let Some(suspended) = patch.suspended {
+                s.suspended = suspended;
+            }
+            if let Some(r) = &patch.restreams {
+                s.restreams = r.clone();
+            }
+            for (k, v) in &settings {
+                if v.is_null() {
+                    s.settings.remove(k);
+                } else {
+                    s.settings.insert(k.clone(), v.clone());
+                }
+            }
+            s.updated_at = now;
+            Ok((self.seal_stream(&s)?, change))
+        };
+        let written = self
             .store
-            .update_stream(&self.seal_stream(&s)?, change)
+            .update_stream(Scope::of(actor), id, &edit)
             .await?
-        {
-            return Err(Error::NotFound("stream"));
-        }
-        if change.is_some() {
+            .ok_or(Error::NotFound("stream"))?;
+        if patch.suspended.is_some() {
             self.apply_changes().await;
         }
         self.audit_by(actor, "stream.update", format!("stream:{id}"))
             .await;
-        Ok(s)
+        self.open_stream(written)
     }
 
     /// Soft delete: the stream disappears from the API and its key stops working.
     pub async fn delete_stream(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
         actor.require(Permission(Resource::Streams, Action::Delete))?;
-        let mut s = self.get_stream(actor, id).await?;
-        let now = self.now_ms();
-        s.deleted_at = Some(now);
-        s.is_active = false;
-        s.updated_at = now;
         if !self
             .store
-            .update_stream(&self.seal_stream(&s)?, Some(STREAM_DELETED))
+            .delete_stream(Scope::of(actor), id, self.now_ms())
             .await?
         {
             return Err(Error::NotFound("stream"));
@@ -526,6 +535,7 @@ impl Services {
             .collect()
     }
 
+    /// Changes only what the patch names, on the target as it is (under its row's lock).
     pub async fn update_target(
         &self,
         actor: &Actor,
@@ -533,26 +543,41 @@ impl Services {
         patch: TargetPatch,
     ) -> Result<MultistreamTarget, Error> {
         actor.require(Permission(Resource::Multistream, Action::Update))?;
-        let mut t = self.get_target(actor, id).await?;
-        if let Some(name) = patch.name {
-            t.name = validate_object_name("multistream target", &name)?;
-        }
-        if let Some(url) = patch.url {
-            t.url = SecretString::new(validate_target_url(url.expose())?);
-        }
-        if let Some(disabled) = patch.disabled {
-            t.disabled = disabled;
-        }
-        if !self.store.update_target(&self.seal_target(&t)).await? {
-            return Err(Error::NotFound("multistream target"));
-        }
+        let name = patch
+            .name
+            .as_deref()
+            .map(|n| validate_object_name("multistream target", n))
+            .transpose()?;
+        let url = patch
+            .url
+            .as_ref()
+            .map(|u| validate_target_url(u.expose()).map(SecretString::new))
+            .transpose()?;
+        let edit = |rec: TargetRecord| {
+            let mut t = self.open_target(rec)?;
+            if let Some(name) = &name {
+                t.name = name.clone();
+            }
+            if let Some(url) = &url {
+                t.url = url.clone();
+            }
+            if let Some(disabled) = patch.disabled {
+                t.disabled = disabled;
+            }
+            Ok(self.seal_target(&t))
+        };
+        let written = self
+            .store
+            .update_target(Scope::of(actor), id, &edit)
+            .await?
+            .ok_or(Error::NotFound("multistream target"))?;
         self.audit_by(
             actor,
             "multistream_target.update",
             format!("multistream_target:{id}"),
         )
         .await;
-        Ok(t)
+        self.open_target(written)
     }
 
     pub async fn delete_target(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {

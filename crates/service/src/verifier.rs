@@ -183,8 +183,8 @@ impl Verifier {
         .await
     }
 
-    /// Every Edgecast stream key whose DirPath could match `instance`. Cached; any stream-key
-    /// change drops them all.
+    /// The Edgecast stream keys of `instance`'s owner whose DirPath could match it. Cached; any
+    /// stream-key change (ownership changes only with one) drops them all, on every instance.
     pub async fn stream_keys_for_instance(
         &self,
         instance: &str,

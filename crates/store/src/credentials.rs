@@ -63,13 +63,25 @@ impl CredentialRow {
     }
 }
 
+/// What a credential update makes of the credential as it is.
+pub type CredentialEdit<'a> =
+    dyn Fn(CredentialRecord) -> Result<CredentialRecord, domain::Error> + Send + Sync + 'a;
+
 #[async_trait]
 pub trait CredentialStore: Send + Sync {
     /// Inserts; when it is the default of its type, the others stop being so (one transaction).
     /// Conflict when the label is taken in the scope.
     async fn insert_credential(&self, c: &CredentialRecord) -> StoreResult<()>;
-    /// Same rules as insert. False when there is no such credential in the scope.
-    async fn update_credential(&self, c: &CredentialRecord) -> StoreResult<bool>;
+    /// Read-modify-write of a credential of the scope, in one transaction that locks its row
+    /// first, so concurrent updates never lose each other's changes: `edit` gets the credential
+    /// as it is and returns it changed, or refuses. Same rules as insert. The credential as
+    /// written; None when there is no such credential in the scope.
+    async fn update_credential(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        edit: &CredentialEdit<'_>,
+    ) -> StoreResult<Option<CredentialRecord>>;
     async fn credential(&self, scope: Scope, id: Uuid) -> StoreResult<Option<CredentialRecord>>;
     async fn credential_by_label(
         &self,
@@ -104,15 +116,36 @@ impl CredentialStore for SqlStore {
 
     async fn update_credential(
         &self,
-        c: &crate::credentials::CredentialRecord,
-    ) -> crate::StoreResult<bool> {
+        scope: Scope,
+        id: Uuid,
+        edit: &CredentialEdit<'_>,
+    ) -> StoreResult<Option<CredentialRecord>> {
+        const WHERE: &str = "id = $1 AND account_id = $2 AND environment = $3";
+        let at = || {
+            crate::args![
+                id.to_string(),
+                scope.account_id.to_string(),
+                scope.environment.as_str()
+            ]
+        };
         let mut tx = self.db.begin().await?;
-        Self::clear_default(&mut tx, c).await?;
-        let done = tx.execute("UPDATE credentials SET user_id = $1, label = $2, kind = $3, public_value = $4, private_sealed = $5, \
-             default_for_type = $6, token_url = $7, updated_at = $8 WHERE id = $9 AND account_id = $10 AND environment = $11", crate::args![&c.user_id, &c.label, &c.kind, &c.public_value, &c.private_sealed, c.default_for_type, &c.token_url, c.updated_at, c.id.to_string(), c.account_id.to_string(), c.environment.as_str()]).await
+        if tx.lock_rows("credentials", WHERE, at()).await? == 0 {
+            return Ok(None);
+        }
+        let now = tx
+            .fetch_one::<CredentialRow>(
+                &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE {WHERE}"),
+                at(),
+            )
+            .await?
+            .into_record()?;
+        let c = edit(now).map_err(StoreError::Refused)?;
+        Self::clear_default(&mut tx, &c).await?;
+        tx.execute("UPDATE credentials SET user_id = $1, label = $2, kind = $3, public_value = $4, private_sealed = $5, \
+             default_for_type = $6, token_url = $7, updated_at = $8 WHERE id = $9 AND account_id = $10 AND environment = $11", crate::args![&c.user_id, &c.label, &c.kind, &c.public_value, &c.private_sealed, c.default_for_type, &c.token_url, c.updated_at, id.to_string(), scope.account_id.to_string(), scope.environment.as_str()]).await
         .map_err(|e| crate::map_unique(e, &format!("a credential labelled {:?}", c.label)))?;
         tx.commit().await?;
-        Ok(done == 1)
+        Ok(Some(c))
     }
 
     async fn credential(

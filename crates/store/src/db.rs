@@ -328,6 +328,23 @@ impl Tx {
         })
     }
 
+    /// Locks the rows of `table` that `condition` selects until the transaction ends, with a
+    /// write that changes nothing (PostgreSQL takes the rows' locks, SQLite its one write lock),
+    /// so a read-modify-write inside the transaction cannot lose a concurrent update. Returns
+    /// how many rows matched.
+    pub async fn lock_rows(
+        &mut self,
+        table: &str,
+        condition: &str,
+        args: Args,
+    ) -> StoreResult<u64> {
+        self.execute(
+            &format!("UPDATE {table} SET id = id WHERE {condition}"),
+            args,
+        )
+        .await
+    }
+
     pub async fn commit(self) -> StoreResult<()> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await?,

@@ -6,6 +6,9 @@ use uuid::Uuid;
 use crate::{SqlStore, StoreResult};
 use domain::ApiKey;
 
+/// What a key update makes of the key as it is.
+pub type KeyEdit<'a> = dyn Fn(ApiKey) -> Result<ApiKey, domain::Error> + Send + Sync + 'a;
+
 /// API keys, looked up by the SHA-256 of their secret.
 #[async_trait]
 pub trait KeyStore: Send + Sync {
@@ -25,11 +28,18 @@ pub trait KeyStore: Send + Sync {
     async fn revoke_api_key(&self, id: Uuid, at: i64) -> StoreResult<Option<ApiKey>>;
     /// Writes back batched `last_used_at` values (never moving one backwards).
     async fn touch_api_keys(&self, used: &[(Uuid, i64)]) -> StoreResult<()>;
-    /// Replaces a live key's name, CORS settings, expiry and policy (credits left as they are
-    /// unless `set_credits`), in one statement scoped to its account, and records a change so
-    /// every instance drops what it cached. Returns the key as it now is; None if it is not a live
-    /// key of that account.
-    async fn update_api_key(&self, key: &ApiKey, set_credits: bool) -> StoreResult<Option<ApiKey>>;
+    /// Read-modify-write of a live key of the account, in one transaction that locks its row
+    /// first, so concurrent updates never lose each other's changes: `edit` gets the key as it
+    /// is and returns it changed (name, CORS settings, expiry and policy are written; credits
+    /// only when `set_credits`), or refuses. Records a change so every instance drops what it
+    /// cached. Returns the key as it now is; None if it is not a live key of that account.
+    async fn update_api_key(
+        &self,
+        id: Uuid,
+        account_id: Uuid,
+        set_credits: bool,
+        edit: &KeyEdit<'_>,
+    ) -> StoreResult<Option<ApiKey>>;
     /// Creates `new` and ends `old_id` at `old_until` (revoked at once when `revoke`), in one
     /// transaction, with a change for each. False if `old_id` is not a live key of `new`'s account.
     async fn reroll_api_key(
@@ -165,14 +175,40 @@ impl KeyStore for SqlStore {
         Ok(())
     }
 
-    async fn update_api_key(&self, k: &ApiKey, set_credits: bool) -> StoreResult<Option<ApiKey>> {
+    async fn update_api_key(
+        &self,
+        id: Uuid,
+        account_id: Uuid,
+        set_credits: bool,
+        edit: &KeyEdit<'_>,
+    ) -> StoreResult<Option<ApiKey>> {
+        let mut tx = self.db.begin().await?;
+        let locked = tx
+            .lock_rows(
+                "api_keys",
+                "id = $1 AND account_id = $2 AND revoked_at IS NULL",
+                crate::args![id.to_string(), account_id.to_string()],
+            )
+            .await?;
+        if locked == 0 {
+            return Ok(None);
+        }
+        let select = format!(
+            "SELECT {} FROM api_keys WHERE id = $1",
+            crate::rows::API_KEY_COLUMNS
+        );
+        let now = tx
+            .fetch_one::<crate::rows::ApiKeyRow>(&select, crate::args![id.to_string()])
+            .await?
+            .into_domain()?;
+        let k = edit(now).map_err(crate::StoreError::Refused)?;
         let mut args = crate::args![
             k.name.as_str(),
             crate::rows::origins_json(&k.cors),
             k.cors.full_access,
             k.expires_at,
-            k.id.to_string(),
-            k.account_id.to_string()
+            id.to_string(),
+            account_id.to_string()
         ];
         crate::rows::policy_args(&k.policy, &mut args);
         let credits = if set_credits {
@@ -183,26 +219,16 @@ impl KeyStore for SqlStore {
         let sql = format!(
             "UPDATE api_keys SET name = $1, allowed_origins = $2, full_access = $3, expires_at = $4, \
              permissions = $7, ratelimit_limit = $8, ratelimit_duration_ms = $9, {credits} meta = $14 \
-             WHERE id = $5 AND account_id = $6 AND revoked_at IS NULL"
+             WHERE id = $5 AND account_id = $6"
         );
-        let mut tx = self.db.begin().await?;
-        if tx.execute(&sql, args).await? == 0 {
-            return Ok(None);
-        }
-        Self::key_changed(&mut tx, "api_key.updated", &k.id.to_string(), k.created_at).await?;
+        tx.execute(&sql, args).await?;
+        Self::key_changed(&mut tx, "api_key.updated", &id.to_string(), k.created_at).await?;
         let key = tx
-            .fetch_optional::<crate::rows::ApiKeyRow>(
-                &format!(
-                    "SELECT {} FROM api_keys WHERE id = $1",
-                    crate::rows::API_KEY_COLUMNS
-                ),
-                crate::args![k.id.to_string()],
-            )
+            .fetch_one::<crate::rows::ApiKeyRow>(&select, crate::args![id.to_string()])
             .await?
-            .map(|r| r.into_domain())
-            .transpose()?;
+            .into_domain()?;
         tx.commit().await?;
-        Ok(key)
+        Ok(Some(key))
     }
 
     async fn reroll_api_key(

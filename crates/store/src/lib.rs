@@ -49,6 +49,13 @@ pub use webhooks::{DeliveryRecord, WebhookStore};
 pub enum StoreError {
     #[error("{0}")]
     Conflict(String),
+    /// A name another account (or environment) owns.
+    #[error("{0}")]
+    Owned(String),
+    /// Refused by the caller's own check, made inside the transaction on the row as it is
+    /// (read-modify-write under the row's lock).
+    #[error("{0}")]
+    Refused(domain::Error),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -71,7 +78,7 @@ impl StoreError {
     /// happened). The same write without the offending content may succeed.
     pub fn is_refused_content(&self) -> bool {
         match self {
-            StoreError::Conflict(_) => true,
+            StoreError::Conflict(_) | StoreError::Owned(_) | StoreError::Refused(_) => true,
             StoreError::Database(sqlx::Error::Database(db)) => {
                 !matches!(db.kind(), sqlx::error::ErrorKind::Other)
             }
@@ -86,6 +93,8 @@ impl From<StoreError> for domain::Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(what) => domain::Error::Conflict(what),
+            StoreError::Owned(what) => domain::Error::Owned(what),
+            StoreError::Refused(e) => e,
             other => domain::Error::Store(Box::new(other)),
         }
     }

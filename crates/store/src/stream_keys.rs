@@ -2,10 +2,12 @@
 
 use async_trait::async_trait;
 
+use crate::db::Tx;
 use crate::SqlStore;
 use uuid::Uuid;
 
 use super::{Scope, StoreError, StoreResult};
+use domain::edgecast::{instance_of, instance_owner_name};
 use domain::Environment;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,18 +57,110 @@ impl StreamKeyRow {
 
 #[async_trait]
 pub trait StreamKeyStore: Send + Sync {
-    /// Conflict when the id or the DirPath (per account and environment) is taken. Like update
-    /// and delete, records a `STREAM_KEY_CHANGED` change.
+    /// Conflict when the id or the DirPath (per account and environment) is taken; Owned when
+    /// another account (or environment) owns the DirPath's instance, else the instance becomes
+    /// (or stays) the key's scope's. Like update and delete, records a `STREAM_KEY_CHANGED`
+    /// change in the same transaction.
     async fn insert_stream_key(&self, k: &StreamKeyRecord) -> StoreResult<()>;
     async fn stream_key(&self, scope: Scope, id: i64) -> StoreResult<Option<StreamKeyRecord>>;
     async fn list_stream_keys(&self, scope: Scope) -> StoreResult<Vec<StreamKeyRecord>>;
-    /// Every stream key of every account whose DirPath could match `instance` (ingest lookups).
+    /// The stream keys whose DirPath could match `instance` (ingest lookups): only those of the
+    /// instance's owner, whatever other accounts kept there from before ownership existed.
     async fn stream_keys_for_instance(&self, instance: &str) -> StoreResult<Vec<StreamKeyRecord>>;
     /// Writes dir_path, key_sealed, updated_at of a key of the scope; false when there is none.
+    /// Owned when another scope owns the new DirPath's instance; the old instance is released
+    /// when the scope has no DirPath left in it.
     async fn update_stream_key(&self, k: &StreamKeyRecord) -> StoreResult<bool>;
+    /// Releases the instance when it was the scope's last DirPath there.
     async fn delete_stream_key(&self, scope: Scope, id: i64, at: i64) -> StoreResult<bool>;
+    /// Who owns an instance (any case), if anyone.
+    async fn instance_owner(&self, instance: &str) -> StoreResult<Option<Scope>>;
     async fn global_key(&self, scope: Scope) -> StoreResult<Option<String>>;
     async fn set_global_key(&self, scope: Scope, key_sealed: &str, at: i64) -> StoreResult<()>;
+}
+
+fn scope_of(account_id: &str, environment: &str) -> StoreResult<Scope> {
+    Ok(Scope {
+        account_id: Uuid::parse_str(account_id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        environment: Environment::parse(environment)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+    })
+}
+
+/// Instance ownership, inside a stream key's write transaction. Every writer locks the
+/// instance's row before it reads who owns it or whether DirPaths are left in it, so a claim
+/// and a release of one instance never interleave.
+impl SqlStore {
+    /// Makes `scope` the owner of `dir_path`'s instance if nobody is, and locks the row; Owned
+    /// when another scope is.
+    async fn claim_instance(tx: &mut Tx, dir_path: &str, scope: Scope, at: i64) -> StoreResult<()> {
+        let instance = instance_of(dir_path);
+        let owned = instance_owner_name(instance);
+        // On a conflict, the no-op update takes the row's lock (a plain DO NOTHING would not).
+        tx.execute(
+            "INSERT INTO edgecast_instances (instance, account_id, environment, claimed_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (instance) DO UPDATE SET claimed_at = edgecast_instances.claimed_at",
+            crate::args![
+                owned.as_str(),
+                scope.account_id.to_string(),
+                scope.environment.as_str(),
+                at
+            ],
+        )
+        .await?;
+        let (account_id, environment): (String, String) = tx
+            .fetch_one(
+                "SELECT account_id, environment FROM edgecast_instances WHERE instance = $1",
+                crate::args![owned.as_str()],
+            )
+            .await?;
+        let owner = scope_of(&account_id, &environment)?;
+        if owner == scope {
+            return Ok(());
+        }
+        let whose = if owner.account_id == scope.account_id {
+            format!("this account's {} environment", owner.environment.as_str())
+        } else {
+            "another account".to_string()
+        };
+        Err(StoreError::Owned(format!(
+            "The instance {instance} belongs to {whose}: a DirPath may only use instances its own account and environment own."
+        )))
+    }
+
+    /// Locks an instance's row (if it has one) for the rest of the transaction.
+    async fn lock_instance(tx: &mut Tx, owned: &str) -> StoreResult<()> {
+        tx.execute(
+            "UPDATE edgecast_instances SET claimed_at = claimed_at WHERE instance = $1",
+            crate::args![owned],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Ends `scope`'s ownership of an instance (locked by the caller) when it has no DirPath
+    /// left there.
+    async fn release_instance(tx: &mut Tx, owned: &str, scope: Scope) -> StoreResult<()> {
+        let c = tx.backend().bytewise();
+        tx.execute(
+            &format!(
+                "DELETE FROM edgecast_instances WHERE instance = $1 AND account_id = $2 \
+                 AND environment = $3 AND NOT EXISTS (SELECT 1 FROM edgecast_stream_keys \
+                     WHERE account_id = $2 AND environment = $3 \
+                     AND lower(dir_path){c} >= $4 AND lower(dir_path){c} < $5)"
+            ),
+            crate::args![
+                owned,
+                scope.account_id.to_string(),
+                scope.environment.as_str(),
+                format!("{owned}/"),
+                format!("{owned}0")
+            ],
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -76,6 +170,11 @@ impl StreamKeyStore for SqlStore {
         k: &crate::stream_keys::StreamKeyRecord,
     ) -> crate::StoreResult<()> {
         let mut tx = self.db.begin().await?;
+        let scope = Scope {
+            account_id: k.account_id,
+            environment: k.environment,
+        };
+        Self::claim_instance(&mut tx, &k.dir_path, scope, k.updated_at).await?;
         tx.execute(
             &format!(
                 "INSERT INTO edgecast_stream_keys ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -141,11 +240,17 @@ impl StreamKeyStore for SqlStore {
         self.db
             .fetch_all::<crate::stream_keys::StreamKeyRow>(
                 &format!(
-            "SELECT {} FROM edgecast_stream_keys WHERE dir_path{c} >= $1 AND dir_path{c} < $2 \
+            "SELECT {} FROM edgecast_stream_keys k WHERE dir_path{c} >= $1 AND dir_path{c} < $2 \
+             AND EXISTS (SELECT 1 FROM edgecast_instances o WHERE o.instance = $3 \
+                 AND o.account_id = k.account_id AND o.environment = k.environment) \
              ORDER BY id LIMIT 10000",
             crate::stream_keys::STREAM_KEY_COLUMNS
         ),
-                crate::args![format!("{instance}/"), format!("{instance}0")],
+                crate::args![
+                    format!("{instance}/"),
+                    format!("{instance}0"),
+                    instance_owner_name(instance)
+                ],
             )
             .await?
             .into_iter()
@@ -157,36 +262,61 @@ impl StreamKeyStore for SqlStore {
         &self,
         k: &crate::stream_keys::StreamKeyRecord,
     ) -> crate::StoreResult<bool> {
+        let scope = Scope {
+            account_id: k.account_id,
+            environment: k.environment,
+        };
         let mut tx = self.db.begin().await?;
-        let done = tx
-            .execute(
-                "UPDATE edgecast_stream_keys SET dir_path = $1, key_sealed = $2, updated_at = $3 \
-             WHERE id = $4 AND account_id = $5 AND environment = $6",
-                crate::args![
-                    &k.dir_path,
-                    &k.key_sealed,
-                    k.updated_at,
-                    k.id,
-                    k.account_id.to_string(),
-                    k.environment.as_str()
-                ],
+        let Some((old,)) = tx
+            .fetch_optional::<(String,)>(
+                "SELECT dir_path FROM edgecast_stream_keys \
+                 WHERE id = $1 AND account_id = $2 AND environment = $3",
+                crate::args![k.id, k.account_id.to_string(), k.environment.as_str()],
             )
-            .await
-            .map_err(|e| {
-                crate::map_unique(e, &format!("a stream key for DirPath {}", k.dir_path))
-            })?;
-        let updated = done == 1;
-        if updated {
-            tx.record_change(
-                crate::stream_keys::STREAM_KEY_CHANGED,
-                &k.id.to_string(),
-                None,
-                k.updated_at,
-            )
-            .await?;
+            .await?
+        else {
+            return Ok(false);
+        };
+        let (old_owned, new_owned) = (
+            instance_owner_name(instance_of(&old)),
+            instance_owner_name(instance_of(&k.dir_path)),
+        );
+        let moved = old_owned != new_owned;
+        // Instance rows are locked in name order, so two moves in opposite directions cannot
+        // deadlock.
+        if moved && old_owned < new_owned {
+            Self::lock_instance(&mut tx, &old_owned).await?;
         }
+        Self::claim_instance(&mut tx, &k.dir_path, scope, k.updated_at).await?;
+        if moved && old_owned > new_owned {
+            Self::lock_instance(&mut tx, &old_owned).await?;
+        }
+        tx.execute(
+            "UPDATE edgecast_stream_keys SET dir_path = $1, key_sealed = $2, updated_at = $3 \
+             WHERE id = $4 AND account_id = $5 AND environment = $6",
+            crate::args![
+                &k.dir_path,
+                &k.key_sealed,
+                k.updated_at,
+                k.id,
+                k.account_id.to_string(),
+                k.environment.as_str()
+            ],
+        )
+        .await
+        .map_err(|e| crate::map_unique(e, &format!("a stream key for DirPath {}", k.dir_path)))?;
+        if moved {
+            Self::release_instance(&mut tx, &old_owned, scope).await?;
+        }
+        tx.record_change(
+            crate::stream_keys::STREAM_KEY_CHANGED,
+            &k.id.to_string(),
+            None,
+            k.updated_at,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(updated)
+        Ok(true)
     }
 
     async fn delete_stream_key(
@@ -196,19 +326,48 @@ impl StreamKeyStore for SqlStore {
         at: i64,
     ) -> crate::StoreResult<bool> {
         let mut tx = self.db.begin().await?;
-        let done = tx.execute("DELETE FROM edgecast_stream_keys WHERE id = $1 AND account_id = $2 AND environment = $3", crate::args![id, scope.account_id.to_string(), scope.environment.as_str()]).await?;
-        let deleted = done == 1;
-        if deleted {
-            tx.record_change(
-                crate::stream_keys::STREAM_KEY_CHANGED,
-                &id.to_string(),
-                None,
-                at,
+        let Some((dir_path,)) = tx
+            .fetch_optional::<(String,)>(
+                "SELECT dir_path FROM edgecast_stream_keys \
+                 WHERE id = $1 AND account_id = $2 AND environment = $3",
+                crate::args![id, scope.account_id.to_string(), scope.environment.as_str()],
+            )
+            .await?
+        else {
+            return Ok(false);
+        };
+        let owned = instance_owner_name(instance_of(&dir_path));
+        Self::lock_instance(&mut tx, &owned).await?;
+        let done = tx
+            .execute(
+                "DELETE FROM edgecast_stream_keys WHERE id = $1 AND account_id = $2 AND environment = $3",
+                crate::args![id, scope.account_id.to_string(), scope.environment.as_str()],
             )
             .await?;
+        if done != 1 {
+            return Ok(false);
         }
+        Self::release_instance(&mut tx, &owned, scope).await?;
+        tx.record_change(
+            crate::stream_keys::STREAM_KEY_CHANGED,
+            &id.to_string(),
+            None,
+            at,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(deleted)
+        Ok(true)
+    }
+
+    async fn instance_owner(&self, instance: &str) -> crate::StoreResult<Option<Scope>> {
+        let row: Option<(String, String)> = self
+            .db
+            .fetch_optional(
+                "SELECT account_id, environment FROM edgecast_instances WHERE instance = $1",
+                crate::args![instance_owner_name(instance)],
+            )
+            .await?;
+        row.map(|(a, e)| scope_of(&a, &e)).transpose()
     }
 
     async fn global_key(&self, scope: crate::Scope) -> crate::StoreResult<Option<String>> {

@@ -174,6 +174,17 @@ impl TargetRow {
     }
 }
 
+/// What a stream update makes of the stream as it is: the stream to write and the change-log
+/// kind to record, or a refusal.
+pub type StreamEdit<'a> = dyn Fn(StreamRecord) -> Result<(StreamRecord, Option<&'static str>), domain::Error>
+    + Send
+    + Sync
+    + 'a;
+
+/// What a target update makes of the target as it is.
+pub type TargetEdit<'a> =
+    dyn Fn(TargetRecord) -> Result<TargetRecord, domain::Error> + Send + Sync + 'a;
+
 #[async_trait]
 pub trait StreamStore: Send + Sync {
     /// Inserts the stream and records a `STREAM_CREATED` change in one transaction.
@@ -200,13 +211,32 @@ pub trait StreamStore: Send + Sync {
         offset: i64,
         limit: i64,
     ) -> StoreResult<(Vec<StreamRecord>, i64)>;
-    /// Writes the mutable fields of a live (not deleted) stream; records `change` (with the key
-    /// hash) in the same transaction when given. False when there was no such stream.
-    async fn update_stream(&self, s: &StreamRecord, change: Option<&str>) -> StoreResult<bool>;
+    /// Read-modify-write of a live (not deleted) stream of the scope, in one transaction that
+    /// locks its row first, so concurrent updates never lose each other's changes: `edit` gets
+    /// the stream as it is and returns it changed, with the change to log (recorded with the key
+    /// hash in the same transaction), or refuses. Writes name, record, suspended, settings and
+    /// updated_at (never what publishing changes). The stream as written; None when there is no
+    /// such stream.
+    async fn update_stream(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        edit: &StreamEdit<'_>,
+    ) -> StoreResult<Option<StreamRecord>>;
+    /// Soft-deletes a live stream of the scope (it goes idle) and records `STREAM_DELETED` with
+    /// its key hash, in one transaction. False when there is no such stream.
+    async fn delete_stream(&self, scope: Scope, id: Uuid, at: i64) -> StoreResult<bool>;
     async fn insert_target(&self, t: &TargetRecord) -> StoreResult<()>;
     async fn target(&self, scope: Scope, id: Uuid) -> StoreResult<Option<TargetRecord>>;
     async fn list_targets(&self, scope: Scope) -> StoreResult<Vec<TargetRecord>>;
-    async fn update_target(&self, t: &TargetRecord) -> StoreResult<bool>;
+    /// Read-modify-write of a target of the scope under its row's lock (as `update_stream`);
+    /// writes name, url_sealed and disabled. None when there is no such target.
+    async fn update_target(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        edit: &TargetEdit<'_>,
+    ) -> StoreResult<Option<TargetRecord>>;
     async fn delete_target(&self, scope: Scope, id: Uuid, at: i64) -> StoreResult<bool>;
 }
 
@@ -343,20 +373,81 @@ impl StreamStore for SqlStore {
 
     async fn update_stream(
         &self,
-        s: &crate::streams::StreamRecord,
-        change: Option<&str>,
-    ) -> crate::StoreResult<bool> {
+        scope: Scope,
+        id: Uuid,
+        edit: &StreamEdit<'_>,
+    ) -> StoreResult<Option<StreamRecord>> {
+        const WHERE: &str =
+            "id = $1 AND account_id = $2 AND environment = $3 AND deleted_at IS NULL";
+        let at = || {
+            crate::args![
+                id.to_string(),
+                scope.account_id.to_string(),
+                scope.environment.as_str()
+            ]
+        };
         let mut tx = self.db.begin().await?;
-        let updated = tx.execute("UPDATE streams SET name = $1, record = $2, suspended = $3, is_active = $4, settings = $5, \
-             updated_at = $6, last_seen_at = $7, deleted_at = $8 WHERE id = $9 AND deleted_at IS NULL", crate::args![&s.name, s.record, s.suspended, s.is_active, &s.settings, s.updated_at, s.last_seen_at, s.deleted_at, s.id.to_string()]).await?;
-        if updated == 1 {
-            if let Some(kind) = change {
-                tx.record_change(kind, &s.id.to_string(), Some(&s.key_hash), s.updated_at)
-                    .await?;
-            }
+        if tx.lock_rows("streams", WHERE, at()).await? == 0 {
+            return Ok(None);
         }
+        let select = format!("SELECT {STREAM_COLUMNS} FROM streams WHERE {WHERE}");
+        let now = tx
+            .fetch_one::<StreamRow>(&select, at())
+            .await?
+            .into_record()?;
+        let (s, change) = edit(now).map_err(StoreError::Refused)?;
+        tx.execute(
+            &format!(
+                "UPDATE streams SET name = $4, record = $5, suspended = $6, settings = $7, \
+                 updated_at = $8 WHERE {WHERE}"
+            ),
+            crate::args![
+                id.to_string(),
+                scope.account_id.to_string(),
+                scope.environment.as_str(),
+                &s.name,
+                s.record,
+                s.suspended,
+                &s.settings,
+                s.updated_at
+            ],
+        )
+        .await?;
+        if let Some(kind) = change {
+            tx.record_change(kind, &id.to_string(), Some(&s.key_hash), s.updated_at)
+                .await?;
+        }
+        let written = tx
+            .fetch_one::<StreamRow>(&select, at())
+            .await?
+            .into_record()?;
         tx.commit().await?;
-        Ok(updated == 1)
+        Ok(Some(written))
+    }
+
+    async fn delete_stream(&self, scope: Scope, id: Uuid, at: i64) -> StoreResult<bool> {
+        let mut tx = self.db.begin().await?;
+        let key_hash: Option<(Vec<u8>,)> = tx
+            .fetch_optional(
+                "UPDATE streams SET deleted_at = $4, is_active = $5, updated_at = $4 \
+                 WHERE id = $1 AND account_id = $2 AND environment = $3 AND deleted_at IS NULL \
+                 RETURNING key_hash",
+                crate::args![
+                    id.to_string(),
+                    scope.account_id.to_string(),
+                    scope.environment.as_str(),
+                    at,
+                    false
+                ],
+            )
+            .await?;
+        let Some((key_hash,)) = key_hash else {
+            return Ok(false);
+        };
+        tx.record_change(STREAM_DELETED, &id.to_string(), Some(&key_hash), at)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn insert_target(&self, t: &crate::streams::TargetRecord) -> crate::StoreResult<()> {
@@ -408,23 +499,48 @@ impl StreamStore for SqlStore {
         .collect()
     }
 
-    async fn update_target(&self, t: &crate::streams::TargetRecord) -> crate::StoreResult<bool> {
-        let done = self
-            .db
-            .execute(
-                "UPDATE multistream_targets SET name = $1, url_sealed = $2, disabled = $3 \
-             WHERE id = $4 AND account_id = $5 AND environment = $6 AND deleted_at IS NULL",
-                crate::args![
-                    &t.name,
-                    &t.url_sealed,
-                    t.disabled,
-                    t.id.to_string(),
-                    t.account_id.to_string(),
-                    t.environment.as_str()
-                ],
-            )
-            .await?;
-        Ok(done == 1)
+    async fn update_target(
+        &self,
+        scope: Scope,
+        id: Uuid,
+        edit: &TargetEdit<'_>,
+    ) -> StoreResult<Option<TargetRecord>> {
+        const WHERE: &str =
+            "id = $1 AND account_id = $2 AND environment = $3 AND deleted_at IS NULL";
+        let at = || {
+            crate::args![
+                id.to_string(),
+                scope.account_id.to_string(),
+                scope.environment.as_str()
+            ]
+        };
+        let mut tx = self.db.begin().await?;
+        if tx.lock_rows("multistream_targets", WHERE, at()).await? == 0 {
+            return Ok(None);
+        }
+        let select = format!("SELECT {TARGET_COLUMNS} FROM multistream_targets WHERE {WHERE}");
+        let now = tx
+            .fetch_one::<TargetRow>(&select, at())
+            .await?
+            .into_record()?;
+        let t = edit(now).map_err(StoreError::Refused)?;
+        tx.execute(
+            &format!(
+                "UPDATE multistream_targets SET name = $4, url_sealed = $5, disabled = $6 \
+                 WHERE {WHERE}"
+            ),
+            crate::args![
+                id.to_string(),
+                scope.account_id.to_string(),
+                scope.environment.as_str(),
+                &t.name,
+                &t.url_sealed,
+                t.disabled
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(t))
     }
 
     async fn delete_target(

@@ -35,7 +35,8 @@ impl Dialect for Edgecast {
         (status, axum::Json(Message { message })).into_response()
     }
 
-    /// Edgecast answers a duplicate DirPath with 400, not 409, and names what was not found.
+    /// Edgecast answers a duplicate DirPath with 400, not 409, and names what was not found. An
+    /// instance another account owns (`Error::Owned`) keeps the shared 409.
     fn reword(e: &Error) -> Option<EcError> {
         match e {
             Error::Conflict(what) => Some(EcError::new(
