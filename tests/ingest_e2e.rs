@@ -49,7 +49,14 @@ async fn start_nginx(s: &Setup) -> Nginx {
         .local_addr()
         .unwrap()
         .port();
-    let hook = |p: &str| format!("http://{}/ingest/nginx-rtmp/{p}", s.server.addr);
+    // The ingest token rides on the hook URL's query, which nginx-rtmp keeps.
+    let token = s.server.ingest_token().await;
+    let hook = |p: &str| {
+        format!(
+            "http://{}/ingest/nginx-rtmp/{p}?token={token}",
+            s.server.addr
+        )
+    };
     let app = |name: &str| {
         format!(
             "    application {name} {{ live on; record off; on_publish {}; on_publish_done {}; }}\n",
@@ -307,6 +314,8 @@ async fn ffmpeg_through_nginx_rtmp() {
         !publish(&format!("{base}/inst/cam7?edgeKey43"), 2).await,
         "a wrong Edgecast key published"
     );
+    // Refusals are audited in aggregate, when the window ends (here: now).
+    s.server.svc().flush_ingest_refusals().await;
     let audit = s
         .server
         .store()

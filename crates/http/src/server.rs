@@ -40,6 +40,8 @@ pub async fn run(
     let flusher = tokio::spawn(svc.usage.clone().run(stop_rx.clone()));
     let keyring = tokio::spawn(follow_keyring(svc.clone(), stop_rx.clone()));
     let rate_sync = tokio::spawn(svc.clone().run_rate_sync(stop_rx.clone()));
+    // Writes refused publishes in aggregate each window, and what is left at shutdown.
+    let ingest = tokio::spawn(svc.clone().run_ingest_housekeeping(stop_rx.clone()));
     let deliveries = tokio::spawn(deliver_webhooks(svc.clone(), stop_rx));
     serve_http1(listener, state, shutdown).await;
     let _ = stop_tx.send(true);
@@ -47,6 +49,7 @@ pub async fn run(
     let _ = flusher.await;
     let _ = keyring.await;
     let _ = rate_sync.await;
+    let _ = ingest.await;
     let _ = deliveries.await;
     Ok(())
 }
