@@ -29,6 +29,8 @@ impl Window {
     }
 }
 
+/// Past this many tokens' tables, a new token's first refusal sweeps out the idle ones.
+const TOKENS_BEFORE_SWEEP: usize = 64;
 /// How often a full table is swept for expired entries (not on every refusal: a flood must not
 /// buy a sweep per hook).
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
@@ -90,6 +92,13 @@ impl IngestThrottle {
             return;
         };
         let window = self.window;
+        if !seen.contains_key(&token) && seen.len() >= TOKENS_BEFORE_SWEEP {
+            // Tokens with nothing left in the window (revoked ones, say) are forgotten.
+            seen.retain(|_, t| {
+                t.overflow.since.elapsed() < window
+                    || t.addrs.values().any(|w| w.since.elapsed() < window)
+            });
+        }
         let t = seen.entry(token).or_insert_with(|| TokenRefusals {
             addrs: HashMap::new(),
             overflow: Window::new(),
