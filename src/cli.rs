@@ -12,8 +12,8 @@ use crate::clock::{parse_duration_ms, rfc3339, SystemClock};
 use crate::config::{Config, Flags};
 use crate::crypto::Vault;
 use crate::domain::{
-    Actor, ApiKey, AuditEvent, Credits, Environment, KeyPolicy, Permissions, RateLimit,
-    SecretString,
+    Actor, ApiKey, AuditEvent, Credits, Environment, IngestToken, KeyPolicy, Permissions,
+    RateLimit, SecretString,
 };
 use crate::service::{KeyChange, NewKey, Services};
 use crate::store::{self, Store};
@@ -70,6 +70,9 @@ pub enum Command {
     /// Manage dashboard users.
     #[command(subcommand)]
     User(UserCmd),
+    /// Manage ingest tokens: what media servers present to the ingest hooks.
+    #[command(subcommand)]
+    IngestToken(IngestTokenCmd),
     /// Access-token signing keys.
     #[command(subcommand)]
     Token(TokenCmd),
@@ -146,6 +149,28 @@ pub enum UserCmd {
     },
     /// List dashboard users (never their password hashes).
     List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IngestTokenCmd {
+    /// Create an ingest token for one media server. Its secret is printed once and never again.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List ingest tokens (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an ingest token; every running server refuses it within a second.
+    Revoke {
+        id: String,
         #[arg(long)]
         json: bool,
     },
@@ -417,6 +442,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Account(cmd) => account(&svc, cmd).await,
         Command::Key(cmd) => key(&svc, cmd).await,
         Command::User(cmd) => user(&svc, cmd).await,
+        Command::IngestToken(cmd) => ingest_token(&svc, cmd).await,
         Command::Vault(VaultCmd::Rotate { batch, settle }) => {
             vault_rotate(&svc, batch, &settle).await
         }
@@ -457,6 +483,11 @@ async fn serve(svc: Arc<Services>, config: &Config) -> anyhow::Result<()> {
             "  API key      {} (production, id {})",
             b.key.secret.expose(),
             b.key.key.id
+        );
+        println!(
+            "  ingest token {} (id {}): add ?token=<it> to your media server's hook URLs",
+            b.ingest_token.secret.expose(),
+            b.ingest_token.token.id
         );
         println!("  These secrets are shown only now. Keep them somewhere safe.");
     }
@@ -640,6 +671,74 @@ async fn user(svc: &Services, cmd: UserCmd) -> anyhow::Result<()> {
                         u.account_id
                     );
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn ingest_token_json(t: &IngestToken) -> serde_json::Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "createdAt": rfc3339(t.created_at),
+        "lastUsedAt": t.last_used_at.map(rfc3339),
+        "revokedAt": t.revoked_at.map(rfc3339),
+    })
+}
+
+async fn ingest_token(svc: &Services, cmd: IngestTokenCmd) -> anyhow::Result<()> {
+    match cmd {
+        IngestTokenCmd::Create { name, json } => {
+            let created = svc.create_ingest_token(&operator(), &name).await?;
+            if json {
+                let mut v = ingest_token_json(&created.token);
+                v["token"] = json!(created.secret.expose());
+                println!("{v}");
+            } else {
+                println!(
+                    "created ingest token {} (id {})",
+                    created.token.name, created.token.id
+                );
+                println!("token (shown only now): {}", created.secret.expose());
+            }
+        }
+        IngestTokenCmd::List { json } => {
+            let tokens = svc.list_ingest_tokens(&operator()).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::Value::Array(tokens.iter().map(ingest_token_json).collect())
+                );
+            } else {
+                println!(
+                    "{:<36}  {:<8}  {:<20}  {:<20}  NAME",
+                    "ID", "STATUS", "CREATED", "LAST USED"
+                );
+                for t in tokens {
+                    println!(
+                        "{:<36}  {:<8}  {:<20}  {:<20}  {}",
+                        t.id,
+                        if t.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        },
+                        rfc3339(t.created_at),
+                        t.last_used_at.map_or_else(|| "never".into(), rfc3339),
+                        t.name
+                    );
+                }
+            }
+        }
+        IngestTokenCmd::Revoke { id, json } => {
+            let id = uuid::Uuid::parse_str(&id)
+                .map_err(|_| anyhow!("ingest token id must be a UUID, got {id:?}"))?;
+            let t = svc.revoke_ingest_token(&operator(), id).await?;
+            if json {
+                println!("{}", ingest_token_json(&t));
+            } else {
+                println!("revoked ingest token {} ({})", t.id, t.name);
             }
         }
     }

@@ -228,7 +228,7 @@ pub const SETTINGS: &[Setting] = &[
         env: "STREAMGATE_INGEST_MAX_FAILURES",
         flag: None,
         default: "`10`",
-        doc: "refused ingest decisions from one client address before it is throttled",
+        doc: "refused ingest decisions for one (ingest token, client address) before it is throttled",
         apply: |c, s| {
             c.service.ingest_max_failures = whole(s)?;
             Ok(())

@@ -122,6 +122,8 @@ pub struct TestServer {
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<std::io::Result<()>>>,
     pub db: Arc<TestDb>,
+    /// An ingest token made on first use (`ingest_token`).
+    ingest_token: tokio::sync::OnceCell<String>,
 }
 
 impl TestServer {
@@ -169,7 +171,36 @@ impl TestServer {
             stop: Some(tx),
             handle: Some(handle),
             db,
+            ingest_token: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// A valid ingest token of this server's store (made by the operator on first use, then
+    /// the same one), for calling the ingest hooks as a media server does.
+    pub async fn ingest_token(&self) -> String {
+        self.ingest_token
+            .get_or_init(|| async {
+                self.svc()
+                    .create_ingest_token(&operator(), "testkit")
+                    .await
+                    .expect("create ingest token")
+                    .secret
+                    .expose()
+                    .to_string()
+            })
+            .await
+            .clone()
+    }
+
+    /// The URL of an ingest hook with this server's ingest token in its query, as a media server
+    /// is configured: `/ingest/srs` → `http://127.0.0.1:PORT/ingest/srs?token=sgi_…`.
+    pub async fn ingest_url(&self, path: &str) -> String {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{path}{sep}token={}",
+            self.base_url,
+            self.ingest_token().await
+        )
     }
 
     pub fn svc(&self) -> &Arc<Services> {

@@ -337,6 +337,13 @@ async fn serve_bootstraps_once_and_keeps_data_across_restarts() {
         1,
         "the key is printed exactly once"
     );
+    // And one ingest token, for the first media server's hook URLs.
+    let ingest_token = text
+        .split_whitespace()
+        .find(|w| w.starts_with("sgi_"))
+        .unwrap_or_else(|| panic!("no ingest token printed: {text}"))
+        .to_string();
+    assert_eq!(text.matches("sgi_").count(), 1, "{text}");
     let http = reqwest::Client::new();
     let me = |addr: String, s: String| {
         let http = http.clone();
@@ -351,7 +358,30 @@ async fn serve_bootstraps_once_and_keeps_data_across_restarts() {
         }
     };
     assert_eq!(me(first.addr.clone(), secret.clone()).await, 200);
+    let hook = |addr: String, token: String| {
+        let http = http.clone();
+        async move {
+            http.post(format!(
+                "http://{addr}/ingest/nginx-rtmp/publish?token={token}"
+            ))
+            .body("app=live&name=nope-nope&addr=10.0.0.1")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+        }
+    };
+    assert_eq!(
+        hook(first.addr.clone(), ingest_token.clone()).await,
+        403,
+        "the printed ingest token authenticates a hook"
+    );
     let err = stop(first).await;
+    assert!(
+        !err.contains(&ingest_token),
+        "the bootstrap ingest token leaked into the logs"
+    );
     assert!(
         err.contains("request"),
         "debug request logs expected: {err}"
@@ -365,7 +395,8 @@ async fn serve_bootstraps_once_and_keeps_data_across_restarts() {
     // Second start: nothing new is created or printed, and the key still works.
     let second = serve(dir.path()).await;
     assert!(
-        !second.stdout.join("\n").contains("sg_production_"),
+        !second.stdout.join("\n").contains("sg_production_")
+            && !second.stdout.join("\n").contains("sgi_"),
         "{:?}",
         second.stdout
     );

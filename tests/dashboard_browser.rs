@@ -82,7 +82,11 @@ async fn dashboard_in_chromium() {
     let http = reqwest::Client::new();
     for call in ["publish", "publish-done"] {
         let res = http
-            .post(s.url(&format!("/ingest/nginx-rtmp/{call}")))
+            .post(
+                s.server
+                    .ingest_url(&format!("/ingest/nginx-rtmp/{call}"))
+                    .await,
+            )
             .header("content-type", "application/x-www-form-urlencoded")
             .body(format!(
                 "app=live&addr=10.0.0.7&name={}",

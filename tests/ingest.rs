@@ -1,5 +1,7 @@
 //! Media-server hooks over HTTP, as nginx-rtmp, SRS and MediaMTX call them: the shared decision,
-//! stream activity and sessions, Edgecast DirPaths and keys, rtmp credentials, throttling.
+//! stream activity and sessions, Edgecast DirPaths and keys, rtmp credentials, throttling. Each
+//! call presents the test server's ingest token on the hook URL, as a configured media server
+//! does (tests/ingest_tokens.rs covers calls without one).
 
 mod common;
 
@@ -15,7 +17,7 @@ async fn nginx(s: &Setup, call: &str, body: String) -> Response {
         "/ingest/nginx-rtmp/publish-done"
     };
     s.http
-        .post(s.url(path))
+        .post(s.server.ingest_url(path).await)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
         .send()
@@ -174,6 +176,8 @@ async fn a_stream_key_publishes_once_and_its_session_is_served() {
             403
         );
 
+        // Refusals are audited in aggregate, when the window ends (here: now).
+        s.server.svc().flush_ingest_refusals().await;
         let audit = s
             .server
             .store()
@@ -322,8 +326,10 @@ async fn srs_and_mediamtx_speak_their_own_protocols() {
     let s = setup(Backend::Sqlite).await;
     let st = stream(&s, "cam").await;
     let key = st["streamKey"].as_str().unwrap();
+    let srs_url = s.server.ingest_url("/ingest/srs").await;
+    let mtx_url = s.server.ingest_url("/ingest/mediamtx").await;
     let srs = |action: &str, stream: &str| {
-        s.http.post(s.url("/ingest/srs")).json(&json!({"action": action, "client_id": "x1", "ip": "10.4.0.1", "vhost": "__defaultVhost__", "app": "live", "stream": stream, "param": ""})).send()
+        s.http.post(&srs_url).json(&json!({"action": action, "client_id": "x1", "ip": "10.4.0.1", "vhost": "__defaultVhost__", "app": "live", "stream": stream, "param": ""})).send()
     };
     let r = srs("on_publish", key).await.unwrap();
     assert_eq!(r.status(), 200);
@@ -346,7 +352,7 @@ async fn srs_and_mediamtx_speak_their_own_protocols() {
     );
 
     let mtx = |action: &str, path: &str| {
-        s.http.post(s.url("/ingest/mediamtx")).json(&json!({"user": "", "password": "", "token": "", "ip": "10.5.0.1", "action": action, "path": path, "protocol": "rtmp", "id": null, "query": ""})).send()
+        s.http.post(&mtx_url).json(&json!({"user": "", "password": "", "token": "", "ip": "10.5.0.1", "action": action, "path": path, "protocol": "rtmp", "id": null, "query": ""})).send()
     };
     assert_eq!(
         mtx("publish", &format!("live/{key}"))
@@ -367,13 +373,7 @@ async fn srs_and_mediamtx_speak_their_own_protocols() {
     );
     assert_eq!(mtx("read", "live/unknown").await.unwrap().status(), 401);
     assert_eq!(mtx("api", "").await.unwrap().status(), 401);
-    let bad = s
-        .http
-        .post(s.url("/ingest/mediamtx"))
-        .body("{nope")
-        .send()
-        .await
-        .unwrap();
+    let bad = s.http.post(&mtx_url).body("{nope").send().await.unwrap();
     assert_eq!(bad.status(), 400);
 }
 
@@ -422,19 +422,27 @@ async fn repeated_refusals_from_one_address_are_throttled() {
         "{metrics}"
     );
     assert!(metrics.contains("outcome=\"refused\"} 10"));
+    // Audited in aggregate: one row for the ten refusals, one for the four throttled attempts.
+    s.server.svc().flush_ingest_refusals().await;
     let audit = s
         .server
         .store()
         .query_audit(None, None, 0, 100)
         .await
         .unwrap();
-    assert_eq!(
+    let rows = |outcome: &str| -> Vec<u64> {
         audit
             .iter()
-            .filter(|e| e.outcome == "throttled" && e.actor.contains("10.9.9.9"))
-            .count(),
-        1
-    );
+            .filter(|e| e.outcome == outcome && e.actor.contains("10.9.9.9"))
+            .map(|e| {
+                serde_json::from_str::<Value>(&e.detail).unwrap()["count"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(rows("throttled"), [4]);
+    assert_eq!(rows("unknown_stream"), [10]);
 }
 
 /// MediaMTX's JWT mode: the token verifies with the JWKS key and carries exactly one publish
@@ -618,6 +626,7 @@ async fn hook_caches_follow_changes_made_elsewhere(backend: Backend) {
         async move { nginx(a, &call, body).await.status().as_u16() }
     };
     let last_outcome = || async {
+        a.server.svc().flush_ingest_refusals().await;
         a.server
             .store()
             .query_audit(None, None, 0, 100)
@@ -666,6 +675,8 @@ async fn hook_caches_follow_changes_made_elsewhere(backend: Backend) {
     };
     assert_eq!(patch(true).await.unwrap().status(), 204);
     // Whether or not A has followed the change yet, the publish is refused, for the right reason.
+    // (Refusals are audited in aggregate: the older ones are written first, out of the way.)
+    a.server.svc().flush_ingest_refusals().await;
     assert_eq!(on_a(&key, "", "publish").await, 403);
     // Refusals of a known stream are its account's to see.
     assert_eq!(
@@ -696,6 +707,7 @@ async fn hook_caches_follow_changes_made_elsewhere(backend: Backend) {
         .send()
         .await
         .unwrap();
+    a.server.svc().flush_ingest_refusals().await;
     assert_eq!(on_a(&key, "", "publish").await, 403);
     // Refusals of a known stream are its account's to see.
     assert_eq!(

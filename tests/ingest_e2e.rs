@@ -2,8 +2,10 @@
 //! and a real ffmpeg publishes a test pattern. Valid keys stream; wrong, suspended and deleted
 //! ones are cut off by nginx; the stream shows active while publishing and a closed session after;
 //! Edgecast DirPath + key publishes the same way; a webhook receiver gets the signed
-//! `live-stream.broadcast.started` and `.ended` events. nginx and ffmpeg come from Debian
-//! (`scripts/test-deps.sh`); nginx runs unprivileged-port, with its own prefix under a temp dir.
+//! `live-stream.broadcast.started` and `.ended` events; the hooks carry an ingest token on their
+//! URL's query, which nginx-rtmp keeps (without it, even a valid key is refused). nginx and
+//! ffmpeg come from Debian (`scripts/test-deps.sh`); nginx runs unprivileged-port, with its own
+//! prefix under a temp dir.
 
 mod common;
 
@@ -49,7 +51,14 @@ async fn start_nginx(s: &Setup) -> Nginx {
         .local_addr()
         .unwrap()
         .port();
-    let hook = |p: &str| format!("http://{}/ingest/nginx-rtmp/{p}", s.server.addr);
+    // The ingest token rides on the hook URL's query, which nginx-rtmp keeps.
+    let token = s.server.ingest_token().await;
+    let hook = |p: &str| {
+        format!(
+            "http://{}/ingest/nginx-rtmp/{p}?token={token}",
+            s.server.addr
+        )
+    };
     let app = |name: &str| {
         format!(
             "    application {name} {{ live on; record off; on_publish {}; on_publish_done {}; }}\n",
@@ -57,8 +66,13 @@ async fn start_nginx(s: &Setup) -> Nginx {
             hook("publish-done")
         )
     };
+    // An application whose hooks carry no ingest token: streamgate answers them 401.
+    let untokened = format!(
+        "    application notoken {{ live on; record off; on_publish http://{}/ingest/nginx-rtmp/publish; }}\n",
+        s.server.addr
+    );
     let conf = format!(
-        "load_module {MODULE};\ndaemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\nevents {{ worker_connections 64; }}\nrtmp {{\n  server {{\n    listen 127.0.0.1:{port};\n{live}{inst}  }}\n}}\n",
+        "load_module {MODULE};\ndaemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\nevents {{ worker_connections 64; }}\nrtmp {{\n  server {{\n    listen 127.0.0.1:{port};\n{live}{inst}{untokened}  }}\n}}\n",
         d = dir.path().display(),
         live = app("live"),
         inst = app("inst"),
@@ -190,6 +204,17 @@ async fn ffmpeg_through_nginx_rtmp() {
     let id = st["id"].as_str().unwrap().to_string();
     let key = st["streamKey"].as_str().unwrap().to_string();
 
+    // A media server whose hook URL lacks the ingest token is refused, even with a valid key.
+    assert!(
+        !publish(&format!("{base}/notoken/{key}"), 2).await,
+        "published through hooks without an ingest token"
+    );
+    assert_eq!(
+        get(&s, &format!("/api/stream/{id}/sessions")).await,
+        json!([]),
+        "a session without an ingest token"
+    );
+
     // A valid key streams; the stream is active while it does.
     let mut child = ffmpeg(&format!("{base}/live/{key}"), 4);
     let active = eventually(Duration::from_secs(4), || {
@@ -307,6 +332,8 @@ async fn ffmpeg_through_nginx_rtmp() {
         !publish(&format!("{base}/inst/cam7?edgeKey43"), 2).await,
         "a wrong Edgecast key published"
     );
+    // Refusals are audited in aggregate, when the window ends (here: now).
+    s.server.svc().flush_ingest_refusals().await;
     let audit = s
         .server
         .store()

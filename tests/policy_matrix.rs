@@ -304,7 +304,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_policy_says() {
     // A publish session of the owner's stream (the ingest hook opens it).
     let pub_res = s
         .http
-        .post(s.url("/ingest/nginx-rtmp/publish"))
+        .post(s.server.ingest_url("/ingest/nginx-rtmp/publish").await)
         .form(&[
             ("app", "live"),
             ("name", stream["streamKey"].as_str().unwrap()),
@@ -455,11 +455,106 @@ async fn every_route_answers_every_kind_of_caller_as_the_policy_says() {
             }
         }
     }
+    // --- the ingest hooks: a media server's ingest token, or 401 and nothing written --------
+    let ingest_token = s.server.ingest_token().await;
+    let revoked_token = svc
+        .create_ingest_token(&streamgate::testkit::operator(), "revoked")
+        .await
+        .unwrap();
+    svc.revoke_ingest_token(&streamgate::testkit::operator(), revoked_token.token.id)
+        .await
+        .unwrap();
+    let hooks: Vec<_> = table.iter().filter(|s| s.need == Need::Ingest).collect();
+    let written = || async {
+        svc.flush_ingest_refusals().await;
+        s.server
+            .store()
+            .query_audit(None, None, 0, 10_000)
+            .await
+            .unwrap()
+            .len()
+    };
+    let before = written().await;
+    for spec in &hooks {
+        let (url, method) = (
+            s.url(&spec.path),
+            reqwest::Method::from_bytes(spec.method.as_str().as_bytes()).unwrap(),
+        );
+        let refused: [(&str, reqwest::RequestBuilder); 5] = [
+            ("no token", s.http.request(method.clone(), &url)),
+            (
+                "an API key",
+                s.http.request(method.clone(), &url).bearer_auth(s.secret()),
+            ),
+            (
+                "an API key as ?token=",
+                s.http
+                    .request(method.clone(), format!("{url}?token={}", s.secret())),
+            ),
+            (
+                "a made-up token",
+                s.http.request(
+                    method.clone(),
+                    format!("{url}?token=sgi_000000000000000000000000000000000000"),
+                ),
+            ),
+            (
+                "a revoked token",
+                s.http
+                    .request(method.clone(), &url)
+                    .bearer_auth(revoked_token.secret.expose()),
+            ),
+        ];
+        for (who, req) in refused {
+            let got = req.json(&json!({})).send().await.unwrap().status();
+            cells += 1;
+            if got != 401 {
+                failures.push(format!(
+                    "{} {} with {who}: got {got}, want 401",
+                    spec.method, spec.path
+                ));
+            }
+        }
+    }
+    assert_eq!(
+        written().await,
+        before,
+        "an unauthenticated hook wrote to the audit log"
+    );
+    for spec in &hooks {
+        let (url, method) = (
+            s.url(&spec.path),
+            reqwest::Method::from_bytes(spec.method.as_str().as_bytes()).unwrap(),
+        );
+        for (who, req) in [
+            (
+                "its token as ?token=",
+                s.http
+                    .request(method.clone(), format!("{url}?token={ingest_token}")),
+            ),
+            (
+                "its token as Bearer",
+                s.http
+                    .request(method.clone(), &url)
+                    .bearer_auth(&ingest_token),
+            ),
+        ] {
+            let got = req.json(&json!({})).send().await.unwrap().status();
+            cells += 1;
+            if got == 401 || got.is_server_error() {
+                failures.push(format!(
+                    "{} {} with {who}: got {got}, want what an authenticated hook gets",
+                    spec.method, spec.path
+                ));
+            }
+        }
+    }
+    assert_eq!(hooks.len(), 4, "the ingest hooks");
     let size = format!(
-        "policy matrix: {} declared routes ({} need a key) x {} kinds of caller = {cells} cells checked",
+        "policy matrix: {} declared routes ({} need a key, {} an ingest token) x the kinds of caller = {cells} cells checked",
         table.len(),
         keyed.len(),
-        CALLERS.len()
+        hooks.len(),
     );
     println!("{size}");
     // Kept for the test script to print (cargo hides a passing test's output).

@@ -73,6 +73,41 @@ async fn a_full_run_never_logs_or_echoes_a_secret() {
                 seen.push_str(&res.text().await.unwrap());
             }
         }
+        // Ingest tokens: on a hook URL's query and as Bearer, valid and revoked, listed.
+        let op = streamgate::testkit::operator();
+        let ingest = svc.create_ingest_token(&op, "edge").await.unwrap();
+        let gone = svc.create_ingest_token(&op, "gone").await.unwrap();
+        svc.revoke_ingest_token(&op, gone.token.id).await.unwrap();
+        for t in [&ingest, &gone] {
+            let token = t.secret.expose().to_string();
+            seen.push_str(&format!("{t:?}"));
+            for (url, bearer) in [
+                (
+                    s.url(&format!("/ingest/nginx-rtmp/publish?token={token}")),
+                    None,
+                ),
+                (s.url("/ingest/srs"), Some(token.clone())),
+            ] {
+                let mut req = s.http.post(url).body("app=live&name=nope&addr=10.0.0.1");
+                if let Some(b) = bearer {
+                    req = req.bearer_auth(b);
+                }
+                let res = req.send().await.unwrap();
+                seen.push_str(&format!("{:?}", res.headers()));
+                seen.push_str(&res.text().await.unwrap());
+            }
+            secrets.push(token);
+        }
+        svc.flush_ingest_refusals().await;
+        seen.push_str(&format!("{:?}", svc.list_ingest_tokens(&op).await.unwrap()));
+        seen.push_str(&format!(
+            "{:?}",
+            s.server
+                .store()
+                .query_audit(None, None, 0, 1000)
+                .await
+                .unwrap()
+        ));
         let keys = svc
             .list_keys(
                 &streamgate::testkit::operator().in_account(s.account.id),

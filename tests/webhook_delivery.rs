@@ -65,7 +65,11 @@ async fn nginx(server: &TestServer, call: &str, key: &str) -> u16 {
         "publish-done"
     };
     reqwest::Client::new()
-        .post(server.url(&format!("/ingest/nginx-rtmp/{path}")))
+        .post(
+            server
+                .ingest_url(&format!("/ingest/nginx-rtmp/{path}"))
+                .await,
+        )
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!(
             "app=live&addr=10.0.0.1&call={call}&name={key}&type=live"

@@ -6,8 +6,8 @@
 use super::{random_base62, sha256, SecretString, BASE62};
 use domain::Environment;
 
-const RANDOM_LEN: usize = 30;
-const CHECK_LEN: usize = 6;
+pub(crate) const RANDOM_LEN: usize = 30;
+pub(crate) const CHECK_LEN: usize = 6;
 /// Characters of the random part shown to humans after the `sg_<env>_` tag.
 const PREFIX_RANDOM_CHARS: usize = 8;
 
@@ -18,7 +18,7 @@ fn env_tag(env: Environment) -> &'static str {
     }
 }
 
-fn checksum(body: &str) -> [u8; CHECK_LEN] {
+pub(crate) fn checksum(body: &str) -> [u8; CHECK_LEN] {
     let mut n = crc32fast::hash(body.as_bytes()) as u64;
     let mut out = [b'0'; CHECK_LEN];
     for slot in out.iter_mut().rev() {

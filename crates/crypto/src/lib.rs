@@ -1,11 +1,13 @@
 //! Key generation and checksums, hashing, and secrets that cannot print themselves.
 
+pub mod ingest_secret;
 pub mod jwt;
 pub mod key_secret;
 pub mod password;
 pub mod vault;
 
 pub use domain::{random_base62, SecretString, BASE62};
+pub use ingest_secret::IngestSecret;
 pub use key_secret::{KeySecret, ParsedKey};
 pub use vault::{Aad, Vault};
 

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod credential;
 pub mod edgecast;
 pub mod error;
+pub mod ingest_token;
 pub mod page;
 pub mod permission;
 pub mod public_ids;
@@ -27,6 +28,7 @@ pub use api_key::{
 };
 pub use audit::AuditEvent;
 pub use error::{AuthFailure, Error};
+pub use ingest_token::IngestToken;
 pub use page::After;
 pub use permission::{Action, Permission, Permissions, Resource};
 pub use random::{random_base62, BASE62};

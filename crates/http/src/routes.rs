@@ -22,7 +22,8 @@ pub enum Need {
     Anyone,
     /// A credential in the request body (api.video's `/auth/*`).
     BodyCredential,
-    /// A media server's hook.
+    /// A media server's hook: an ingest token on the hook URL (`?token=`) or as Bearer; without
+    /// one, 401 and nothing written (see `ingest::caller`).
     Ingest,
     /// A signed-in dashboard user (cookie and CSRF token).
     Dashboard,

@@ -41,6 +41,8 @@ pub async fn run(
     let keyring = tokio::spawn(follow_keyring(svc.clone(), stop_rx.clone()));
     let rate_sync = tokio::spawn(svc.clone().run_rate_sync(stop_rx.clone()));
     let retention = tokio::spawn(svc.clone().run_retention(stop_rx.clone()));
+    // Writes refused publishes in aggregate each window, and what is left at shutdown.
+    let ingest = tokio::spawn(svc.clone().run_ingest_housekeeping(stop_rx.clone()));
     let deliveries = tokio::spawn(deliver_webhooks(svc.clone(), stop_rx));
     serve_http1(listener, state, shutdown).await;
     let _ = stop_tx.send(true);
@@ -49,6 +51,7 @@ pub async fn run(
     let _ = keyring.await;
     let _ = rate_sync.await;
     let _ = retention.await;
+    let _ = ingest.await;
     let _ = deliveries.await;
     Ok(())
 }

@@ -35,6 +35,8 @@ pub struct Bootstrap {
     pub username: String,
     pub password: SecretString,
     pub key: CreatedKey,
+    /// For the first media server's hook URLs (`?token=`).
+    pub ingest_token: crate::CreatedIngestToken,
 }
 
 impl Services {
@@ -173,7 +175,8 @@ impl Services {
         Ok(user)
     }
 
-    /// On an empty store: a default account, an admin user and one production key.
+    /// On an empty store: a default account, an admin user, one production key and one ingest
+    /// token.
     pub async fn bootstrap_if_empty(&self, operator: &Actor) -> Result<Option<Bootstrap>, Error> {
         require_operator(operator)?;
         if self.store.count_accounts().await? > 0 {
@@ -203,11 +206,13 @@ impl Services {
                 },
             )
             .await?;
+        let ingest_token = self.create_ingest_token(operator, "bootstrap").await?;
         Ok(Some(Bootstrap {
             account,
             username: user.username,
             password,
             key,
+            ingest_token,
         }))
     }
 }

@@ -2,18 +2,23 @@
 //! SRS, MediaMTX). Allowed when the stream name is a live stream's key, or the path matches an
 //! Edgecast DirPath and the query carries its key (or the account's global key), or the query
 //! carries the user/pass of one of that account's Brightcove `rtmp` credentials. Secrets are
-//! compared in constant time; refusals are throttled per client address and audited.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+//! compared in constant time.
+//!
+//! Only a media server that presented a valid ingest token gets here (`IngestCaller`). Every
+//! field it reports is held to a cap before it is used (`domain::ingest_token::caps`). Refusals
+//! are throttled per (ingest token, reported client address), and audited in aggregate: one row
+//! per (token, address, reason) and minute, written by `run_ingest_housekeeping` (see
+//! `ingest_refusals`), so a flood of refused hooks cannot turn into a flood of writes.
 
 use uuid::Uuid;
 
+pub use super::ingest_throttle::IngestThrottle;
+use super::ingest_tokens::IngestCaller;
 use super::Services;
 use crypto::{sha256, Aad};
 use domain::credential::CredentialType;
 use domain::edgecast::dir_path_matches;
+use domain::ingest_token::{cap, caps};
 use domain::AuditEvent;
 use domain::{Error, Session};
 use store::{GroupWrite, Scope, StreamRecord};
@@ -21,6 +26,8 @@ use store::{GroupWrite, Scope, StreamRecord};
 /// What a media server tells us about a publish (or its end).
 #[derive(Debug, Clone)]
 pub struct PublishRequest {
+    /// The media server that asks (its ingest token).
+    pub caller: IngestCaller,
     /// `nginx-rtmp`, `srs`, `mediamtx`.
     pub ingest: &'static str,
     /// The application (nginx-rtmp `app`, SRS `app`, first part of a MediaMTX path).
@@ -51,6 +58,30 @@ impl PublishRequest {
         let values = self.params.iter().filter_map(|(_, v)| v.as_deref());
         bare.chain(values)
     }
+
+    /// Are the application, stream name and query within their caps?
+    fn within_caps(&self) -> bool {
+        self.app.len() <= caps::APP
+            && self.stream.len() <= caps::STREAM
+            && self.params.len() <= caps::PARAMS
+            && self.params.iter().all(|(k, v)| {
+                k.len() <= caps::PARAM && v.as_ref().is_none_or(|v| v.len() <= caps::PARAM)
+            })
+    }
+
+    /// The reported client address cut to its cap ("unknown" when none was reported).
+    fn addr(&self) -> &str {
+        cap(self.client_addr.as_deref().unwrap_or("unknown"), caps::ADDR)
+    }
+
+    /// This request with its client address cut to its cap (it is stored with the session).
+    fn with_capped_addr(&self) -> Option<Self> {
+        let a = self.client_addr.as_deref()?;
+        (a.len() > caps::ADDR).then(|| Self {
+            client_addr: Some(cap(a, caps::ADDR).to_string()),
+            ..self.clone()
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +95,7 @@ pub enum PublishDecision {
     },
     /// Why; and the account whose stream was refused, when the stream is known.
     Refused(&'static str, Option<Uuid>),
-    /// Too many refusals from this address lately: refused without looking.
+    /// Too many refusals for this (ingest token, client address) lately: refused without looking.
     Throttled,
 }
 
@@ -87,71 +118,30 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Refusals per client address in a sliding window.
-pub struct IngestThrottle {
-    limit: u32,
-    window: Duration,
-    /// address → (refusals in the window, window start, throttling already audited)
-    seen: Mutex<HashMap<String, (u32, Instant, bool)>>,
-}
-
-impl IngestThrottle {
-    pub fn new(limit: u32, window: Duration) -> Self {
-        Self {
-            limit: limit.max(1),
-            window,
-            seen: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// None when the address may try; Some(first) when it is throttled, `first` being true only
-    /// for the first refusal of the window (the one that is audited; all are counted).
-    fn blocked(&self, addr: &str) -> Option<bool> {
-        let mut seen = self.seen.lock().ok()?;
-        let e = seen.get_mut(addr)?;
-        if e.0 < self.limit || e.1.elapsed() >= self.window {
-            return None;
-        }
-        let first = !e.2;
-        e.2 = true;
-        Some(first)
-    }
-
-    fn refused(&self, addr: &str) {
-        let Ok(mut seen) = self.seen.lock() else {
-            return;
-        };
-        if seen.len() > 100_000 {
-            let w = self.window;
-            seen.retain(|_, (_, since, _)| since.elapsed() < w);
-        }
-        let e = seen
-            .entry(addr.to_string())
-            .or_insert((0, Instant::now(), false));
-        if e.1.elapsed() >= self.window {
-            *e = (0, Instant::now(), false);
-        }
-        e.0 += 1;
-    }
-}
-
 impl Services {
     /// The decision for a publish, with its effects: on allow through a stream key the stream
-    /// becomes active and a session opens; every decision is audited.
+    /// becomes active and a session opens, audited with it; other allowed publishes are audited
+    /// at once; refusals are counted and audited in aggregate (`ingest_refusals`).
     pub async fn authorize_publish(&self, req: &PublishRequest) -> Result<PublishDecision, Error> {
-        let addr = req.client_addr.clone().unwrap_or_else(|| "unknown".into());
-        if let Some(first) = self.ingest_throttle.blocked(&addr) {
-            // A flood from one address is one audit entry per window, not a write per attempt.
-            if first {
-                self.audit_publish(req, None, "throttled").await;
-            }
+        let capped = req.with_capped_addr();
+        let req = capped.as_ref().unwrap_or(req);
+        let token = req.caller.token_id();
+        let addr = req.addr();
+        if self.ingest_throttle.blocked(token, addr) {
+            self.ingest_refusals
+                .record(req, "throttled", None, self.now_ms());
             return Ok(PublishDecision::Throttled);
         }
-        let decision = self.decide(req).await?;
+        let decision = if req.within_caps() {
+            self.decide(req).await?
+        } else {
+            PublishDecision::Refused("field_too_long", None)
+        };
         match &decision {
             PublishDecision::Refused(reason, account) => {
-                self.ingest_throttle.refused(&addr);
-                self.audit_publish(req, *account, reason).await;
+                self.ingest_throttle.refused(token, addr);
+                self.ingest_refusals
+                    .record(req, reason, *account, self.now_ms());
             }
             // A publish that opened a session was audited in the session's own transaction.
             PublishDecision::Allowed {
@@ -330,6 +320,11 @@ impl Services {
     /// The publish ended (nginx-rtmp `publish_done`, SRS `on_unpublish`): close the session and
     /// mark the stream idle.
     pub async fn end_publish(&self, req: &PublishRequest) -> Result<(), Error> {
+        if req.stream.len() > caps::STREAM {
+            return Ok(());
+        }
+        let capped = req.with_capped_addr();
+        let req = capped.as_ref().unwrap_or(req);
         if let Some(rec) = self
             .verifier
             .stream_by_key_hash(&sha256(req.stream.as_bytes()))
@@ -362,16 +357,12 @@ impl Services {
         AuditEvent {
             id: Uuid::now_v7(),
             account_id: account,
-            actor: format!(
-                "ingest:{}@{}",
-                req.ingest,
-                req.client_addr.as_deref().unwrap_or("unknown")
-            ),
+            actor: format!("ingest:{}@{}", req.ingest, req.addr()),
             action: "ingest.publish".into(),
             // The path, never the stream name itself (it may be a stream key).
-            object: format!("app:{}", req.app),
+            object: format!("app:{}", cap(&req.app, caps::AUDIT_FIELD)),
             outcome: outcome.into(),
-            detail: String::new(),
+            detail: format!("ingest_token:{}", req.caller.token_id()),
             at: self.now_ms(),
             environment: None,
         }

@@ -8,6 +8,9 @@ pub mod dashboard;
 pub mod deliveries;
 pub mod group_commit;
 pub mod ingest;
+pub mod ingest_refusals;
+pub mod ingest_throttle;
+pub mod ingest_tokens;
 pub mod keys;
 pub mod ratelimits;
 pub mod retention;
@@ -26,6 +29,7 @@ use crypto::Vault;
 use domain::clock::Clock;
 use store::Store;
 
+pub use ingest_tokens::{CreatedIngestToken, IngestCaller};
 pub use keys::{CreatedKey, KeyChange, NewKey, VerifyOutcome};
 pub use settings::Settings;
 pub use usage::UsageRecorder;
@@ -44,6 +48,10 @@ pub struct Services {
     /// Group commit of audit events and publish starts and ends.
     group_commit: group_commit::GroupCommit,
     pub ingest_throttle: ingest::IngestThrottle,
+    /// Refused publishes, counted until the housekeeping writes them in aggregate.
+    pub ingest_refusals: ingest_refusals::RefusalLog,
+    /// When each ingest token was last used, until it is written back.
+    ingest_token_uses: ingest_tokens::IngestTokenUses,
     /// A second simultaneous publish of a key is allowed.
     pub ingest_allow_concurrent: bool,
     /// What configuration said.
@@ -77,6 +85,8 @@ impl Services {
                 settings.ingest_max_failures,
                 settings.ingest_failure_window,
             ),
+            ingest_refusals: Default::default(),
+            ingest_token_uses: Default::default(),
             ingest_allow_concurrent: settings.ingest_allow_concurrent,
             oauth_tokens: deliveries::OAuthTokenCache::default(),
             settings: settings.clone(),

@@ -14,7 +14,7 @@ use quick_cache::sync::Cache;
 
 use crypto::ParsedKey;
 use domain::clock::Clock;
-use domain::{KeyCounters, KeyInfo, VerifyCode};
+use domain::{IngestToken, KeyCounters, KeyInfo, VerifyCode};
 use store::stream_keys::STREAM_KEY_CHANGED;
 use store::{Store, StoreResult, StreamKeyRecord, StreamRecord};
 
@@ -22,6 +22,8 @@ use store::{Store, StoreResult, StreamKeyRecord, StreamRecord};
 pub const CACHE_CAPACITY: usize = 200_000;
 /// How many instances' Edgecast stream keys the ingest cache holds at most.
 const INSTANCE_CAPACITY: usize = 10_000;
+/// How many ingest-token hashes (known and unknown) the ingest cache holds at most.
+const INGEST_TOKEN_CAPACITY: usize = 10_000;
 /// How long an unknown key is remembered as unknown.
 const NEGATIVE_TTL: Duration = Duration::from_secs(5);
 /// The follower wakes at least this often even without a notification.
@@ -76,6 +78,8 @@ pub struct Verifier {
     streams: Cache<[u8; 32], Cached<Arc<StreamRecord>>>,
     /// Edgecast stream keys whose DirPath could match an instance (ingest hooks).
     instances: Cache<String, Cached<Arc<Vec<StreamKeyRecord>>>>,
+    /// Media servers' ingest tokens by the hash of their secret (ingest hooks).
+    ingest_tokens: Cache<[u8; 32], Cached<Arc<IngestToken>>>,
     epoch: Instant,
     /// Milliseconds since `epoch` of the last successful sync with the change log; -1 = never.
     synced_at: AtomicI64,
@@ -106,6 +110,7 @@ impl Verifier {
             by_id: Cache::new(CACHE_CAPACITY),
             streams: Cache::new(CACHE_CAPACITY),
             instances: Cache::new(INSTANCE_CAPACITY),
+            ingest_tokens: Cache::new(INGEST_TOKEN_CAPACITY),
             epoch: Instant::now(),
             synced_at: AtomicI64::new(-1),
             generation: AtomicU64::new(0),
@@ -197,6 +202,18 @@ impl Verifier {
             })
             .await?;
         Ok(found.unwrap_or_default())
+    }
+
+    /// The ingest token whose secret hashes to `hash` (revoked ones too: the caller refuses
+    /// them). Cached; the change log drops a token when it is created or revoked.
+    pub async fn ingest_token_by_hash(
+        &self,
+        hash: &[u8; 32],
+    ) -> StoreResult<Option<Arc<IngestToken>>> {
+        self.through(&self.ingest_tokens, *hash, async {
+            Ok(self.store.ingest_token_by_hash(hash).await?.map(Arc::new))
+        })
+        .await
     }
 
     /// One read through a cache: from the cache while it is trusted, else from the store (and
@@ -321,6 +338,7 @@ impl Verifier {
                 self.by_id.clear();
                 self.streams.clear();
                 self.instances.clear();
+                self.ingest_tokens.clear();
             }
             for c in changes {
                 if let Some(h) = c
@@ -330,6 +348,7 @@ impl Verifier {
                 {
                     self.cache.remove(&h);
                     self.streams.remove(&h);
+                    self.ingest_tokens.remove(&h);
                 }
                 if c.kind == STREAM_KEY_CHANGED {
                     self.instances.clear();

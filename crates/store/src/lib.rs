@@ -1,6 +1,6 @@
 //! Persistence: one store per kind of thing streamgate keeps (accounts, users, keys, the change
 //! log, tokens, audit, usage, streams, sessions, stream keys, credentials, webhooks and their
-//! deliveries, uploads, the vault), all implemented once by `SqlStore` for SQLite and PostgreSQL
+//! deliveries, uploads, the vault, ingest tokens), all implemented once by `SqlStore` for SQLite and PostgreSQL
 //! (see `db`), and `Store`, which is all of them.
 
 pub mod accounts;
@@ -9,6 +9,7 @@ pub mod changes;
 pub mod credentials;
 pub mod db;
 pub mod group;
+pub mod ingest_tokens;
 pub mod keys;
 pub mod postgres;
 pub mod ratelimits;
@@ -33,6 +34,7 @@ pub use audit::AuditStore;
 pub use changes::{Change, ChangeListener, ChangeLog};
 pub use credentials::{CredentialRecord, CredentialStore};
 pub use group::{GroupStore, GroupWrite};
+pub use ingest_tokens::IngestTokenStore;
 pub use keys::KeyStore;
 pub use ratelimits::{RateLimitStore, WindowCount};
 pub use sessions::SessionStore;
@@ -119,6 +121,7 @@ pub trait Store:
     + VaultStore
     + GroupStore
     + RateLimitStore
+    + IngestTokenStore
     + Send
     + Sync
     + 'static

@@ -1,12 +1,14 @@
 //! MediaMTX `authHTTPAddress`: JSON `{user, password, token, ip, action, path, protocol, id,
 //! query}`; 2xx allows. Publishing takes the shared decision; reading follows the stream's
-//! playback policy (public streams may be read by anyone, by playback id or key).
+//! playback policy (public streams may be read by anyone, by playback id or key). The ingest
+//! token is on `authHTTPAddress` (`http://…/ingest/mediamtx?token=…`); the body's own `token`
+//! field is the publisher's or reader's, not ours.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use serde::Deserialize;
 
-use super::{metric_outcome, parse_query};
+use super::{caller, metric_outcome, parse_query};
 use crate::AppState;
 use service::ingest::{PublishDecision, PublishRequest};
 
@@ -25,7 +27,16 @@ pub struct AuthRequest {
     query: String,
 }
 
-pub async fn hook(State(state): State<AppState>, body: axum::body::Bytes) -> StatusCode {
+pub async fn hook(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    let caller = match caller(&state, "mediamtx", &uri, &headers).await {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
     let Ok(a) = serde_json::from_slice::<AuthRequest>(&body) else {
         return StatusCode::BAD_REQUEST;
     };
@@ -36,6 +47,7 @@ pub async fn hook(State(state): State<AppState>, body: axum::body::Bytes) -> Sta
         params.push(("pass".into(), Some(a.password.clone())));
     }
     let req = PublishRequest {
+        caller,
         ingest: "mediamtx",
         app: app.to_string(),
         stream: stream.to_string(),

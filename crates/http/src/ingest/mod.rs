@@ -1,5 +1,10 @@
-//! Media-server hooks: each turns its server's request into a `PublishRequest` and answers the
-//! shared decision (`Services::authorize_publish`) the way that server understands.
+//! Media-server hooks: each authenticates the media server (its ingest token), turns its
+//! server's request into a `PublishRequest` and answers the shared decision
+//! (`Services::authorize_publish`) the way that server understands.
+//!
+//! The ingest token comes from the hook URL's own query (`?token=`), never from the body (where
+//! nginx-rtmp puts the encoder's publish arguments), or from `Authorization: Bearer`. Without a
+//! valid one the answer is 401 with no body, and nothing is written: no audit row, no session.
 
 pub mod mediamtx;
 pub mod nginx_rtmp;
@@ -7,12 +12,56 @@ pub mod srs;
 
 use std::borrow::Cow;
 
-use axum::http::Method;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::routing::post;
 
 use crate::routes::{Need, Routes};
+use crate::AppState;
 
 use service::ingest::PublishDecision;
+use service::IngestCaller;
+
+/// The media server behind a hook, or the status to answer instead: 401 without a valid ingest
+/// token (counted in the metrics, nothing written), 400 for two Authorization headers, 503 when
+/// the token cannot be checked.
+pub async fn caller(
+    state: &AppState,
+    server: &'static str,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<IngestCaller, StatusCode> {
+    if crate::auth::one_authorization(headers).is_err() {
+        return Err(StatusCode::BAD_REQUEST);
+    }
+    let from_query = uri.query().and_then(|q| {
+        parse_query_borrowed(q)
+            .into_iter()
+            .find(|(k, _)| k == "token")
+            .and_then(|(_, v)| v)
+    });
+    let from_header = || {
+        let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+        let head = value.get(..7)?;
+        head.eq_ignore_ascii_case("Bearer ")
+            .then(|| std::borrow::Cow::Borrowed(value[7..].trim()))
+    };
+    let verified = match from_query.or_else(from_header) {
+        Some(token) => state.svc.verify_ingest_token(&token).await,
+        None => Ok(None),
+    };
+    match verified {
+        Ok(Some(caller)) => Ok(caller),
+        Ok(None) => {
+            state.metrics.ingest_decision(server, "unauthenticated");
+            Err(StatusCode::UNAUTHORIZED)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not check an ingest token");
+            Err(StatusCode::SERVICE_UNAVAILABLE)
+        }
+    }
+}
 
 pub fn routes() -> Routes {
     Routes::new()

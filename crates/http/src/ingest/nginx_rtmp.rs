@@ -1,20 +1,45 @@
 //! nginx-rtmp `on_publish` / `on_publish_done`: a form with `app, flashver, swfurl, tcurl, pageurl,
 //! addr, clientid, call, name, type` plus the publish URL's query args as extra fields (an
-//! Edgecast-style `?KEY` arrives as a bare field with no `=`). 2xx allows, 4xx refuses.
+//! Edgecast-style `?KEY` arrives as a bare field with no `=`). 2xx allows, 4xx refuses. The
+//! ingest token is on the hook URL (`on_publish http://…/ingest/nginx-rtmp/publish?token=…;`),
+//! whose query nginx-rtmp keeps; the form's fields are the encoder's and never carry it.
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 
-use super::{metric_outcome, parse_query_borrowed};
+use super::{caller, metric_outcome, parse_query_borrowed};
 use crate::AppState;
 use service::ingest::{PublishDecision, PublishRequest};
+use service::IngestCaller;
 
 const STANDARD: &[&str] = &[
     "app", "flashver", "swfurl", "tcurl", "pageurl", "addr", "clientid", "call", "name", "type",
 ];
 
-fn request(body: &[u8]) -> PublishRequest {
+/// What the form says about the publish.
+#[derive(Debug)]
+struct Form {
+    app: String,
+    stream: String,
+    params: Vec<(String, Option<String>)>,
+    client_addr: Option<String>,
+}
+
+impl Form {
+    fn into_request(self, caller: IngestCaller) -> PublishRequest {
+        PublishRequest {
+            caller,
+            ingest: "nginx-rtmp",
+            app: self.app,
+            stream: self.stream,
+            params: self.params,
+            client_addr: self.client_addr,
+        }
+    }
+}
+
+fn form(body: &[u8]) -> Form {
     let text = String::from_utf8_lossy(body);
     let fields = parse_query_borrowed(&text);
     // The first of duplicates: nginx-rtmp puts its own fields before the URL's query args.
@@ -33,8 +58,7 @@ fn request(body: &[u8]) -> PublishRequest {
             _ => params.push((k.to_string(), v.as_deref().map(str::to_owned))),
         }
     }
-    PublishRequest {
-        ingest: "nginx-rtmp",
+    Form {
         app: first("app"),
         stream: first("name"),
         params,
@@ -42,8 +66,17 @@ fn request(body: &[u8]) -> PublishRequest {
     }
 }
 
-pub async fn publish(State(state): State<AppState>, body: Bytes) -> StatusCode {
-    let req = request(&body);
+pub async fn publish(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let caller = match caller(&state, "nginx-rtmp", &uri, &headers).await {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
+    let req = form(&body).into_request(caller);
     match state.svc.authorize_publish(&req).await {
         Ok(d) => {
             state
@@ -62,8 +95,17 @@ pub async fn publish(State(state): State<AppState>, body: Bytes) -> StatusCode {
     }
 }
 
-pub async fn publish_done(State(state): State<AppState>, body: Bytes) -> StatusCode {
-    let req = request(&body);
+pub async fn publish_done(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let caller = match caller(&state, "nginx-rtmp", &uri, &headers).await {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
+    let req = form(&body).into_request(caller);
     if let Err(e) = state.svc.end_publish(&req).await {
         tracing::error!(error = %e, "could not close the publish session");
     }
@@ -76,11 +118,11 @@ mod tests {
 
     #[test]
     fn the_seed_body_as_nginx_sends_it() {
-        let r = request(b"app=inst&flashver=FMLE%2F3.0&tcurl=rtmp://127.0.0.1:1935/inst&pageurl=&addr=127.0.0.1&clientid=1&call=publish&name=cam7&type=live&edgeKey42");
+        let r = form(b"app=inst&flashver=FMLE%2F3.0&tcurl=rtmp://127.0.0.1:1935/inst&pageurl=&addr=127.0.0.1&clientid=1&call=publish&name=cam7&type=live&edgeKey42");
         assert_eq!((r.app.as_str(), r.stream.as_str()), ("inst", "cam7"));
         assert_eq!(r.client_addr.as_deref(), Some("127.0.0.1"));
         assert_eq!(r.params, vec![("edgeKey42".to_string(), None)]);
-        let dup = request(b"app=live&name=k1&call=publish&name=evil&user=u&pass=p");
+        let dup = form(b"app=live&name=k1&call=publish&name=evil&user=u&pass=p");
         assert_eq!(dup.stream, "k1", "the first name wins");
         assert!(dup.params.contains(&("name".into(), Some("evil".into()))));
     }

@@ -1,11 +1,12 @@
 //! SRS `on_publish` / `on_unpublish` (HTTP callbacks): JSON `{action, client_id, ip, vhost, app,
-//! stream, param, …}`. SRS allows only on HTTP 200 with body `0`.
+//! stream, param, …}`. SRS allows only on HTTP 200 with body `0`. The ingest token is on the
+//! hook URL (`on_publish http://…/ingest/srs?token=…;`), or `Authorization: Bearer`.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use serde::Deserialize;
 
-use super::{metric_outcome, parse_query};
+use super::{caller, metric_outcome, parse_query};
 use crate::AppState;
 use service::ingest::{PublishDecision, PublishRequest};
 
@@ -24,12 +25,19 @@ pub struct Callback {
 
 pub async fn hook(
     State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> (StatusCode, &'static str) {
+    let caller = match caller(&state, "srs", &uri, &headers).await {
+        Ok(c) => c,
+        Err(status) => return (status, ""),
+    };
     let Ok(cb) = serde_json::from_slice::<Callback>(&body) else {
         return (StatusCode::BAD_REQUEST, "1");
     };
     let req = PublishRequest {
+        caller,
         ingest: "srs",
         app: cb.app,
         stream: cb.stream,
