@@ -130,7 +130,7 @@ async fn streams(backend: Backend) {
     let st = get(&s, &format!("/api/stream/{}", ids[0])).await;
     let res = s
         .http
-        .post(s.url("/ingest/nginx-rtmp/publish"))
+        .post(s.server.ingest_url("/ingest/nginx-rtmp/publish").await)
         .form(&[
             ("app", "live"),
             ("name", st["streamKey"].as_str().unwrap()),

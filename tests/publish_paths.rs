@@ -108,7 +108,7 @@ async fn publish(s: &Setup, app: &str, name: &str, query: &str) -> u16 {
         form.push_str(query);
     }
     s.http
-        .post(s.url("/ingest/nginx-rtmp/publish"))
+        .post(s.server.ingest_url("/ingest/nginx-rtmp/publish").await)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(form)
         .send()
@@ -471,9 +471,10 @@ async fn concurrent_first_claims_have_one_winner_on_postgres() {
 async fn ownership_changes_reach_every_instances_cache() {
     let s = setup(Backend::Postgres).await;
     let other = TestServer::start_on(s.server.db.clone()).await;
+    let hook = other.ingest_url("/ingest/nginx-rtmp/publish").await;
     let on_other = |app: &'static str, name: &'static str, query: &'static str| {
         let http = s.http.clone();
-        let url = other.url("/ingest/nginx-rtmp/publish");
+        let url = hook.clone();
         async move {
             http.post(url)
                 .header("content-type", "application/x-www-form-urlencoded")
