@@ -131,6 +131,76 @@ pub const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        file: Some("header_timeout"),
+        env: "STREAMGATE_HEADER_TIMEOUT",
+        flag: None,
+        default: "`10s`",
+        doc: "a connection that has not sent a whole request head this long after it opened (or after the head's first byte, on a kept-alive connection) is closed",
+        apply: |c, s| {
+            c.http.header_timeout = duration(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("idle_timeout"),
+        env: "STREAMGATE_IDLE_TIMEOUT",
+        flag: None,
+        default: "`60s`",
+        doc: "a kept-alive connection with no next request this long after a response is closed",
+        apply: |c, s| {
+            c.http.idle_timeout = duration(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("body_timeout"),
+        env: "STREAMGATE_BODY_TIMEOUT",
+        flag: None,
+        default: "`30s`",
+        doc: "a request body not received this long after its head is answered 408 and its connection closed",
+        apply: |c, s| {
+            c.http.body_timeout = duration(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("max_connections"),
+        env: "STREAMGATE_MAX_CONNECTIONS",
+        flag: None,
+        default: "¾ of the open-file limit (`ulimit -n`), at most `10000`",
+        doc: "client connections open at once; when full, the ones waiting longest on their client are closed to admit a new one (see [Connections](#connections-and-timeouts))",
+        apply: |c, s| {
+            c.http.max_connections = Some(whole(s)? as usize);
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("password_hash_concurrency"),
+        env: "STREAMGATE_PASSWORD_HASH_CONCURRENCY",
+        flag: None,
+        default: "the number of CPUs",
+        doc: "dashboard password hashes (argon2id) computed at once",
+        apply: |c, s| {
+            c.service.password_hash_concurrency = whole(s)? as usize;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("password_hash_queue"),
+        env: "STREAMGATE_PASSWORD_HASH_QUEUE",
+        flag: None,
+        default: "`32`",
+        doc: "password hashes that may wait for those; beyond them a sign-in is answered 503 at once",
+        apply: |c, s| {
+            c.service.password_hash_queue = s
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("must be a whole number (got {s:?})"))?
+                as usize;
+            Ok(())
+        },
+    },
+    Setting {
         file: Some("log"),
         env: "STREAMGATE_LOG",
         flag: Some("--log"),

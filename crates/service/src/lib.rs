@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod group_commit;
 pub mod ingest;
 pub mod keys;
+pub mod passwords;
 pub mod ratelimits;
 pub mod settings;
 pub mod stream_keys;
@@ -51,6 +52,10 @@ pub struct Services {
     pub rate_sync: Arc<ratelimits::RateSync>,
     /// Access tokens fetched for notification endpoints' `oauth` credentials.
     pub oauth_tokens: deliveries::OAuthTokenCache,
+    /// Every password hash and check, behind a bounded queue.
+    pub passwords: passwords::PasswordHasher,
+    /// When `sign_in_attempts` was last pruned (ms).
+    sign_in_pruned_at: std::sync::atomic::AtomicI64,
 }
 
 impl Services {
@@ -80,6 +85,11 @@ impl Services {
             oauth_tokens: deliveries::OAuthTokenCache::default(),
             settings: settings.clone(),
             rate_sync: Arc::new(ratelimits::RateSync::default()),
+            passwords: passwords::PasswordHasher::new(
+                settings.password_hash_concurrency,
+                settings.password_hash_queue,
+            ),
+            sign_in_pruned_at: Default::default(),
         })
     }
 

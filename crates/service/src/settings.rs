@@ -19,6 +19,15 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     /// Requests per key per window, unless the key has its own limit.
     pub rate_limit: RateLimit,
+    /// Password hashes (argon2id) computed at once…
+    pub password_hash_concurrency: usize,
+    /// …and how many more may wait; beyond that, refused at once (503).
+    pub password_hash_queue: usize,
+}
+
+/// The machine's CPU count: password hashes that may run at once by default.
+pub fn cpu_count() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 impl Default for Settings {
@@ -33,6 +42,8 @@ impl Default for Settings {
                 limit: 1200,
                 duration_ms: 60_000,
             },
+            password_hash_concurrency: cpu_count(),
+            password_hash_queue: 32,
         }
     }
 }
