@@ -529,6 +529,48 @@ mod tests {
     }
 
     #[test]
+    fn connection_limits_and_password_hashing_are_settings() {
+        let c = Config::from_sources(None, env_of(&[]), &vec![]).unwrap();
+        assert_eq!(c.http.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.http.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.http.body_timeout, Duration::from_secs(30));
+        assert_eq!(
+            c.http.max_connections, None,
+            "derived from the open-file limit"
+        );
+        assert_eq!(c.service.password_hash_queue, 32);
+        assert!(c.service.password_hash_concurrency >= 1);
+        let text = "header_timeout = \"5s\"\nidle_timeout = \"2m\"\nbody_timeout = \"15s\"\nmax_connections = 500\npassword_hash_concurrency = 3\npassword_hash_queue = 0\n";
+        let c = Config::from_sources(file(text), env_of(&[]), &vec![]).unwrap();
+        assert_eq!(c.http.header_timeout, Duration::from_secs(5));
+        assert_eq!(c.http.idle_timeout, Duration::from_secs(120));
+        assert_eq!(c.http.body_timeout, Duration::from_secs(15));
+        assert_eq!(c.http.max_connections, Some(500));
+        assert_eq!(c.service.password_hash_concurrency, 3);
+        assert_eq!(c.service.password_hash_queue, 0, "no waiting at all");
+        let e = Config::from_sources(
+            None,
+            env_of(&[("STREAMGATE_MAX_CONNECTIONS", "0")]),
+            &vec![],
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("STREAMGATE_MAX_CONNECTIONS: must be a whole number above 0"),
+            "{e}"
+        );
+        let e = Config::from_sources(
+            None,
+            env_of(&[("STREAMGATE_HEADER_TIMEOUT", "10")]),
+            &vec![],
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("STREAMGATE_HEADER_TIMEOUT: must look like"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn errors_name_the_setting_and_its_source() {
         let e = Config::from_sources(file("lisen = \"x\""), env_of(&[]), &vec![]).unwrap_err();
         assert!(e.contains("unknown setting \"lisen\""), "{e}");

@@ -57,7 +57,15 @@ async fn serve_http1(listener: TcpListener, state: AppState, shutdown: impl Futu
     let router = app(state.clone());
     let hot = Arc::new(hot::Hot::new(state.clone()));
     let metrics = state.metrics.clone();
-    let connections = Connections::new(limits(&state.settings), metrics.clone());
+    let limits = limits(&state.settings);
+    tracing::info!(
+        max_connections = limits.max_connections,
+        header_timeout_ms = limits.header_timeout.as_millis() as u64,
+        idle_timeout_ms = limits.idle_timeout.as_millis() as u64,
+        body_timeout_ms = limits.body_timeout.as_millis() as u64,
+        "connection limits"
+    );
+    let connections = Connections::new(limits, metrics.clone());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
