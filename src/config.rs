@@ -131,6 +131,76 @@ pub const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        file: Some("header_timeout"),
+        env: "STREAMGATE_HEADER_TIMEOUT",
+        flag: None,
+        default: "`10s`",
+        doc: "a connection that has not sent a whole request head this long after it opened (or after the head's first byte, on a kept-alive connection) is closed",
+        apply: |c, s| {
+            c.http.header_timeout = duration(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("idle_timeout"),
+        env: "STREAMGATE_IDLE_TIMEOUT",
+        flag: None,
+        default: "`60s`",
+        doc: "a kept-alive connection with no next request this long after a response is closed",
+        apply: |c, s| {
+            c.http.idle_timeout = duration(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("body_timeout"),
+        env: "STREAMGATE_BODY_TIMEOUT",
+        flag: None,
+        default: "`30s`",
+        doc: "a request body not received this long after its head is answered 408 and its connection closed",
+        apply: |c, s| {
+            c.http.body_timeout = duration(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("max_connections"),
+        env: "STREAMGATE_MAX_CONNECTIONS",
+        flag: None,
+        default: "¾ of the open-file limit (`ulimit -n`), at most `10000`",
+        doc: "client connections open at once; when full, the ones waiting longest on their client are closed to admit a new one (see [Connections](#connections-and-timeouts))",
+        apply: |c, s| {
+            c.http.max_connections = Some(whole(s)? as usize);
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("password_hash_concurrency"),
+        env: "STREAMGATE_PASSWORD_HASH_CONCURRENCY",
+        flag: None,
+        default: "the number of CPUs",
+        doc: "dashboard password hashes (argon2id) computed at once",
+        apply: |c, s| {
+            c.service.password_hash_concurrency = whole(s)? as usize;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("password_hash_queue"),
+        env: "STREAMGATE_PASSWORD_HASH_QUEUE",
+        flag: None,
+        default: "`32`",
+        doc: "password hashes that may wait for those; beyond them a sign-in is answered 503 at once",
+        apply: |c, s| {
+            c.service.password_hash_queue = s
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("must be a whole number (got {s:?})"))?
+                as usize;
+            Ok(())
+        },
+    },
+    Setting {
         file: Some("log"),
         env: "STREAMGATE_LOG",
         flag: Some("--log"),
@@ -478,6 +548,48 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.log, "debug");
+    }
+
+    #[test]
+    fn connection_limits_and_password_hashing_are_settings() {
+        let c = Config::from_sources(None, env_of(&[]), &vec![]).unwrap();
+        assert_eq!(c.http.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.http.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.http.body_timeout, Duration::from_secs(30));
+        assert_eq!(
+            c.http.max_connections, None,
+            "derived from the open-file limit"
+        );
+        assert_eq!(c.service.password_hash_queue, 32);
+        assert!(c.service.password_hash_concurrency >= 1);
+        let text = "header_timeout = \"5s\"\nidle_timeout = \"2m\"\nbody_timeout = \"15s\"\nmax_connections = 500\npassword_hash_concurrency = 3\npassword_hash_queue = 0\n";
+        let c = Config::from_sources(file(text), env_of(&[]), &vec![]).unwrap();
+        assert_eq!(c.http.header_timeout, Duration::from_secs(5));
+        assert_eq!(c.http.idle_timeout, Duration::from_secs(120));
+        assert_eq!(c.http.body_timeout, Duration::from_secs(15));
+        assert_eq!(c.http.max_connections, Some(500));
+        assert_eq!(c.service.password_hash_concurrency, 3);
+        assert_eq!(c.service.password_hash_queue, 0, "no waiting at all");
+        let e = Config::from_sources(
+            None,
+            env_of(&[("STREAMGATE_MAX_CONNECTIONS", "0")]),
+            &vec![],
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("STREAMGATE_MAX_CONNECTIONS: must be a whole number above 0"),
+            "{e}"
+        );
+        let e = Config::from_sources(
+            None,
+            env_of(&[("STREAMGATE_HEADER_TIMEOUT", "10")]),
+            &vec![],
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("STREAMGATE_HEADER_TIMEOUT: must look like"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -575,6 +575,7 @@ async fn users_are_created_and_listed() {
         .sign_in(
             "olga",
             &streamgate::crypto::SecretString::new(generated.clone()),
+            None,
         )
         .await;
     assert!(signed.is_ok(), "the printed password signs in");

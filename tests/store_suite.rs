@@ -1,7 +1,8 @@
 //! One store test suite, run unchanged against SQLite and PostgreSQL.
 
 use streamgate::domain::{
-    Account, AccountNumber, After, ApiKey, AuditEvent, Cors, Environment, Role, Session, User,
+    Account, AccountNumber, After, ApiKey, AuditEvent, Cors, Environment, Lockout, Role, Session,
+    User,
 };
 use streamgate::store::{
     GroupWrite, RefreshRecord, RefreshUse, Scope, SessionRecord, SigningKeyRecord, Store,
@@ -662,14 +663,156 @@ async fn dashboard_sessions_expire_and_end_with_their_user(store: &dyn Store) {
         store.user_by_id(u.id).await.unwrap().unwrap().password_hash,
         "$argon2id$new"
     );
-    // Lockout state by user name, known or not.
-    assert_eq!(store.login_state("nobody").await.unwrap(), (0, None));
-    store.set_login_state("nobody", 3, Some(77)).await.unwrap();
-    assert_eq!(store.login_state("nobody").await.unwrap(), (3, Some(77)));
+    // Sign-in attempts by (user name, client), known name or not.
+    sign_in_attempts(store).await;
     // Removing the user ends its sessions in the same transaction.
     assert!(store.delete_user(u.id).await.unwrap());
     assert!(store.login_session(&[2; 32], 0).await.unwrap().is_none());
     assert!(!store.delete_user(u.id).await.unwrap());
+}
+
+/// Attempts count per (user name, client) since the last success; from the fifth, each locks
+/// the pair for 1 s, 2 s, 4 s …; a locked pair's attempt is not counted; a success clears only
+/// its own pair; old pairs are pruned.
+async fn sign_in_attempts(store: &dyn Store) {
+    let policy = Lockout::DEFAULT;
+    let now = 1_000_000;
+    for n in 1..=4 {
+        assert_eq!(
+            store
+                .count_sign_in_attempt("nobody", "192.0.2.1", now, policy)
+                .await
+                .unwrap(),
+            Some(n)
+        );
+        assert_eq!(
+            store
+                .sign_in_locked_until("nobody", "192.0.2.1", now)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    assert_eq!(
+        store
+            .count_sign_in_attempt("nobody", "192.0.2.1", now, policy)
+            .await
+            .unwrap(),
+        Some(5)
+    );
+    assert_eq!(
+        store
+            .sign_in_locked_until("nobody", "192.0.2.1", now)
+            .await
+            .unwrap(),
+        Some(now + 1_000)
+    );
+    // Locked: refused, and not counted.
+    assert_eq!(
+        store
+            .count_sign_in_attempt("nobody", "192.0.2.1", now + 999, policy)
+            .await
+            .unwrap(),
+        None
+    );
+    // Another client, or another name, is its own pair.
+    assert_eq!(
+        store
+            .count_sign_in_attempt("nobody", "192.0.2.2", now, policy)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        store
+            .count_sign_in_attempt("somebody", "192.0.2.1", now, policy)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    // After the lock: one more attempt, which locks twice as long.
+    let later = now + 1_000;
+    assert_eq!(
+        store
+            .sign_in_locked_until("nobody", "192.0.2.1", later)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .count_sign_in_attempt("nobody", "192.0.2.1", later, policy)
+            .await
+            .unwrap(),
+        Some(6)
+    );
+    assert_eq!(
+        store
+            .sign_in_locked_until("nobody", "192.0.2.1", later)
+            .await
+            .unwrap(),
+        Some(later + 2_000)
+    );
+    // Far on, the lock stops growing at 15 minutes.
+    let mut t = later;
+    for n in 7..=20 {
+        t += 15 * 60_000;
+        assert_eq!(
+            store
+                .count_sign_in_attempt("nobody", "192.0.2.1", t, policy)
+                .await
+                .unwrap(),
+            Some(n)
+        );
+        assert_eq!(
+            store
+                .sign_in_locked_until("nobody", "192.0.2.1", t)
+                .await
+                .unwrap(),
+            Some(t + policy.lock_ms(n))
+        );
+    }
+    assert_eq!(policy.lock_ms(20), 15 * 60_000);
+    // A success clears its own pair only.
+    store
+        .clear_sign_in_attempts("nobody", "192.0.2.1")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .sign_in_locked_until("nobody", "192.0.2.1", t)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .count_sign_in_attempt("nobody", "192.0.2.1", t, policy)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        store
+            .count_sign_in_attempt("nobody", "192.0.2.2", t, policy)
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    // Pruning forgets pairs whose last attempt is older than the cut and whose lock has ended.
+    assert_eq!(
+        store.prune_sign_in_attempts(now + 1).await.unwrap(),
+        1,
+        "somebody's"
+    );
+    assert_eq!(
+        store
+            .count_sign_in_attempt("somebody", "192.0.2.1", t, policy)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(store.prune_sign_in_attempts(t + 1).await.unwrap(), 3);
 }
 
 /// Ingest finds stream keys by the DirPath's instance (its first segment): exactly that instance,
@@ -974,3 +1117,33 @@ suites!(
     stream_and_stream_key_writes_log_changes,
     scope_webhooks_are_live_and_scoped
 );
+
+/// Concurrent attempts of one pair cannot outrun its lock: of 40 at once, exactly the five that
+/// reach the lock are counted, on both backends.
+#[tokio::test]
+async fn concurrent_sign_in_attempts_stop_at_the_lock() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..40 {
+            let store = store.clone();
+            set.spawn(async move {
+                store
+                    .count_sign_in_attempt("admin", "192.0.2.9", 5_000, Lockout::DEFAULT)
+                    .await
+                    .unwrap()
+            });
+        }
+        let mut counted: Vec<i64> = set.join_all().await.into_iter().flatten().collect();
+        counted.sort();
+        assert_eq!(counted, vec![1, 2, 3, 4, 5], "{backend:?}");
+        assert_eq!(
+            store
+                .sign_in_locked_until("admin", "192.0.2.9", 5_000)
+                .await
+                .unwrap(),
+            Some(6_000)
+        );
+    }
+}

@@ -35,5 +35,5 @@ pub use random::{random_base62, BASE62};
 pub use secret::SecretString;
 pub use stream::{MultistreamTarget, Restream, Session, Stream};
 pub use upload::UploadToken;
-pub use user::{Role, User};
+pub use user::{Lockout, Role, User};
 pub use webhook::Webhook;

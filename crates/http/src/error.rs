@@ -47,6 +47,8 @@ pub struct ApiError<D> {
     pub origin_refused: bool,
     /// Counted as a refusal with this reason.
     pub refusal: Option<&'static str>,
+    /// `Retry-After` in seconds (a busy server's 503).
+    pub retry_after: Option<u32>,
     _dialect: PhantomData<fn() -> D>,
 }
 
@@ -69,6 +71,7 @@ impl<D> ApiError<D> {
             rate: None,
             origin_refused: false,
             refusal: None,
+            retry_after: None,
             _dialect: PhantomData,
         }
     }
@@ -125,6 +128,11 @@ impl<D: Dialect> From<Error> for ApiError<D> {
                 tracing::error!(error = %inner, "store error");
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
+            Error::Busy { retry_after } => {
+                let mut out = Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string());
+                out.retry_after = Some(*retry_after);
+                return out;
+            }
             Error::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
                 return Self::new(
@@ -150,6 +158,10 @@ impl<D: Dialect> IntoResponse for ApiError<D> {
                 axum::http::header::RETRY_AFTER,
                 HeaderValue::from(d.retry_after),
             );
+        }
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if self.origin_refused {
             res.extensions_mut().insert(OriginRefused);

@@ -15,6 +15,15 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 pub struct Json<D, T>(pub T, pub PhantomData<fn() -> D>);
 
+/// A request body that did not arrive within `body_timeout` of its head (see `connections`).
+pub fn body_timeout<D>() -> ApiError<D> {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "the request body did not arrive in time",
+    )
+}
+
 fn is_json(content_type: &str) -> bool {
     let essence = content_type
         .split(';')
@@ -47,7 +56,9 @@ where
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            if crate::connections::is_body_timeout(&rejection) {
+                body_timeout()
+            } else if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",

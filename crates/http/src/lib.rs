@@ -1,10 +1,10 @@
 //! axum: routing, auth extractors, error mapping per dialect, metrics.
 
 pub mod auth;
+mod connections;
 mod cors;
 pub mod dashboard;
 pub mod dialect;
-mod drain;
 pub mod error;
 pub mod hot;
 pub mod ingest;

@@ -50,6 +50,41 @@ pub struct Metrics {
     requests: RwLock<HashMap<String, RouteSeries>>,
     auth_failures: Counters,
     ingest_decisions: Counters,
+    connections_open: AtomicU64,
+    connection_cap: AtomicU64,
+    /// By `Closed as usize`.
+    connections_closed: [AtomicU64; Closed::ALL.len()],
+}
+
+/// Why the server closed a connection (or never served it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// No complete request head within `header_timeout`.
+    HeaderTimeout,
+    /// No next request within `idle_timeout`.
+    IdleTimeout,
+    /// Closed to make room for a new connection (the cap was reached).
+    Evicted,
+    /// Not served: the cap was reached and every connection was serving a request.
+    Refused,
+}
+
+impl Closed {
+    pub const ALL: [Closed; 4] = [
+        Closed::HeaderTimeout,
+        Closed::IdleTimeout,
+        Closed::Evicted,
+        Closed::Refused,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Closed::HeaderTimeout => "header_timeout",
+            Closed::IdleTimeout => "idle_timeout",
+            Closed::Evicted => "evicted",
+            Closed::Refused => "refused",
+        }
+    }
 }
 
 /// Counters by a pair of labels, added to under a shared lock (the map is written only when a
@@ -176,6 +211,44 @@ impl Metrics {
         self.ingest_decisions.add((server, outcome));
     }
 
+    pub fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Relaxed);
+    }
+
+    /// A connection's task ended (whatever the reason).
+    pub fn connection_closed_now(&self) {
+        self.connections_open.fetch_sub(1, Relaxed);
+    }
+
+    pub fn set_connection_cap(&self, cap: usize) {
+        self.connection_cap
+            .store(u64::try_from(cap).unwrap_or(u64::MAX), Relaxed);
+    }
+
+    /// The server closed a connection (a timeout) or refused one.
+    pub fn connection_closed(&self, why: Closed) {
+        self.connections_closed[why as usize].fetch_add(1, Relaxed);
+    }
+
+    pub fn connections_evicted(&self, n: usize) {
+        self.connections_closed[Closed::Evicted as usize]
+            .fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Relaxed);
+    }
+
+    pub fn connection_refused(&self) {
+        self.connection_closed(Closed::Refused);
+    }
+
+    /// Connections open now.
+    pub fn connections_open(&self) -> u64 {
+        self.connections_open.load(Relaxed)
+    }
+
+    /// Connections the server closed or refused for `why`, since start.
+    pub fn connections_closed(&self, why: Closed) -> u64 {
+        self.connections_closed[why as usize].load(Relaxed)
+    }
+
     pub fn auth_failures(&self, dialect: &str, reason: &str) -> u64 {
         self.auth_failures
             .snapshot()
@@ -255,6 +328,32 @@ impl Metrics {
         out.push_str("# TYPE streamgate_ingest_decisions_total counter\n");
         for ((server, outcome), n) in self.ingest_decisions.snapshot() {
             let _ = writeln!(out, "streamgate_ingest_decisions_total{{server=\"{server}\",outcome=\"{outcome}\"}} {n}");
+        }
+        out.push_str("# HELP streamgate_http_connections_open Client connections open now.\n");
+        out.push_str("# TYPE streamgate_http_connections_open gauge\n");
+        let _ = writeln!(
+            out,
+            "streamgate_http_connections_open {}",
+            self.connections_open()
+        );
+        out.push_str(
+            "# HELP streamgate_http_connections_max The cap on open client connections.\n",
+        );
+        out.push_str("# TYPE streamgate_http_connections_max gauge\n");
+        let _ = writeln!(
+            out,
+            "streamgate_http_connections_max {}",
+            self.connection_cap.load(Relaxed)
+        );
+        out.push_str("# HELP streamgate_http_connections_closed_total Connections the server closed (timeouts, evictions at the cap) or refused, by reason.\n");
+        out.push_str("# TYPE streamgate_http_connections_closed_total counter\n");
+        for why in Closed::ALL {
+            let _ = writeln!(
+                out,
+                "streamgate_http_connections_closed_total{{reason=\"{}\"}} {}",
+                why.as_str(),
+                self.connections_closed(why)
+            );
         }
         for (name, help, value) in gauges {
             let _ = writeln!(

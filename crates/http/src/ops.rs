@@ -64,6 +64,7 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
     }
     let verifier = &state.svc.verifier;
     let group = state.svc.group_commit_stats();
+    let hashing = state.svc.passwords.stats();
     let body = state.metrics.render(&[
         (
             "streamgate_key_cache_entries",
@@ -94,6 +95,26 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
             "streamgate_group_commit_retried_alone",
             "Requests written again on their own after a write of their group was refused, since start.",
             group.retried_alone.load(Relaxed) as f64,
+        ),
+        (
+            "streamgate_password_hashes_in_flight",
+            "Password hashes and checks (argon2id) running now.",
+            hashing.in_flight as f64,
+        ),
+        (
+            "streamgate_password_hashes_peak",
+            "The most password hashes that ever ran at once (never above password_hash_concurrency).",
+            hashing.peak as f64,
+        ),
+        (
+            "streamgate_password_hash_concurrency",
+            "Password hashes allowed to run at once.",
+            hashing.concurrency as f64,
+        ),
+        (
+            "streamgate_password_hashes_refused",
+            "Password hashes refused with 503 because the queue was full, since start.",
+            hashing.refused as f64,
         ),
     ]);
     (

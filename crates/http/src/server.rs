@@ -1,5 +1,6 @@
-//! Running the server: an HTTP/1.1 accept loop on hyper, background tasks (change follower, usage
-//! flusher), and graceful shutdown that lets in-flight requests finish and flushes batched writes.
+//! Running the server: an HTTP/1.1 accept loop on hyper under the connection limits (timeouts and a
+//! cap, see `connections`), background tasks (change follower, usage flusher), and graceful
+//! shutdown that lets in-flight requests finish and flushes batched writes.
 //!
 //! HTTP/1.1 only, on purpose: every client this server speaks to (the platforms' SDKs, media-server
 //! hooks, browsers behind a TLS proxy) uses it, and the plain connection loop is measurably cheaper
@@ -21,8 +22,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use crate::drain::Drain;
-use crate::{app, hot, AppState};
+use crate::connections::{self, Connections, Ended, Limits, Tracked};
+use crate::metrics::Closed;
+use crate::{app, hot, AppState, Settings};
 use service::Services;
 
 /// How long shutdown waits for in-flight requests.
@@ -58,8 +60,17 @@ pub async fn run(
 
 async fn serve_http1(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
     let router = app(state.clone());
-    let hot = Arc::new(hot::Hot::new(state));
-    let drain = Drain::new();
+    let hot = Arc::new(hot::Hot::new(state.clone()));
+    let metrics = state.metrics.clone();
+    let limits = limits(&state.settings);
+    tracing::info!(
+        max_connections = limits.max_connections,
+        header_timeout_ms = limits.header_timeout.as_millis() as u64,
+        idle_timeout_ms = limits.idle_timeout.as_millis() as u64,
+        body_timeout_ms = limits.body_timeout.as_millis() as u64,
+        "connection limits"
+    );
+    let connections = Connections::new(limits, metrics.clone());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -74,43 +85,76 @@ async fn serve_http1(listener: TcpListener, state: AppState, shutdown: impl Futu
             },
             _ = &mut shutdown => break,
         };
+        // At the cap with every connection serving a request: closed at once.
+        let Some(slot) = connections.admit() else {
+            drop(stream);
+            continue;
+        };
         // Small request/response exchanges: send each response at once, without Nagle's delay.
         let _ = stream.set_nodelay(true);
-        let (hot, router) = (hot.clone(), router.clone());
+        let (hot, router, conn) = (hot.clone(), router.clone(), slot.conn.clone());
         let service = service_fn(move |req: hyper::Request<Incoming>| {
+            conn.request_started();
             // The verify path's hot route skips the router's generic dispatch (http::hot).
             let to = if hot::is_hot(&req) {
                 Either::Left(hot.clone())
             } else {
                 Either::Right(router.clone())
             };
+            let conn = conn.clone();
             async move {
-                match to {
-                    Either::Left(hot) => Ok::<_, Infallible>(hot.answer(req).await),
+                let res = match to {
+                    Either::Left(hot) => hot.answer(req).await,
                     Either::Right(router) => {
-                        let mut req = req.map(Body::new);
+                        let mut req = req.map(|b| Body::new(conn.timed_body(b)));
                         req.extensions_mut().insert(ConnectInfo(peer));
-                        let res = router.oneshot(req).await?;
-                        Ok(res.map(Either::Right))
+                        let Ok(res) = router.oneshot(req).await;
+                        res.map(Either::Right)
+                    }
+                };
+                conn.request_done();
+                Ok::<_, Infallible>(res)
+            }
+        });
+        let io = TokioIo::new(Tracked::new(stream, slot.conn.clone()));
+        let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+        let conn = connections.watch(slot, conn);
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            match conn.await {
+                Ended::Served(Ok(())) => {}
+                Ended::Served(Err(e)) => {
+                    tracing::debug!(error = %e, "connection closed with an error");
+                }
+                Ended::Closed(why) => {
+                    tracing::debug!(reason = why.as_str(), "connection closed by the server");
+                    if why != Closed::Evicted {
+                        // Evictions are counted when they are decided.
+                        metrics.connection_closed(why);
                     }
                 }
             }
         });
-        let conn = hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = drain.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection closed with an error");
-            }
-        });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, drain.shutdown())
+    if tokio::time::timeout(DRAIN_TIMEOUT, connections.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("some connections were still busy after the drain timeout");
+    }
+}
+
+/// The connection limits configuration asks for.
+fn limits(s: &Settings) -> Limits {
+    Limits {
+        header_timeout: s.header_timeout,
+        idle_timeout: s.idle_timeout,
+        body_timeout: s.body_timeout,
+        max_connections: s
+            .max_connections
+            .unwrap_or_else(connections::default_max_connections)
+            .max(1),
     }
 }
 

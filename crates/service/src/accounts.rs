@@ -1,32 +1,10 @@
 use uuid::Uuid;
 
 use super::{CreatedKey, NewKey, Services};
-use crypto::{password, random_base62, SecretString};
+use crypto::{random_base62, SecretString};
 use domain::account::validate_name;
 use domain::{Account, AccountNumber, Actor, Environment, Error, Role, User};
 use domain::{Action, Permission, Resource};
-
-/// The argon2id hash of a new dashboard password, which must be 12 characters or more. Hashing
-/// takes tens of milliseconds of CPU, so it runs off the async threads.
-pub(crate) async fn hash_new_password(password: &SecretString) -> Result<String, Error> {
-    if password.expose().chars().count() < 12 {
-        return Err(Error::Invalid(
-            "password must be at least 12 characters".into(),
-        ));
-    }
-    let pw = password.clone();
-    tokio::task::spawn_blocking(move || password::hash_password(pw.expose()))
-        .await
-        .map_err(|e| Error::Internal(format!("password hashing: {e}")))?
-}
-
-/// Does `password` match the argon2id PHC string? Checked off the async threads.
-pub(crate) async fn password_matches(password: &SecretString, phc: String) -> bool {
-    let pw = password.clone();
-    tokio::task::spawn_blocking(move || password::verify_password(pw.expose(), &phc))
-        .await
-        .unwrap_or(false)
-}
 
 /// What `serve` creates on an empty store, printed once.
 #[derive(Debug)]
@@ -160,7 +138,7 @@ impl Services {
             id: Uuid::now_v7(),
             account_id,
             username,
-            password_hash: hash_new_password(password).await?,
+            password_hash: self.passwords.hash_new(password).await?,
             role,
             created_at: self.now_ms(),
         };

@@ -2,26 +2,52 @@
 
 use uuid::Uuid;
 
-use super::accounts::{hash_new_password, password_matches};
+use std::net::IpAddr;
+
 use super::usage::{AUTH_FAILURE, REQUEST};
 use super::Services;
-use crypto::{password, random_base62, sha256, SecretString};
-use domain::AuditEvent;
+use crypto::{random_base62, sha256, SecretString};
+use domain::account::MAX_NAME_LEN;
 use domain::{Action, Permission, Resource};
 use domain::{Actor, Environment, Error, Role, User};
+use domain::{AuditEvent, Lockout};
 use store::SessionRecord;
 
-/// Failed sign-ins in a row before a user name is locked.
-pub const MAX_FAILURES: i64 = 5;
-pub const LOCKOUT_MS: i64 = 15 * 60_000;
+/// How sign-in attempts lock a (user name, client address) pair.
+pub const LOCKOUT: Lockout = Lockout::DEFAULT;
 pub const SESSION_MS: i64 = 12 * 3_600_000;
+/// Sign-in attempt counts are forgotten a day after their pair's last attempt.
+const ATTEMPTS_KEPT_MS: i64 = 86_400_000;
+/// How often they are pruned (on a sign-in, at most this often).
+const PRUNE_EVERY_MS: i64 = 60_000;
 
 /// Why a sign-in did not open a session. The message never says whether the user exists.
 #[derive(Debug)]
 pub enum SignInError {
     Wrong,
-    Locked { until: i64 },
+    /// Too many attempts from this client for this user name: try again at `until` (ms).
+    Locked {
+        until: i64,
+    },
+    /// Too many password checks are queued: try again in a moment (nothing was counted).
+    Busy {
+        retry_after: u32,
+    },
     Store(Error),
+}
+
+/// The client a sign-in attempt is counted against: its IP address (an IPv4-mapped IPv6 one
+/// as IPv4), or for IPv6 its /64 network, which one subscriber usually holds whole.
+pub fn client_key(addr: Option<IpAddr>) -> String {
+    match addr.map(|a| a.to_canonical()) {
+        None => "unknown".into(),
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{net}/64")
+        }
+    }
 }
 
 /// A signed-in browser: its session and user.
@@ -120,51 +146,77 @@ impl UsageReport {
 }
 
 impl Services {
-    /// Checks a user name and password; on success opens a session and returns its token
-    /// (for the cookie). Five failures in a row lock the name for 15 minutes.
+    /// Checks a user name and password from a client address; on success opens a session and
+    /// returns its token (for the cookie). Attempts are counted per (user name, client): a
+    /// locked pair is refused before its password costs anything, each attempt is counted in one
+    /// atomic statement before its password is checked (so concurrent guesses cannot outrun the
+    /// lock), the lock grows with each attempt after the free ones (`LOCKOUT`), and a success
+    /// starts the pair from nothing. Another address is not affected.
     pub async fn sign_in(
         &self,
         username: &str,
         password: &SecretString,
+        client: Option<IpAddr>,
     ) -> Result<(SecretString, SignedIn), SignInError> {
         let store_err = |e: store::StoreError| SignInError::Store(Error::from(e));
         let now = self.now_ms();
-        let (failures, locked_until) = self.store.login_state(username).await.map_err(store_err)?;
-        if let Some(until) = locked_until.filter(|u| *u > now) {
-            self.sign_in_audit(None, username, "locked").await;
+        // No user has a longer name: nothing to check, nothing to store.
+        if username.chars().count() > MAX_NAME_LEN {
+            return Err(SignInError::Wrong);
+        }
+        let client = client_key(client);
+        // Refused while locked: no password check, nothing written.
+        if let Some(until) = self
+            .store
+            .sign_in_locked_until(username, &client, now)
+            .await
+            .map_err(store_err)?
+        {
             return Err(SignInError::Locked { until });
         }
+        // A place in the hashing queue first: a busy server counts nothing against the pair.
+        let ticket = self.passwords.reserve().map_err(|e| match e {
+            Error::Busy { retry_after } => SignInError::Busy { retry_after },
+            e => SignInError::Store(e),
+        })?;
+        self.prune_sign_in_attempts(now).await;
+        let Some(attempt) = self
+            .store
+            .count_sign_in_attempt(username, &client, now, LOCKOUT)
+            .await
+            .map_err(store_err)?
+        else {
+            // Locked by a concurrent attempt meanwhile.
+            let until = self
+                .store
+                .sign_in_locked_until(username, &client, now)
+                .await
+                .map_err(store_err)?
+                .unwrap_or(now);
+            return Err(SignInError::Locked { until });
+        };
         let user = self
             .store
             .user_by_username(username)
             .await
             .map_err(store_err)?;
-        // Hash even for unknown names, so timing does not tell which names exist.
-        let phc = user
-            .as_ref()
-            .map(|u| u.password_hash.clone())
-            .unwrap_or_else(dummy_hash);
-        let ok = password_matches(password, phc).await;
+        // Checked even for unknown names (against a dummy hash), so timing does not tell which
+        // names exist.
+        let ok = ticket
+            .matches(password, user.as_ref().map(|u| u.password_hash.clone()))
+            .await
+            .map_err(SignInError::Store)?;
         let Some(user) = user.filter(|_| ok) else {
-            let failures = failures + 1;
-            let lock = (failures >= MAX_FAILURES).then_some(now + LOCKOUT_MS);
-            let stored = if lock.is_some() { 0 } else { failures };
-            self.store
-                .set_login_state(username, stored, lock)
-                .await
-                .map_err(store_err)?;
             self.sign_in_audit(None, username, "wrong_password").await;
-            return Err(match lock {
-                Some(until) => SignInError::Locked { until },
-                None => SignInError::Wrong,
+            return Err(match LOCKOUT.lock_ms(attempt) {
+                0 => SignInError::Wrong,
+                ms => SignInError::Locked { until: now + ms },
             });
         };
-        if failures > 0 || locked_until.is_some() {
-            self.store
-                .set_login_state(username, 0, None)
-                .await
-                .map_err(store_err)?;
-        }
+        self.store
+            .clear_sign_in_attempts(username, &client)
+            .await
+            .map_err(store_err)?;
         let token = SecretString::new(random_base62(40));
         let session = SessionRecord {
             id_hash: sha256(token.expose().as_bytes()),
@@ -181,6 +233,28 @@ impl Services {
         self.sign_in_audit(Some(user.account_id), username, "ok")
             .await;
         Ok((token, SignedIn { session, user }))
+    }
+
+    /// Forgets old sign-in attempt counts, at most once a minute (so the table stays bounded
+    /// by what a day of attempts can write).
+    async fn prune_sign_in_attempts(&self, now: i64) {
+        use std::sync::atomic::Ordering;
+        let last = self.sign_in_pruned_at.load(Ordering::Relaxed);
+        if now - last < PRUNE_EVERY_MS
+            || self
+                .sign_in_pruned_at
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        if let Err(e) = self
+            .store
+            .prune_sign_in_attempts(now - ATTEMPTS_KEPT_MS)
+            .await
+        {
+            tracing::warn!(error = %e, "could not prune sign-in attempts");
+        }
     }
 
     async fn sign_in_audit(&self, account: Option<Uuid>, username: &str, outcome: &str) {
@@ -253,10 +327,14 @@ impl Services {
         current: &SecretString,
         new: &SecretString,
     ) -> Result<(), Error> {
-        if !password_matches(current, who.user.password_hash.clone()).await {
+        if !self
+            .passwords
+            .matches(current, who.user.password_hash.clone())
+            .await?
+        {
             return Err(Error::Invalid("the current password is wrong".into()));
         }
-        let hash = hash_new_password(new).await?;
+        let hash = self.passwords.hash_new(new).await?;
         self.store
             .set_password(who.user.id, &hash, &who.session.id_hash)
             .await?;
@@ -342,10 +420,17 @@ impl Services {
     }
 }
 
-/// An argon2id hash of a random password, checked against for unknown user names.
-fn dummy_hash() -> String {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY
-        .get_or_init(|| password::hash_password(&random_base62(24)).unwrap_or_default())
-        .clone()
+#[cfg(test)]
+mod tests {
+    use super::client_key;
+
+    #[test]
+    fn clients_are_addresses_or_ipv6_networks() {
+        let key = |s: &str| client_key(Some(s.parse().unwrap()));
+        assert_eq!(key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2::9"), key("2001:db8:1:2:ffff::1"));
+        assert_eq!(client_key(None), "unknown");
+    }
 }

@@ -12,6 +12,7 @@ pub mod ingest_refusals;
 pub mod ingest_throttle;
 pub mod ingest_tokens;
 pub mod keys;
+pub mod passwords;
 pub mod ratelimits;
 pub mod retention;
 pub mod settings;
@@ -60,6 +61,10 @@ pub struct Services {
     pub rate_sync: Arc<ratelimits::RateSync>,
     /// Access tokens fetched for notification endpoints' `oauth` credentials.
     pub oauth_tokens: deliveries::OAuthTokenCache,
+    /// Every password hash and check, behind a bounded queue.
+    pub passwords: passwords::PasswordHasher,
+    /// When `sign_in_attempts` was last pruned (ms).
+    sign_in_pruned_at: std::sync::atomic::AtomicI64,
 }
 
 impl Services {
@@ -91,6 +96,11 @@ impl Services {
             oauth_tokens: deliveries::OAuthTokenCache::default(),
             settings: settings.clone(),
             rate_sync: Arc::new(ratelimits::RateSync::default()),
+            passwords: passwords::PasswordHasher::new(
+                settings.password_hash_concurrency,
+                settings.password_hash_queue,
+            ),
+            sign_in_pruned_at: Default::default(),
         })
     }
 

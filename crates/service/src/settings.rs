@@ -24,6 +24,15 @@ pub struct Settings {
     /// The applications stream-key publishes go to (`live`, and the app of `rtmp_url`): no
     /// Edgecast DirPath may use one as its instance, so none can shadow a stream key's publish.
     pub stream_key_apps: Vec<String>,
+    /// Password hashes (argon2id) computed at once…
+    pub password_hash_concurrency: usize,
+    /// …and how many more may wait; beyond that, refused at once (503).
+    pub password_hash_queue: usize,
+}
+
+/// The machine's CPU count: password hashes that may run at once by default.
+pub fn cpu_count() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 impl Default for Settings {
@@ -40,6 +49,8 @@ impl Default for Settings {
             },
             audit_retention: Some(Duration::from_secs(90 * 24 * 3600)),
             stream_key_apps: vec!["live".into()],
+            password_hash_concurrency: cpu_count(),
+            password_hash_queue: 32,
         }
     }
 }

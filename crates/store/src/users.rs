@@ -1,4 +1,4 @@
-//! What the dashboard keeps: sign-in sessions, failed sign-ins (lockout), users, and the
+//! What the dashboard keeps: sign-in sessions, sign-in attempts (lockout), users, and the
 //! per-minute usage counters the usage flusher adds to.
 
 use async_trait::async_trait;
@@ -7,7 +7,7 @@ use crate::SqlStore;
 use uuid::Uuid;
 
 use super::{StoreError, StoreResult};
-use domain::{Environment, User};
+use domain::{Environment, Lockout, User};
 
 /// A signed-in browser. The cookie holds the token; only its SHA-256 is stored.
 #[derive(Clone, PartialEq, Eq)]
@@ -91,14 +91,28 @@ pub trait UserStore: Send + Sync {
         password_hash: &str,
         keep: &[u8; 32],
     ) -> StoreResult<()>;
-    /// Failed sign-ins in a row for a user name, and until when it is locked.
-    async fn login_state(&self, username: &str) -> StoreResult<(i64, Option<i64>)>;
-    async fn set_login_state(
+    /// Until when (user name, client) may not try to sign in, if that is after `now`.
+    async fn sign_in_locked_until(
         &self,
         username: &str,
-        failures: i64,
-        locked_until: Option<i64>,
-    ) -> StoreResult<()>;
+        client: &str,
+        now: i64,
+    ) -> StoreResult<Option<i64>>;
+    /// Counts an attempt of (user name, client) in one atomic statement, unless the pair is
+    /// locked at `now`: returns the attempt's number since the last success, or None (locked;
+    /// nothing changes). The `n`-th attempt locks the pair until `now + policy.lock_ms(n)`, so
+    /// concurrent attempts beyond the free ones find it locked before any password is checked.
+    async fn count_sign_in_attempt(
+        &self,
+        username: &str,
+        client: &str,
+        now: i64,
+        policy: Lockout,
+    ) -> StoreResult<Option<i64>>;
+    /// A successful sign-in: the pair starts from nothing again.
+    async fn clear_sign_in_attempts(&self, username: &str, client: &str) -> StoreResult<()>;
+    /// Forgets pairs whose last attempt was before `before` and whose lock has ended by then.
+    async fn prune_sign_in_attempts(&self, before: i64) -> StoreResult<u64>;
     async fn insert_login_session(&self, s: &SessionRecord) -> StoreResult<()>;
     /// The session of this token hash, if it has not expired at `now`.
     async fn login_session(
@@ -179,26 +193,83 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
-    async fn login_state(&self, username: &str) -> crate::StoreResult<(i64, Option<i64>)> {
-        let row: Option<(i64, Option<i64>)> = self
-            .db
-            .fetch_optional(
-                "SELECT failures, locked_until FROM login_attempts WHERE username = $1",
-                crate::args![username],
-            )
-            .await?;
-        Ok(row.unwrap_or((0, None)))
-    }
-
-    async fn set_login_state(
+    async fn sign_in_locked_until(
         &self,
         username: &str,
-        failures: i64,
-        locked_until: Option<i64>,
-    ) -> crate::StoreResult<()> {
-        self.db.execute("INSERT INTO login_attempts (username, failures, locked_until) VALUES ($1, $2, $3) \
-             ON CONFLICT (username) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until", crate::args![username, failures, locked_until]).await?;
+        client: &str,
+        now: i64,
+    ) -> crate::StoreResult<Option<i64>> {
+        let row: Option<(i64,)> = self
+            .db
+            .fetch_optional(
+                "SELECT locked_until FROM sign_in_attempts WHERE username = $1 AND client = $2 AND locked_until > $3",
+                crate::args![username, client, now],
+            )
+            .await?;
+        Ok(row.map(|(until,)| until))
+    }
+
+    async fn count_sign_in_attempt(
+        &self,
+        username: &str,
+        client: &str,
+        now: i64,
+        policy: Lockout,
+    ) -> crate::StoreResult<Option<i64>> {
+        // The lock of attempt n (see `Lockout::lock_ms`), in SQL: 0 before the free attempts
+        // are spent, then base_ms << (n - free), at most max_ms.
+        const SQL: &str = "INSERT INTO sign_in_attempts (username, client, attempts, locked_until, last_at) \
+             VALUES ($1, $2, 1, $3, $4) \
+             ON CONFLICT (username, client) DO UPDATE SET \
+               attempts = sign_in_attempts.attempts + 1, \
+               locked_until = CASE \
+                 WHEN sign_in_attempts.attempts + 1 < $5 THEN 0 \
+                 WHEN sign_in_attempts.attempts + 1 - $5 >= 30 THEN $4 + $7 \
+                 WHEN ($6 << CAST(sign_in_attempts.attempts + 1 - $5 AS INTEGER)) >= $7 THEN $4 + $7 \
+                 ELSE $4 + ($6 << CAST(sign_in_attempts.attempts + 1 - $5 AS INTEGER)) END, \
+               last_at = $4 \
+             WHERE sign_in_attempts.locked_until <= $4 \
+             RETURNING attempts";
+        let first_lock = match policy.lock_ms(1) {
+            0 => 0,
+            ms => now + ms,
+        };
+        let mut tx = self.db.begin().await?;
+        let row: Option<(i64,)> = tx
+            .fetch_optional(
+                SQL,
+                crate::args![
+                    username,
+                    client,
+                    first_lock,
+                    now,
+                    policy.free_attempts,
+                    policy.base_ms,
+                    policy.max_ms
+                ],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(row.map(|(n,)| n))
+    }
+
+    async fn clear_sign_in_attempts(&self, username: &str, client: &str) -> crate::StoreResult<()> {
+        self.db
+            .execute(
+                "DELETE FROM sign_in_attempts WHERE username = $1 AND client = $2",
+                crate::args![username, client],
+            )
+            .await?;
         Ok(())
+    }
+
+    async fn prune_sign_in_attempts(&self, before: i64) -> crate::StoreResult<u64> {
+        self.db
+            .execute(
+                "DELETE FROM sign_in_attempts WHERE last_at < $1 AND locked_until < $1",
+                crate::args![before],
+            )
+            .await
     }
 
     async fn insert_login_session(

@@ -215,6 +215,18 @@ impl FromRequestParts<AppState> for Who {
     }
 }
 
+/// The client's address: the TCP peer the accept loop recorded (never a header, which the
+/// client could choose). None only when the request did not come through the server's loop.
+pub struct Peer(pub Option<std::net::SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(crate::server::peer_addr(parts)))
+    }
+}
+
 /// A submitted form: `application/x-www-form-urlencoded` pairs, in order (a field may repeat).
 pub struct Form(pub Vec<(String, String)>);
 
@@ -288,12 +300,16 @@ impl<S: Send + Sync> FromRequest<S> for Form {
         }
         let body = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
-                    "The form is too large.",
-                )
+            .map_err(|rejection| {
+                if crate::connections::is_body_timeout(&rejection) {
+                    crate::json::body_timeout()
+                } else {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "too_large",
+                        "The form is too large.",
+                    )
+                }
             })?;
         serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
             .map(Form)

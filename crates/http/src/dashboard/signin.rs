@@ -1,17 +1,16 @@
 //! Sign-in (double-submit CSRF cookie before there is a session), sign-out, environment switch.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::layout::bare;
 use super::{
-    cookie, see_other, with_cookie, DashResult, Form, Who, LOGIN_CSRF_COOKIE, SESSION_COOKIE,
+    cookie, see_other, with_cookie, DashResult, Form, Peer, Who, LOGIN_CSRF_COOKIE, SESSION_COOKIE,
 };
 use crate::error::ApiError;
 use crate::AppState;
-use domain::clock::rfc3339;
 use domain::Environment;
 use domain::{random_base62, SecretString};
 use service::dashboard::{SignInError, SESSION_MS};
@@ -65,12 +64,14 @@ pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    Peer(peer): Peer,
     form: Form,
 ) -> DashResult<Response> {
     form.check_csrf_against(&cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default())?;
     let username = form.text("username").to_string();
     let password = SecretString::new(form.get("password").unwrap_or_default().to_string());
-    match state.svc.sign_in(&username, &password).await {
+    let client = peer.map(|p| p.ip());
+    match state.svc.sign_in(&username, &password, client).await {
         Ok((token, _)) => Ok(with_cookie(
             see_other("/dashboard/keys"),
             &state,
@@ -86,17 +87,48 @@ pub async fn submit(
             Some("Wrong user name or password."),
             &username,
         )),
-        Err(SignInError::Locked { until }) => Ok(login_page(
-            &state,
-            &headers,
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(&format!(
-                "Too many failed sign-ins: this user name is locked until {} UTC.",
-                &rfc3339(until)[11..16]
-            )),
-            &username,
-        )),
+        Err(SignInError::Locked { until }) => {
+            let wait = ((until - state.svc.now_ms()).max(0) as u64)
+                .div_ceil(1000)
+                .max(1);
+            let res = login_page(
+                &state,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&format!(
+                    "Too many failed sign-ins: this user name is locked for your address for {}.",
+                    how_long(wait)
+                )),
+                &username,
+            );
+            Ok(retry_after(res, wait))
+        }
+        Err(SignInError::Busy { retry_after: secs }) => {
+            let res = login_page(
+                &state,
+                &headers,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("The server is busy checking other sign-ins. Try again in a moment."),
+                &username,
+            );
+            Ok(retry_after(res, u64::from(secs)))
+        }
         Err(SignInError::Store(e)) => Err(ApiError::from(e)),
+    }
+}
+
+fn retry_after(mut res: Response, secs: u64) -> Response {
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    res
+}
+
+/// "3 seconds", "2 minutes".
+fn how_long(secs: u64) -> String {
+    match secs {
+        1 => "1 second".into(),
+        s if s < 120 => format!("{s} seconds"),
+        s => format!("{} minutes", s.div_ceil(60)),
     }
 }
 
