@@ -3,9 +3,11 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod credential_uses;
 pub mod credentials;
 pub mod dashboard;
 pub mod deliveries;
+pub mod delivery_pool;
 pub mod group_commit;
 pub mod ingest;
 pub mod keys;
@@ -51,6 +53,10 @@ pub struct Services {
     pub rate_sync: Arc<ratelimits::RateSync>,
     /// Access tokens fetched for notification endpoints' `oauth` credentials.
     pub oauth_tokens: deliveries::OAuthTokenCache,
+    /// Webhook attempts in flight, under their caps.
+    pub delivery_pool: delivery_pool::DeliveryPool,
+    /// Uses of stored secrets, counted for the audit log.
+    pub credential_uses: credential_uses::CredentialUses,
 }
 
 impl Services {
@@ -78,6 +84,8 @@ impl Services {
             ),
             ingest_allow_concurrent: settings.ingest_allow_concurrent,
             oauth_tokens: deliveries::OAuthTokenCache::default(),
+            delivery_pool: delivery_pool::DeliveryPool::default(),
+            credential_uses: credential_uses::CredentialUses::default(),
             settings: settings.clone(),
             rate_sync: Arc::new(ratelimits::RateSync::default()),
         })

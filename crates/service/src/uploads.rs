@@ -168,7 +168,7 @@ impl Services {
         actor.require(Permission(Resource::Webhooks, Action::Update))?;
         actor.require(Permission(Resource::Credentials, Action::Use))?;
         // Another scope's webhook is not found, whatever the label.
-        self.get_webhook(actor, id).await?;
+        let hook = self.get_webhook(actor, id).await?;
         if let Some(label) = label {
             let found = self
                 .store
@@ -189,8 +189,17 @@ impl Services {
         {
             return Err(Error::NotFound("webhook"));
         }
-        self.audit_by(actor, "webhook.credential", format!("webhook:{id}"))
-            .await;
+        // Where the secret will be sent from now on: the webhook URL's host (never the secret).
+        let host = reqwest::Url::parse(&hook.url)
+            .map(|u| crate::deliveries::host_of(&u))
+            .unwrap_or_default();
+        self.audit_by_detail(
+            actor,
+            "webhook.credential",
+            format!("webhook:{id}"),
+            serde_json::json!({"label": label, "host": host}).to_string(),
+        )
+        .await;
         self.get_webhook(actor, id).await
     }
 }

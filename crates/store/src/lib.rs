@@ -43,7 +43,7 @@ pub use uploads::UploadStore;
 pub use usage::UsageStore;
 pub use users::{SessionRecord, UsageCount, UserStore};
 pub use vault::VaultStore;
-pub use webhooks::{DeliveryRecord, WebhookStore};
+pub use webhooks::{DeliveryRecord, DueQuery, WebhookStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
