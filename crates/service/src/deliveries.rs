@@ -50,25 +50,41 @@ struct TokenGrant {
     expires_in: Option<i64>,
 }
 
-/// Access tokens of `oauth` credentials, by (credential, version), until they expire.
+type TokenKey = (Uuid, i64);
+
+/// Access tokens of `oauth` credentials, by (credential, version), until they expire; and one
+/// lock per credential, so attempts running at once fetch its token once, not once each.
 #[derive(Default)]
-pub struct OAuthTokenCache(
-    std::sync::Mutex<std::collections::HashMap<(Uuid, i64), (SecretString, i64)>>,
-);
+pub struct OAuthTokenCache {
+    tokens: std::sync::Mutex<std::collections::HashMap<TokenKey, (SecretString, i64)>>,
+    fetching: std::sync::Mutex<std::collections::HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>,
+}
 
 impl OAuthTokenCache {
-    fn get(&self, key: &(Uuid, i64), now: i64) -> Option<SecretString> {
-        let map = self.0.lock().ok()?;
+    fn get(&self, key: &TokenKey, now: i64) -> Option<SecretString> {
+        let map = self.tokens.lock().ok()?;
         map.get(key)
             .filter(|(_, until)| *until > now)
             .map(|(t, _)| t.clone())
     }
 
-    fn put(&self, key: (Uuid, i64), token: SecretString, until: i64) {
-        if let Ok(mut map) = self.0.lock() {
+    fn put(&self, key: TokenKey, token: SecretString, until: i64) {
+        if let Ok(mut map) = self.tokens.lock() {
             map.retain(|_, (_, u)| *u > until - 3_600_000);
             map.insert(key, (token, until));
         }
+    }
+
+    /// The lock held while this credential's token is fetched.
+    fn fetch_lock(&self, key: TokenKey) -> Arc<tokio::sync::Mutex<()>> {
+        let Ok(mut map) = self.fetching.lock() else {
+            return Arc::default();
+        };
+        if map.len() > 1000 {
+            // Locks nobody holds or waits for.
+            map.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        map.entry(key).or_default().clone()
     }
 }
 
@@ -320,6 +336,12 @@ impl Services {
                 let cache_key = (cred.id, cred.updated_at);
                 let now = self.now_ms();
                 if let Some(token) = self.oauth_tokens.get(&cache_key, now) {
+                    return Ok(SecretString::new(format!("Bearer {}", token.expose())));
+                }
+                let lock = self.oauth_tokens.fetch_lock(cache_key);
+                let _fetching = lock.lock().await;
+                // Fetched by the attempt that held the lock before this one?
+                if let Some(token) = self.oauth_tokens.get(&cache_key, self.now_ms()) {
                     return Ok(SecretString::new(format!("Bearer {}", token.expose())));
                 }
                 let token_url = cred.token_url.as_deref().unwrap_or_default();
