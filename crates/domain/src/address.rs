@@ -83,39 +83,49 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 /// A host name that is really an IPv4 address in one of the forms the WHATWG URL parser (and
 /// `inet_aton`) accept: one to four dot-separated parts, each decimal, octal (leading `0`) or
 /// hex (`0x`), the last filling the remaining bytes; a trailing dot is allowed.
-///
-/// `Ok(None)`: a name (its last label is not a number). `Err(())`: it ends in a number but is
-/// not a valid address (`1.2.3.4.5`, `1.256.0.0`) — such a host is refused, not resolved.
-pub fn ipv4_in_any_form(host: &str) -> Result<Option<Ipv4Addr>, ()> {
+pub fn ipv4_in_any_form(host: &str) -> HostNumber {
     let host = host.strip_suffix('.').unwrap_or(host);
     let parts: Vec<&str> = host.split('.').collect();
     let last = parts.last().copied().unwrap_or("");
     if parse_part(last).is_none() && !ends_in_a_number(last) {
-        return Ok(None);
+        return HostNumber::Name;
     }
     if parts.len() > 4 {
-        return Err(());
+        return HostNumber::Invalid;
     }
-    let numbers = parts
+    let Some(numbers) = parts
         .iter()
         .map(|p| parse_part(p))
         .collect::<Option<Vec<u64>>>()
-        .ok_or(())?;
-    let (last, head) = numbers.split_last().ok_or(())?;
-    if head.iter().any(|n| *n > 255) {
-        return Err(());
-    }
+    else {
+        return HostNumber::Invalid;
+    };
+    let Some((last, head)) = numbers.split_last() else {
+        return HostNumber::Invalid;
+    };
     let room = 8 * (5 - numbers.len() as u32);
-    if *last >= 1u64 << room {
-        return Err(());
+    if head.iter().any(|n| *n > 255) || *last >= 1u64 << room {
+        return HostNumber::Invalid;
     }
     let value = head
         .iter()
         .enumerate()
         .fold(*last, |acc, (i, n)| acc + (n << (8 * (3 - i as u32))));
-    u32::try_from(value)
-        .map(|v| Some(Ipv4Addr::from(v)))
-        .map_err(|_| ())
+    match u32::try_from(value) {
+        Ok(v) => HostNumber::Ipv4(Ipv4Addr::from(v)),
+        Err(_) => HostNumber::Invalid,
+    }
+}
+
+/// What a host name is, read as an IPv4 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostNumber {
+    /// A name: its last label is not a number.
+    Name,
+    Ipv4(Ipv4Addr),
+    /// It ends in a number but is no valid address (`1.2.3.4.5`, `1.256.0.0`): such a host is
+    /// refused, not resolved.
+    Invalid,
 }
 
 /// The WHATWG "ends in a number" test for the last label: all digits, or `0x` and hex digits.
@@ -242,7 +252,7 @@ mod tests {
 
     #[test]
     fn ipv4_hosts_in_every_form() {
-        let lo = Some(Ipv4Addr::new(127, 0, 0, 1));
+        let lo = HostNumber::Ipv4(Ipv4Addr::new(127, 0, 0, 1));
         for s in [
             "127.0.0.1",
             "2130706433",
@@ -258,13 +268,16 @@ mod tests {
             "0x7f.1",
             "127.0.0.1.",
         ] {
-            assert_eq!(ipv4_in_any_form(s), Ok(lo), "{s}");
+            assert_eq!(ipv4_in_any_form(s), lo, "{s}");
         }
         assert_eq!(
             ipv4_in_any_form("10.1"),
-            Ok(Some(Ipv4Addr::new(10, 0, 0, 1)))
+            HostNumber::Ipv4(Ipv4Addr::new(10, 0, 0, 1))
         );
-        assert_eq!(ipv4_in_any_form("0x"), Ok(Some(Ipv4Addr::new(0, 0, 0, 0))));
+        assert_eq!(
+            ipv4_in_any_form("0x"),
+            HostNumber::Ipv4(Ipv4Addr::new(0, 0, 0, 0))
+        );
         for s in [
             "example.com",
             "a.b.c",
@@ -273,7 +286,7 @@ mod tests {
             "localhost",
             "ab12",
         ] {
-            assert_eq!(ipv4_in_any_form(s), Ok(None), "{s}");
+            assert_eq!(ipv4_in_any_form(s), HostNumber::Name, "{s}");
         }
         for s in [
             "1.2.3.4.5",
@@ -286,7 +299,7 @@ mod tests {
             "1..2",
             "99999999999999999999999999999999999999999999",
         ] {
-            assert_eq!(ipv4_in_any_form(s), Err(()), "{s}");
+            assert_eq!(ipv4_in_any_form(s), HostNumber::Invalid, "{s}");
         }
     }
 }

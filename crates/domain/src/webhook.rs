@@ -4,7 +4,8 @@ use std::net::IpAddr;
 
 use uuid::Uuid;
 
-use super::{address, Environment, Error};
+use super::address::{self, HostNumber};
+use super::{Environment, Error};
 
 /// The events api.video sends.
 pub const EVENTS: &[&str] = &[
@@ -47,9 +48,9 @@ pub fn target(url: &url::Url) -> Result<Target, Error> {
         Some(url::Host::Ipv6(v6)) => Ok(Target::Ip(IpAddr::V6(v6))),
         Some(url::Host::Domain(name)) if !name.is_empty() => {
             match address::ipv4_in_any_form(name) {
-                Ok(Some(v4)) => Ok(Target::Ip(IpAddr::V4(v4))),
-                Ok(None) => Ok(Target::Name(name.to_ascii_lowercase())),
-                Err(()) => Err(Error::Invalid(format!(
+                HostNumber::Ipv4(v4) => Ok(Target::Ip(IpAddr::V4(v4))),
+                HostNumber::Name => Ok(Target::Name(name.to_ascii_lowercase())),
+                HostNumber::Invalid => Err(Error::Invalid(format!(
                     "url host {name:?} looks like an IP address but is not a valid one"
                 ))),
             }
