@@ -948,6 +948,130 @@ async fn scope_webhooks_are_live_and_scoped(store: &dyn Store) {
     assert_eq!(store.scope_webhooks(scope, 1).await.unwrap().len(), 1);
 }
 
+/// The delivery worker's page of due deliveries is fair — at most so many per endpoint and per
+/// account, oldest first, skipping the saturated ones — and each attempt claims its row once.
+async fn due_deliveries_are_fair_and_claimed_once(store: &dyn Store) {
+    use streamgate::domain::Webhook;
+    use streamgate::store::{DeliveryRecord, DueQuery};
+    let (a, b) = (account("0e11"), account("0e12"));
+    let mut hooks = Vec::new();
+    for acct in [&a, &b] {
+        store.insert_account(acct).await.unwrap();
+    }
+    for (acct, n) in [(&a, 2), (&b, 1)] {
+        for i in 0..n {
+            let w = Webhook {
+                id: Uuid::now_v7(),
+                account_id: acct.id,
+                environment: Environment::Production,
+                url: format!("https://example.com/{i}"),
+                events: vec!["live-stream.broadcast.started".into()],
+                secret_sealed: "sealed".into(),
+                created_at: 1,
+                credential_label: None,
+            };
+            store.insert_webhook(&w).await.unwrap();
+            hooks.push(w);
+        }
+    }
+    let (wa1, wa2, wb) = (hooks[0].id, hooks[1].id, hooks[2].id);
+    let delivery = |acct: &Account, hook: Uuid, due: i64| DeliveryRecord {
+        id: Uuid::now_v7(),
+        account_id: acct.id,
+        webhook_id: hook,
+        event: "live-stream.broadcast.started".into(),
+        body: "{}".into(),
+        attempts: 0,
+        next_attempt_at: due,
+        delivered_at: None,
+        failed_at: None,
+        last_error: None,
+        created_at: due,
+    };
+    // A's backlog is older than B's one delivery.
+    let mut a_rows: Vec<DeliveryRecord> = (0..5).map(|i| delivery(&a, wa1, 100 + i)).collect();
+    a_rows.extend((0..5).map(|i| delivery(&a, wa2, 200 + i)));
+    let b_row = delivery(&b, wb, 1_000);
+    for (acct, rows) in [(&a, a_rows.clone()), (&b, vec![b_row.clone()])] {
+        let st = stream_record(acct, Environment::Production, &acct.number.to_string(), 1);
+        store.insert_stream(&st).await.unwrap();
+        let done = store
+            .write_group(&[GroupWrite::StartPublish {
+                session: Session {
+                    id: Uuid::now_v7(),
+                    stream_id: st.id,
+                    account_id: acct.id,
+                    environment: Environment::Production,
+                    ingest: "nginx-rtmp".into(),
+                    client_addr: None,
+                    started_at: 50,
+                    ended_at: None,
+                },
+                allow_concurrent: false,
+                deliveries: rows,
+                audit: AuditEvent {
+                    id: Uuid::now_v7(),
+                    account_id: Some(acct.id),
+                    actor: "ingest:test".into(),
+                    action: "ingest.publish".into(),
+                    object: "app:live".into(),
+                    outcome: "ok".into(),
+                    detail: String::new(),
+                    at: 50,
+                    environment: None,
+                },
+            }])
+            .await
+            .unwrap();
+        assert_eq!(done, [true]);
+    }
+    let q = |skip_accounts: Vec<Uuid>, skip_webhooks: Vec<Uuid>| DueQuery {
+        now: 10_000,
+        limit: 100,
+        per_webhook: 2,
+        per_account: 3,
+        skip_accounts,
+        skip_webhooks,
+    };
+    let ids = |rows: Vec<DeliveryRecord>| rows.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.due_deliveries(&q(vec![], vec![])).await.unwrap()),
+        [a_rows[0].id, a_rows[1].id, a_rows[5].id, b_row.id],
+        "two of one endpoint, three of one account, oldest first, and B's too"
+    );
+    assert_eq!(
+        ids(store.due_deliveries(&q(vec![a.id], vec![])).await.unwrap()),
+        [b_row.id]
+    );
+    assert_eq!(
+        ids(store
+            .due_deliveries(&q(vec![], vec![wa1, wb]))
+            .await
+            .unwrap()),
+        [a_rows[5].id, a_rows[6].id]
+    );
+    let mut not_yet = q(vec![], vec![]);
+    not_yet.now = 150;
+    assert_eq!(
+        ids(store.due_deliveries(&not_yet).await.unwrap()),
+        [a_rows[0].id, a_rows[1].id]
+    );
+
+    // A claim succeeds once; the claimed row is due again only when its lease ends.
+    assert!(store.claim_delivery(b_row.id, 1_000, 20_000).await.unwrap());
+    assert!(!store.claim_delivery(b_row.id, 1_000, 20_000).await.unwrap());
+    assert!(!ids(store.due_deliveries(&q(vec![], vec![])).await.unwrap()).contains(&b_row.id));
+    let mut later = q(vec![], vec![]);
+    later.now = 20_000;
+    assert!(ids(store.due_deliveries(&later).await.unwrap()).contains(&b_row.id));
+    store.mark_delivered(b_row.id, 20_001).await.unwrap();
+    assert!(!ids(store.due_deliveries(&later).await.unwrap()).contains(&b_row.id));
+    assert!(!store
+        .claim_delivery(b_row.id, 20_000, 30_000)
+        .await
+        .unwrap());
+}
+
 /// Group writes: applied in order in one transaction, each reporting whether it took effect; a
 /// failing write leaves nothing of the whole group behind.
 async fn group_writes_are_ordered_and_all_or_nothing(store: &dyn Store) {
@@ -1115,7 +1239,8 @@ suites!(
     stream_keys_are_found_by_instance,
     group_writes_are_ordered_and_all_or_nothing,
     stream_and_stream_key_writes_log_changes,
-    scope_webhooks_are_live_and_scoped
+    scope_webhooks_are_live_and_scoped,
+    due_deliveries_are_fair_and_claimed_once
 );
 
 /// Concurrent attempts of one pair cannot outrun its lock: of 40 at once, exactly the five that

@@ -63,6 +63,17 @@ async fn seed(s: &Setup) -> Vec<(String, String, String)> {
         .send()
         .await
         .unwrap();
+    let up: Value = h
+        .post(s.url("/upload-tokens"))
+        .basic_auth(k, Some(""))
+        .json(&json!({"ttl": 0}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let up = up["token"].as_str().unwrap().to_string();
     // Issuing a token creates the signing key (its private half is sealed too).
     h.post(s.url("/auth/api-key"))
         .json(&json!({"apiKey": k}))
@@ -95,6 +106,7 @@ async fn seed(s: &Setup) -> Vec<(String, String, String)> {
             "credentials".into(),
             "****0005".into(),
         ),
+        (format!("/upload-tokens/{up}"), "token".into(), up.clone()),
         (
             format!("/api/multistream/target/{}", t["id"].as_str().unwrap()),
             "name".into(),
@@ -115,7 +127,7 @@ async fn all_readable(s: &Setup, checks: &[(String, String, String)]) {
                 "authorization",
                 if path.starts_with("/v2/") {
                     format!("TOK:{k}")
-                } else if path.starts_with("/live") {
+                } else if path.starts_with("/live") || path.starts_with("/upload") {
                     format!("Basic {}", b64(k))
                 } else {
                     format!("Bearer {k}")
@@ -177,7 +189,7 @@ async fn rotation_reseals_everything_and_nothing_breaks_midway() {
             svc.count_stale_secrets(&streamgate::testkit::operator())
                 .await
                 .unwrap()
-                >= 7
+                >= 8
         );
         // One small batch: now some rows are on key 2 and some still on key 1. All must open.
         assert!(

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -50,7 +51,11 @@ async fn receiver() -> (Receiver, String) {
 }
 
 async fn hook(s: &Setup, url: &str) -> String {
-    let res = s.http.post(s.url("/webhooks")).basic_auth(s.secret(), Some(""))
+    hook_as(s, s.secret(), url).await
+}
+
+async fn hook_as(s: &Setup, secret: &str, url: &str) -> String {
+    let res = s.http.post(s.url("/webhooks")).basic_auth(secret, Some(""))
         .json(&json!({"events": ["live-stream.broadcast.started", "live-stream.broadcast.ended"], "url": url}))
         .send().await.unwrap();
     assert_eq!(res.status(), 201);
@@ -82,9 +87,13 @@ async fn nginx(server: &TestServer, call: &str, key: &str) -> u16 {
 }
 
 async fn new_stream(s: &Setup) -> Value {
+    new_stream_as(s, s.secret()).await
+}
+
+async fn new_stream_as(s: &Setup, secret: &str) -> Value {
     s.http
         .post(s.url("/api/stream"))
-        .bearer_auth(s.secret())
+        .bearer_auth(secret)
         .json(&json!({"name": "w"}))
         .send()
         .await
@@ -109,7 +118,8 @@ async fn live_and_idle_are_delivered_signed() {
     .await;
     assert!(got.is_some(), "deliveries did not arrive");
     let got = rx.got.lock().unwrap().clone();
-    let types: Vec<String> = got
+    // Up to two attempts to one endpoint run at once: events may arrive in either order.
+    let mut types: Vec<String> = got
         .iter()
         .map(|(_, b)| {
             serde_json::from_str::<Value>(b).unwrap()["type"]
@@ -118,11 +128,12 @@ async fn live_and_idle_are_delivered_signed() {
                 .to_string()
         })
         .collect();
+    types.sort();
     assert_eq!(
         types,
         [
-            "live-stream.broadcast.started",
-            "live-stream.broadcast.ended"
+            "live-stream.broadcast.ended",
+            "live-stream.broadcast.started"
         ]
     );
     for (sig, body) in &got {
@@ -499,4 +510,360 @@ async fn a_refused_token_request_is_retried_and_never_leaks_the_secret() {
         auths.lock().unwrap().is_empty(),
         "not delivered without auth"
     );
+}
+
+/// An endpoint that accepts each connection, reads the request and never answers (holding the
+/// connection open): returns how many connections it holds, and its URL.
+async fn stalling_endpoint() -> (Arc<AtomicUsize>, String) {
+    let held = Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let count = held.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let count = count.clone();
+            tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                count.fetch_add(1, Ordering::SeqCst);
+                // Hold the connection without answering until the client gives up.
+                let _ = conn.read(&mut buf).await;
+                count.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    (held, url)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_accounts_stalled_endpoints_do_not_delay_another_account() {
+    let s = setup_with(Backend::Sqlite, lab()).await;
+    // Account A: three endpoints that hold every delivery without answering.
+    let mut stalled = Vec::new();
+    for _ in 0..3 {
+        let (held, url) = stalling_endpoint().await;
+        hook(&s, &url).await;
+        stalled.push(held);
+    }
+    // Account B: one endpoint that answers at once.
+    let svc = s.server.svc().clone();
+    let b = svc
+        .create_account(&streamgate::testkit::operator(), "bravo", None)
+        .await
+        .unwrap();
+    let b_key = common::new_key(&s.server, b.id, "b", |_| {}).await;
+    let (rx, url) = receiver().await;
+    hook_as(&s, b_key.secret.expose(), &url).await;
+
+    // A goes live first: its three deliveries are all under way, and all held.
+    let st = new_stream(&s).await;
+    assert_eq!(
+        nginx(&s.server, "publish", st["streamKey"].as_str().unwrap()).await,
+        200
+    );
+    let all_held = eventually(Duration::from_secs(8), || async {
+        stalled.iter().all(|h| h.load(Ordering::SeqCst) == 1)
+    })
+    .await;
+    assert!(
+        all_held.is_some(),
+        "A's three endpoints were not attempted at once: {:?}",
+        stalled
+            .iter()
+            .map(|h| h.load(Ordering::SeqCst))
+            .collect::<Vec<_>>()
+    );
+
+    // B's event is delivered while every one of A's attempts is still held.
+    let st = new_stream_as(&s, b_key.secret.expose()).await;
+    assert_eq!(
+        nginx(&s.server, "publish", st["streamKey"].as_str().unwrap()).await,
+        200
+    );
+    let got = eventually(Duration::from_secs(8), || async {
+        !rx.got.lock().unwrap().is_empty()
+    })
+    .await;
+    assert!(got.is_some(), "B's delivery waited for A's endpoints");
+    assert!(stalled.iter().all(|h| h.load(Ordering::SeqCst) == 1));
+    let store = s.server.store().clone();
+    let a = store.deliveries_for_account(s.account.id).await.unwrap();
+    assert_eq!(a.len(), 3);
+    for d in &a {
+        assert!(
+            d.attempts == 0 && d.delivered_at.is_none() && d.failed_at.is_none(),
+            "A's attempts were still in flight: {d:?}"
+        );
+    }
+    let b_done = store.deliveries_for_account(b.id).await.unwrap();
+    assert!(b_done[0].delivered_at.is_some());
+}
+
+/// An endpoint on the IPv6 loopback.
+async fn receiver_v6() -> (Receiver, String) {
+    let r = Receiver::default();
+    let state = r.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let state = state.clone();
+            async move {
+                state.got.lock().unwrap().push((String::new(), body));
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
+    let url = format!(
+        "http://[::1]:{}/hook",
+        listener.local_addr().unwrap().port()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (r, url)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ipv6_literal_hosts_are_delivered_to() {
+    let s = setup_with(Backend::Sqlite, lab()).await;
+    let (rx, url) = receiver_v6().await;
+    hook(&s, &url).await;
+    publish_and_end(&s).await;
+    let got = eventually(Duration::from_secs(5), || async {
+        rx.got.lock().unwrap().len() >= 2
+    })
+    .await;
+    let deliveries = s
+        .server
+        .store()
+        .deliveries_for_account(s.account.id)
+        .await
+        .unwrap();
+    assert!(got.is_some(), "not delivered to [::1]: {deliveries:?}");
+}
+
+#[tokio::test]
+async fn webhook_hosts_are_refused_in_every_spelling_in_api_videos_format() {
+    let s = common::setup(Backend::Sqlite).await;
+    for url in [
+        "http://2130706433/",
+        "http://0x7f000001/",
+        "http://0x7f.0.0.1/",
+        "http://0177.0.0.1/",
+        "http://127.1/",
+        "http://10.1/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::127.0.0.1]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[64:ff9b:1::a00:1]/",
+        "http://[2002:a00:1::]/",
+        "http://198.18.0.1/",
+        "http://100.64.0.1/",
+        "http://[fd00::1]/",
+        "http://[::1]:8080/",
+    ] {
+        let res = s
+            .http
+            .post(s.url("/webhooks"))
+            .basic_auth(s.secret(), Some(""))
+            .json(&json!({"events": ["live-stream.broadcast.started"], "url": url}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{url}");
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/problem+json",
+            "{url}"
+        );
+        let v: Value = res.json().await.unwrap();
+        assert!(
+            v["title"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("internal address")
+                || v["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("internal address"),
+            "{url}: {v}"
+        );
+    }
+    // A public IPv6 literal passes.
+    let res = s
+        .http
+        .post(s.url("/webhooks"))
+        .basic_auth(s.secret(), Some(""))
+        .json(&json!({"events": ["live-stream.broadcast.started"], "url": "https://[2606:4700::1111]/w"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attaching_a_credential_needs_credentials_use() {
+    use streamgate::domain::Permissions;
+    let s = setup_with(Backend::Sqlite, lab()).await;
+    let (_auths, _grants, base) = authed_receiver().await;
+    hook(&s, &format!("{base}/hook")).await;
+    let id = webhook_id(&s).await;
+    credential(
+        &s,
+        json!({"credential_label": "hook basic", "credential_type": "http",
+        "credential_public": "hookuser", "credential_private": "basic-pass-55"}),
+    )
+    .await;
+    let attach = |secret: String| {
+        let (http, url) = (
+            s.http.clone(),
+            s.url(&format!("/sg/v1/webhooks/{id}/credential")),
+        );
+        async move {
+            http.put(url)
+                .bearer_auth(secret)
+                .json(&json!({"label": "hook basic"}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let hooks_only = s
+        .new_key("hooks only", |r| {
+            r.policy.permissions = Some(Permissions::parse(&["webhooks:*"]).unwrap())
+        })
+        .await;
+    let (code, _) = common::sg_error(attach(hooks_only.secret.expose().into()).await, 403).await;
+    assert_eq!(code, "forbidden");
+    let may_use = s
+        .new_key("hooks and use", |r| {
+            r.policy.permissions =
+                Some(Permissions::parse(&["webhooks:*", "credentials:use"]).unwrap())
+        })
+        .await;
+    assert_eq!(attach(may_use.secret.expose().into()).await.status(), 200);
+}
+
+fn detail(e: &streamgate::domain::AuditEvent) -> Value {
+    serde_json::from_str(&e.detail).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_use_of_a_stored_secret_is_audited_with_its_destination() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let s = setup_with(backend, lab()).await;
+        let (auths, grants, base) = authed_receiver().await;
+        hook(&s, &format!("{base}/hook")).await;
+        let id = webhook_id(&s).await;
+        let host = base
+            .trim_start_matches("http://")
+            .split(':')
+            .next()
+            .unwrap()
+            .to_string();
+        credential(
+            &s,
+            json!({"credential_label": "hook basic", "credential_type": "http",
+            "credential_public": "hookuser", "credential_private": "basic-pass-55"}),
+        )
+        .await;
+        credential(
+            &s,
+            json!({"credential_label": "hook oauth", "credential_type": "oauth",
+            "credential_public": "client-1", "credential_private": "oauth-secret-77",
+            "credential_token_url": format!("{base}/token")}),
+        )
+        .await;
+        let audit = |s: &Setup| {
+            let store = s.server.store().clone();
+            let account = s.account.id;
+            async move {
+                store
+                    .query_audit(Some(account), None, 0, 1000)
+                    .await
+                    .unwrap()
+            }
+        };
+
+        // Attaching names the destination host.
+        assert_eq!(
+            use_credential(&s, &id, json!("hook basic")).await.status(),
+            200
+        );
+        let attached: Vec<_> = audit(&s)
+            .await
+            .into_iter()
+            .filter(|e| e.action == "webhook.credential")
+            .collect();
+        assert_eq!(attached.len(), 1, "{attached:?}");
+        assert_eq!(detail(&attached[0])["label"], "hook basic");
+        assert_eq!(detail(&attached[0])["host"], host.as_str());
+
+        // Two deliveries send the password: the first use is a row at once, the second is
+        // counted and written once the minute is over.
+        publish_and_end(&s).await;
+        let got = eventually(Duration::from_secs(5), || async {
+            auths.lock().unwrap().len() >= 2
+        })
+        .await;
+        assert!(got.is_some());
+        let uses = |events: &[streamgate::domain::AuditEvent], sent_as: &str| -> u64 {
+            events
+                .iter()
+                .filter(|e| e.action == "credential.use" && detail(e)["sentAs"] == sent_as)
+                .map(|e| {
+                    let d = detail(e);
+                    assert_eq!(d["host"], host.as_str(), "{e:?}");
+                    d["uses"].as_u64().unwrap()
+                })
+                .sum()
+        };
+        let now = audit(&s).await;
+        let basic: Vec<_> = now
+            .iter()
+            .filter(|e| e.action == "credential.use")
+            .collect();
+        assert_eq!(basic.len(), 1, "one row for the window: {basic:?}");
+        assert_eq!(detail(basic[0])["label"], "hook basic");
+        assert_eq!(uses(&now, "basic"), 1);
+        s.server.clock.advance_ms(61_000);
+        let flushed = eventually(Duration::from_secs(5), || async {
+            uses(&audit(&s).await, "basic") == 2
+        })
+        .await;
+        assert!(flushed.is_some(), "the counted use was not written");
+
+        // The oauth client secret goes to the token endpoint: audited with that host, once per
+        // token fetched.
+        assert_eq!(
+            use_credential(&s, &id, json!("hook oauth")).await.status(),
+            200
+        );
+        publish_and_end(&s).await;
+        let got = eventually(Duration::from_secs(5), || async {
+            auths.lock().unwrap().len() >= 4
+        })
+        .await;
+        assert!(got.is_some());
+        assert_eq!(*grants.lock().unwrap(), 1);
+        let all = audit(&s).await;
+        assert_eq!(uses(&all, "token_request"), 1);
+        let token_rows: Vec<_> = all
+            .iter()
+            .filter(|e| e.action == "credential.use" && detail(e)["sentAs"] == "token_request")
+            .collect();
+        assert_eq!(detail(token_rows[0])["label"], "hook oauth");
+
+        // No secret anywhere in the log.
+        let text = format!("{all:?}");
+        for secret in ["basic-pass-55", "oauth-secret-77"] {
+            assert!(!text.contains(secret), "{secret} in the audit log");
+        }
+        use base64::Engine as _;
+        let basic = base64::engine::general_purpose::STANDARD.encode("hookuser:basic-pass-55");
+        assert!(!text.contains(&basic));
+    }
 }

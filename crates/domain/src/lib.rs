@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod actor;
+pub mod address;
 pub mod api_key;
 pub mod audit;
 pub mod clock;

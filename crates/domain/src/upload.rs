@@ -2,12 +2,13 @@
 
 use uuid::Uuid;
 
-use crate::Environment;
+use crate::{Environment, SecretString};
 
-/// An upload token (api.video's `/upload-tokens`).
+/// An upload token (api.video's `/upload-tokens`). The token is a credential: stored only as its
+/// SHA-256 and sealed by the vault, and `[redacted]` in Debug.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadToken {
-    pub token: String,
+    pub token: SecretString,
     pub account_id: Uuid,
     pub environment: Environment,
     /// Seconds; 0 = never expires.

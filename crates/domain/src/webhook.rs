@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use uuid::Uuid;
 
+use super::address::{self, HostNumber};
 use super::{Environment, Error};
 
 /// The events api.video sends.
@@ -16,35 +17,12 @@ pub const EVENTS: &[&str] = &[
     "video.summary.generated",
 ];
 
-/// An address a webhook must not be delivered to unless private targets are allowed: loopback,
-/// private (RFC 1918, unique-local), link-local (incl. cloud metadata 169.254.169.254), unspecified,
-/// multicast, broadcast, shared (100.64/10) and IPv4-mapped forms of those.
+/// An address a webhook must not be delivered to unless private targets are allowed: anything
+/// not globally reachable (see `address::is_public`: loopback, private, link-local incl. cloud
+/// metadata, CGNAT, benchmarking, documentation, multicast, reserved, ULA, and IPv6 forms that
+/// embed one of those).
 pub fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || o[0] == 0
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-        }
-    }
+    !address::is_public(ip)
 }
 
 /// May a delivery go to this (resolved) address?
@@ -52,39 +30,75 @@ pub fn deliverable(ip: IpAddr, allow_private: bool) -> bool {
     allow_private || !is_internal(ip)
 }
 
-/// An http(s) URL with a host, at most 2 KiB. A host that is an IP literal must not be internal
-/// (unless allowed); names are not resolved here: a host that does not resolve yet is accepted,
-/// and delivery checks the addresses it resolves to.
+/// Where a webhook URL's host points before any lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// An address literal, in whatever form the URL spelled it.
+    Ip(IpAddr),
+    /// A name, to be resolved (lower-case, punycode, as the URL parser left it).
+    Name(String),
+}
+
+/// The host of a parsed URL as an address or a name. A name that is really an IPv4 address in a
+/// form the parser left alone is an address; one that ends in a number but is no valid address
+/// is refused (resolvers would make something of it).
+pub fn target(url: &url::Url) -> Result<Target, Error> {
+    match url.host() {
+        Some(url::Host::Ipv4(v4)) => Ok(Target::Ip(IpAddr::V4(v4))),
+        Some(url::Host::Ipv6(v6)) => Ok(Target::Ip(IpAddr::V6(v6))),
+        Some(url::Host::Domain(name)) if !name.is_empty() => {
+            match address::ipv4_in_any_form(name) {
+                HostNumber::Ipv4(v4) => Ok(Target::Ip(IpAddr::V4(v4))),
+                HostNumber::Name => Ok(Target::Name(name.to_ascii_lowercase())),
+                HostNumber::Invalid => Err(Error::Invalid(format!(
+                    "url host {name:?} looks like an IP address but is not a valid one"
+                ))),
+            }
+        }
+        _ => Err(bad_url()),
+    }
+}
+
+fn bad_url() -> Error {
+    Error::Invalid("url must be an http:// or https:// URL with a host".into())
+}
+
+/// An http(s) URL with a host, at most 2 KiB. A host that is an IP address — in any spelling:
+/// decimal, hex, octal, short, IPv4-mapped and the other IPv6 forms that embed one — must be
+/// public (unless allowed); `localhost` names are loopback. Other names are not resolved here: a
+/// host that does not resolve yet is accepted, and delivery checks every address it resolves to.
+/// The host is the one the WHATWG URL parser sees, the parser delivery uses too.
 pub fn validate_url(url: &str, allow_private: bool) -> Result<String, Error> {
     let url = url.trim();
-    let bad = || Error::Invalid("url must be an http:// or https:// URL with a host".into());
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(bad)?;
-    if url.len() > 2048 || url.chars().any(|c| c.is_control() || c == ' ') {
-        return Err(bad());
+    let lowered = url.to_ascii_lowercase();
+    if !(lowered.starts_with("https://") || lowered.starts_with("http://"))
+        || url.len() > 2048
+        || url.chars().any(|c| c.is_control() || c == ' ' || c == '\\')
+    {
+        return Err(bad_url());
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        host_port.split(':').next().unwrap_or("")
-    };
-    if host.is_empty() {
-        return Err(bad());
+    // `http:///x` names no host (the URL parser would take `x` for one).
+    let rest = &url[url.find("://").map_or(0, |i| i + 3)..];
+    if rest.starts_with(['/', '?', '#']) {
+        return Err(bad_url());
     }
-    let lowered = host.to_ascii_lowercase();
-    let ip = lowered.parse::<IpAddr>().ok().or_else(|| {
+    let parsed = url::Url::parse(url).map_err(|_| bad_url())?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(bad_url());
+    }
+    let ip = match target(&parsed)? {
+        Target::Ip(ip) => Some(ip),
         // `localhost` and friends are loopback by definition, without any lookup.
-        (lowered == "localhost" || lowered.ends_with(".localhost"))
-            .then_some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
-    });
+        Target::Name(name) => {
+            let name = name.trim_end_matches('.');
+            (name == "localhost" || name.ends_with(".localhost"))
+                .then_some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+        }
+    };
     if let Some(ip) = ip {
         if !deliverable(ip, allow_private) {
             return Err(Error::Invalid(format!(
-                "url points to an internal address ({host}); webhooks must reach a public host"
+                "url points to an internal address ({ip}); webhooks must reach a public host"
             )));
         }
     }
@@ -164,6 +178,71 @@ mod tests {
             validate_url("http://127.0.0.1/x", true).is_ok(),
             "allowed by config"
         );
+    }
+
+    #[test]
+    fn hosts_are_checked_in_every_spelling() {
+        for bad in [
+            "http://2130706433/",
+            "http://0x7f000001/",
+            "http://0x7f.0.0.1/",
+            "http://0177.0.0.1/",
+            "http://0177.0.0.01:8080/x",
+            "http://127.1/",
+            "http://10.1/",
+            "http://0xa9fea9fe/latest/meta-data",
+            "http://%31%32%37.0.0.1/",
+            "http://127.0.0.1./",
+            "HTTP://LOCALHOST./",
+            "http://api.localhost/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:7f00:1]/",
+            "http://[::127.0.0.1]/",
+            "http://[64:ff9b::127.0.0.1]/",
+            "http://[64:ff9b::a00:1]/",
+            "http://[64:ff9b:1::a00:1]/",
+            "http://[2002:7f00:1::]/",
+            "http://[2002:c0a8:101::1]/",
+            "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
+            "http://198.18.0.1/",
+            "http://198.19.255.1/",
+            "http://192.0.0.1/",
+            "http://192.0.2.1/",
+            "http://203.0.113.1/",
+            "http://224.0.0.1/",
+            "http://240.0.0.1/",
+            "http://255.255.255.255/",
+            "http://100.100.100.200/",
+            "http://[fc00::1]/",
+            "http://[fe80::1%25eth0]/",
+            "http://[ff02::1]/",
+            "http://[::]/",
+            "http://1.2.3.4.5/",
+            "http://256.1.1.1/",
+            "http://evil.example\\@127.0.0.1/",
+        ] {
+            assert!(validate_url(bad, false).is_err(), "{bad}");
+        }
+        for good in [
+            "http://134744072/",
+            "http://0x8.0x8.0x8.0x8/",
+            "http://[::ffff:8.8.8.8]/",
+            "http://[64:ff9b::808:808]/",
+            "http://[2002:808:808::1]:8443/h",
+            "https://[2a00:1450:4001:80b::200e]/w",
+            "https://hooks.example.com./x",
+            "https://1password.example/x",
+        ] {
+            assert!(validate_url(good, false).is_ok(), "{good}");
+        }
+        // The url crate normalizes the forms it knows; what it leaves as a name is checked too.
+        let t = |u: &str| target(&url::Url::parse(u).unwrap()).unwrap();
+        assert_eq!(
+            t("http://0x7f.1/"),
+            Target::Ip("127.0.0.1".parse().unwrap())
+        );
+        assert_eq!(t("http://[::1]:9/"), Target::Ip("::1".parse().unwrap()));
+        assert_eq!(t("http://Example.COM/"), Target::Name("example.com".into()));
         assert!(!deliverable("10.0.0.1".parse().unwrap(), false));
         assert!(deliverable("10.0.0.1".parse().unwrap(), true));
         assert!(deliverable("8.8.8.8".parse().unwrap(), false));

@@ -177,12 +177,14 @@ async fn follow_keyring(svc: Arc<Services>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Works through the webhook outbox (durable: what is not delivered yet is retried after a restart).
+/// Works through the webhook outbox (durable: what is not delivered yet is retried after a restart):
+/// every round starts the due attempts, concurrently under per-endpoint, per-account and total
+/// caps (`service::delivery_pool`); stopping aborts those in flight (retried once their lease ends).
 async fn deliver_webhooks(svc: Arc<Services>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => return svc.stop_deliveries().await,
         }
         if let Err(e) = svc.deliver_due().await {
             tracing::warn!(error = %e, "webhook delivery round failed");

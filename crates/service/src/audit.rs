@@ -55,6 +55,21 @@ impl Services {
             .await;
     }
 
+    /// A successful change made by a key, with a detail that names what it pointed where
+    /// (never a secret).
+    pub async fn audit_by_detail(
+        &self,
+        actor: &Actor,
+        action: &str,
+        object: String,
+        detail: String,
+    ) {
+        let environment = (!actor.is_operator()).then(|| actor.environment());
+        let mut e = self.change_event(actor, Some(actor.account_id()), environment, action, object);
+        e.detail = detail;
+        self.audit(e).await;
+    }
+
     /// A successful change made by `actor` to an object of `account` (the operator's reach
     /// beyond its own). The operator's changes are account-wide; a key's and a user's are in
     /// their environment.

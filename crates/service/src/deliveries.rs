@@ -1,8 +1,14 @@
 //! Broadcast webhooks: when a stream goes live or idle, an api.video-style event is queued in the
 //! outbox (in the same transaction as the change) for each of the account's webhooks that
 //! subscribed to it; a worker delivers the outbox, signed, with retries and backoff.
+//!
+//! Attempts run concurrently, under the caps of `delivery_pool` (per endpoint, per account, in
+//! all), so one account's slow endpoints do not hold up another account's deliveries. Each
+//! attempt first claims its row with a lease (`ATTEMPT_LEASE`), so no other worker or instance
+//! sends it meanwhile, and is cut off after `ATTEMPT_TIMEOUT`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -12,13 +18,16 @@ use uuid::Uuid;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
+use super::credential_uses::CredentialUse;
 use super::credentials::CredentialRef;
+use super::delivery_pool::{Slot, CAPS};
 use super::Services;
 use crypto::SecretString;
 use domain::clock::rfc3339;
 use domain::credential::CredentialType;
+use domain::webhook::Target;
 use domain::{public_ids, webhook, Error};
-use store::{DeliveryRecord, Scope, StreamRecord};
+use store::{DeliveryRecord, DueQuery, Scope, StreamRecord};
 
 pub const EVENT_STARTED: &str = "live-stream.broadcast.started";
 pub const EVENT_ENDED: &str = "live-stream.broadcast.ended";
@@ -26,7 +35,13 @@ pub const EVENT_ENDED: &str = "live-stream.broadcast.ended";
 pub const SIGNATURE_HEADER: &str = "X-Api-Video-Signature";
 /// After this many failed attempts a delivery is given up (`failed_at`).
 pub const MAX_ATTEMPTS: i64 = 12;
+/// One HTTP request of an attempt (the delivery, or a token request).
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// One whole attempt: resolving, fetching a token, delivering.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a claimed delivery is left to its attempt before it is due again (an attempt that
+/// never reports back: the process died).
+pub const ATTEMPT_LEASE_MS: i64 = 2 * 30_000;
 
 /// The part of an OAuth 2.0 token response (RFC 6749 §5.1) a delivery needs.
 #[derive(serde::Deserialize)]
@@ -35,25 +50,41 @@ struct TokenGrant {
     expires_in: Option<i64>,
 }
 
-/// Access tokens of `oauth` credentials, by (credential, version), until they expire.
+type TokenKey = (Uuid, i64);
+
+/// Access tokens of `oauth` credentials, by (credential, version), until they expire; and one
+/// lock per credential, so attempts running at once fetch its token once, not once each.
 #[derive(Default)]
-pub struct OAuthTokenCache(
-    std::sync::Mutex<std::collections::HashMap<(Uuid, i64), (SecretString, i64)>>,
-);
+pub struct OAuthTokenCache {
+    tokens: std::sync::Mutex<std::collections::HashMap<TokenKey, (SecretString, i64)>>,
+    fetching: std::sync::Mutex<std::collections::HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>,
+}
 
 impl OAuthTokenCache {
-    fn get(&self, key: &(Uuid, i64), now: i64) -> Option<SecretString> {
-        let map = self.0.lock().ok()?;
+    fn get(&self, key: &TokenKey, now: i64) -> Option<SecretString> {
+        let map = self.tokens.lock().ok()?;
         map.get(key)
             .filter(|(_, until)| *until > now)
             .map(|(t, _)| t.clone())
     }
 
-    fn put(&self, key: (Uuid, i64), token: SecretString, until: i64) {
-        if let Ok(mut map) = self.0.lock() {
+    fn put(&self, key: TokenKey, token: SecretString, until: i64) {
+        if let Ok(mut map) = self.tokens.lock() {
             map.retain(|_, (_, u)| *u > until - 3_600_000);
             map.insert(key, (token, until));
         }
+    }
+
+    /// The lock held while this credential's token is fetched.
+    fn fetch_lock(&self, key: TokenKey) -> Arc<tokio::sync::Mutex<()>> {
+        let Ok(mut map) = self.fetching.lock() else {
+            return Arc::default();
+        };
+        if map.len() > 1000 {
+            // Locks nobody holds or waits for.
+            map.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        map.entry(key).or_default().clone()
     }
 }
 
@@ -114,28 +145,86 @@ impl Services {
             .collect())
     }
 
-    /// Delivers what is due; returns how many were delivered.
-    pub async fn deliver_due(&self) -> Result<usize, Error> {
+    /// Starts attempts for what is due, as far as the caps allow; returns how many it started.
+    /// Each runs as its own task and records its outcome itself. Also writes the credential-use
+    /// audit rows whose window is over.
+    pub async fn deliver_due(self: &Arc<Self>) -> Result<usize, Error> {
+        let pool = &self.delivery_pool;
+        pool.reap();
+        for e in self.credential_uses.due(self.now_ms(), false) {
+            self.audit(e).await;
+        }
+        let free = CAPS.total.saturating_sub(pool.in_flight());
+        if free == 0 {
+            return Ok(0);
+        }
+        let (skip_accounts, skip_webhooks) = match pool.in_flight.lock() {
+            Ok(f) => f.saturated(CAPS),
+            Err(_) => return Ok(0),
+        };
         let now = self.now_ms();
-        let mut delivered = 0;
-        for d in self.store.due_deliveries(now, 50).await? {
-            match self.deliver(&d).await {
-                Ok(()) => {
-                    self.store.mark_delivered(d.id, self.now_ms()).await?;
-                    delivered += 1;
-                }
-                Err((error, retry)) => {
-                    let attempts = d.attempts + 1;
-                    let next = (retry && attempts < MAX_ATTEMPTS)
-                        .then(|| self.now_ms() + backoff_secs(attempts) * 1000);
-                    tracing::warn!(delivery = %d.id, attempts, error = %error, "webhook delivery failed");
-                    self.store
-                        .mark_attempt_failed(d.id, self.now_ms(), &error, next)
-                        .await?;
-                }
+        let due = self
+            .store
+            .due_deliveries(&DueQuery {
+                now,
+                limit: (free * 2) as i64,
+                per_webhook: CAPS.per_endpoint as i64,
+                per_account: CAPS.per_account as i64,
+                skip_accounts,
+                skip_webhooks,
+            })
+            .await?;
+        let mut started = 0;
+        for d in due {
+            let Some(slot) = pool.try_slot(d.account_id, d.webhook_id) else {
+                continue;
+            };
+            if !self
+                .store
+                .claim_delivery(d.id, d.next_attempt_at, now + ATTEMPT_LEASE_MS)
+                .await?
+            {
+                continue;
+            }
+            let svc = Arc::clone(self);
+            if let Ok(mut tasks) = pool.tasks.lock() {
+                tasks.spawn(async move { svc.attempt(d, slot).await });
+                started += 1;
             }
         }
-        Ok(delivered)
+        Ok(started)
+    }
+
+    /// Stops the worker: aborts the attempts in flight (their rows stay pending and are retried
+    /// when their lease ends) and writes the credential uses counted so far.
+    pub async fn stop_deliveries(&self) {
+        self.delivery_pool.abort_all();
+        for e in self.credential_uses.due(self.now_ms(), true) {
+            self.audit(e).await;
+        }
+    }
+
+    /// One attempt, under its slot, and its outcome recorded.
+    async fn attempt(&self, d: DeliveryRecord, _slot: Slot) {
+        let outcome = tokio::time::timeout(ATTEMPT_TIMEOUT, self.deliver(&d))
+            .await
+            .unwrap_or_else(|_| Err(("timed out".into(), true)));
+        let written = match outcome {
+            Ok(()) => self.store.mark_delivered(d.id, self.now_ms()).await,
+            Err((error, retry)) => {
+                let attempts = d.attempts + 1;
+                let next = (retry && attempts < MAX_ATTEMPTS)
+                    .then(|| self.now_ms() + backoff_secs(attempts) * 1000);
+                tracing::warn!(delivery = %d.id, attempts, error = %error, "webhook delivery failed");
+                self.store
+                    .mark_attempt_failed(d.id, self.now_ms(), &error, next)
+                    .await
+            }
+        };
+        if let Err(e) = written {
+            // The lease runs out and the delivery is attempted again.
+            tracing::warn!(delivery = %d.id, error = %e, "could not record a webhook attempt");
+        }
     }
 
     /// One attempt. Err((why, worth retrying)).
@@ -151,7 +240,7 @@ impl Services {
         let url = reqwest::Url::parse(&hook.url).map_err(|e| (e.to_string(), false))?;
         let client = self.pinned_client(&url).await?;
         let auth = match &hook.credential_label {
-            Some(label) => Some(self.endpoint_auth(&hook, label).await?),
+            Some(label) => Some(self.endpoint_auth(&hook, label, &url).await?),
             None => None,
         };
         let res = client
@@ -174,42 +263,60 @@ impl Services {
         }
     }
 
-    /// A client that reaches `url`'s host only at the addresses checked here: the host is
-    /// resolved once, every address must be deliverable, and the client is pinned to them (no
-    /// DNS rebinding between the check and the connection). Redirects are not followed.
+    /// A client that reaches `url`'s host only at the addresses checked here: an address literal
+    /// (any spelling, IPv6 included) is itself checked; a name is resolved once, every address
+    /// must be deliverable, and the client is pinned to them (no DNS rebinding between the check
+    /// and the connection). Redirects are not followed.
     async fn pinned_client(&self, url: &reqwest::Url) -> Result<reqwest::Client, (String, bool)> {
-        let host = url.host_str().unwrap_or_default().to_string();
         let port = url.port_or_known_default().unwrap_or(443);
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| (format!("cannot resolve {host}: {e}"), true))?
-            .collect();
+        let target = webhook::target(url).map_err(|e| (e.to_string(), false))?;
+        let (host, addrs): (Option<String>, Vec<SocketAddr>) = match target {
+            Target::Ip(ip) => (None, vec![SocketAddr::new(ip, port)]),
+            Target::Name(name) => {
+                let addrs = tokio::net::lookup_host((name.as_str(), port))
+                    .await
+                    .map_err(|e| (format!("cannot resolve {name}: {e}"), true))?
+                    .collect();
+                (Some(name), addrs)
+            }
+        };
         let allow_private = self.webhooks_allow_private();
+        let shown = host.clone().unwrap_or_else(|| {
+            addrs
+                .first()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default()
+        });
         if addrs.is_empty()
             || addrs
                 .iter()
                 .any(|a| !webhook::deliverable(a.ip(), allow_private))
         {
             return Err((
-                format!("{host} resolves to an internal address: refused"),
+                format!("{shown} resolves to an internal address: refused"),
                 false,
             ));
         }
-        reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .resolve_to_addrs(&host, &addrs)
-            .build()
-            .map_err(|e| (e.to_string(), true))
+            .redirect(reqwest::redirect::Policy::none());
+        let builder = match &host {
+            Some(name) => builder.resolve_to_addrs(name, &addrs),
+            // An address literal is connected to as it is, with no lookup: it was checked.
+            None => builder,
+        };
+        builder.build().map_err(|e| (e.to_string(), true))
     }
 
     /// The `Authorization` value for an endpoint that names a credential: Basic for `http`,
     /// a client-credentials access token (cached until shortly before it expires) for `oauth`.
     /// A missing credential is retried: it may be created before the attempts run out.
+    /// Each time the stored secret goes out, its use is audited (see `credential_uses`).
     async fn endpoint_auth(
         &self,
         hook: &domain::Webhook,
         label: &str,
+        endpoint: &reqwest::Url,
     ) -> Result<SecretString, (String, bool)> {
         let cred = self
             .resolve_credential(
@@ -221,6 +328,7 @@ impl Services {
             .map_err(|e| (format!("credential {label:?}: {e}"), true))?;
         match cred.kind {
             CredentialType::Http => {
+                self.credential_used(hook, &cred, endpoint, "basic").await;
                 let pair = format!("{}:{}", cred.public, cred.private.expose());
                 Ok(SecretString::new(format!("Basic {}", B64.encode(pair))))
             }
@@ -230,12 +338,19 @@ impl Services {
                 if let Some(token) = self.oauth_tokens.get(&cache_key, now) {
                     return Ok(SecretString::new(format!("Bearer {}", token.expose())));
                 }
+                let lock = self.oauth_tokens.fetch_lock(cache_key);
+                let _fetching = lock.lock().await;
+                // Fetched by the attempt that held the lock before this one?
+                if let Some(token) = self.oauth_tokens.get(&cache_key, self.now_ms()) {
+                    return Ok(SecretString::new(format!("Bearer {}", token.expose())));
+                }
                 let token_url = cred.token_url.as_deref().unwrap_or_default();
                 let url = reqwest::Url::parse(token_url)
                     .map_err(|e| (format!("credential {label:?}: token URL: {e}"), false))?;
-                let res = self
-                    .pinned_client(&url)
-                    .await?
+                let client = self.pinned_client(&url).await?;
+                self.credential_used(hook, &cred, &url, "token_request")
+                    .await;
+                let res = client
                     .post(url)
                     .basic_auth(&cred.public, Some(cred.private.expose()))
                     .header("accept", "application/json")
@@ -278,6 +393,37 @@ impl Services {
                 false,
             )),
         }
+    }
+
+    /// Audits that `cred`'s secret is being sent to `to`'s host.
+    async fn credential_used(
+        &self,
+        hook: &domain::Webhook,
+        cred: &domain::credential::Credential,
+        to: &reqwest::Url,
+        sent_as: &'static str,
+    ) {
+        let usage = CredentialUse {
+            account_id: hook.account_id,
+            environment: hook.environment,
+            credential_id: cred.id,
+            label: cred.label.clone(),
+            host: host_of(to),
+            sent_as,
+        };
+        if let Some(e) = self.credential_uses.record(usage, self.now_ms()) {
+            self.audit(e).await;
+        }
+    }
+}
+
+/// A URL's host as the audit log names it: an address in its usual form, a name as parsed.
+pub fn host_of(url: &reqwest::Url) -> String {
+    match webhook::target(url) {
+        Ok(Target::Ip(IpAddr::V6(v6))) => format!("[{v6}]"),
+        Ok(Target::Ip(ip)) => ip.to_string(),
+        Ok(Target::Name(name)) => name,
+        Err(_) => url.host_str().unwrap_or_default().to_string(),
     }
 }
 

@@ -3,9 +3,11 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod credential_uses;
 pub mod credentials;
 pub mod dashboard;
 pub mod deliveries;
+pub mod delivery_pool;
 pub mod group_commit;
 pub mod ingest;
 pub mod ingest_refusals;
@@ -65,6 +67,10 @@ pub struct Services {
     pub passwords: passwords::PasswordHasher,
     /// When `sign_in_attempts` was last pruned (ms).
     sign_in_pruned_at: std::sync::atomic::AtomicI64,
+    /// Webhook attempts in flight, under their caps.
+    pub delivery_pool: delivery_pool::DeliveryPool,
+    /// Uses of stored secrets, counted for the audit log.
+    pub credential_uses: credential_uses::CredentialUses,
 }
 
 impl Services {
@@ -94,6 +100,8 @@ impl Services {
             ingest_token_uses: Default::default(),
             ingest_allow_concurrent: settings.ingest_allow_concurrent,
             oauth_tokens: deliveries::OAuthTokenCache::default(),
+            delivery_pool: delivery_pool::DeliveryPool::default(),
+            credential_uses: credential_uses::CredentialUses::default(),
             settings: settings.clone(),
             rate_sync: Arc::new(ratelimits::RateSync::default()),
             passwords: passwords::PasswordHasher::new(

@@ -18,7 +18,8 @@ fn vault_err(e: VaultError) -> Error {
 
 impl Services {
     /// Checks the master key against the store's canary (writing it on a fresh store), then loads
-    /// the keyring. A wrong master key is an error: nothing is written with it.
+    /// the keyring. A wrong master key is an error: nothing is written with it. Then seals what
+    /// an older version kept in clear (upload tokens, see `seal_plain_upload_tokens`).
     pub async fn init_vault(&self) -> Result<(), Error> {
         let keys = self.store.vault_keys().await?;
         match keys.iter().find(|(n, _)| *n == 1) {
@@ -39,7 +40,10 @@ impl Services {
                 }
             }
         }
-        self.load_keyring().await
+        self.load_keyring().await?;
+        // Secrets an older version kept in clear are sealed before anything is served.
+        self.seal_plain_upload_tokens().await?;
+        Ok(())
     }
 
     /// Adds every data key of the store to the ring; the newest seals from now on.

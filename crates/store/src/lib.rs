@@ -41,11 +41,11 @@ pub use sessions::SessionStore;
 pub use stream_keys::{StreamKeyRecord, StreamKeyStore};
 pub use streams::{Scope, StreamRecord, StreamStore, TargetRecord};
 pub use tokens::{RefreshRecord, RefreshUse, SigningKeyRecord, TokenStore};
-pub use uploads::UploadStore;
+pub use uploads::{PlainUploadRow, UploadStore, UploadTokenRecord};
 pub use usage::UsageStore;
 pub use users::{SessionRecord, UsageCount, UserStore};
 pub use vault::VaultStore;
-pub use webhooks::{DeliveryRecord, WebhookStore};
+pub use webhooks::{DeliveryRecord, DueQuery, WebhookStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -62,6 +62,13 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         aad_field: "key",
     },
     SealedColumn {
+        table: "upload_tokens",
+        id: "token_hash",
+        column: "token_sealed",
+        aad_table: "upload_tokens",
+        aad_field: "token",
+    },
+    SealedColumn {
         table: "credentials",
         id: "id",
         column: "private_sealed",

@@ -31,8 +31,18 @@ pub trait WebhookStore: Send + Sync {
         id: Uuid,
         label: Option<&str>,
     ) -> StoreResult<bool>;
-    /// Up to `limit` deliveries due at `now`, oldest first.
-    async fn due_deliveries(&self, now: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Deliveries due, oldest first, fairly: at most `per_webhook` of one endpoint and
+    /// `per_account` of one account, none of the endpoints and accounts the query skips.
+    async fn due_deliveries(&self, q: &DueQuery) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Claims a due delivery for one attempt: moves its next attempt to `lease_until` if it is
+    /// still pending at `next_attempt_at` (another worker, or instance, that claimed it first
+    /// wins). An attempt that never reports back (a crash) is thus retried once the lease ends.
+    async fn claim_delivery(
+        &self,
+        id: Uuid,
+        next_attempt_at: i64,
+        lease_until: i64,
+    ) -> StoreResult<bool>;
     async fn mark_delivered(&self, id: Uuid, at: i64) -> StoreResult<()>;
     /// Records a failed attempt: retry at `next`, or give up (`failed_at`) when `next` is None.
     async fn mark_attempt_failed(
@@ -169,16 +179,59 @@ impl WebhookStore for SqlStore {
 
     async fn due_deliveries(
         &self,
-        now: i64,
-        limit: i64,
+        q: &crate::webhooks::DueQuery,
     ) -> crate::StoreResult<Vec<crate::webhooks::DeliveryRecord>> {
-        self.db.fetch_all::<crate::webhooks::DeliveryRow>(&format!(
-            "SELECT {} FROM webhook_deliveries WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
-            crate::webhooks::DELIVERY_COLUMNS
-        ), crate::args![now, limit]).await?
-        .into_iter()
-        .map(|r| r.into_record())
-        .collect()
+        let mut args = crate::args![q.now, q.limit, q.per_webhook, q.per_account];
+        let mut skip = String::new();
+        for (column, ids) in [
+            ("account_id", &q.skip_accounts),
+            ("webhook_id", &q.skip_webhooks),
+        ] {
+            if ids.is_empty() {
+                continue;
+            }
+            let mut marks = Vec::with_capacity(ids.len());
+            for id in ids {
+                args.push(id.to_string());
+                marks.push(format!("${}", args.len()));
+            }
+            skip.push_str(&format!(" AND {column} NOT IN ({})", marks.join(", ")));
+        }
+        // Row numbers per endpoint, then per account (both oldest first), so a backlog of one
+        // endpoint or account cannot fill the page and starve the others.
+        let cols = crate::webhooks::DELIVERY_COLUMNS;
+        let sql = format!(
+            "SELECT {cols} FROM ( \
+               SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY next_attempt_at, id) AS in_account FROM ( \
+                 SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS in_webhook \
+                 FROM webhook_deliveries \
+                 WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1{skip} \
+               ) w WHERE in_webhook <= $3 \
+             ) a WHERE in_account <= $4 ORDER BY next_attempt_at, id LIMIT $2"
+        );
+        self.db
+            .fetch_all::<crate::webhooks::DeliveryRow>(&sql, args)
+            .await?
+            .into_iter()
+            .map(|r| r.into_record())
+            .collect()
+    }
+
+    async fn claim_delivery(
+        &self,
+        id: uuid::Uuid,
+        next_attempt_at: i64,
+        lease_until: i64,
+    ) -> crate::StoreResult<bool> {
+        let done = self
+            .db
+            .execute(
+                "UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE id = $2 \
+                 AND next_attempt_at = $3 AND delivered_at IS NULL AND failed_at IS NULL",
+                crate::args![lease_until, id.to_string(), next_attempt_at],
+            )
+            .await?;
+        Ok(done == 1)
     }
 
     async fn mark_delivered(&self, id: uuid::Uuid, at: i64) -> crate::StoreResult<()> {
@@ -230,6 +283,18 @@ impl SqlStore {
         }
         Ok(())
     }
+}
+
+/// Which due deliveries the worker asks for (see `WebhookStore::due_deliveries`).
+#[derive(Debug, Clone, Default)]
+pub struct DueQuery {
+    pub now: i64,
+    pub limit: i64,
+    pub per_webhook: i64,
+    pub per_account: i64,
+    /// Accounts and endpoints already at their cap of attempts in flight.
+    pub skip_accounts: Vec<Uuid>,
+    pub skip_webhooks: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

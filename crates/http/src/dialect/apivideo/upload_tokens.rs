@@ -22,7 +22,7 @@ pub struct CreateBody {
 
 fn render(t: &UploadToken) -> Value {
     json!({
-        "token": t.token,
+        "token": t.token.expose(),
         "ttl": t.ttl,
         "createdAt": rfc3339(t.created_at),
         "expiresAt": t.expires_at.map(rfc3339),
