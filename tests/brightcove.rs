@@ -263,7 +263,7 @@ async fn every_rule_with_its_error() {
     );
     assert_eq!(
         error(post(body("a", "oauth", "client", "secret")).await, 400).await,
-        "oauth credentials need credential_token_url: the http(s) URL that issues tokens"
+        "oauth credentials need credential_token_url: the http(s) URL that issues tokens, at most 2048 characters"
     );
     assert_eq!(
         error(post(body("a", "s3", "not-a-key", "secret")).await, 400).await,
