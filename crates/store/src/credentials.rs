@@ -129,16 +129,13 @@ impl CredentialStore for SqlStore {
             ]
         };
         let mut tx = self.db.begin().await?;
-        if tx.lock_rows("credentials", WHERE, at()).await? == 0 {
-            return Ok(None);
-        }
-        let now = tx
-            .fetch_one::<CredentialRow>(
-                &format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE {WHERE}"),
-                at(),
-            )
+        let Some(now) = tx
+            .lock_one::<CredentialRow>("credentials", CREDENTIAL_COLUMNS, WHERE, at)
             .await?
-            .into_record()?;
+        else {
+            return Ok(None);
+        };
+        let now = now.into_record()?;
         let c = edit(now).map_err(StoreError::Refused)?;
         Self::clear_default(&mut tx, &c).await?;
         tx.execute("UPDATE credentials SET user_id = $1, label = $2, kind = $3, public_value = $4, private_sealed = $5, \

@@ -345,6 +345,23 @@ impl Tx {
         .await
     }
 
+    /// Locks the one row of `table` that `condition` picks and reads it as it is now, for a
+    /// read-modify-write that no concurrent update can interleave with (None: no such row).
+    /// `args` gives the condition's arguments (asked twice: the lock, then the read).
+    pub async fn lock_one<T: Row>(
+        &mut self,
+        table: &str,
+        columns: &str,
+        condition: &str,
+        args: impl Fn() -> Args,
+    ) -> StoreResult<Option<T>> {
+        if self.lock_rows(table, condition, args()).await? == 0 {
+            return Ok(None);
+        }
+        let select = format!("SELECT {columns} FROM {table} WHERE {condition}");
+        self.fetch_one::<T>(&select, args()).await.map(Some)
+    }
+
     pub async fn commit(self) -> StoreResult<()> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await?,

@@ -183,24 +183,18 @@ impl KeyStore for SqlStore {
         edit: &KeyEdit<'_>,
     ) -> StoreResult<Option<ApiKey>> {
         let mut tx = self.db.begin().await?;
-        let locked = tx
-            .lock_rows(
+        let Some(now) = tx
+            .lock_one::<crate::rows::ApiKeyRow>(
                 "api_keys",
+                crate::rows::API_KEY_COLUMNS,
                 "id = $1 AND account_id = $2 AND revoked_at IS NULL",
-                crate::args![id.to_string(), account_id.to_string()],
+                || crate::args![id.to_string(), account_id.to_string()],
             )
-            .await?;
-        if locked == 0 {
-            return Ok(None);
-        }
-        let select = format!(
-            "SELECT {} FROM api_keys WHERE id = $1",
-            crate::rows::API_KEY_COLUMNS
-        );
-        let now = tx
-            .fetch_one::<crate::rows::ApiKeyRow>(&select, crate::args![id.to_string()])
             .await?
-            .into_domain()?;
+        else {
+            return Ok(None);
+        };
+        let now = now.into_domain()?;
         let k = edit(now).map_err(crate::StoreError::Refused)?;
         let mut args = crate::args![
             k.name.as_str(),
@@ -224,7 +218,13 @@ impl KeyStore for SqlStore {
         tx.execute(&sql, args).await?;
         Self::key_changed(&mut tx, "api_key.updated", &id.to_string(), k.created_at).await?;
         let key = tx
-            .fetch_one::<crate::rows::ApiKeyRow>(&select, crate::args![id.to_string()])
+            .fetch_one::<crate::rows::ApiKeyRow>(
+                &format!(
+                    "SELECT {} FROM api_keys WHERE id = $1",
+                    crate::rows::API_KEY_COLUMNS
+                ),
+                crate::args![id.to_string()],
+            )
             .await?
             .into_domain()?;
         tx.commit().await?;

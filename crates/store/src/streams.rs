@@ -387,14 +387,13 @@ impl StreamStore for SqlStore {
             ]
         };
         let mut tx = self.db.begin().await?;
-        if tx.lock_rows("streams", WHERE, at()).await? == 0 {
-            return Ok(None);
-        }
-        let select = format!("SELECT {STREAM_COLUMNS} FROM streams WHERE {WHERE}");
-        let now = tx
-            .fetch_one::<StreamRow>(&select, at())
+        let Some(now) = tx
+            .lock_one::<StreamRow>("streams", STREAM_COLUMNS, WHERE, at)
             .await?
-            .into_record()?;
+        else {
+            return Ok(None);
+        };
+        let now = now.into_record()?;
         let (s, change) = edit(now).map_err(StoreError::Refused)?;
         tx.execute(
             &format!(
@@ -417,6 +416,7 @@ impl StreamStore for SqlStore {
             tx.record_change(kind, &id.to_string(), Some(&s.key_hash), s.updated_at)
                 .await?;
         }
+        let select = format!("SELECT {STREAM_COLUMNS} FROM streams WHERE {WHERE}");
         let written = tx
             .fetch_one::<StreamRow>(&select, at())
             .await?
@@ -515,14 +515,13 @@ impl StreamStore for SqlStore {
             ]
         };
         let mut tx = self.db.begin().await?;
-        if tx.lock_rows("multistream_targets", WHERE, at()).await? == 0 {
-            return Ok(None);
-        }
-        let select = format!("SELECT {TARGET_COLUMNS} FROM multistream_targets WHERE {WHERE}");
-        let now = tx
-            .fetch_one::<TargetRow>(&select, at())
+        let Some(now) = tx
+            .lock_one::<TargetRow>("multistream_targets", TARGET_COLUMNS, WHERE, at)
             .await?
-            .into_record()?;
+        else {
+            return Ok(None);
+        };
+        let now = now.into_record()?;
         let t = edit(now).map_err(StoreError::Refused)?;
         tx.execute(
             &format!(
