@@ -32,11 +32,8 @@ pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     if s.len() <= max {
         return std::borrow::Cow::Borrowed(s);
     }
-    let mut end = max.saturating_sub('…'.len_utf8());
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    std::borrow::Cow::Owned(format!("{}…", &s[..end]))
+    let kept = crate::text::cap(s, max.saturating_sub('…'.len_utf8()));
+    std::borrow::Cow::Owned(format!("{kept}…"))
 }
 
 impl AuditEvent {

@@ -32,27 +32,4 @@ pub mod caps {
     pub const AUDIT_FIELD: usize = 300;
 }
 
-/// `s` cut to at most `max` bytes, at a character boundary.
-pub fn cap(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cap_cuts_at_a_character_boundary() {
-        assert_eq!(cap("abc", 5), "abc");
-        assert_eq!(cap("abcdef", 3), "abc");
-        assert_eq!(cap("aé", 2), "a");
-        assert_eq!(cap("", 0), "");
-    }
-}
+pub use crate::text::cap;

@@ -17,6 +17,7 @@ pub mod public_ids;
 pub mod random;
 pub mod secret;
 pub mod stream;
+pub mod text;
 pub mod upload;
 pub mod user;
 pub mod webhook;
