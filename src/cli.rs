@@ -732,8 +732,7 @@ async fn ingest_token(svc: &Services, cmd: IngestTokenCmd) -> anyhow::Result<()>
             }
         }
         IngestTokenCmd::Revoke { id, json } => {
-            let id = uuid::Uuid::parse_str(&id)
-                .map_err(|_| anyhow!("ingest token id must be a UUID, got {id:?}"))?;
+            let id = parse_id("ingest token", &id)?;
             let t = svc.revoke_ingest_token(&operator(), id).await?;
             if json {
                 println!("{}", ingest_token_json(&t));
@@ -782,9 +781,14 @@ async fn account(svc: &Services, cmd: AccountCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An object id given on the command line: `what id must be a UUID` otherwise.
+fn parse_id(what: &str, id: &str) -> anyhow::Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(id).map_err(|_| anyhow!("{what} id must be a UUID, got {id:?}"))
+}
+
 /// The operator acting in the account of key `id`, and the id.
 async fn key_operator(svc: &Services, id: &str) -> anyhow::Result<(Actor, uuid::Uuid)> {
-    let id = uuid::Uuid::parse_str(id).map_err(|_| anyhow!("key id must be a UUID, got {id:?}"))?;
+    let id = parse_id("key", id)?;
     let key = svc.get_key(&operator(), id).await?;
     Ok((operator().in_account(key.account_id), id))
 }
@@ -1012,8 +1016,7 @@ async fn key(svc: &Services, cmd: KeyCmd) -> anyhow::Result<()> {
             }
         }
         KeyCmd::Revoke { id, json } => {
-            let id = uuid::Uuid::parse_str(&id)
-                .map_err(|_| anyhow!("key id must be a UUID, got {id:?}"))?;
+            let id = parse_id("key", &id)?;
             let k = svc.revoke_key(&operator(), id).await?;
             if json {
                 println!("{}", key_json(&k));
