@@ -5,7 +5,7 @@ same account), SG_TTL_WAIT (seconds to wait for the first access token to expire
 The client authenticates with POST /auth/api-key and refreshes by itself (POST /auth/refresh,
 `expires_in - 10` seconds after each token): the harness gives tokens a short lifetime, and the
 last call, made after the first token expired, only works if the client refreshed.
-Run by tests/apivideo_clients.rs; exits non-zero on the first broken expectation.
+Run by tests/it/apivideo_clients.rs; exits non-zero on the first broken expectation.
 """
 
 import os

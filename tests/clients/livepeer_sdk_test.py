@@ -1,7 +1,7 @@
 """Livepeer's published Python client (PyPI `livepeer`) against a running streamgate.
 
 Env: SG_LIVEPEER_URL (http://127.0.0.1:PORT/api), SG_KEY (a full-access key), SG_REVOKED_KEY.
-Run by tests/livepeer_clients.rs; exits non-zero on the first broken expectation.
+Run by tests/it/livepeer_clients.rs; exits non-zero on the first broken expectation.
 """
 
 import os

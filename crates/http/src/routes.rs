@@ -1,5 +1,5 @@
 //! Every route is declared with what it needs from its caller, and the router is built from those
-//! declarations: the policy matrix test (tests/policy_matrix.rs) reads the same table, probes
+//! declarations: the policy matrix test (tests/it/policy_matrix.rs) reads the same table, probes
 //! every path with every method, and fails on any method that answers without a declaration.
 //! The permission itself is checked by the service the handler calls (the dialects only
 //! authenticate and translate); the declaration says which one that is.

@@ -3,7 +3,7 @@
 //! each key's current window to the store and reads the others' counts back, which then count
 //! against the limit too.
 //!
-//! The bound, documented in the README and tested (tests/cluster_limits.rs): with N instances, a
+//! The bound, documented in the README and tested (tests/it/cluster_limits.rs): with N instances, a
 //! key can be admitted at most `limit` plus what the other instances admit for it within one sync
 //! interval (`SYNC_INTERVAL`, plus the store's round trip) before their counts arrive.
 

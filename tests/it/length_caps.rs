@@ -2,9 +2,9 @@
 //! with a 400 in the dialect's own error format and nothing is written; whatever reaches an audit
 //! row is cut to the row's caps. (Issue 18: refusals cannot amplify into storage.)
 
-mod common;
+use crate::common;
 
-use common::{setup, Setup};
+use crate::common::{setup, Setup};
 use reqwest::Method;
 use serde_json::{json, Value};
 use streamgate::domain::audit::{MAX_ACTOR, MAX_DETAIL, MAX_OBJECT};

@@ -1,11 +1,11 @@
 //! Media-server hooks over HTTP, as nginx-rtmp, SRS and MediaMTX call them: the shared decision,
 //! stream activity and sessions, Edgecast DirPaths and keys, rtmp credentials, throttling. Each
 //! call presents the test server's ingest token on the hook URL, as a configured media server
-//! does (tests/ingest_tokens.rs covers calls without one).
+//! does (tests/it/ingest_tokens.rs covers calls without one).
 
-mod common;
+use crate::common;
 
-use common::{setup, Setup};
+use crate::common::{setup, Setup};
 use reqwest::Response;
 use serde_json::{json, Value};
 use streamgate::testkit::{Backend, TestServer};

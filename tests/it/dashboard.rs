@@ -2,9 +2,9 @@
 //! lockout, CSRF on every form, roles and account scoping, usage counts (`/sg/v1/usage`), and
 //! that no secret is ever echoed into a page.
 
-mod common;
+use crate::common;
 
-use common::setup;
+use crate::common::setup;
 use reqwest::redirect::Policy;
 use reqwest::Response;
 use serde_json::Value;
@@ -436,7 +436,7 @@ async fn sign_in_sessions_csrf_roles_and_usage() {
         );
 
         // Lockout: the fifth failure locks the name for this address, even for the right
-        // password (more in tests/dashboard_lockout.rs).
+        // password (more in tests/it/dashboard_lockout.rs).
         let mut l = Browser::new(&s.server.base_url);
         for _ in 0..4 {
             assert_eq!(l.sign_in("max", "not it at all").await.status(), 401);

@@ -1,9 +1,9 @@
 //! Brightcove credentials over HTTP: all seven types with their rules and exact error bodies,
 //! masking, labels, defaults per type, resolving by label, scoping, sealing, both backends.
 
-mod common;
+use crate::common;
 
-use common::{new_key, setup, Setup};
+use crate::common::{new_key, setup, Setup};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 use streamgate::domain::credential::CredentialType;

@@ -2,11 +2,11 @@
 //! and 429s in each dialect's format, a replayed refresh token killing its family's access tokens
 //! everywhere, and sandbox and production kept apart in audit and usage.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{eventually, setup, setup_with, Setup};
+use crate::common::{eventually, setup, setup_with, Setup};
 use reqwest::Method;
 use serde_json::{json, Value};
 use streamgate::domain::Environment;

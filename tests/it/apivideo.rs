@@ -1,9 +1,9 @@
 //! api.video dialect over HTTP: disposable tokens and refresh rotation, Basic/Bearer/bare auth,
 //! environments, live streams, rate limits and problem+json errors.
 
-mod common;
+use crate::common;
 
-use common::{setup, Setup};
+use crate::common::{setup, Setup};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 use streamgate::domain::Environment;

@@ -4,12 +4,12 @@
 //! audited in aggregate, so a flood of refused hooks cannot fill the disk; every reported field is
 //! capped. And the CLI contract of `streamgate ingest-token`.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{eventually, setup, Setup};
+use crate::common::{eventually, setup, Setup};
 use serde_json::{json, Value};
 use streamgate::domain::AuditEvent;
 use streamgate::store::Scope;

@@ -1,12 +1,12 @@
 //! Livepeer's own published clients (PyPI `livepeer`, npm `livepeer`, pinned in tests/clients)
 //! against the real server: streams and multistream targets end to end, and a revoked key.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::external::{clients_dir, node_modules_ready, python, run_ok};
-use common::setup;
+use crate::common::external::{clients_dir, node_modules_ready, python, run_ok};
+use crate::common::setup;
 use streamgate::testkit::Backend;
 use tokio::process::Command;
 

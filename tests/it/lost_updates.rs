@@ -4,11 +4,11 @@
 //! credentials (a secret rotation racing a PUT that keeps the stored secret), over HTTP against a
 //! real server, on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
-use common::{setup, Setup};
+use crate::common::{setup, Setup};
 use serde_json::{json, Value};
 use streamgate::domain::public_ids;
 use streamgate::testkit::Backend;

@@ -7,13 +7,13 @@
 //! ffmpeg come from Debian (`scripts/test-deps.sh`); nginx runs unprivileged-port, with its own
 //! prefix under a temp dir.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{eventually, lab, setup_with, Setup};
+use crate::common::{eventually, lab, setup_with, Setup};
 use serde_json::{json, Value};
 use streamgate::service::deliveries::{signature, SIGNATURE_HEADER};
 use streamgate::testkit::Backend;

@@ -5,13 +5,13 @@
 //! the owner's last DirPath there; two concurrent first claims end with one owner. The store-level
 //! parts run on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{new_key, setup, setup_with, Setup};
+use crate::common::{new_key, setup, setup_with, Setup};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 use streamgate::domain::{Account, AccountNumber, Environment};
@@ -673,10 +673,10 @@ async fn migration_gives_the_earliest(db: &TestDb) {
     raw(db, "DELETE FROM edgecast_instances").await;
     let migration = match db.backend {
         Backend::Sqlite => {
-            include_str!("../crates/store/migrations/sqlite/0016_instance_owners.sql")
+            include_str!("../../crates/store/migrations/sqlite/0016_instance_owners.sql")
         }
         Backend::Postgres => {
-            include_str!("../crates/store/migrations/postgres/0016_instance_owners.sql")
+            include_str!("../../crates/store/migrations/postgres/0016_instance_owners.sql")
         }
     };
     let insert = &migration[migration.find("INSERT INTO edgecast_instances").unwrap()..];

@@ -1,11 +1,11 @@
 //! Edgecast DCP stream keys over HTTP: the seed's sample request byte for byte, every validation
 //! rule with its exact error body, account scoping, sealing at rest, restart durability, audit.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
-use common::{new_key, setup, Setup};
+use crate::common::{new_key, setup, Setup};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 use streamgate::testkit::{Backend, LogCapture, TestServer};

@@ -1,10 +1,10 @@
 //! The `/sg/v1` API, auth header styles, error formats and ops endpoints, through the real server.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{eventually, setup, sg_error};
+use crate::common::{eventually, setup, sg_error};
 use serde_json::{json, Value};
 use streamgate::testkit::{Backend, TestServer};
 

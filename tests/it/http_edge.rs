@@ -7,11 +7,11 @@
 //! The limits are small here (seconds, a cap of 50) so that the tests are quick; no assertion
 //! depends on how fast anything happens, only on what eventually does, within generous deadlines.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{eventually, setup_with, Setup};
+use crate::common::{eventually, setup_with, Setup};
 use streamgate::testkit::Backend;
 use streamgate::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -2,11 +2,11 @@
 //! meta; list, read, change, revoke; reroll with and without a grace period; verification with
 //! every code; and the same through the CLI.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{eventually, setup, Setup};
+use crate::common::{eventually, setup, Setup};
 use serde_json::{json, Value};
 use streamgate::testkit::{Backend, TestServer};
 

@@ -1,9 +1,9 @@
 //! Livepeer dialect over HTTP: streams, sessions, multistream targets, key management, CORS keys
 //! and the endpoint allowlist, scoping, and `{"errors":[…]}` for every refusal.
 
-mod common;
+use crate::common;
 
-use common::{new_key, setup, Setup};
+use crate::common::{new_key, setup, Setup};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 use streamgate::testkit::{Backend, LogCapture};

@@ -1,11 +1,11 @@
 //! The vault: rotation while serving (old and new ciphertexts both open mid-rotation), resuming an
 //! interrupted rotation, record-bound ciphertexts, and refusing a wrong or missing master key.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{eventually, setup, Setup};
+use crate::common::{eventually, setup, Setup};
 use serde_json::{json, Value};
 use streamgate::testkit::Backend;
 use tokio::process::Command;

@@ -2,12 +2,12 @@
 //! the CORS key dialog, streams, credentials, stream keys, usage charts, audit, CSRF, roles and
 //! lockout. Screenshots of every page at 1280 and 390 px go to target/test-output/dashboard/.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::external::{clients_dir, node_modules_ready, repo, run_ok};
-use common::setup;
+use crate::common::external::{clients_dir, node_modules_ready, repo, run_ok};
+use crate::common::setup;
 use serde_json::json;
 use streamgate::crypto::SecretString;
 use streamgate::domain::Role;

@@ -1,11 +1,11 @@
 //! The CLI contract, run as a separate process against the same store as a running server.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::eventually;
+use crate::common::eventually;
 use serde_json::Value;
 use streamgate::testkit::{Backend, TestDb, TestServer};
 use tokio::io::{AsyncBufReadExt, BufReader};

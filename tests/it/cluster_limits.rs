@@ -2,11 +2,11 @@
 //! bounds: counts are exchanged through the store about twice a second (rate limits), spent
 //! credits are written back in batches and every instance rereads what is left (credits).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{eventually, setup};
+use crate::common::{eventually, setup};
 use streamgate::domain::{Credits, KeyPolicy, RateLimit};
 use streamgate::testkit::{Backend, TestServer};
 

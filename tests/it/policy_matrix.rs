@@ -3,7 +3,7 @@
 //! built), and every path is probed with every method, so a method that answers without a
 //! declaration fails this test.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -2,14 +2,14 @@
 //! webhooks from a durable outbox — retried with backoff, surviving a server restart, and never
 //! sent to an internal address unless that is allowed.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
-use common::{eventually, lab, setup_with, Setup};
+use crate::common::{eventually, lab, setup_with, Setup};
 use serde_json::{json, Value};
 use streamgate::service::deliveries::{signature, SIGNATURE_HEADER};
 use streamgate::testkit::{Backend, TestServer};

@@ -2,12 +2,12 @@
 //! in tests/clients) against the real server. The Python run gives access tokens an 11 s life
 //! and lets server time flow, so the client must refresh by itself to finish.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::external::{clients_dir, node_modules_ready, python, run_ok};
-use common::setup;
+use crate::common::external::{clients_dir, node_modules_ready, python, run_ok};
+use crate::common::setup;
 use streamgate::domain::Environment;
 use streamgate::testkit::Backend;
 use tokio::process::Command;

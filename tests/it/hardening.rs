@@ -3,9 +3,9 @@
 //! secret entered again, upload tokens never in audit rows, the data directory and database
 //! files the owner's only.
 
-mod common;
+use crate::common;
 
-use common::{setup, setup_with};
+use crate::common::{setup, setup_with};
 use serde_json::{json, Value};
 use streamgate::domain::SecretString;
 use streamgate::testkit::Backend;

@@ -1,8 +1,8 @@
 //! No secret ever appears in a log line (at any level), a Debug print, an error or a list response.
 
-mod common;
+use crate::common;
 
-use common::setup;
+use crate::common::setup;
 use serde_json::json;
 use streamgate::testkit::{Backend, LogCapture};
 

@@ -1,12 +1,12 @@
 //! Audit retention: events older than `audit_retention` are pruned by a background task (at start,
 //! then hourly), newer ones are kept, and `0` days keeps everything. On SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{eventually, setup_with};
+use crate::common::{eventually, setup_with};
 use streamgate::clock::Clock;
 use streamgate::domain::AuditEvent;
 use streamgate::store::GroupWrite;

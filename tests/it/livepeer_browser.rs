@@ -1,13 +1,13 @@
 //! Livepeer CORS keys in a real browser (Debian's Chromium, driven by playwright-core): the
 //! browser, not a test client, decides what a page may read.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::external::{clients_dir, node_modules_ready};
-use common::setup;
+use crate::common::external::{clients_dir, node_modules_ready};
+use crate::common::setup;
 use streamgate::testkit::Backend;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;

@@ -2,9 +2,9 @@
 //! `GET /v1/audit` (server-side keys of the account) and `streamgate audit list`, and it never
 //! holds a secret.
 
-mod common;
+use crate::common;
 
-use common::{new_key, setup};
+use crate::common::{new_key, setup};
 use serde_json::{json, Value};
 use streamgate::testkit::Backend;
 

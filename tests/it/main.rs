@@ -1,0 +1,36 @@
+//! Every integration test of streamgate, as one test binary: one link instead of one per file,
+//! and one process whose tests share nothing but the machine (each boots its own server).
+
+mod common;
+
+mod api;
+mod apivideo;
+mod apivideo_clients;
+mod audit;
+mod brightcove;
+mod cli;
+mod cluster_limits;
+mod dashboard;
+mod dashboard_browser;
+mod dashboard_lockout;
+mod edgecast;
+mod hardening;
+mod http_edge;
+mod ingest;
+mod ingest_e2e;
+mod ingest_tokens;
+mod keys;
+mod layers;
+mod length_caps;
+mod livepeer;
+mod livepeer_browser;
+mod livepeer_clients;
+mod lost_updates;
+mod policy;
+mod policy_matrix;
+mod publish_paths;
+mod retention;
+mod secrets;
+mod store_suite;
+mod vault;
+mod webhook_delivery;
