@@ -297,6 +297,15 @@ pub enum DevCmd {
         #[arg(long)]
         count: usize,
     },
+    /// Insert COUNT generated streams (keys sealed by the vault) into an account's production
+    /// environment, for benchmarks. Run it while no server is serving the database: it writes
+    /// no change-log entries.
+    SeedStreams {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        count: usize,
+    },
 }
 
 fn secret(s: &str) -> Result<SecretString, String> {
@@ -462,6 +471,21 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Dev(DevCmd::SeedKeys { account, count }) => seed_keys(&svc, &account, count).await,
+        Command::Dev(DevCmd::SeedStreams { account, count }) => {
+            if count == 0 {
+                bail!("--count must be positive");
+            }
+            let account = svc.resolve_account(&account).await?;
+            let mut done = 0;
+            while done < count {
+                let n = (count - done).min(20_000);
+                svc.seed_streams(&operator(), account.id, Environment::Production, done, n)
+                    .await?;
+                done += n;
+                eprintln!("seeded {done}/{count} streams");
+            }
+            Ok(())
+        }
     }
 }
 

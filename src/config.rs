@@ -201,6 +201,17 @@ pub const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        file: Some("cache_capacity"),
+        env: "STREAMGATE_CACHE_CAPACITY",
+        flag: None,
+        default: "`200000`",
+        doc: "entries each in-process cache holds at most (API keys by hash and by id, streams by id and by key, …); the least used go first",
+        apply: |c, s| {
+            c.service.cache_capacity = whole(s)? as usize;
+            Ok(())
+        },
+    },
+    Setting {
         file: Some("log"),
         env: "STREAMGATE_LOG",
         flag: Some("--log"),

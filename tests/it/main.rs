@@ -29,6 +29,7 @@ mod lost_updates;
 mod policy;
 mod policy_matrix;
 mod publish_paths;
+mod read_path;
 mod retention;
 mod secrets;
 mod store_suite;

@@ -11,6 +11,7 @@ pub mod credential;
 pub mod edgecast;
 pub mod error;
 pub mod ingest_token;
+pub mod memo;
 pub mod page;
 pub mod permission;
 pub mod public_ids;

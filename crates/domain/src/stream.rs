@@ -36,6 +36,23 @@ pub struct Stream {
     pub deleted_at: Option<i64>,
 }
 
+/// A stream as the read path serves it: one shared copy per version of the stream, with the
+/// bodies rendered from it (see `memo`).
+#[derive(Debug)]
+pub struct CachedStream {
+    pub stream: Stream,
+    pub memo: crate::memo::BodyMemo,
+}
+
+impl CachedStream {
+    pub fn new(stream: Stream) -> Self {
+        Self {
+            stream,
+            memo: Default::default(),
+        }
+    }
+}
+
 /// A destination a stream is re-published to, at most [`MAX_RESTREAMS`] per stream.
 #[derive(Debug, Clone)]
 pub struct Restream {

@@ -77,6 +77,11 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
             verifier.store_lookups() as f64,
         ),
         (
+            "streamgate_stream_cache_entries",
+            "Streams held in the read path's object cache.",
+            verifier.cached_streams() as f64,
+        ),
+        (
             "streamgate_change_log_applied_seq",
             "Last change-log entry this instance has applied to its cache (-1: not following).",
             verifier.applied_seq() as f64,

@@ -194,6 +194,8 @@ impl Services {
                 };
                 return Ok(PublishDecision::Refused(why, Some(rec.account_id)));
             }
+            // The stream is live now: readers here see it on their next request.
+            self.apply_changes().await;
             return Ok(PublishDecision::Allowed {
                 via: "stream_key",
                 account: rec.account_id,
@@ -297,24 +299,33 @@ impl Services {
     /// May a viewer read this stream (MediaMTX `read`)? Named by playback id (or key); only
     /// live streams whose playback policy is public.
     pub async fn may_read(&self, name: &str) -> Result<bool, Error> {
-        let rec = match self.store.stream_by_playback_id(name).await? {
-            Some(r) => Some(r),
-            None => {
-                self.store
-                    .stream_by_key_hash(&sha256(name.as_bytes()))
-                    .await?
-            }
-        };
-        let Some(rec) = rec.filter(|r| r.deleted_at.is_none() && !r.suspended) else {
+        fn public(settings: &serde_json::Map<String, serde_json::Value>) -> bool {
+            let policy = settings
+                .get("playbackPolicy")
+                .and_then(|p| p.get("type"))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("public");
+            policy == "public"
+        }
+        if let Some(s) = self.stream_by_playback_id(name).await? {
+            return Ok(!s.stream.suspended && public(&s.stream.settings));
+        }
+        if name.len() > caps::STREAM {
+            return Ok(false);
+        }
+        let Some(rec) = self
+            .verifier
+            .stream_by_key_hash(&sha256(name.as_bytes()))
+            .await?
+            .filter(|r| r.deleted_at.is_none() && !r.suspended)
+        else {
             return Ok(false);
         };
-        let settings: serde_json::Value =
-            serde_json::from_str(&rec.settings).unwrap_or(serde_json::Value::Null);
-        let policy = settings
-            .pointer("/playbackPolicy/type")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("public");
-        Ok(policy == "public")
+        let settings = match serde_json::from_str(&rec.settings) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => return Ok(false),
+        };
+        Ok(public(&settings))
     }
 
     /// The publish ended (nginx-rtmp `publish_done`, SRS `on_unpublish`): close the session and
@@ -340,6 +351,7 @@ impl Services {
                 audit: self.publish_audit(req, Some(rec.account_id), "publish_done"),
             }])
             .await?;
+            self.apply_changes().await;
         }
         Ok(())
     }

@@ -80,7 +80,11 @@ impl Services {
         vault: Arc<Vault>,
         settings: &Settings,
     ) -> Arc<Self> {
-        let verifier = Arc::new(Verifier::new(store.clone(), clock.clone()));
+        let verifier = Arc::new(Verifier::with_capacity(
+            store.clone(),
+            clock.clone(),
+            settings.cache_capacity,
+        ));
         let usage = Arc::new(UsageRecorder::new(store.clone(), clock.clone()));
         Arc::new(Self {
             store,

@@ -28,6 +28,8 @@ pub struct Settings {
     pub password_hash_concurrency: usize,
     /// …and how many more may wait; beyond that, refused at once (503).
     pub password_hash_queue: usize,
+    /// Entries each in-process cache (key hashes, streams, …) holds at most.
+    pub cache_capacity: usize,
 }
 
 /// The machine's CPU count: password hashes that may run at once by default.
@@ -51,6 +53,7 @@ impl Default for Settings {
             stream_key_apps: vec!["live".into()],
             password_hash_concurrency: cpu_count(),
             password_hash_queue: 32,
+            cache_capacity: crate::verifier::CACHE_CAPACITY,
         }
     }
 }

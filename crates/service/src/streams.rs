@@ -1,11 +1,15 @@
 //! Live streams, sessions and multistream targets of the caller's (account, environment).
 //! Stream keys and target URLs are sealed by the vault before they reach the store.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::Services;
+use crate::verifier::{PageKey, StreamPage};
 use crypto::{sha256, Aad, SecretString};
+use domain::stream::CachedStream;
 use domain::stream::{
     generate_playback_id, generate_stream_key, validate_object_name, validate_restreams,
     validate_target_url, MAX_SETTINGS_BYTES,
@@ -68,6 +72,21 @@ fn restream_aad(id: &str) -> Aad<'_> {
         table: "streams",
         id,
         field: "restream_key",
+    }
+}
+
+/// Is `s` one of the caller's live streams?
+fn in_scope(actor: &Actor, s: &Stream) -> bool {
+    s.account_id == actor.account_id()
+        && s.environment == actor.environment()
+        && s.deleted_at.is_none()
+}
+
+fn page_key(actor: &Actor, query: String) -> PageKey {
+    PageKey {
+        account_id: actor.account_id(),
+        environment: actor.environment(),
+        query,
     }
 }
 
@@ -255,41 +274,129 @@ impl Services {
     }
 
     pub async fn get_stream(&self, actor: &Actor, id: Uuid) -> Result<Stream, Error> {
-        actor.require(Permission(Resource::Streams, Action::Read))?;
-        let r = self
-            .store
-            .stream(Scope::of(actor), id)
-            .await?
-            .ok_or(Error::NotFound("stream"))?;
-        self.open_stream(r)
+        Ok(self.read_stream(actor, id).await?.stream.clone())
     }
 
+    /// The caller's stream as the read path serves it: one shared copy per version of the
+    /// stream, with the bodies rendered from it, from the object cache (no store round trip
+    /// while it holds the stream; see `verifier/objects.rs`).
+    pub async fn read_stream(&self, actor: &Actor, id: Uuid) -> Result<Arc<CachedStream>, Error> {
+        actor.require(Permission(Resource::Streams, Action::Read))?;
+        self.verifier
+            .stream_object(id, |r| self.open_stream(r))
+            .await?
+            .filter(|s| in_scope(actor, &s.stream))
+            .ok_or(Error::NotFound("stream"))
+    }
+
+    /// A live stream of any scope by its public playback id (what viewers and media servers
+    /// name), through the object cache.
+    pub async fn stream_by_playback_id(
+        &self,
+        playback_id: &str,
+    ) -> Result<Option<Arc<CachedStream>>, Error> {
+        Ok(self
+            .verifier
+            .stream_by_playback_id(playback_id, |r| self.open_stream(r))
+            .await?
+            .filter(|s| s.stream.deleted_at.is_none()))
+    }
+
+    /// Opens the rows of a page read at `generation` and remembers each stream.
+    fn open_page(
+        &self,
+        generation: u64,
+        rows: Vec<StreamRecord>,
+    ) -> Result<Vec<Arc<CachedStream>>, Error> {
+        rows.into_iter()
+            .map(|r| {
+                let s = Arc::new(CachedStream::new(self.open_stream(r)?));
+                self.verifier.remember_stream(generation, &s);
+                Ok(s)
+            })
+            .collect()
+    }
+
+    /// The streams of a remembered page, each from the object cache (or the store, if it was
+    /// evicted); one deleted meanwhile is left out.
+    async fn resolve_page(
+        &self,
+        actor: &Actor,
+        page: &StreamPage,
+    ) -> Result<Vec<Arc<CachedStream>>, Error> {
+        let mut items = Vec::with_capacity(page.ids.len());
+        for id in &page.ids {
+            if let Some(s) = self
+                .verifier
+                .stream_object(*id, |r| self.open_stream(r))
+                .await?
+                .filter(|s| in_scope(actor, &s.stream))
+            {
+                items.push(s);
+            }
+        }
+        Ok(items)
+    }
+
+    /// Up to `limit` of the caller's streams, oldest first, after the cursor `after`.
     pub async fn list_streams(
         &self,
         actor: &Actor,
         after: Option<After>,
         limit: i64,
     ) -> Result<Page<Stream>, Error> {
+        let page = self.stream_page(actor, after, limit).await?;
+        Ok(Page {
+            items: page.items.iter().map(|s| s.stream.clone()).collect(),
+            next: page.next,
+        })
+    }
+
+    /// `list_streams` as the read path serves it: shared copies, the page remembered until a
+    /// stream is created, renamed or deleted.
+    pub async fn stream_page(
+        &self,
+        actor: &Actor,
+        after: Option<After>,
+        limit: i64,
+    ) -> Result<Page<Arc<CachedStream>>, Error> {
         actor.require(Permission(Resource::Streams, Action::List))?;
         let limit = limit.clamp(1, MAX_PAGE);
+        let cursor = after.as_ref().map(|a| (a.created_at, a.id));
+        let key = page_key(actor, format!("keyset {cursor:?} {limit}"));
+        if let Some(page) = self.verifier.stream_page(&key) {
+            let items = self.resolve_page(actor, &page).await?;
+            return Ok(Page {
+                items,
+                next: page.next.clone(),
+            });
+        }
+        let generation = self.verifier.generation();
         let mut rows = self
             .store
             .list_streams(Scope::of(actor), after.as_ref(), limit + 1)
             .await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let items = rows
-            .into_iter()
-            .map(|r| self.open_stream(r))
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = self.open_page(generation, rows)?;
         let next = more.then(|| items.last()).flatten().map(|s| After {
-            created_at: s.created_at,
-            id: s.id,
+            created_at: s.stream.created_at,
+            id: s.stream.id,
         });
+        let page = StreamPage {
+            ids: items.iter().map(|s| s.stream.id).collect(),
+            total: -1,
+            next: next.clone(),
+        };
+        self.verifier
+            .remember_stream_page(generation, key, Arc::new(page));
         Ok(Page { items, next })
     }
 
-    /// Page `page` (from 1) of `page_size`, filtered by exact name and/or stream key.
+    /// Page `page` (from 1) of `page_size`, filtered by exact name and/or stream key, with the
+    /// total matching. A page starts where the previous page ended when that page is
+    /// remembered (keyset: its cost does not grow with the page number or the scope), else
+    /// after skipping the pages before it on the index.
     pub async fn search_streams(
         &self,
         actor: &Actor,
@@ -297,24 +404,52 @@ impl Services {
         stream_key: Option<&str>,
         page: i64,
         page_size: i64,
-    ) -> Result<(Vec<Stream>, i64), Error> {
+    ) -> Result<(Vec<Arc<CachedStream>>, i64), Error> {
         actor.require(Permission(Resource::Streams, Action::List))?;
         let page_size = page_size.clamp(1, 100);
+        let page = page.max(1);
         let hash = stream_key.map(|k| sha256(k.as_bytes()).to_vec());
-        let (rows, total) = self
+        // The key's hash names a stream-key filter, never the key.
+        let key = |p: i64| page_key(actor, format!("pages {name:?} {hash:?} {page_size} {p}"));
+        if let Some(cached) = self.verifier.stream_page(&key(page)) {
+            let items = self.resolve_page(actor, &cached).await?;
+            return Ok((items, cached.total));
+        }
+        let start = (page > 1)
+            .then(|| self.verifier.stream_page(&key(page - 1)))
+            .flatten()
+            .and_then(|p| p.next.clone());
+        let offset = if start.is_some() {
+            0
+        } else {
+            (page - 1).saturating_mul(page_size)
+        };
+        let generation = self.verifier.generation();
+        let (mut rows, total) = self
             .store
             .search_streams(
                 Scope::of(actor),
                 name,
                 hash.as_deref(),
-                (page.max(1) - 1).saturating_mul(page_size),
-                page_size,
+                start.as_ref(),
+                offset,
+                page_size + 1,
             )
             .await?;
-        let items = rows
-            .into_iter()
-            .map(|r| self.open_stream(r))
-            .collect::<Result<Vec<_>, _>>()?;
+        let more = rows.len() as i64 > page_size;
+        rows.truncate(page_size as usize);
+        let items = self.open_page(generation, rows)?;
+        let next = more.then(|| items.last()).flatten().map(|s| After {
+            created_at: s.stream.created_at,
+            id: s.stream.id,
+        });
+        let remembered = StreamPage {
+            ids: items.iter().map(|s| s.stream.id).collect(),
+            total,
+            next,
+        };
+        self.verifier
+            .remember_stream_page(generation, key(page), Arc::new(remembered));
         Ok((items, total))
     }
 
@@ -376,12 +511,49 @@ impl Services {
             .update_stream(Scope::of(actor), id, &edit)
             .await?
             .ok_or(Error::NotFound("stream"))?;
-        if patch.suspended.is_some() {
-            self.apply_changes().await;
-        }
+        // Every update is logged: this instance's caches drop the stream before the answer.
+        self.apply_changes().await;
         self.audit_by(actor, "stream.update", format!("stream:{id}"))
             .await;
         self.open_stream(written)
+    }
+
+    /// Inserts `count` generated streams (named `seed-{first}`…) into (`account_id`,
+    /// `environment`) in one transaction, without change-log entries: seeding for benchmarks
+    /// (`streamgate dev seed-streams`). The operator only.
+    pub async fn seed_streams(
+        &self,
+        actor: &Actor,
+        account_id: Uuid,
+        environment: domain::Environment,
+        first: usize,
+        count: usize,
+    ) -> Result<(), Error> {
+        crate::accounts::require_operator(actor)?;
+        let now = self.now_ms();
+        let records = (0..count)
+            .map(|i| {
+                self.seal_stream(&Stream {
+                    id: Uuid::now_v7(),
+                    account_id,
+                    environment,
+                    name: format!("seed-{}", first + i),
+                    stream_key: generate_stream_key(),
+                    playback_id: generate_playback_id(),
+                    record: false,
+                    suspended: false,
+                    is_active: false,
+                    settings: Map::new(),
+                    restreams: vec![],
+                    created_by: Some("seed".into()),
+                    created_at: now,
+                    updated_at: now,
+                    last_seen_at: None,
+                    deleted_at: None,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.store.insert_streams_bulk(&records).await?)
     }
 
     /// Soft delete: the stream disappears from the API and its key stops working.

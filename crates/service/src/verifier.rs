@@ -6,6 +6,11 @@
 //! only while the follower is keeping up; if it falls behind (store unreachable, not started, as
 //! in a one-shot CLI process) every verification goes to the store, so revocation fails closed.
 
+mod objects;
+
+pub(crate) use objects::PageKey;
+pub use objects::StreamPage;
+
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,7 +40,7 @@ pub const CHANGE_RETENTION_MS: i64 = 24 * 3_600_000;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 #[derive(Clone)]
-enum Cached<V> {
+pub(crate) enum Cached<V> {
     Found(V),
     Missing(Instant),
 }
@@ -99,16 +104,24 @@ pub struct Verifier {
     revoked_families: Cache<String, ()>,
     /// Each key's admission counters, shared by all its cached copies (bounded like the cache).
     counters: Cache<uuid::Uuid, Arc<KeyCounters>>,
+    /// The read path's objects (streams by id, by playback id, list pages): `verifier/objects.rs`.
+    pub(crate) objects: objects::Objects,
 }
 
 impl Verifier {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self::with_capacity(store, clock, CACHE_CAPACITY)
+    }
+
+    /// A verifier whose key and object caches each hold at most `capacity` entries.
+    pub fn with_capacity(store: Arc<dyn Store>, clock: Arc<dyn Clock>, capacity: usize) -> Self {
+        let capacity = capacity.max(1);
         Self {
             store,
             clock,
-            cache: Cache::new(CACHE_CAPACITY),
-            by_id: Cache::new(CACHE_CAPACITY),
-            streams: Cache::new(CACHE_CAPACITY),
+            cache: Cache::new(capacity),
+            by_id: Cache::new(capacity),
+            streams: Cache::new(capacity),
             instances: Cache::new(INSTANCE_CAPACITY),
             ingest_tokens: Cache::new(INGEST_TOKEN_CAPACITY),
             epoch: Instant::now(),
@@ -119,8 +132,9 @@ impl Verifier {
             applied_seq: AtomicI64::new(-1),
             signing_epoch: AtomicU64::new(0),
             vault_epoch: AtomicU64::new(0),
-            revoked_families: Cache::new(CACHE_CAPACITY),
-            counters: Cache::new(CACHE_CAPACITY),
+            revoked_families: Cache::new(capacity),
+            counters: Cache::new(capacity),
+            objects: objects::Objects::new(capacity),
         }
     }
 
@@ -142,7 +156,7 @@ impl Verifier {
         self.revoked_families.get(family).is_some()
     }
 
-    fn cache_is_trusted(&self) -> bool {
+    pub(crate) fn cache_is_trusted(&self) -> bool {
         let at = self.synced_at.load(Ordering::Acquire);
         at >= 0 && (self.epoch.elapsed().as_millis() as i64 - at) < STALE_AFTER.as_millis() as i64
     }
@@ -196,7 +210,7 @@ impl Verifier {
     ) -> StoreResult<Arc<Vec<StreamKeyRecord>>> {
         let found = self
             .through(&self.instances, instance.to_string(), async {
-                Ok(Some(Arc::new(
+                StoreResult::Ok(Some(Arc::new(
                     self.store.stream_keys_for_instance(instance).await?,
                 )))
             })
@@ -218,12 +232,12 @@ impl Verifier {
 
     /// One read through a cache: from the cache while it is trusted, else from the store (and
     /// remembered, unless a change was applied meanwhile). Absence is remembered `NEGATIVE_TTL`.
-    async fn through<K, V>(
+    pub(crate) async fn through<K, V, E>(
         &self,
         cache: &Cache<K, Cached<V>>,
         key: K,
-        load: impl std::future::Future<Output = StoreResult<Option<V>>>,
-    ) -> StoreResult<Option<V>>
+        load: impl std::future::Future<Output = Result<Option<V>, E>>,
+    ) -> Result<Option<V>, E>
     where
         K: Eq + std::hash::Hash + Clone,
         V: Clone,
@@ -236,7 +250,7 @@ impl Verifier {
                 _ => {}
             }
         }
-        let generation = self.generation.load(Ordering::SeqCst);
+        let generation = self.generation();
         self.store_lookups.fetch_add(1, Ordering::Relaxed);
         let found = load.await?;
         if trusted {
@@ -251,6 +265,20 @@ impl Verifier {
             }
         }
         Ok(found)
+    }
+
+    /// Bumped before every batch of changes is applied: a read made while it moved may be stale
+    /// and must not be remembered.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Remembers `f` only if no change was applied since `generation` was read (before the
+    /// read whose result is being remembered) and the cache is trusted.
+    pub(crate) fn remember_if_current(&self, generation: u64, f: impl FnOnce()) {
+        if self.cache_is_trusted() && self.generation() == generation {
+            f();
+        }
     }
 
     /// The state of the key with this id (for access tokens), through the same cache rules.
@@ -308,6 +336,10 @@ impl Verifier {
         self.cache.len()
     }
 
+    pub(crate) fn count_store_lookup(&self) {
+        self.store_lookups.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn store_lookups(&self) -> u64 {
         self.store_lookups.load(Ordering::Relaxed)
     }
@@ -339,6 +371,7 @@ impl Verifier {
                 self.streams.clear();
                 self.instances.clear();
                 self.ingest_tokens.clear();
+                self.objects.clear();
             }
             for c in changes {
                 if let Some(h) = c
@@ -365,6 +398,7 @@ impl Verifier {
                 if let Ok(id) = uuid::Uuid::parse_str(&c.object_id) {
                     self.by_id.remove(&id);
                 }
+                self.objects.apply(&c);
                 last = c.seq;
             }
             *applied = Some(last);

@@ -108,6 +108,14 @@ impl SqlStore {
         if updated != 1 {
             return Ok(false);
         }
+        // Readers' caches of the stream (isActive, lastSeen) drop it on every instance.
+        tx.record_change(
+            crate::streams::STREAM_ACTIVITY,
+            &s.stream_id.to_string(),
+            None,
+            s.started_at,
+        )
+        .await?;
         Self::insert_session_in(tx, s).await?;
         Self::insert_deliveries(tx, deliveries).await?;
         Ok(true)
@@ -127,6 +135,13 @@ impl SqlStore {
         )
         .await?;
         if was_active {
+            tx.record_change(
+                crate::streams::STREAM_ACTIVITY,
+                &stream_id.to_string(),
+                None,
+                at,
+            )
+            .await?;
             Self::insert_deliveries(tx, deliveries).await?;
         }
         Ok(was_active)

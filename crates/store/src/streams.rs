@@ -58,12 +58,38 @@ impl Scope {
     }
 }
 
-/// Change-log kinds for streams, recorded with the stream key's hash: the ingest hooks' stream
-/// cache drops that key on these. `insert_stream` records `STREAM_CREATED` itself.
+/// Change-log kinds for streams, recorded with the stream's id and its key's hash: every cache of
+/// a stream (by id, by playback id, by key, list pages) drops it on these. Every write to a
+/// stream records one in its own transaction: `insert_stream` `STREAM_CREATED`, `update_stream`
+/// the kind its edit names (else `STREAM_UPDATED`), `delete_stream` `STREAM_DELETED`, and a
+/// publish starting or ending `STREAM_ACTIVITY`.
 pub const STREAM_CREATED: &str = "stream.created";
 pub const STREAM_SUSPENDED: &str = "stream.suspended";
 pub const STREAM_RESUMED: &str = "stream.resumed";
+pub const STREAM_UPDATED: &str = "stream.updated";
 pub const STREAM_DELETED: &str = "stream.deleted";
+/// A publish started or ended (`is_active`, `last_seen_at`): no list membership changes.
+pub const STREAM_ACTIVITY: &str = "stream.activity";
+
+/// Counts the live (not deleted) streams of each scope by `delta`, in the caller's transaction:
+/// a list's total is one row's read, not a count over the scope's streams.
+pub(crate) async fn count_live(
+    tx: &mut crate::db::Tx,
+    scope: Scope,
+    delta: i64,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO stream_counts (account_id, environment, live) VALUES ($1, $2, $3) \
+         ON CONFLICT (account_id, environment) DO UPDATE SET live = stream_counts.live + $3",
+        crate::args![
+            scope.account_id.to_string(),
+            scope.environment.as_str(),
+            delta
+        ],
+    )
+    .await?;
+    Ok(())
+}
 
 use crate::rows::uuid;
 
@@ -189,8 +215,14 @@ pub type TargetEdit<'a> =
 pub trait StreamStore: Send + Sync {
     /// Inserts the stream and records a `STREAM_CREATED` change in one transaction.
     async fn insert_stream(&self, s: &StreamRecord) -> StoreResult<()>;
+    /// Inserts many streams in one transaction without change-log entries: seeding for
+    /// benchmarks (`streamgate dev seed-streams`).
+    async fn insert_streams_bulk(&self, streams: &[StreamRecord]) -> StoreResult<()>;
     /// A stream of the scope that is not deleted.
     async fn stream(&self, scope: Scope, id: Uuid) -> StoreResult<Option<StreamRecord>>;
+    /// Any stream, deleted or not, by id, in any scope: the object cache's load (the service
+    /// checks the caller's scope on what it returns).
+    async fn stream_by_id(&self, id: Uuid) -> StoreResult<Option<StreamRecord>>;
     /// Any stream, deleted or not, by the SHA-256 of its key (the ingest hooks' lookup).
     async fn stream_by_key_hash(&self, key_hash: &[u8]) -> StoreResult<Option<StreamRecord>>;
     /// A live stream (not deleted) by its public playback id.
@@ -202,12 +234,16 @@ pub trait StreamStore: Send + Sync {
         after: Option<&After>,
         limit: i64,
     ) -> StoreResult<Vec<StreamRecord>>;
-    /// Page-numbered listing with optional exact filters; also returns the total matching.
+    /// Page-numbered listing with optional exact filters, oldest first: `limit` streams after
+    /// skipping `offset` past the keyset cursor `after` (a page's start found by an earlier
+    /// page, so the skip is short); also returns the total matching (without filters, from
+    /// `stream_counts`, so its cost does not grow with the scope).
     async fn search_streams(
         &self,
         scope: Scope,
         name: Option<&str>,
         key_hash: Option<&[u8]>,
+        after: Option<&After>,
         offset: i64,
         limit: i64,
     ) -> StoreResult<(Vec<StreamRecord>, i64)>;
@@ -249,6 +285,11 @@ impl StreamStore for SqlStore {
             crate::streams::STREAM_COLUMNS
         ), crate::args![s.id.to_string(), s.account_id.to_string(), s.environment.as_str(), &s.name, &s.key_hash, &s.key_sealed, &s.playback_id, s.record, s.suspended, s.is_active, &s.settings, &s.created_by, s.created_at, s.updated_at, s.last_seen_at, s.deleted_at]).await
         .map_err(|e| crate::map_unique(e, "stream"))?;
+        let scope = Scope {
+            account_id: s.account_id,
+            environment: s.environment,
+        };
+        count_live(&mut tx, scope, 1).await?;
         tx.record_change(
             crate::streams::STREAM_CREATED,
             &s.id.to_string(),
@@ -258,6 +299,66 @@ impl StreamStore for SqlStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn insert_streams_bulk(&self, streams: &[StreamRecord]) -> StoreResult<()> {
+        const COLS: usize = 16;
+        let mut tx = self.db.begin().await?;
+        // SQLite binds at most 32766 parameters per statement.
+        for chunk in streams.chunks(1000) {
+            let mut args = crate::db::Args::default();
+            for s in chunk {
+                args.push(s.id.to_string())
+                    .push(s.account_id.to_string())
+                    .push(s.environment.as_str())
+                    .push(s.name.clone())
+                    .push(s.key_hash.clone())
+                    .push(s.key_sealed.clone())
+                    .push(s.playback_id.clone())
+                    .push(s.record)
+                    .push(s.suspended)
+                    .push(s.is_active)
+                    .push(s.settings.clone())
+                    .push(s.created_by.clone())
+                    .push(s.created_at)
+                    .push(s.updated_at)
+                    .push(s.last_seen_at)
+                    .push(s.deleted_at);
+            }
+            tx.execute(
+                &format!(
+                    "INSERT INTO streams ({STREAM_COLUMNS}) {}",
+                    crate::db::values(chunk.len(), COLS)
+                ),
+                args,
+            )
+            .await
+            .map_err(|e| crate::map_unique(e, "stream"))?;
+        }
+        let mut scopes: std::collections::HashMap<(Uuid, Environment), i64> = Default::default();
+        for s in streams.iter().filter(|s| s.deleted_at.is_none()) {
+            *scopes.entry((s.account_id, s.environment)).or_default() += 1;
+        }
+        for ((account_id, environment), n) in scopes {
+            let scope = Scope {
+                account_id,
+                environment,
+            };
+            count_live(&mut tx, scope, n).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn stream_by_id(&self, id: Uuid) -> StoreResult<Option<StreamRecord>> {
+        self.db
+            .fetch_optional::<StreamRow>(
+                &format!("SELECT {STREAM_COLUMNS} FROM streams WHERE id = $1"),
+                crate::args![id.to_string()],
+            )
+            .await?
+            .map(|r| r.into_record())
+            .transpose()
     }
 
     async fn stream(
@@ -331,38 +432,54 @@ impl StreamStore for SqlStore {
         scope: crate::streams::Scope,
         name: Option<&str>,
         key_hash: Option<&[u8]>,
+        after: Option<&After>,
         offset: i64,
         limit: i64,
     ) -> crate::StoreResult<(Vec<crate::streams::StreamRecord>, i64)> {
         const WHERE: &str = "account_id = $1 AND environment = $2 AND deleted_at IS NULL \
             AND ($3 IS NULL OR name = $3) AND ($4 IS NULL OR key_hash = $4)";
-        let (total,): (i64,) = self
-            .db
-            .fetch_one(
-                &format!("SELECT COUNT(*) FROM streams WHERE {WHERE}"),
-                crate::args![
-                    scope.account_id.to_string(),
-                    scope.environment.as_str(),
-                    name,
-                    key_hash
-                ],
-            )
-            .await?;
+        let filters = || {
+            crate::args![
+                scope.account_id.to_string(),
+                scope.environment.as_str(),
+                name,
+                key_hash
+            ]
+        };
+        let total = if name.is_none() && key_hash.is_none() {
+            let row: Option<(i64,)> = self
+                .db
+                .fetch_optional(
+                    "SELECT live FROM stream_counts WHERE account_id = $1 AND environment = $2",
+                    crate::args![scope.account_id.to_string(), scope.environment.as_str()],
+                )
+                .await?;
+            row.map_or(0, |(n,)| n)
+        } else {
+            // Filtered: the name and key-hash indexes bound what is counted.
+            let (n,): (i64,) = self
+                .db
+                .fetch_one(
+                    &format!("SELECT COUNT(*) FROM streams WHERE {WHERE}"),
+                    filters(),
+                )
+                .await?;
+            n
+        };
+        let (at, id) = after.map_or((i64::MIN, String::new()), |a| {
+            (a.created_at, a.id.to_string())
+        });
+        let mut args = filters();
+        args.push(at).push(id).push(limit).push(offset);
         let rows = self
             .db
-            .fetch_all::<crate::streams::StreamRow>(
+            .fetch_all::<StreamRow>(
                 &format!(
-            "SELECT {} FROM streams WHERE {WHERE} ORDER BY created_at, id LIMIT $5 OFFSET $6",
-            crate::streams::STREAM_COLUMNS
-        ),
-                crate::args![
-                    scope.account_id.to_string(),
-                    scope.environment.as_str(),
-                    name,
-                    key_hash,
-                    limit,
-                    offset
-                ],
+                    "SELECT {STREAM_COLUMNS} FROM streams WHERE {WHERE} \
+                     AND (created_at > $5 OR (created_at = $5 AND id > $6)) \
+                     ORDER BY created_at, id LIMIT $7 OFFSET $8"
+                ),
+                args,
             )
             .await?
             .into_iter()
@@ -412,10 +529,13 @@ impl StreamStore for SqlStore {
             ],
         )
         .await?;
-        if let Some(kind) = change {
-            tx.record_change(kind, &id.to_string(), Some(&s.key_hash), s.updated_at)
-                .await?;
-        }
+        tx.record_change(
+            change.unwrap_or(STREAM_UPDATED),
+            &id.to_string(),
+            Some(&s.key_hash),
+            s.updated_at,
+        )
+        .await?;
         let select = format!("SELECT {STREAM_COLUMNS} FROM streams WHERE {WHERE}");
         let written = tx
             .fetch_one::<StreamRow>(&select, at())
@@ -444,6 +564,7 @@ impl StreamStore for SqlStore {
         let Some((key_hash,)) = key_hash else {
             return Ok(false);
         };
+        count_live(&mut tx, scope, -1).await?;
         tx.record_change(STREAM_DELETED, &id.to_string(), Some(&key_hash), at)
             .await?;
         tx.commit().await?;

@@ -13,7 +13,9 @@ use crate::json::Json;
 use crate::AppState;
 use domain::clock::rfc3339;
 use domain::credential::mask;
+use domain::memo::Rendering;
 use domain::public_ids as ids;
+use domain::stream::CachedStream;
 use domain::SecretString;
 use domain::{Restream, Stream};
 use service::streams::{NewStream, StreamPatch};
@@ -104,6 +106,16 @@ fn render(s: &Stream, base: &str) -> Value {
     v
 }
 
+/// The stream's body for clients that reach this server at `base`, rendered once per version of
+/// the stream (`CachedStream::memo`; the asset URLs name the base, so it is the variant).
+fn stream_body(s: &CachedStream, base: &str) -> Option<bytes::Bytes> {
+    s.memo.get_or_render(Rendering::ApiVideo, base, || {
+        serde_json::to_vec(&render(&s.stream, base))
+            .ok()
+            .map(Into::into)
+    })
+}
+
 fn settings(public: Option<bool>, player_id: Option<String>) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
     if let Some(p) = public {
@@ -151,9 +163,12 @@ pub async fn get(
     Av(actor): Av,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> AvResult<axum::Json<Value>> {
-    let stream = state.svc.get_stream(&actor, parse_id(&id)?).await?;
-    Ok(axum::Json(render(&stream, &base_url(&headers))))
+) -> AvResult<axum::response::Response> {
+    let stream = state.svc.read_stream(&actor, parse_id(&id)?).await?;
+    Ok(crate::json::memo_response(stream_body(
+        &stream,
+        &base_url(&headers),
+    )))
 }
 
 pub async fn update(
@@ -195,7 +210,7 @@ pub async fn list(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
     Query(q): Query<HashMap<String, String>>,
-) -> AvResult<axum::Json<Value>> {
+) -> AvResult<axum::response::Response> {
     let (page, size) = pagination::params(&q)?;
     let name = q.get("name").filter(|v| !v.is_empty()).map(String::as_str);
     let key = q
@@ -207,14 +222,18 @@ pub async fn list(
         .search_streams(&actor, name, key, page, size)
         .await?;
     let base = base_url(&headers);
-    let data = items.iter().map(|s| render(s, &base)).collect();
+    let data = items
+        .iter()
+        .map(|s| stream_body(s, &base))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            super::AvError::from(domain::Error::Internal(
+                "a live stream could not be rendered".into(),
+            ))
+        })?;
     let extra: Vec<(&str, &str)> = name.map(|n| ("name", n)).into_iter().collect();
-    Ok(axum::Json(pagination::body(
-        data,
-        uri.path(),
-        page,
-        size,
-        total,
-        &extra,
-    )))
+    Ok(crate::json::body_response(
+        StatusCode::OK,
+        pagination::body_of_rendered(&data, uri.path(), page, size, total, &extra),
+    ))
 }

@@ -43,6 +43,40 @@ pub fn body(
     total: i64,
     extra: &[(&str, &str)],
 ) -> Value {
+    let pagination = pagination(data.len(), path, page, size, total, extra);
+    json!({
+        "pagination": pagination,
+        "data": data,
+    })
+}
+
+/// The list body around items already rendered as JSON (memoised bodies), joined as they are.
+pub fn body_of_rendered(
+    data: &[bytes::Bytes],
+    path: &str,
+    page: i64,
+    size: i64,
+    total: i64,
+    extra: &[(&str, &str)],
+) -> Vec<u8> {
+    let pagination = pagination(data.len(), path, page, size, total, extra);
+    let mut out = Vec::with_capacity(1024 + data.iter().map(|d| d.len() + 1).sum::<usize>());
+    out.extend_from_slice(b"{\"pagination\":");
+    out.extend_from_slice(pagination.to_string().as_bytes());
+    out.extend_from_slice(b",\"data\":");
+    out.extend_from_slice(&crate::json::join_array(data.iter().map(|d| &d[..])));
+    out.push(b'}');
+    out
+}
+
+fn pagination(
+    items: usize,
+    path: &str,
+    page: i64,
+    size: i64,
+    total: i64,
+    extra: &[(&str, &str)],
+) -> Value {
     let pages = ((total + size - 1) / size).max(1);
     let link = |rel: &str, p: i64| {
         let mut query = vec![format!("currentPage={p}"), format!("pageSize={size}")];
@@ -60,15 +94,12 @@ pub fn body(
     }
     links.push(link("last", pages));
     json!({
-        "pagination": {
-            "currentPage": page,
-            "currentPageItems": data.len(),
-            "pageSize": size,
-            "pagesTotal": pages,
-            "itemsTotal": total,
-            "links": links,
-        },
-        "data": data,
+        "currentPage": page,
+        "currentPageItems": items,
+        "pageSize": size,
+        "pagesTotal": pages,
+        "itemsTotal": total,
+        "links": links,
     })
 }
 

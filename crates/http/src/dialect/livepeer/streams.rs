@@ -12,6 +12,8 @@ use serde_json::{json, Map, Value};
 use super::{parse_id, Livepeer, Lp, LpError, LpResult};
 use crate::json::Json;
 use crate::AppState;
+use domain::memo::Rendering;
+use domain::stream::CachedStream;
 use domain::After;
 use domain::{Session, Stream};
 use service::streams::{NewStream, StreamPatch};
@@ -139,6 +141,15 @@ fn default_profiles() -> Value {
     ])
 }
 
+/// The stream's body, rendered once per version of the stream (`CachedStream::memo`).
+fn stream_body(s: &CachedStream) -> Option<axum::body::Bytes> {
+    s.memo.get_or_render(Rendering::Livepeer, "", || {
+        serde_json::to_vec(&render_stream(&s.stream))
+            .ok()
+            .map(Into::into)
+    })
+}
+
 fn render_stream(s: &Stream) -> Value {
     let mut v = json!({
         "id": s.id.to_string(),
@@ -229,9 +240,9 @@ pub async fn get(
 ) -> LpResult<Response> {
     let stream = state
         .svc
-        .get_stream(&actor, parse_id(&id, "stream")?)
+        .read_stream(&actor, parse_id(&id, "stream")?)
         .await?;
-    Ok(axum::Json(render_stream(&stream)).into_response())
+    Ok(crate::json::memo_response(stream_body(&stream)))
 }
 
 pub async fn update(
@@ -309,9 +320,21 @@ pub async fn list(
         Some(c) => Some(decode_cursor(c).ok_or_else(|| bad_query("invalid cursor"))?),
         None => None,
     };
-    let page = state.svc.list_streams(&actor, after, limit).await?;
-    let body: Vec<Value> = page.items.iter().map(render_stream).collect();
-    let mut res = axum::Json(body).into_response();
+    let page = state.svc.stream_page(&actor, after, limit).await?;
+    let bodies = page
+        .items
+        .iter()
+        .map(|s| stream_body(s))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            LpError::from(domain::Error::Internal(
+                "a stream could not be rendered".into(),
+            ))
+        })?;
+    let mut res = crate::json::body_response(
+        StatusCode::OK,
+        crate::json::join_array(bodies.iter().map(|b| &b[..])),
+    );
     if let Some(next) = &page.next {
         let host = headers
             .get(header::HOST)
