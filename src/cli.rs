@@ -296,6 +296,10 @@ pub enum DevCmd {
         account: String,
         #[arg(long)]
         count: usize,
+        /// Also write each seeded key's secret to this file (one per line, mode 0600), for a
+        /// benchmark that must present them all.
+        #[arg(long)]
+        secrets_file: Option<PathBuf>,
     },
     /// Insert COUNT generated streams (keys sealed by the vault) into an account's production
     /// environment, for benchmarks. Run it while no server is serving the database: it writes
@@ -470,7 +474,11 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Dev(DevCmd::SeedKeys { account, count }) => seed_keys(&svc, &account, count).await,
+        Command::Dev(DevCmd::SeedKeys {
+            account,
+            count,
+            secrets_file,
+        }) => seed_keys(&svc, &account, count, secrets_file.as_deref()).await,
         Command::Dev(DevCmd::SeedStreams { account, count }) => {
             if count == 0 {
                 bail!("--count must be positive");
@@ -1052,12 +1060,32 @@ async fn key(svc: &Services, cmd: KeyCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn seed_keys(svc: &Services, account: &str, count: usize) -> anyhow::Result<()> {
+async fn seed_keys(
+    svc: &Services,
+    account: &str,
+    count: usize,
+    secrets_file: Option<&Path>,
+) -> anyhow::Result<()> {
     use crate::crypto::KeySecret;
+    use std::io::Write;
     let account = svc.resolve_account(account).await?;
     if count == 0 {
         bail!("--count must be positive");
     }
+    let mut secrets = match secrets_file {
+        Some(p) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(p)
+                .with_context(|| format!("cannot write {}", p.display()))?;
+            Some(std::io::BufWriter::new(f))
+        }
+        None => None,
+    };
     let now = svc.now_ms();
     let mut done = 0;
     while done < count {
@@ -1078,9 +1106,16 @@ async fn seed_keys(svc: &Services, account: &str, count: usize) -> anyhow::Resul
                     revoked_at: None,
                     policy: Default::default(),
                 };
+                if let Some(out) = secrets.as_mut() {
+                    // Written as they are made; a failed write is reported after the batch.
+                    let _ = writeln!(out, "{}", g.secret.expose());
+                }
                 (k, g.hash)
             })
             .collect();
+        if let Some(out) = secrets.as_mut() {
+            out.flush().context("cannot write the secrets file")?;
+        }
         svc.seed_keys(&operator(), &batch).await?;
         done += n;
         eprintln!("seeded {done}/{count} keys");

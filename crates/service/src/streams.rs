@@ -408,6 +408,10 @@ impl Services {
         actor.require(Permission(Resource::Streams, Action::List))?;
         let page_size = page_size.clamp(1, 100);
         let page = page.max(1);
+        // No stream has a longer name: nothing to look up, or to remember under it.
+        if name.is_some_and(|n| n.chars().count() > domain::stream::MAX_NAME) {
+            return Ok((vec![], 0));
+        }
         let hash = stream_key.map(|k| sha256(k.as_bytes()).to_vec());
         // The key's hash names a stream-key filter, never the key.
         let key = |p: i64| page_key(actor, format!("pages {name:?} {hash:?} {page_size} {p}"));

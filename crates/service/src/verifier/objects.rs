@@ -17,8 +17,20 @@ use domain::{After, Environment, Stream};
 use store::streams::{STREAM_CREATED, STREAM_DELETED, STREAM_UPDATED};
 use store::{Change, StoreError, StreamRecord};
 
-/// How many list pages are remembered at most.
+/// How many list pages are remembered at most…
 const PAGE_CAPACITY: usize = 10_000;
+/// …and how many ids they hold in all (16 bytes each: 8 MiB).
+const PAGE_IDS: u64 = 500_000;
+
+/// A page weighs the ids it holds (plus one), so many long pages cannot outgrow `PAGE_IDS`.
+#[derive(Clone)]
+struct PageWeight;
+
+impl quick_cache::Weighter<PageKey, Arc<StreamPage>> for PageWeight {
+    fn weight(&self, _key: &PageKey, page: &Arc<StreamPage>) -> u64 {
+        page.ids.len() as u64 + 1
+    }
+}
 /// Playback ids are generated short; a longer name is no playback id and is not looked up.
 const MAX_PLAYBACK_ID: usize = 64;
 
@@ -47,7 +59,7 @@ pub(crate) struct Objects {
     playback_ids: Cache<String, Uuid>,
     /// Playback ids found to name no stream, until a stream is created or `NEGATIVE_TTL`.
     playback_missing: Cache<String, Instant>,
-    pages: Cache<PageKey, Arc<StreamPage>>,
+    pages: Cache<PageKey, Arc<StreamPage>, PageWeight>,
 }
 
 impl Objects {
@@ -56,7 +68,7 @@ impl Objects {
             streams: Cache::new(capacity),
             playback_ids: Cache::new(capacity),
             playback_missing: Cache::new(capacity.min(PAGE_CAPACITY)),
-            pages: Cache::new(capacity.min(PAGE_CAPACITY)),
+            pages: Cache::with_weighter(capacity.min(PAGE_CAPACITY), PAGE_IDS, PageWeight),
         }
     }
 
