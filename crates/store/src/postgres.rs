@@ -13,6 +13,12 @@ use crate::db::Db;
 
 pub const CHANNEL: &str = "streamgate_changes";
 
+/// How long a request waits for a connection (including connecting) before it fails with 503.
+/// sqlx retries a refused connection until this deadline, so it is what a request costs while
+/// the database is down: short, so that clients hear of an outage at once, and long enough that
+/// a busy pool's queue does not turn a burst into refusals.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(500);
+
 pub async fn connect(url: &str) -> StoreResult<Db> {
     connect_with(PgConnectOptions::from_str(url)?).await
 }
@@ -21,15 +27,22 @@ pub async fn connect(url: &str) -> StoreResult<Db> {
 pub async fn connect_with(opts: PgConnectOptions) -> StoreResult<Db> {
     let pool = PgPoolOptions::new()
         .max_connections(16)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(opts)
         .await?;
     Ok(Db::Postgres(pool))
 }
 
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
 pub async fn migrate(pool: &PgPool) -> StoreResult<()> {
-    sqlx::migrate!("migrations/postgres").run(pool).await?;
+    MIGRATOR.run(pool).await?;
     Ok(())
+}
+
+/// The newest migration this binary carries.
+pub fn latest_migration() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
 pub async fn listener(pool: &PgPool) -> StoreResult<Box<dyn ChangeListener>> {
