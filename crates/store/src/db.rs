@@ -198,21 +198,22 @@ pub enum Db {
         write: SqlitePool,
         failed: Arc<AtomicBool>,
     },
-    Postgres(PgPool),
+    /// With what the health probe last found of the server (see `postgres::Reach`).
+    Postgres(PgPool, Arc<crate::postgres::Reach>),
 }
 
 impl Db {
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite { .. } => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+            Db::Postgres(..) => Backend::Postgres,
         }
     }
 
     fn failed(&self) -> Option<&AtomicBool> {
         match self {
             Db::Sqlite { failed, .. } => Some(failed),
-            Db::Postgres(_) => None,
+            Db::Postgres(..) => None,
         }
     }
 
@@ -228,8 +229,8 @@ impl Db {
                 .execute(write)
                 .await?
                 .rows_affected(),
-            Db::Postgres(p) => sqlx::query_with::<Postgres, _>(sql, args.postgres()?)
-                .execute(p)
+            Db::Postgres(p, reach) => reach
+                .guard(sqlx::query_with::<Postgres, _>(sql, args.postgres()?).execute(p))
                 .await?
                 .rows_affected(),
         })
@@ -246,9 +247,9 @@ impl Db {
             Db::Sqlite { write, .. } => {
                 sqlx::query(sql).execute(write).await?;
             }
-            Db::Postgres(p) => {
-                sqlx::query(sql).execute(p).await?;
-            }
+            // On a connection of its own: whether the server answers, not whether the pool
+            // has a free connection.
+            Db::Postgres(_, reach) => reach.probe(sql).await?,
         }
         Ok(())
     }
@@ -266,9 +267,12 @@ impl Db {
                     .fetch_optional(read)
                     .await?
             }
-            Db::Postgres(p) => {
-                sqlx::query_as_with::<Postgres, T, _>(sql, args.postgres()?)
-                    .fetch_optional(p)
+            Db::Postgres(p, reach) => {
+                reach
+                    .guard(
+                        sqlx::query_as_with::<Postgres, T, _>(sql, args.postgres()?)
+                            .fetch_optional(p),
+                    )
                     .await?
             }
         })
@@ -281,9 +285,11 @@ impl Db {
                     .fetch_all(read)
                     .await?
             }
-            Db::Postgres(p) => {
-                sqlx::query_as_with::<Postgres, T, _>(sql, args.postgres()?)
-                    .fetch_all(p)
+            Db::Postgres(p, reach) => {
+                reach
+                    .guard(
+                        sqlx::query_as_with::<Postgres, T, _>(sql, args.postgres()?).fetch_all(p),
+                    )
                     .await?
             }
         })
@@ -296,7 +302,7 @@ impl Db {
                 let tx = note(Some(failed), write.begin().await.map_err(Into::into))?;
                 Ok(Tx::Sqlite(tx, failed.clone()))
             }
-            Db::Postgres(p) => Ok(Tx::Postgres(p.begin().await?)),
+            Db::Postgres(p, reach) => Ok(Tx::Postgres(reach.guard(p.begin()).await?)),
         }
     }
 }

@@ -167,7 +167,7 @@ impl Store for SqlStore {
     async fn migrate(&self) -> crate::StoreResult<()> {
         match &self.db {
             crate::db::Db::Sqlite { write, .. } => crate::sqlite::migrate(write).await,
-            crate::db::Db::Postgres(pool) => crate::postgres::migrate(pool).await,
+            crate::db::Db::Postgres(pool, _) => crate::postgres::migrate(pool).await,
         }
     }
 
@@ -188,7 +188,7 @@ impl Store for SqlStore {
                 crate::sqlite::latest_migration(),
                 "SELECT MAX(version) AS version FROM _sqlx_migrations WHERE success = 1",
             ),
-            crate::db::Db::Postgres(_) => (
+            crate::db::Db::Postgres(..) => (
                 crate::postgres::latest_migration(),
                 "SELECT MAX(version) AS version FROM _sqlx_migrations WHERE success",
             ),
@@ -200,7 +200,7 @@ impl Store for SqlStore {
     async fn listener(&self) -> crate::StoreResult<Box<dyn crate::ChangeListener>> {
         match &self.db {
             crate::db::Db::Sqlite { .. } => Ok(crate::sqlite::listener()),
-            crate::db::Db::Postgres(pool) => crate::postgres::listener(pool).await,
+            crate::db::Db::Postgres(pool, _) => crate::postgres::listener(pool).await,
         }
     }
 }
