@@ -70,28 +70,40 @@ impl TestDb {
                     dir: Some(dir),
                 }
             }
-            Backend::Postgres => {
-                use sqlx::Connection;
-                let base = postgres_url();
-                let schema = unique("sgtest_");
-                let mut conn = sqlx::PgConnection::connect(&base)
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!("PostgreSQL at {base} is required for this test: {e}")
-                    });
-                sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create schema");
-                let sep = if base.contains('?') { '&' } else { '?' };
-                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-                Self {
-                    url,
-                    backend,
-                    master_key: random_master_key(),
-                    dir: None,
-                }
-            }
+            Backend::Postgres => Self::postgres_on(&postgres_url()).await,
+        }
+    }
+
+    /// A fresh `sgtest_*` schema on the PostgreSQL server `base` names (a test's own instance,
+    /// say), not the shared one.
+    pub async fn postgres_on(base: &str) -> Self {
+        use sqlx::Connection;
+        let schema = unique("sgtest_");
+        let mut conn = sqlx::PgConnection::connect(base)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required for this test: {e}"));
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&mut conn)
+            .await
+            .expect("create schema");
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+        Self {
+            url,
+            backend: Backend::Postgres,
+            master_key: random_master_key(),
+            dir: None,
+        }
+    }
+
+    /// An SQLite database in `dir`, which the caller owns (a file system the test mounted, say):
+    /// left in place when dropped.
+    pub fn sqlite_in(dir: &std::path::Path) -> Self {
+        Self {
+            url: crate::config::sqlite_url(&dir.join("streamgate.db")),
+            backend: Backend::Sqlite,
+            master_key: random_master_key(),
+            dir: None,
         }
     }
 

@@ -425,7 +425,19 @@ async fn unknown_routes_and_methods_answer_in_the_sg_format() {
 async fn health_metrics_and_openapi() {
     let s = setup(Backend::Sqlite).await;
     let v = s.get_json("/healthz").await;
-    assert_eq!(v, json!({"status": "ok", "store": "sqlite"}));
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["store"], "sqlite");
+    // The background probe finds the store up and the change log followed.
+    let ready = eventually(Duration::from_secs(5), || async {
+        let r = s.http.get(s.url("/readyz")).send().await.unwrap();
+        r.status() == 200 && r.json::<Value>().await.unwrap()["status"] == "ready"
+    })
+    .await;
+    assert!(ready.is_some(), "{}", s.get_json("/readyz").await);
+    let v = s.get_json("/healthz").await;
+    assert_eq!(v["store_reachable"], true);
+    assert_eq!(v["migrations_applied"], true);
+    assert_eq!(v["ready"], true);
     assert_eq!(s.me(s.secret()).await.status(), 200);
     let res = s.http.get(s.url("/metrics")).send().await.unwrap();
     assert!(res.headers()["content-type"]
@@ -443,7 +455,13 @@ async fn health_metrics_and_openapi() {
     assert!(text.contains("streamgate_key_cache_entries 1"));
     let doc = s.get_json("/openapi.json").await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/sg/v1/me", "/sg/v1/keys/verify", "/healthz", "/metrics"] {
+    for path in [
+        "/sg/v1/me",
+        "/sg/v1/keys/verify",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
         assert!(
             doc["paths"][path].is_object(),
             "{path} missing from openapi"
@@ -455,8 +473,11 @@ async fn health_metrics_and_openapi() {
 #[tokio::test]
 async fn health_reports_a_store_that_stopped_answering() {
     let s = setup(Backend::Postgres).await;
-    let v = s.get_json("/healthz").await;
-    assert_eq!(v, json!({"status": "ok", "store": "postgres"}));
+    let up = eventually(Duration::from_secs(5), || async {
+        s.get_json("/healthz").await["store_reachable"] == true
+    })
+    .await;
+    assert!(up.is_some(), "{}", s.get_json("/healthz").await);
     // Pull the tables out from under the running server.
     let schema = s
         .server
@@ -475,10 +496,25 @@ async fn health_reports_a_store_that_stopped_answering() {
         .execute(&mut conn)
         .await
         .unwrap();
+    // The probe finds the store gone: /healthz stays 200 (the process lives) and says so,
+    // /readyz answers 503.
+    let down = eventually(Duration::from_secs(5), || async {
+        s.get_json("/healthz").await["store_reachable"] == false
+    })
+    .await;
+    assert!(down.is_some(), "{}", s.get_json("/healthz").await);
     let res = s.http.get(s.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(
+        (v["status"].clone(), v["store"].clone()),
+        (json!("ok"), json!("postgres"))
+    );
+    assert_eq!(v["ready"], false);
+    let res = s.http.get(s.url("/readyz")).send().await.unwrap();
     assert_eq!(res.status(), 503);
     let v: Value = res.json().await.unwrap();
-    assert_eq!(v, json!({"status": "unavailable", "store": "postgres"}));
+    assert_eq!(v["status"], "not_ready");
     // A request that needs the store fails with a clear 503 in the sg format, never a 500.
     let stranger = setup(Backend::Sqlite).await;
     let (code, _) = sg_error(s.me(stranger.secret()).await, 503).await;

@@ -26,6 +26,7 @@ mod livepeer;
 mod livepeer_browser;
 mod livepeer_clients;
 mod lost_updates;
+mod outage;
 mod policy;
 mod policy_matrix;
 mod publish_paths;

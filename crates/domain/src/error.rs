@@ -82,6 +82,10 @@ pub enum Error {
     /// layer converts its own error into this one, so the domain needs to know nothing of it.
     #[error("the store is unavailable")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store has no space left to write in (disk full): writes are refused until space
+    /// returns; reads keep working. 507 in every dialect.
+    #[error("the store is out of space: writes are refused until space is freed")]
+    StoreFull,
     /// Too much of a costly kind of work is queued already (password hashing): refused at once
     /// rather than queued without bound. The caller may retry after `retry_after` seconds.
     #[error("the server is busy: retry in {retry_after} s")]

@@ -22,6 +22,10 @@ pub struct Refusal {
     pub reason: &'static str,
 }
 
+/// `Retry-After` (seconds) on a 503 or 507 for a store that failed: the store's health is probed
+/// every 500 ms and a request fails within the pool's acquire timeout, so a second is a fair wait.
+pub const STORE_RETRY_AFTER: u32 = 1;
+
 /// A wire dialect: how its error bodies look.
 pub trait Dialect: Send + Sync + 'static + Sized {
     /// Used as a metrics label.
@@ -126,7 +130,23 @@ impl<D: Dialect> From<Error> for ApiError<D> {
             Error::Conflict(_) | Error::Owned(_) => (StatusCode::CONFLICT, "conflict"),
             Error::Store(inner) => {
                 tracing::error!(error = %inner, "store error");
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+                let mut out = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    e.to_string(),
+                );
+                out.retry_after = Some(STORE_RETRY_AFTER);
+                return out;
+            }
+            Error::StoreFull => {
+                tracing::error!("store out of space: write refused");
+                let mut out = Self::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "insufficient_storage",
+                    e.to_string(),
+                );
+                out.retry_after = Some(STORE_RETRY_AFTER);
+                return out;
             }
             Error::Busy { retry_after } => {
                 let mut out = Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string());

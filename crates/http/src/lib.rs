@@ -77,6 +77,7 @@ fn routes(state: &AppState) -> Routes {
             get(ops::healthz),
             &[(Method::GET, Need::Anyone)],
         )
+        .route("/readyz", get(ops::readyz), &[(Method::GET, Need::Anyone)])
         .route(
             "/metrics",
             get(ops::metrics),

@@ -10,35 +10,64 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use super::dialect::sg;
 use super::AppState;
 
+/// The process and its store, as the background probe last found them (every 500 ms): the
+/// probes themselves never query the store.
 #[derive(Serialize, ToSchema)]
 pub struct Health {
+    /// `/healthz`: always `ok` (the process serves). `/readyz`: `ready` or `not_ready`.
     pub status: &'static str,
+    /// `sqlite` or `postgres`.
     pub store: &'static str,
+    /// Did the last probe reach the store (null before the first probe)?
+    pub store_reachable: Option<bool>,
+    /// Since when (Unix ms) the store has been reachable, or unreachable.
+    pub store_since_ms: i64,
+    /// For how long (ms) it has been so.
+    pub store_for_ms: u64,
+    /// Every migration this binary carries is applied.
+    pub migrations_applied: bool,
+    /// The change-log follower keeps up, so cached keys are trusted.
+    pub change_log_synced: bool,
+    /// Reachable store, migrations applied, change log followed: what `/readyz` answers 200 for.
+    pub ready: bool,
 }
 
-/// Liveness and store reachability.
-#[utoipa::path(get, path = "/healthz", tag = "ops",
-    responses((status = 200, body = Health), (status = 503, body = Health)))]
+fn health(state: &AppState, status: &'static str) -> Health {
+    let h = state.svc.store_health();
+    Health {
+        status,
+        store: h.backend,
+        store_reachable: h.reachable,
+        store_since_ms: h.since_ms,
+        store_for_ms: h.for_ms,
+        migrations_applied: h.migrations_applied,
+        change_log_synced: h.change_log_synced,
+        ready: h.ready(),
+    }
+}
+
+/// Liveness: 200 whenever the process serves; the body says whether the store is reachable.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let (store, health) = state.svc.store_health().await;
-    match health {
-        Ok(()) => (
-            StatusCode::OK,
+    axum::Json(health(&state, "ok"))
+}
+
+/// Readiness: 200 when the store is reachable, its migrations applied and the change log
+/// followed; 503 otherwise (same body).
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let h = health(&state, "ready");
+    if h.ready {
+        (StatusCode::OK, axum::Json(h))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(Health {
-                status: "ok",
-                store,
+                status: "not_ready",
+                ..h
             }),
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: store unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(Health {
-                    status: "unavailable",
-                    store,
-                }),
-            )
-        }
+        )
     }
 }
 
@@ -155,7 +184,7 @@ impl Modify for Security {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "streamgate", description = "Authentication and credentials server for live-video platforms"),
-    paths(healthz, metrics, sg::me, sg::keys::verify, sg::keys::create, sg::keys::list, sg::keys::get, sg::keys::update, sg::keys::delete, sg::keys::reroll, sg::webhook_credential, sg::usage),
+    paths(healthz, readyz, metrics, sg::me, sg::keys::verify, sg::keys::create, sg::keys::list, sg::keys::get, sg::keys::update, sg::keys::delete, sg::keys::reroll, sg::webhook_credential, sg::usage),
     modifiers(&Security)
 )]
 pub struct ApiDoc;

@@ -1,6 +1,6 @@
 //! Running the server: an HTTP/1.1 accept loop on hyper under the connection limits (timeouts and a
-//! cap, see `connections`), background tasks (change follower, usage flusher), and graceful
-//! shutdown that lets in-flight requests finish and flushes batched writes.
+//! cap, see `connections`), background tasks (change follower, usage flusher, store health
+//! probe), and graceful shutdown that lets in-flight requests finish and flushes batched writes.
 //!
 //! HTTP/1.1 only, on purpose: every client this server speaks to (the platforms' SDKs, media-server
 //! hooks, browsers behind a TLS proxy) uses it, and the plain connection loop is measurably cheaper
@@ -45,6 +45,7 @@ pub async fn run(
     let retention = tokio::spawn(svc.clone().run_retention(stop_rx.clone()));
     // Writes refused publishes in aggregate each window, and what is left at shutdown.
     let ingest = tokio::spawn(svc.clone().run_ingest_housekeeping(stop_rx.clone()));
+    let health = tokio::spawn(svc.clone().run_health(stop_rx.clone()));
     let deliveries = tokio::spawn(deliver_webhooks(svc.clone(), stop_rx));
     serve_http1(listener, state, shutdown).await;
     let _ = stop_tx.send(true);
@@ -55,6 +56,7 @@ pub async fn run(
     let _ = retention.await;
     let _ = ingest.await;
     let _ = deliveries.await;
+    let _ = health.await;
     Ok(())
 }
 

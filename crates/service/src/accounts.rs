@@ -103,14 +103,6 @@ impl Services {
         self.store.backend()
     }
 
-    /// Which store serves, and whether it answers now (`/healthz`).
-    pub async fn store_health(&self) -> (&'static str, Result<(), Error>) {
-        (
-            self.store.backend(),
-            self.store.ping().await.map_err(Error::from),
-        )
-    }
-
     /// Finds an account by its id or its number.
     pub async fn resolve_account(&self, reference: &str) -> Result<Account, Error> {
         let found = match Uuid::parse_str(reference) {

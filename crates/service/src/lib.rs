@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod deliveries;
 pub mod delivery_pool;
 pub mod group_commit;
+pub mod health;
 pub mod ingest;
 pub mod ingest_refusals;
 pub mod ingest_throttle;
@@ -32,6 +33,7 @@ use crypto::Vault;
 use domain::clock::Clock;
 use store::Store;
 
+pub use health::StoreHealth;
 pub use ingest_tokens::{CreatedIngestToken, IngestCaller};
 pub use keys::{CreatedKey, KeyChange, NewKey, VerifyOutcome};
 pub use settings::Settings;
@@ -71,6 +73,8 @@ pub struct Services {
     pub delivery_pool: delivery_pool::DeliveryPool,
     /// Uses of stored secrets, counted for the audit log.
     pub credential_uses: credential_uses::CredentialUses,
+    /// The store's health, as the background probe last found it (`/healthz`, `/readyz`).
+    health: health::HealthState,
 }
 
 impl Services {
@@ -86,6 +90,7 @@ impl Services {
             settings.cache_capacity,
         ));
         let usage = Arc::new(UsageRecorder::new(store.clone(), clock.clone()));
+        let health = health::HealthState::new(clock.now_ms());
         Arc::new(Self {
             store,
             clock,
@@ -113,6 +118,7 @@ impl Services {
                 settings.password_hash_queue,
             ),
             sign_in_pruned_at: Default::default(),
+            health,
         })
     }
 

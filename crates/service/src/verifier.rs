@@ -161,6 +161,11 @@ impl Verifier {
         at >= 0 && (self.epoch.elapsed().as_millis() as i64 - at) < STALE_AFTER.as_millis() as i64
     }
 
+    /// Is the change-log follower keeping up (cached entries trusted)? Readiness.
+    pub fn is_synced(&self) -> bool {
+        self.cache_is_trusted()
+    }
+
     fn mark_synced(&self) {
         self.synced_at
             .store(self.epoch.elapsed().as_millis() as i64, Ordering::Release);

@@ -13,7 +13,20 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Arguments, FromRow, PgPool, Postgres, Sqlite, SqlitePool};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use crate::StoreResult;
+
+/// Marks `failed` when `r` is a failure of the database (not a refusal of what was written).
+fn note<T>(failed: Option<&AtomicBool>, r: StoreResult<T>) -> StoreResult<T> {
+    if let (Some(f), Err(e)) = (failed, &r) {
+        if !e.is_refused_content() {
+            f.store(true, Ordering::Release);
+        }
+    }
+    r
+}
 
 /// Which SQL backend serves, and the few statements that differ between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,29 +188,49 @@ impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, 
 /// sleeps in growing steps (up to 100 ms each) and lets late arrivals overtake. Writes therefore go
 /// through a pool of one connection, where they queue in order without sleeping; reads use the
 /// other pool and never wait for a write (WAL). PostgreSQL queues writers itself: one pool.
+///
+/// `failed` is set when a statement on SQLite's writer fails for any reason but its content (see
+/// `sqlite::settled`): the writer's connection is then closed when it comes back to the pool.
 #[derive(Clone)]
 pub enum Db {
-    Sqlite { read: SqlitePool, write: SqlitePool },
-    Postgres(PgPool),
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+        failed: Arc<AtomicBool>,
+    },
+    /// With what the health probe last found of the server (see `postgres::Reach`).
+    Postgres(PgPool, Arc<crate::postgres::Reach>),
 }
 
 impl Db {
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite { .. } => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+            Db::Postgres(..) => Backend::Postgres,
+        }
+    }
+
+    fn failed(&self) -> Option<&AtomicBool> {
+        match self {
+            Db::Sqlite { failed, .. } => Some(failed),
+            Db::Postgres(..) => None,
         }
     }
 
     /// A write (on the writer); returns the rows affected.
     pub async fn execute(&self, sql: &str, args: Args) -> StoreResult<u64> {
+        let r = self.execute_unnoted(sql, args).await;
+        note(self.failed(), r)
+    }
+
+    async fn execute_unnoted(&self, sql: &str, args: Args) -> StoreResult<u64> {
         Ok(match self {
             Db::Sqlite { write, .. } => sqlx::query_with::<Sqlite, _>(sql, args.sqlite()?)
                 .execute(write)
                 .await?
                 .rows_affected(),
-            Db::Postgres(p) => sqlx::query_with::<Postgres, _>(sql, args.postgres()?)
-                .execute(p)
+            Db::Postgres(p, reach) => reach
+                .guard(sqlx::query_with::<Postgres, _>(sql, args.postgres()?).execute(p))
                 .await?
                 .rows_affected(),
         })
@@ -205,13 +238,18 @@ impl Db {
 
     /// A query on the writer (the health probe: it must see what writes see).
     pub async fn probe(&self, sql: &str) -> StoreResult<()> {
+        let r = self.probe_unnoted(sql).await;
+        note(self.failed(), r)
+    }
+
+    async fn probe_unnoted(&self, sql: &str) -> StoreResult<()> {
         match self {
             Db::Sqlite { write, .. } => {
                 sqlx::query(sql).execute(write).await?;
             }
-            Db::Postgres(p) => {
-                sqlx::query(sql).execute(p).await?;
-            }
+            // On a connection of its own: whether the server answers, not whether the pool
+            // has a free connection.
+            Db::Postgres(_, reach) => reach.probe(sql).await?,
         }
         Ok(())
     }
@@ -229,9 +267,12 @@ impl Db {
                     .fetch_optional(read)
                     .await?
             }
-            Db::Postgres(p) => {
-                sqlx::query_as_with::<Postgres, T, _>(sql, args.postgres()?)
-                    .fetch_optional(p)
+            Db::Postgres(p, reach) => {
+                reach
+                    .guard(
+                        sqlx::query_as_with::<Postgres, T, _>(sql, args.postgres()?)
+                            .fetch_optional(p),
+                    )
                     .await?
             }
         })
@@ -244,9 +285,11 @@ impl Db {
                     .fetch_all(read)
                     .await?
             }
-            Db::Postgres(p) => {
-                sqlx::query_as_with::<Postgres, T, _>(sql, args.postgres()?)
-                    .fetch_all(p)
+            Db::Postgres(p, reach) => {
+                reach
+                    .guard(
+                        sqlx::query_as_with::<Postgres, T, _>(sql, args.postgres()?).fetch_all(p),
+                    )
                     .await?
             }
         })
@@ -254,30 +297,47 @@ impl Db {
 
     /// A transaction on the writer.
     pub async fn begin(&self) -> StoreResult<Tx> {
-        Ok(match self {
-            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
+        match self {
+            Db::Sqlite { write, failed, .. } => {
+                let tx = note(Some(failed), write.begin().await.map_err(Into::into))?;
+                Ok(Tx::Sqlite(tx, failed.clone()))
+            }
+            Db::Postgres(p, reach) => Ok(Tx::Postgres(reach.guard(p.begin()).await?)),
+        }
     }
 }
 
 /// A transaction: rolled back when dropped without `commit`.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// With its store's `failed` mark (see `Db`).
+    Sqlite(sqlx::Transaction<'static, Sqlite>, Arc<AtomicBool>),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Tx {
     pub fn backend(&self) -> Backend {
         match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Sqlite(..) => Backend::Sqlite,
             Tx::Postgres(_) => Backend::Postgres,
         }
     }
 
+    fn failed(&self) -> Option<Arc<AtomicBool>> {
+        match self {
+            Tx::Sqlite(_, failed) => Some(failed.clone()),
+            Tx::Postgres(_) => None,
+        }
+    }
+
     pub async fn execute(&mut self, sql: &str, args: Args) -> StoreResult<u64> {
+        let failed = self.failed();
+        let r = self.execute_unnoted(sql, args).await;
+        note(failed.as_deref(), r)
+    }
+
+    async fn execute_unnoted(&mut self, sql: &str, args: Args) -> StoreResult<u64> {
         Ok(match self {
-            Tx::Sqlite(tx) => sqlx::query_with::<Sqlite, _>(sql, args.sqlite()?)
+            Tx::Sqlite(tx, _) => sqlx::query_with::<Sqlite, _>(sql, args.sqlite()?)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected(),
@@ -299,8 +359,18 @@ impl Tx {
         sql: &str,
         args: Args,
     ) -> StoreResult<Option<T>> {
+        let failed = self.failed();
+        let r = self.fetch_optional_unnoted(sql, args).await;
+        note(failed.as_deref(), r)
+    }
+
+    async fn fetch_optional_unnoted<T: Row>(
+        &mut self,
+        sql: &str,
+        args: Args,
+    ) -> StoreResult<Option<T>> {
         Ok(match self {
-            Tx::Sqlite(tx) => {
+            Tx::Sqlite(tx, _) => {
                 sqlx::query_as_with::<Sqlite, T, _>(sql, args.sqlite()?)
                     .fetch_optional(&mut **tx)
                     .await?
@@ -314,8 +384,14 @@ impl Tx {
     }
 
     pub async fn fetch_all<T: Row>(&mut self, sql: &str, args: Args) -> StoreResult<Vec<T>> {
+        let failed = self.failed();
+        let r = self.fetch_all_unnoted(sql, args).await;
+        note(failed.as_deref(), r)
+    }
+
+    async fn fetch_all_unnoted<T: Row>(&mut self, sql: &str, args: Args) -> StoreResult<Vec<T>> {
         Ok(match self {
-            Tx::Sqlite(tx) => {
+            Tx::Sqlite(tx, _) => {
                 sqlx::query_as_with::<Sqlite, T, _>(sql, args.sqlite()?)
                     .fetch_all(&mut **tx)
                     .await?
@@ -364,10 +440,9 @@ impl Tx {
 
     pub async fn commit(self) -> StoreResult<()> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
+            Tx::Sqlite(tx, failed) => note(Some(&failed), tx.commit().await.map_err(Into::into)),
+            Tx::Postgres(tx) => Ok(tx.commit().await?),
         }
-        Ok(())
     }
 
     /// Appends to the `changes` log inside this transaction; other instances drop what they

@@ -29,6 +29,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use db::Args;
+
 pub use accounts::AccountStore;
 pub use audit::AuditStore;
 pub use changes::{Change, ChangeListener, ChangeLog};
@@ -89,6 +91,24 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// The database could not write for want of space: SQLite's SQLITE_FULL (the disk, or the
+    /// file size limit), PostgreSQL's `disk_full` (53100).
+    pub fn is_out_of_space(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(db)) = self else {
+            return false;
+        };
+        let Some(code) = db.code() else {
+            return false;
+        };
+        if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+            // Extended result codes keep the primary code in the low byte.
+            return code.parse::<i32>().is_ok_and(|c| c & 0xff == 13);
+        }
+        code == "53100"
+    }
+}
+
 /// How a store failure reaches the services and dialects: a conflict is the caller's to fix,
 /// anything else means the store is unavailable.
 impl From<StoreError> for domain::Error {
@@ -97,6 +117,7 @@ impl From<StoreError> for domain::Error {
             StoreError::Conflict(what) => domain::Error::Conflict(what),
             StoreError::Owned(what) => domain::Error::Owned(what),
             StoreError::Refused(e) => e,
+            other if other.is_out_of_space() => domain::Error::StoreFull,
             other => domain::Error::Store(Box::new(other)),
         }
     }
@@ -131,6 +152,8 @@ pub trait Store:
     async fn migrate(&self) -> StoreResult<()>;
     /// Reads a real table, so a missing schema or lost permissions count as down.
     async fn ping(&self) -> StoreResult<()>;
+    /// Has every migration this binary carries been applied to the database (readiness)?
+    async fn migrations_applied(&self) -> StoreResult<bool>;
     /// Wakes the change follower when other instances may have logged changes.
     async fn listener(&self) -> StoreResult<Box<dyn ChangeListener>>;
 }
@@ -144,7 +167,7 @@ impl Store for SqlStore {
     async fn migrate(&self) -> crate::StoreResult<()> {
         match &self.db {
             crate::db::Db::Sqlite { write, .. } => crate::sqlite::migrate(write).await,
-            crate::db::Db::Postgres(pool) => crate::postgres::migrate(pool).await,
+            crate::db::Db::Postgres(pool, _) => crate::postgres::migrate(pool).await,
         }
     }
 
@@ -155,10 +178,29 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn migrations_applied(&self) -> crate::StoreResult<bool> {
+        #[derive(sqlx::FromRow)]
+        struct Applied {
+            version: Option<i64>,
+        }
+        let (latest, sql) = match &self.db {
+            crate::db::Db::Sqlite { .. } => (
+                crate::sqlite::latest_migration(),
+                "SELECT MAX(version) AS version FROM _sqlx_migrations WHERE success = 1",
+            ),
+            crate::db::Db::Postgres(..) => (
+                crate::postgres::latest_migration(),
+                "SELECT MAX(version) AS version FROM _sqlx_migrations WHERE success",
+            ),
+        };
+        let applied: Applied = self.db.fetch_one(sql, Args::default()).await?;
+        Ok(applied.version.unwrap_or(0) >= latest)
+    }
+
     async fn listener(&self) -> crate::StoreResult<Box<dyn crate::ChangeListener>> {
         match &self.db {
             crate::db::Db::Sqlite { .. } => Ok(crate::sqlite::listener()),
-            crate::db::Db::Postgres(pool) => crate::postgres::listener(pool).await,
+            crate::db::Db::Postgres(pool, _) => crate::postgres::listener(pool).await,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Embedded SQLite: how its connections are opened, migrated and followed.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,17 +28,65 @@ pub async fn connect(url: &str) -> StoreResult<Db> {
         .max_connections(8)
         .connect_with(opts.clone())
         .await?;
+    let failed = Arc::new(AtomicBool::new(false));
+    let mark = failed.clone();
     let write = SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(30))
+        .after_release(move |conn, _| {
+            let failed = mark.swap(false, Ordering::AcqRel);
+            Box::pin(async move { settled(conn, failed).await })
+        })
         .connect_with(opts)
         .await?;
-    Ok(Db::Sqlite { read, write })
+    Ok(Db::Sqlite {
+        read,
+        write,
+        failed,
+    })
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// Keeps the writer's connection when it comes back to the pool only if nothing failed on it
+/// (`failed`: a statement failed for another reason than its content) and no transaction is
+/// left open on it; otherwise it is closed and the pool opens a fresh one.
+///
+/// When a write fails for want of space or on an I/O error (SQLITE_FULL, SQLITE_IOERR), SQLite
+/// may roll the whole transaction back by itself. sqlx does not see that: the ROLLBACK it sends
+/// when the transaction is dropped fails ("no transaction is active"), and it keeps counting the
+/// transaction as open, so the connection's next `begin` opens a SAVEPOINT where a BEGIN belongs
+/// and its commits stop meaning what they say (tests/it/outage.rs found acknowledged writes lost
+/// this way on a full disk). And a connection opened while the file was read-only stays
+/// read-only after the file is writable again: closed on its first refused write, the next one
+/// opens read-write.
+async fn settled(conn: &mut sqlx::SqliteConnection, failed: bool) -> Result<bool, sqlx::Error> {
+    use sqlx::{Connection, TransactionManager};
+    if failed {
+        tracing::warn!("closing the SQLite writer's connection after a failed write");
+        return Ok(false);
+    }
+    // The rollback of a dropped transaction is queued on the connection: let it run first.
+    conn.ping().await?;
+    let depth = <sqlx::Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth(conn);
+    if depth > 0 {
+        tracing::warn!(
+            depth,
+            "closing an SQLite connection left inside a transaction"
+        );
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 pub async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
-    sqlx::migrate!("migrations/sqlite").run(pool).await?;
+    MIGRATOR.run(pool).await?;
     Ok(())
+}
+
+/// The newest migration this binary carries.
+pub fn latest_migration() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
 /// Other processes' changes are found by polling.
