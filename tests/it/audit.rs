@@ -2,8 +2,6 @@
 //! `GET /v1/audit` (server-side keys of the account) and `streamgate audit list`, and it never
 //! holds a secret.
 
-use crate::common;
-
 use crate::common::{new_key, setup};
 use serde_json::{json, Value};
 use streamgate::testkit::Backend;

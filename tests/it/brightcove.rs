@@ -1,8 +1,6 @@
 //! Brightcove credentials over HTTP: all seven types with their rules and exact error bodies,
 //! masking, labels, defaults per type, resolving by label, scoping, sealing, both backends.
 
-use crate::common;
-
 use crate::common::{new_key, setup, Setup};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};

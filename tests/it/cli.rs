@@ -1,7 +1,5 @@
 //! The CLI contract, run as a separate process against the same store as a running server.
 
-use crate::common;
-
 use std::process::Stdio;
 use std::time::Duration;
 

@@ -2,8 +2,6 @@
 //! bounds: counts are exchanged through the store about twice a second (rate limits), spent
 //! credits are written back in batches and every instance rereads what is left (credits).
 
-use crate::common;
-
 use std::time::Duration;
 
 use crate::common::{eventually, setup};

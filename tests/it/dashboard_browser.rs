@@ -2,8 +2,6 @@
 //! the CORS key dialog, streams, credentials, stream keys, usage charts, audit, CSRF, roles and
 //! lockout. Screenshots of every page at 1280 and 390 px go to target/test-output/dashboard/.
 
-use crate::common;
-
 use std::time::Duration;
 
 use crate::common::external::{clients_dir, node_modules_ready, repo, run_ok};

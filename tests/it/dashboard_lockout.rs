@@ -7,8 +7,6 @@
 //! Client addresses are the TCP peer: a client bound to 127.0.0.2 or 127.0.0.3 (all of 127/8 is
 //! this machine on Linux) is another address to the server.
 
-use crate::common;
-
 use std::net::IpAddr;
 
 use crate::common::{setup_with, Setup};

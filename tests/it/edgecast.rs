@@ -1,8 +1,6 @@
 //! Edgecast DCP stream keys over HTTP: the seed's sample request byte for byte, every validation
 //! rule with its exact error body, account scoping, sealing at rest, restart durability, audit.
 
-use crate::common;
-
 use std::sync::Arc;
 
 use crate::common::{new_key, setup, Setup};

@@ -3,8 +3,6 @@
 //! secret entered again, upload tokens never in audit rows, the data directory and database
 //! files the owner's only.
 
-use crate::common;
-
 use crate::common::{setup, setup_with};
 use serde_json::{json, Value};
 use streamgate::domain::SecretString;

@@ -7,8 +7,6 @@
 //! The limits are small here (seconds, a cap of 50) so that the tests are quick; no assertion
 //! depends on how fast anything happens, only on what eventually does, within generous deadlines.
 
-use crate::common;
-
 use std::time::Duration;
 
 use crate::common::{eventually, setup_with, Setup};

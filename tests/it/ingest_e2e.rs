@@ -7,8 +7,6 @@
 //! ffmpeg come from Debian (`scripts/test-deps.sh`); nginx runs unprivileged-port, with its own
 //! prefix under a temp dir.
 
-use crate::common;
-
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

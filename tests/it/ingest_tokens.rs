@@ -4,8 +4,6 @@
 //! audited in aggregate, so a flood of refused hooks cannot fill the disk; every reported field is
 //! capped. And the CLI contract of `streamgate ingest-token`.
 
-use crate::common;
-
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -2,8 +2,6 @@
 //! meta; list, read, change, revoke; reroll with and without a grace period; verification with
 //! every code; and the same through the CLI.
 
-use crate::common;
-
 use std::time::Duration;
 
 use crate::common::{eventually, setup, Setup};

@@ -2,8 +2,6 @@
 //! with a 400 in the dialect's own error format and nothing is written; whatever reaches an audit
 //! row is cut to the row's caps. (Issue 18: refusals cannot amplify into storage.)
 
-use crate::common;
-
 use crate::common::{setup, Setup};
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -1,8 +1,6 @@
 //! Livepeer dialect over HTTP: streams, sessions, multistream targets, key management, CORS keys
 //! and the endpoint allowlist, scoping, and `{"errors":[…]}` for every refusal.
 
-use crate::common;
-
 use crate::common::{new_key, setup, Setup};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};

@@ -1,8 +1,6 @@
 //! Livepeer CORS keys in a real browser (Debian's Chromium, driven by playwright-core): the
 //! browser, not a test client, decides what a page may read.
 
-use crate::common;
-
 use std::process::Stdio;
 use std::time::Duration;
 

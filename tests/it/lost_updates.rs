@@ -4,8 +4,6 @@
 //! credentials (a secret rotation racing a PUT that keeps the stored secret), over HTTP against a
 //! real server, on SQLite and PostgreSQL.
 
-use crate::common;
-
 use std::sync::Arc;
 
 use crate::common::{setup, Setup};

@@ -2,8 +2,6 @@
 //! and 429s in each dialect's format, a replayed refresh token killing its family's access tokens
 //! everywhere, and sandbox and production kept apart in audit and usage.
 
-use crate::common;
-
 use std::time::Duration;
 
 use crate::common::{eventually, setup, setup_with, Setup};

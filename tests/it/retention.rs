@@ -1,8 +1,6 @@
 //! Audit retention: events older than `audit_retention` are pruned by a background task (at start,
 //! then hourly), newer ones are kept, and `0` days keeps everything. On SQLite and PostgreSQL.
 
-use crate::common;
-
 use std::sync::Arc;
 use std::time::Duration;
 

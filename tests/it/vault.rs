@@ -1,8 +1,6 @@
 //! The vault: rotation while serving (old and new ciphertexts both open mid-rotation), resuming an
 //! interrupted rotation, record-bound ciphertexts, and refusing a wrong or missing master key.
 
-use crate::common;
-
 use std::time::Duration;
 
 use crate::common::{eventually, setup, Setup};
