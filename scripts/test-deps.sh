@@ -4,6 +4,7 @@
 #     nodejs + npm and python3-venv, each only when missing
 #   - the platforms' published Python clients, pinned in tests/clients/requirements.txt, into a
 #     venv at target/test-tools/venv
+#   - schemathesis, pinned in tests/fuzz/requirements.txt, into a venv at target/test-tools/fuzz-venv
 #   - the platforms' published JavaScript clients and playwright-core, pinned in
 #     tests/clients/package.json / package-lock.json, into tests/clients/node_modules
 set -euo pipefail
@@ -42,6 +43,15 @@ if ! stamp_ok "$TOOLS/venv.stamp" "$req_sum" || [ ! -x "$TOOLS/venv/bin/python" 
   python3 -m venv "$TOOLS/venv"
   "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check -r tests/clients/requirements.txt
   echo "$req_sum" >"$TOOLS/venv.stamp"
+fi
+
+fuzz_sum=$(sha256sum tests/fuzz/requirements.txt | cut -d' ' -f1)
+if ! stamp_ok "$TOOLS/fuzz-venv.stamp" "$fuzz_sum" || [ ! -x "$TOOLS/fuzz-venv/bin/schemathesis" ]; then
+  log "installing schemathesis (tests/fuzz/requirements.txt)"
+  rm -rf "$TOOLS/fuzz-venv"
+  python3 -m venv "$TOOLS/fuzz-venv"
+  "$TOOLS/fuzz-venv/bin/pip" install -q --disable-pip-version-check -r tests/fuzz/requirements.txt
+  echo "$fuzz_sum" >"$TOOLS/fuzz-venv.stamp"
 fi
 
 lock_sum=$(cat tests/clients/package.json tests/clients/package-lock.json | sha256sum | cut -d' ' -f1)

@@ -14,6 +14,7 @@ mod dashboard;
 mod dashboard_browser;
 mod dashboard_lockout;
 mod edgecast;
+mod fuzz_api;
 mod hardening;
 mod http_edge;
 mod ingest;

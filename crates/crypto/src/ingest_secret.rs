@@ -59,3 +59,41 @@ mod tests {
         assert_eq!(IngestSecret::parse(key.secret.expose()), None);
     }
 }
+
+/// Properties: arbitrary text never panics the parser; a generated token parses back; any
+/// one-character change, and every API key, is refused.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_text_never_panics(s in any::<String>(), alnum in "sgi_[a-zA-Z0-9]{34,38}") {
+            let _ = IngestSecret::parse(&s);
+            let _ = IngestSecret::parse(&format!("sgi_{s}"));
+            let _ = IngestSecret::parse(&alnum);
+        }
+
+        #[test]
+        fn generated_tokens_parse_back_and_mutants_do_not(
+            at in any::<prop::sample::Index>(),
+            with in any::<char>(),
+        ) {
+            let t = IngestSecret::generate();
+            let s = t.secret.expose();
+            prop_assert_eq!(IngestSecret::parse(s), Some(t.hash));
+            let chars: Vec<char> = s.chars().collect();
+            let i = at.index(chars.len());
+            prop_assume!(chars[i] != with);
+            let mut mutant = chars.clone();
+            mutant[i] = with;
+            let mutant: String = mutant.into_iter().collect();
+            prop_assert_eq!(IngestSecret::parse(&mutant), None);
+            let key = crate::KeySecret::generate(domain::Environment::Sandbox);
+            prop_assert_eq!(IngestSecret::parse(key.secret.expose()), None);
+        }
+    }
+}

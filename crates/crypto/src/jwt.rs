@@ -150,3 +150,79 @@ mod tests {
         assert_eq!(kid_of("abc"), Err(JwtError::Malformed));
     }
 }
+
+/// Properties: arbitrary text never panics `kid_of` or `verify`; what `sign` makes verifies back
+/// to the same claims; any one-character change of a token fails verification.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[7u8; 32])
+    }
+
+    fn claims() -> impl Strategy<Value = Claims> {
+        (
+            any::<String>(),
+            "[a-z0-9-]{0,40}",
+            prop::sample::select(vec!["production", "sandbox"]),
+            any::<i64>(),
+            any::<i64>(),
+            prop::option::of(any::<String>()),
+            prop::option::of(prop::collection::vec(
+                (any::<String>(), any::<String>()),
+                0..3,
+            )),
+        )
+            .prop_map(|(sub, acct, env, iat, exp, fam, perms)| Claims {
+                sub,
+                acct,
+                env: env.into(),
+                scope: "api".into(),
+                iat,
+                exp,
+                jti: "j".into(),
+                fam,
+                mediamtx_permissions: perms.map(|p| {
+                    p.into_iter()
+                        .map(|(action, path)| MediamtxPermission { action, path })
+                        .collect()
+                }),
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn arbitrary_text_never_panics(s in any::<String>(), parts in prop::collection::vec("[A-Za-z0-9_-]{0,90}", 0..5)) {
+            let vk = key().verifying_key();
+            let _ = kid_of(&s);
+            let _ = verify(&s, &vk);
+            let dotted = parts.join(".");
+            let _ = kid_of(&dotted);
+            prop_assert!(verify(&dotted, &vk).is_err());
+        }
+
+        #[test]
+        fn signed_claims_verify_back_and_mutants_do_not(
+            c in claims(),
+            kid in "[a-zA-Z0-9]{1,16}",
+            at in any::<prop::sample::Index>(),
+            with in "[A-Za-z0-9_.=-]",
+        ) {
+            let k = key();
+            let token = sign(&kid, &k, &c);
+            prop_assert_eq!(kid_of(&token), Ok(kid));
+            prop_assert_eq!(verify(&token, &k.verifying_key()), Ok(c));
+            let mut bytes = token.clone().into_bytes();
+            let i = at.index(bytes.len());
+            let with = with.as_bytes()[0];
+            prop_assume!(bytes[i] != with);
+            bytes[i] = with;
+            let mutant = String::from_utf8(bytes).unwrap_or_default();
+            prop_assert!(verify(&mutant, &k.verifying_key()).is_err(), "{mutant} verified");
+        }
+    }
+}

@@ -118,3 +118,56 @@ mod tests {
         assert!(ParsedKey::parse("").is_none());
     }
 }
+
+/// Properties over arbitrary input: the parser never panics, a generated key always parses back,
+/// and any one-character change is refused.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_text_never_panics(s in any::<String>()) {
+            let _ = ParsedKey::parse(&s);
+        }
+
+        #[test]
+        fn text_shaped_like_a_key_never_panics(
+            tag in prop::sample::select(vec!["sg_production_", "sg_sandbox_", "sg_", ""]),
+            rest in any::<String>(),
+            alnum in "[a-zA-Z0-9]{30,42}",
+        ) {
+            let _ = ParsedKey::parse(&format!("{tag}{rest}"));
+            let forged = format!("{tag}{alnum}");
+            if let Some(p) = ParsedKey::parse(&forged) {
+                // Only a correct checksum gets through.
+                let (body, check) = forged.split_at(forged.len() - CHECK_LEN);
+                prop_assert_eq!(&checksum(body)[..], check.as_bytes());
+                prop_assert_eq!(p.hash, sha256(forged.as_bytes()));
+            }
+        }
+
+        #[test]
+        fn generated_keys_parse_back_and_mutants_do_not(
+            production in any::<bool>(),
+            at in any::<prop::sample::Index>(),
+            with in any::<char>(),
+        ) {
+            let env = if production { Environment::Production } else { Environment::Sandbox };
+            let k = KeySecret::generate(env);
+            let s = k.secret.expose();
+            let p = ParsedKey::parse(s);
+            prop_assert_eq!(p, Some(ParsedKey { environment: env, hash: k.hash }));
+            let chars: Vec<char> = s.chars().collect();
+            let i = at.index(chars.len());
+            prop_assume!(chars[i] != with);
+            let mut mutant = chars.clone();
+            mutant[i] = with;
+            let mutant: String = mutant.into_iter().collect();
+            prop_assert!(ParsedKey::parse(&mutant).is_none(), "{} accepted", i);
+        }
+    }
+}

@@ -303,3 +303,67 @@ mod tests {
         }
     }
 }
+
+/// Properties: arbitrary host text never panics the reader; every spelling of one IPv4 address
+/// reads as that address; its IPv6 embeddings are public exactly when it is.
+#[cfg(test)]
+pub(crate) mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The spellings the WHATWG URL parser and `inet_aton` accept for `ip`.
+    pub(crate) fn spellings(ip: Ipv4Addr) -> Vec<String> {
+        let [a, b, c, d] = ip.octets();
+        let n = u32::from(ip);
+        let oct = |x: u32| format!("0{x:o}");
+        vec![
+            ip.to_string(),
+            format!("{ip}."),
+            n.to_string(),
+            format!("0x{n:x}"),
+            format!("0X{n:X}"),
+            oct(n),
+            format!("{a}.{}", n & 0x00ff_ffff),
+            format!("{a}.{b}.{}", n & 0xffff),
+            format!("0x{a:x}.0x{b:x}.0x{c:x}.0x{d:x}"),
+            format!(
+                "{}.{}.{}.{}",
+                oct(a.into()),
+                oct(b.into()),
+                oct(c.into()),
+                oct(d.into())
+            ),
+            format!("{a}.0x{:x}", n & 0x00ff_ffff),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_hosts_never_panic(s in any::<String>(), dotted in "[0-9a-fA-FxX.]{0,60}") {
+            let _ = ipv4_in_any_form(&s);
+            let _ = ipv4_in_any_form(&dotted);
+        }
+
+        #[test]
+        fn every_spelling_reads_as_the_same_address(n in any::<u32>()) {
+            let ip = Ipv4Addr::from(n);
+            for s in spellings(ip) {
+                prop_assert_eq!(ipv4_in_any_form(&s), HostNumber::Ipv4(ip), "{}", s);
+            }
+        }
+
+        #[test]
+        fn embeddings_are_public_exactly_when_the_address_is(n in any::<u32>()) {
+            let ip = Ipv4Addr::from(n);
+            let public = is_public(IpAddr::V4(ip));
+            let mapped = ip.to_ipv6_mapped();
+            prop_assert_eq!(is_public(IpAddr::V6(mapped)), public);
+            let nat64 = Ipv6Addr::from((0x0064_ff9b_u128 << 96) | u128::from(n));
+            prop_assert_eq!(is_public(IpAddr::V6(nat64)), public);
+            let six_to_four = Ipv6Addr::from((0x2002_u128 << 112) | (u128::from(n) << 80) | 1);
+            prop_assert_eq!(is_public(IpAddr::V6(six_to_four)), public);
+        }
+    }
+}

@@ -132,3 +132,64 @@ mod tests {
         assert_eq!(rtmp_app("rtmp://h/"), None);
     }
 }
+
+/// Properties: arbitrary text never panics the rules; a valid DirPath is accepted as it is; one
+/// with a character outside the rules put before its `*` is refused with a message.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn valid() -> impl Strategy<Value = String> {
+        ("[a-zA-Z0-9]{1,40}", "[a-zA-Z0-9]{0,40}", any::<bool>()).prop_filter_map(
+            "a stream name, or a wildcard",
+            |(i, s, star)| match (s.is_empty(), star) {
+                (true, false) => None,
+                (_, true) => Some(format!("{i}/{s}*")),
+                (_, false) => Some(format!("{i}/{s}")),
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_text_never_panics(s in any::<String>(), p in any::<String>()) {
+            let _ = validate_dir_path(&s);
+            let _ = validate_key(&s);
+            let _ = instance_of(&s);
+            let _ = rtmp_app(&s);
+            let _ = dir_path_matches(&s, &p);
+        }
+
+        #[test]
+        fn valid_dir_paths_are_accepted_as_they_are(d in valid(), tail in any::<String>()) {
+            prop_assert_eq!(validate_dir_path(&d).ok(), Some(d.clone()));
+            // After a `*` anything is ignored (within the length cap).
+            let long = format!("{d}{tail}");
+            if d.ends_with('*') && long.len() <= MAX_DIR_PATH_LEN {
+                prop_assert_eq!(validate_dir_path(&long).ok(), Some(d.clone()));
+            }
+            let publish = d.trim_end_matches('*');
+            prop_assert_eq!(dir_path_matches(&d, &format!("{publish}x")), d.ends_with('*'));
+        }
+
+        #[test]
+        fn a_character_outside_the_rules_is_refused_with_a_message(
+            d in valid(),
+            at in any::<prop::sample::Index>(),
+            bad in any::<char>().prop_filter("outside the rules", |c| !c.is_ascii_alphanumeric() && *c != '*'),
+        ) {
+            // Before the `*` (what follows it is ignored), anywhere else.
+            let end = d.find('*').unwrap_or(d.len());
+            let i = at.index(end + 1);
+            let mut mutant = d.clone();
+            mutant.insert(i, bad);
+            match validate_dir_path(&mutant) {
+                Err(Error::Invalid(message)) => prop_assert!(message.contains("DirPath"), "{}", message),
+                other => prop_assert!(false, "{:?} gave {:?}", mutant, other),
+            }
+        }
+    }
+}

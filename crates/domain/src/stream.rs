@@ -131,7 +131,13 @@ pub fn validate_target_url(url: &str) -> Result<String, Error> {
     let url = url.trim();
     let ok_scheme = ["rtmp://", "rtmps://", "srt://"]
         .iter()
-        .any(|s| url.len() > s.len() && url[..s.len()].eq_ignore_ascii_case(s));
+        // `get`: the caller's text may have a multi-byte character across the cut.
+        .any(|s| {
+            url.len() > s.len()
+                && url
+                    .get(..s.len())
+                    .is_some_and(|h| h.eq_ignore_ascii_case(s))
+        });
     if !ok_scheme || url.len() > 2048 || url.chars().any(|c| c.is_control() || c == ' ') {
         return Err(Error::Invalid(
             "url must be an rtmp://, rtmps:// or srt:// URL with a host, at most 2048 characters"
@@ -183,5 +189,33 @@ mod tests {
         assert!(validate_target_url("rtmp://a.example/live/k").is_ok());
         assert!(validate_target_url("http://a.example/").is_err());
         assert!(validate_target_url("rtmp://").is_err());
+    }
+}
+
+/// Properties: no caller text panics the validators (schemathesis found a URL whose multi-byte
+/// character straddled the scheme check's cut), and a valid target URL is accepted as it is.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_text_never_panics(s in any::<String>(), head in "[rRtTmMpPsS:/]{0,8}") {
+            let _ = validate_target_url(&s);
+            let _ = validate_target_url(&format!("{head}{s}"));
+            let _ = validate_target_url("\u{5c8c}\u{b7}\u{5c8c}\u{5c8c}");
+        }
+
+        #[test]
+        fn valid_target_urls_are_accepted(
+            scheme in prop::sample::select(vec!["rtmp://", "RTMPS://", "srt://"]),
+            rest in "[a-z0-9.]{1,30}(/[a-zA-Z0-9_-]{1,20}){0,3}",
+        ) {
+            let url = format!("{scheme}{rest}");
+            prop_assert_eq!(validate_target_url(&url).ok(), Some(url.clone()));
+        }
     }
 }

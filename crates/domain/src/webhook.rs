@@ -248,3 +248,47 @@ mod tests {
         assert!(deliverable("8.8.8.8".parse().unwrap(), false));
     }
 }
+
+/// Properties: arbitrary URLs never panic the check; a URL naming an IPv4 address is accepted in
+/// every spelling exactly when the address is public (and always when private targets are
+/// allowed), and so is its IPv4-mapped IPv6 form.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn arbitrary_urls_never_panic(s in any::<String>(), host in "[a-zA-Z0-9.:\\[\\]%-]{0,40}") {
+            let _ = validate_url(&s, false);
+            let _ = validate_url(&format!("https://{s}"), false);
+            let _ = validate_url(&format!("http://{host}/x"), false);
+        }
+
+        #[test]
+        fn every_spelling_of_an_address_is_classified_alike(
+            n in prop_oneof![
+                any::<u32>(),
+                // The ranges that matter most, more often.
+                (0u32..=0xff_ffff).prop_map(|l| 0x7f00_0000 | l),
+                (0u32..=0xffff).prop_map(|l| 0xa9fe_0000 | l),
+                (0u32..=0xff_ffff).prop_map(|l| 0x0a00_0000 | l),
+            ],
+            https in any::<bool>(),
+        ) {
+            let ip = Ipv4Addr::from(n);
+            let public = !is_internal(IpAddr::V4(ip));
+            let scheme = if https { "https" } else { "http" };
+            let mut forms = crate::address::props::spellings(ip);
+            forms.push(format!("[::ffff:{ip}]"));
+            for host in forms {
+                let url = format!("{scheme}://{host}/hook");
+                prop_assert_eq!(validate_url(&url, false).is_ok(), public, "{}", url);
+                prop_assert!(validate_url(&url, true).is_ok(), "{}", url);
+            }
+        }
+    }
+}

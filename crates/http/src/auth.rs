@@ -209,3 +209,59 @@ mod tests {
         assert_eq!(presented_key(&h).err(), Some(AuthFailure::Malformed));
     }
 }
+
+/// Properties: no header value panics the reader; a key presented in any header style reads back
+/// as itself.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use axum::http::HeaderValue;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_header_values_never_panic(
+            bytes in prop::collection::vec(any::<u8>(), 0..200),
+            scheme in prop::sample::select(vec!["Bearer ", "bEaReR ", "Basic ", "basic ", "TOK:", "tok:", ""]),
+            rest in any::<String>(),
+        ) {
+            let mut values = vec![bytes];
+            values.push(format!("{scheme}{rest}").into_bytes());
+            for v in values {
+                if let Ok(v) = HeaderValue::from_bytes(&v) {
+                    for name in ["authorization", "x-api-key"] {
+                        let mut h = HeaderMap::new();
+                        h.insert(name, v.clone());
+                        let _ = presented_key(&h);
+                        let _ = origin(&h);
+                        let _ = is_access_token(v.to_str().unwrap_or(""));
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn a_key_in_any_style_reads_back(
+            key in "[A-Za-z0-9_.-]{1,80}",
+            password in "[ -~]{0,20}",
+            pad in "[ ]{0,3}",
+        ) {
+            let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+            for (name, value) in [
+                ("authorization", format!("Bearer {pad}{key}{pad}")),
+                ("authorization", format!("bearer {key}")),
+                ("authorization", format!("Basic {}", b64(&format!("{key}:{password}")))),
+                ("authorization", format!("Basic {}", b64(&key))),
+                ("authorization", format!("TOK:{key}")),
+                ("x-api-key", format!("{pad}{key}")),
+            ] {
+                let mut h = HeaderMap::new();
+                h.insert(name, HeaderValue::from_str(&value).unwrap());
+                let got = presented_key(&h).map(|p| p.as_str().to_string());
+                prop_assert_eq!(got, Ok(key.clone()), "{}: {}", name, value);
+            }
+        }
+    }
+}

@@ -98,6 +98,11 @@ fn routes(state: &AppState) -> Routes {
         .merge(dashboard::routes())
 }
 
+/// The OpenAPI document `/openapi.json` serves, built from the declared routes.
+pub fn openapi_document(state: &AppState) -> serde_json::Value {
+    ops::document(&route_table(state))
+}
+
 /// The declared routes: what each method of each path needs (the policy matrix test's table).
 pub fn route_table(state: &AppState) -> Vec<routes::RouteSpec> {
     routes(state).into_parts().1
@@ -105,9 +110,11 @@ pub fn route_table(state: &AppState) -> Vec<routes::RouteSpec> {
 
 /// The whole HTTP surface of streamgate.
 pub fn app(state: AppState) -> Router {
-    routes(&state)
-        .into_parts()
-        .0
+    let (router, specs) = routes(&state).into_parts();
+    // The OpenAPI document describes every declared route, from the same declarations.
+    let document = ops::Document::new(&specs);
+    router
+        .layer(axum::Extension(document))
         .fallback(dialect::sg::not_found)
         .method_not_allowed_fallback(dialect::sg::method_not_allowed)
         // After the fallbacks, so that a preflight for a method a route does not serve (its

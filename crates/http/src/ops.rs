@@ -8,7 +8,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::dialect::sg;
+use super::routes::{Body, Need, RouteSpec};
 use super::AppState;
+use serde_json::{json, Map, Value};
 
 /// The process and its store, as the background probe last found them (every 500 ms): the
 /// probes themselves never query the store.
@@ -178,6 +180,36 @@ impl Modify for Security {
             "x-api-key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-KEY"))),
         );
+        components.add_security_scheme(
+            "tok",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "Edgecast's style: `Authorization: TOK:<key>`",
+            ))),
+        );
+        components.add_security_scheme(
+            "ingestToken",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "token",
+                "an ingest token (`sgi_…`) on the hook URL",
+            ))),
+        );
+        components.add_security_scheme(
+            "ingestBearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("an ingest token (`sgi_…`) as Bearer"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "dashboardSession",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::dashboard::SESSION_COOKIE,
+                "a signed-in dashboard user's session; forms also carry its CSRF token",
+            ))),
+        );
     }
 }
 
@@ -189,8 +221,219 @@ impl Modify for Security {
 )]
 pub struct ApiDoc;
 
-pub async fn openapi() -> impl IntoResponse {
-    axum::Json(ApiDoc::openapi())
+/// The served OpenAPI document, rendered once when the app is built.
+#[derive(Clone)]
+pub struct Document(pub axum::body::Bytes);
+
+impl Document {
+    pub fn new(specs: &[RouteSpec]) -> Self {
+        Self(
+            serde_json::to_vec(&document(specs))
+                .unwrap_or_default()
+                .into(),
+        )
+    }
+}
+
+/// The OpenAPI document of every declared route: the native routes' own descriptions (utoipa,
+/// from the handlers), completed for each route from its declaration (`routes::RouteSpec`): its
+/// path and query parameters, the security its `Need` implies, its request body and its
+/// dialect's error responses. Routes without a handler description get all of it from the
+/// declaration, so nothing declared is left out of the document.
+pub fn document(specs: &[RouteSpec]) -> Value {
+    let mut doc = match serde_json::to_value(ApiDoc::openapi()) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let mut paths = take(&mut doc, "paths");
+    let mut schemas: Vec<(String, Value)> = Vec::new();
+    for spec in specs {
+        let method = spec.method.as_str().to_ascii_lowercase();
+        let mut item = take(&mut paths, &spec.path);
+        let mut op = take(&mut item, &method);
+        describe(&mut op, spec, &method, &mut schemas);
+        item.insert(method, Value::Object(op));
+        paths.insert(spec.path.clone(), Value::Object(item));
+    }
+    doc.insert("paths".into(), Value::Object(paths));
+    let mut components = take(&mut doc, "components");
+    let mut defined = take(&mut components, "schemas");
+    for (name, schema) in schemas {
+        defined.entry(name).or_insert(schema);
+    }
+    components.insert("schemas".into(), Value::Object(defined));
+    doc.insert("components".into(), Value::Object(components));
+    Value::Object(doc)
+}
+
+/// The object under `key`, taken out of `m` (an empty one if there is none).
+fn take(m: &mut Map<String, Value>, key: &str) -> Map<String, Value> {
+    match m.remove(key) {
+        Some(Value::Object(o)) => o,
+        _ => Map::new(),
+    }
+}
+
+/// The statuses a route's declaration implies it may refuse with.
+fn refusals(spec: &RouteSpec) -> &'static [u16] {
+    let json_body = matches!(spec.body, Body::AnyJson | Body::Json(_));
+    match (spec.need, json_body) {
+        (Need::Permission(_) | Need::Key, true) => &[400, 401, 403, 404, 409, 413, 415, 429, 503],
+        (Need::Permission(_) | Need::Key, false) => &[400, 401, 403, 404, 409, 429, 503],
+        (Need::BodyCredential, _) => &[400, 401, 403, 413, 415, 429, 503],
+        (Need::Ingest, _) => &[400, 401, 403, 503],
+        (Need::Dashboard, _) => &[400, 403, 404, 409, 429, 503],
+        (Need::Anyone, _) => &[],
+    }
+}
+
+fn describe(
+    op: &mut Map<String, Value>,
+    spec: &RouteSpec,
+    method: &str,
+    schemas: &mut Vec<(String, Value)>,
+) {
+    let d = spec.dialect;
+    let described = op.contains_key("responses");
+    if !described {
+        let id: String = format!("{method}{}", spec.path)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        op.insert("operationId".into(), json!(id.trim_end_matches('_')));
+        op.insert("tags".into(), json!([d.tag]));
+        op.insert(
+            "summary".into(),
+            json!(format!("{} {}", spec.method, spec.path)),
+        );
+    }
+    let needs = match spec.need {
+        Need::Permission(p) => format!("Needs a key (or access token) holding `{p}`."),
+        Need::Key => "Needs any valid key or access token.".into(),
+        Need::Anyone => "Open to anyone.".into(),
+        Need::BodyCredential => "The credential is in the body.".into(),
+        Need::Ingest => "Needs a media server's ingest token.".into(),
+        Need::Dashboard => "Needs a signed-in dashboard user.".into(),
+    };
+    match op.get_mut("description") {
+        Some(Value::String(text)) => {
+            text.push_str("\n\n");
+            text.push_str(&needs);
+        }
+        _ => {
+            op.insert("description".into(), json!(needs));
+        }
+    }
+
+    // Parameters: each `{name}` of the path, and the query parameters the route reads.
+    let params = op
+        .entry("parameters")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(list) = params {
+        let has = |list: &Vec<Value>, name: &str, place: &str| {
+            list.iter()
+                .any(|p| p["name"] == json!(name) && p["in"] == json!(place))
+        };
+        for name in spec
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+        {
+            if !has(list, name, "path") {
+                list.push(json!({"name": name, "in": "path", "required": true,
+                    "schema": {"type": "string"}}));
+            }
+        }
+        for name in spec.query {
+            if !has(list, name, "query") {
+                list.push(json!({"name": name, "in": "query", "required": false,
+                    "schema": {"type": "string"}}));
+            }
+        }
+    }
+    if op.get("parameters").is_some_and(|p| p == &json!([])) {
+        op.remove("parameters");
+    }
+
+    // Security, from what the route needs.
+    let schemes: Vec<&str> = match spec.need {
+        Need::Permission(_) | Need::Key => d.key_schemes.to_vec(),
+        Need::Ingest => vec!["ingestToken", "ingestBearer"],
+        Need::Dashboard => vec!["dashboardSession"],
+        Need::Anyone | Need::BodyCredential => Vec::new(),
+    };
+    op.insert(
+        "security".into(),
+        Value::Array(schemes.iter().map(|s| json!({ (*s): [] })).collect()),
+    );
+
+    // The request body.
+    if !op.contains_key("requestBody") {
+        let content = match spec.body {
+            Body::None => None,
+            Body::AnyJson => Some(json!({"application/json": {"schema": {"type": "object"}}})),
+            Body::Json(s) => {
+                let mut all = (s.schemas)().into_iter();
+                all.next().map(|(name, schema)| {
+                    schemas.push((name.clone(), serde_json::to_value(schema).unwrap_or_default()));
+                    schemas.extend(
+                        all.map(|(n, s)| (n, serde_json::to_value(s).unwrap_or_default())),
+                    );
+                    json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}})
+                })
+            }
+            Body::Form => Some(json!({"application/x-www-form-urlencoded": {"schema": {
+                "type": "object", "additionalProperties": {"type": "string"}}}})),
+        };
+        if let Some(content) = content {
+            op.insert(
+                "requestBody".into(),
+                json!({"content": content, "required": true}),
+            );
+        }
+    }
+
+    // Responses: success unless the handler described it, and the dialect's refusals.
+    let mut responses = take(op, "responses");
+    let json_dialect = d.error_content_type.contains("json");
+    if !responses.keys().any(|k| k.starts_with('2')) {
+        let success = match (spec.need, json_dialect) {
+            (Need::Dashboard, _) => {
+                json!({"description": "the page", "content": {"text/html; charset=utf-8": {"schema": {"type": "string"}}}})
+            }
+            (_, true) => {
+                json!({"description": "success", "content": {"application/json": {"schema": {}}}})
+            }
+            (_, false) => json!({"description": "success"}),
+        };
+        responses.insert("2XX".into(), success);
+        if json_dialect {
+            responses.insert("204".into(), json!({"description": "done (no content)"}));
+        }
+    }
+    if spec.need == Need::Dashboard {
+        responses
+            .entry("303")
+            .or_insert_with(|| json!({"description": "to the next page, or to sign in"}));
+    }
+    let error_schema: Value = serde_json::from_str(d.error_schema).unwrap_or(json!({}));
+    for status in refusals(spec) {
+        let reason = axum::http::StatusCode::from_u16(*status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("refused");
+        let mut response = json!({ "description": reason });
+        if !d.error_content_type.is_empty() {
+            response["content"] =
+                json!({ (d.error_content_type): {"schema": error_schema.clone()} });
+        }
+        responses.entry(status.to_string()).or_insert(response);
+    }
+    op.insert("responses".into(), Value::Object(responses));
+}
+
+pub async fn openapi(axum::Extension(doc): axum::Extension<Document>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], doc.0.clone()).into_response()
 }
 
 /// The public keys that verify access tokens (RFC 7517), e.g. for MediaMTX's `authJWTJWKS`.

@@ -3,6 +3,11 @@
 //! every path with every method, and fails on any method that answers without a declaration.
 //! The permission itself is checked by the service the handler calls (the dialects only
 //! authenticate and translate); the declaration says which one that is.
+//!
+//! The same declarations describe each route in the OpenAPI document (`/openapi.json`, built by
+//! `ops::Document` from this table): its path parameters, the security scheme its `Need` implies,
+//! its request body ([`Body`]) and its dialect's error responses ([`DialectDoc`]); a test
+//! (tests/it/fuzz_api.rs) fails if a declared route is missing from the document or the reverse.
 
 use axum::http::Method;
 use axum::routing::MethodRouter;
@@ -29,18 +34,104 @@ pub enum Need {
     Dashboard,
 }
 
+/// How a dialect's routes are described in the OpenAPI document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DialectDoc {
+    /// The tag its operations are grouped under.
+    pub tag: &'static str,
+    /// The security schemes (names in the document's components) a key is accepted in, its
+    /// platform's own first. Every dialect takes every header style (`auth::presented_key`).
+    pub key_schemes: &'static [&'static str],
+    /// The content type of its error bodies.
+    pub error_content_type: &'static str,
+    /// The JSON Schema of its error bodies, as JSON text.
+    pub error_schema: &'static str,
+}
+
+impl DialectDoc {
+    /// Routes outside any dialect (health, metrics, the ingest hooks): no error body.
+    pub const PLAIN: DialectDoc = DialectDoc {
+        tag: "ops",
+        key_schemes: &[],
+        error_content_type: "",
+        error_schema: "",
+    };
+}
+
+/// A JSON body's schema, from the type the handler parses it into.
+#[derive(Clone, Copy)]
+pub struct JsonSchema {
+    /// The schema's name and those of the schemas it refers to, each with its schema.
+    pub schemas: fn() -> Vec<(
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    )>,
+}
+
+impl std::fmt::Debug for JsonSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = (self.schemas)().into_iter().next().map(|(n, _)| n);
+        write!(f, "JsonSchema({name:?})")
+    }
+}
+
+impl PartialEq for JsonSchema {
+    fn eq(&self, other: &Self) -> bool {
+        let name = |s: &Self| (s.schemas)().into_iter().next().map(|(n, _)| n);
+        name(self) == name(other)
+    }
+}
+
+impl Eq for JsonSchema {}
+
+/// What a route's request body is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// None (reads, deletes, actions without parameters).
+    None,
+    /// A JSON object whose fields the handler checks (described as any object).
+    AnyJson,
+    /// A JSON body of a described type.
+    Json(JsonSchema),
+    /// An HTML or nginx-rtmp form (`application/x-www-form-urlencoded`).
+    Form,
+}
+
+impl Body {
+    /// The body `T` (a `utoipa::ToSchema` type) describes.
+    pub fn json<T: utoipa::ToSchema>() -> Body {
+        Body::Json(JsonSchema {
+            schemas: || {
+                let mut out = vec![(T::name().into_owned(), T::schema())];
+                T::schemas(&mut out);
+                out
+            },
+        })
+    }
+}
+
 /// One method of one route and what it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteSpec {
     pub method: Method,
     pub path: String,
     pub need: Need,
+    /// Its dialect (error format, key header styles), for the OpenAPI document.
+    pub dialect: DialectDoc,
+    pub body: Body,
+    /// The query parameters it reads (each a string), for the OpenAPI document.
+    pub query: &'static [&'static str],
 }
 
 /// A router and the declarations it was built from.
 pub struct Routes {
     router: Router<AppState>,
     specs: Vec<RouteSpec>,
+    dialect: DialectDoc,
+    /// The body a POST, PUT or PATCH takes unless declared otherwise (`Routes::body`).
+    writes: Body,
+    /// The path the last `route` declared (what `body` and `query` apply to).
+    last: String,
 }
 
 impl Default for Routes {
@@ -50,10 +141,24 @@ impl Default for Routes {
 }
 
 impl Routes {
+    /// Routes outside any dialect: no error body, no request body unless declared.
     pub fn new() -> Self {
         Self {
             router: Router::new(),
             specs: Vec::new(),
+            dialect: DialectDoc::PLAIN,
+            writes: Body::None,
+            last: String::new(),
+        }
+    }
+
+    /// Routes of dialect `D`: its error bodies; a POST, PUT or PATCH takes `writes` unless
+    /// declared otherwise.
+    pub fn of<D: crate::error::Dialect>(writes: Body) -> Self {
+        Self {
+            dialect: D::DOC,
+            writes,
+            ..Self::new()
         }
     }
 
@@ -65,17 +170,47 @@ impl Routes {
         needs: &[(Method, Need)],
     ) -> Self {
         self.router = self.router.route(path, handler);
+        let (dialect, writes) = (self.dialect, self.writes);
         self.specs.extend(needs.iter().map(|(m, n)| RouteSpec {
             method: m.clone(),
             path: path.to_string(),
             need: *n,
+            dialect,
+            body: if matches!(*m, Method::POST | Method::PUT | Method::PATCH) {
+                writes
+            } else {
+                Body::None
+            },
+            query: &[],
         }));
+        self.last = path.to_string();
+        self
+    }
+
+    /// The last declared route's `method` takes `body`.
+    pub fn body(mut self, method: Method, body: Body) -> Self {
+        for s in &mut self.specs {
+            if s.path == self.last && s.method == method {
+                s.body = body;
+            }
+        }
+        self
+    }
+
+    /// The last declared route's `method` reads these query parameters.
+    pub fn query(mut self, method: Method, names: &'static [&'static str]) -> Self {
+        for s in &mut self.specs {
+            if s.path == self.last && s.method == method {
+                s.query = names;
+            }
+        }
         self
     }
 
     pub fn merge(mut self, other: Routes) -> Self {
         self.router = self.router.merge(other.router);
         self.specs.extend(other.specs);
+        self.last = String::new();
         self
     }
 

@@ -156,7 +156,11 @@ pub fn when(ms: Option<i64>) -> Markup {
     match ms {
         Some(ms) => {
             let s = rfc3339(ms);
-            let short = format!("{} {} UTC", &s[..10], &s[11..16]);
+            // A time out of RFC 3339's range renders as "" (never sliced past its end).
+            let short = match (s.get(..10), s.get(11..16)) {
+                (Some(day), Some(minute)) => format!("{day} {minute} UTC"),
+                _ => format!("{ms} ms"),
+            };
             html! { time datetime=(s) { (short) } }
         }
         None => html! { span.muted { "—" } },

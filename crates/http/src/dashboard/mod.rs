@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::error::{ApiError, Dialect};
-use crate::routes::{Need, Routes};
+use crate::routes::{Body, DialectDoc, Need, Routes};
 use crate::AppState;
 use service::dashboard::SignedIn;
 
@@ -34,6 +34,12 @@ pub struct Dash;
 
 impl Dialect for Dash {
     const NAME: &'static str = "dashboard";
+    const DOC: DialectDoc = DialectDoc {
+        tag: "dashboard",
+        key_schemes: &[],
+        error_content_type: "text/html; charset=utf-8",
+        error_schema: r#"{"type":"string"}"#,
+    };
 
     fn render(status: StatusCode, _code: &'static str, message: &str) -> Response {
         let body = layout::error_page(status, message);
@@ -44,7 +50,7 @@ impl Dialect for Dash {
 pub type DashResult<T> = Result<T, ApiError<Dash>>;
 
 pub fn routes() -> Routes {
-    Routes::new()
+    Routes::of::<Dash>(Body::Form)
         .route(
             "/dashboard",
             get(|| async { Redirect::to("/dashboard/keys") }),

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::auth::Authed;
 use crate::error::{ApiError, Dialect};
 use crate::json::Json;
-use crate::routes::Routes;
+use crate::routes::{Body, DialectDoc, Routes};
 use crate::{perm, AppState};
 use domain::credential::{mask, Credential, CredentialType};
 use domain::Error;
@@ -28,6 +28,12 @@ struct ErrorBody<'a> {
 
 impl Dialect for Brightcove {
     const NAME: &'static str = "brightcove";
+    const DOC: DialectDoc = DialectDoc {
+        tag: "brightcove",
+        key_schemes: &["x-api-key", "bearer", "basic", "tok"],
+        error_content_type: "application/json",
+        error_schema: r#"{"type":"object","required":["error"],"properties":{"error":{"type":"string"}}}"#,
+    };
 
     fn render(status: StatusCode, _code: &'static str, message: &str) -> Response {
         (status, axum::Json(ErrorBody { error: message })).into_response()
@@ -38,12 +44,14 @@ type BcError = ApiError<Brightcove>;
 type BcResult<T> = Result<T, BcError>;
 type Bc = Authed<Brightcove>;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = BrightcoveCredential)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialBody {
     credential_label: String,
     credential_type: String,
     credential_public: String,
+    #[schema(value_type = Option<String>)]
     credential_private: Option<SecretString>,
     #[serde(default)]
     credential_default_for_type: bool,
@@ -96,7 +104,7 @@ fn parse_id(id: &str) -> BcResult<uuid::Uuid> {
 }
 
 pub fn routes() -> Routes {
-    Routes::new()
+    Routes::of::<Brightcove>(Body::json::<CredentialBody>())
         .route(
             "/v1/credentials",
             get(list).post(create),
@@ -119,6 +127,7 @@ pub fn routes() -> Routes {
             get(audit),
             &[(Method::GET, perm!(Audit: List))],
         )
+        .query(Method::GET, &["since", "limit"])
 }
 
 async fn list(State(state): State<AppState>, Authed(actor, ..): Bc) -> BcResult<axum::Json<Value>> {

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use crate::auth::authenticate;
 use crate::error::{ApiError, Dialect};
 use crate::json::Json;
-use crate::routes::Routes;
+use crate::routes::{Body, DialectDoc, Routes};
 use crate::{perm, AppState};
 use domain::SecretString;
 use domain::{AccountNumber, Actor, Error};
@@ -30,6 +30,12 @@ struct Message<'a> {
 
 impl Dialect for Edgecast {
     const NAME: &'static str = "edgecast";
+    const DOC: DialectDoc = DialectDoc {
+        tag: "edgecast",
+        key_schemes: &["tok", "bearer", "basic", "x-api-key"],
+        error_content_type: "application/json",
+        error_schema: r#"{"type":"object","required":["Message"],"properties":{"Message":{"type":"string"}}}"#,
+    };
 
     fn render(status: StatusCode, _code: &'static str, message: &str) -> Response {
         (status, axum::Json(Message { message })).into_response()
@@ -103,12 +109,14 @@ impl From<&StreamKey> for StreamKeyBody {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = EdgecastStreamKey)]
 #[serde(deny_unknown_fields)]
 pub struct StreamKeyInput {
     #[serde(rename = "DirPath")]
     dir_path: String,
     #[serde(rename = "Key")]
+    #[schema(value_type = String)]
     key: SecretString,
     /// Accepted (and ignored) on updates, where clients often echo the object back.
     #[serde(rename = "Id", default)]
@@ -116,17 +124,19 @@ pub struct StreamKeyInput {
     id: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = EdgecastGlobalKey)]
 #[serde(deny_unknown_fields)]
 pub struct GlobalKeyInput {
     #[serde(rename = "Key")]
+    #[schema(value_type = String)]
     key: SecretString,
 }
 
 const BASE: &str = "/v2/mcc/customers/{account}/httpstreaming/dcp";
 
 pub fn routes() -> Routes {
-    Routes::new()
+    Routes::of::<Edgecast>(Body::AnyJson)
         .route(
             &format!("{BASE}/{{resource}}"),
             get(get_resource).post(create).put(put_global),
@@ -136,6 +146,9 @@ pub fn routes() -> Routes {
                 (Method::PUT, perm!(StreamKeys: Update)),
             ],
         )
+        .query(Method::GET, &["id"])
+        .body(Method::POST, Body::json::<StreamKeyInput>())
+        .body(Method::PUT, Body::json::<GlobalKeyInput>())
         .route(
             &format!("{BASE}/streamkeys/{{id}}"),
             get(get_one).put(update).delete(delete),
@@ -145,6 +158,7 @@ pub fn routes() -> Routes {
                 (Method::DELETE, perm!(StreamKeys: Delete)),
             ],
         )
+        .body(Method::PUT, Body::json::<StreamKeyInput>())
 }
 
 /// `streamkeys` (list, or one with `?id=N`), `streamkeys&id=N` (one) or `globalkey`.

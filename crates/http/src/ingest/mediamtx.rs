@@ -82,3 +82,33 @@ pub async fn hook(
         _ => StatusCode::UNAUTHORIZED,
     }
 }
+
+/// Properties: no body panics the request reader, and a request as MediaMTX sends it reads back.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_bodies_never_panic(body in prop::collection::vec(any::<u8>(), 0..300), text in any::<String>()) {
+            for b in [body.as_slice(), text.as_bytes()] {
+                if let Ok(a) = serde_json::from_slice::<AuthRequest>(b) {
+                    let _ = a.path.rsplit_once('/');
+                    let _ = parse_query(&a.query);
+                }
+            }
+        }
+
+        #[test]
+        fn a_request_reads_back(user in any::<String>(), password in any::<String>(), path in any::<String>()) {
+            let body = serde_json::json!({"user": user, "password": password, "token": "",
+                "ip": "127.0.0.1", "action": "publish", "path": path, "protocol": "rtmp",
+                "id": null, "query": ""});
+            let a: AuthRequest = serde_json::from_slice(body.to_string().as_bytes()).unwrap();
+            prop_assert_eq!((a.user, a.password, a.path, a.action.as_str()), (user, password, path, "publish"));
+        }
+    }
+}

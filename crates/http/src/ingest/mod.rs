@@ -16,7 +16,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::routing::post;
 
-use crate::routes::{Need, Routes};
+use crate::routes::{Body, Need, Routes};
 use crate::AppState;
 
 use service::ingest::PublishDecision;
@@ -70,21 +70,25 @@ pub fn routes() -> Routes {
             post(nginx_rtmp::publish),
             &[(Method::POST, Need::Ingest)],
         )
+        .body(Method::POST, Body::Form)
         .route(
             "/ingest/nginx-rtmp/publish-done",
             post(nginx_rtmp::publish_done),
             &[(Method::POST, Need::Ingest)],
         )
+        .body(Method::POST, Body::Form)
         .route(
             "/ingest/srs",
             post(srs::hook),
             &[(Method::POST, Need::Ingest)],
         )
+        .body(Method::POST, Body::AnyJson)
         .route(
             "/ingest/mediamtx",
             post(mediamtx::hook),
             &[(Method::POST, Need::Ingest)],
         )
+        .body(Method::POST, Body::AnyJson)
 }
 
 /// `a=1&b&c=%20x` → `[("a", Some("1")), ("b", None), ("c", Some(" x"))]`, percent-decoded.
@@ -163,5 +167,49 @@ mod tests {
             ]
         );
         assert!(parse_query("").is_empty());
+    }
+}
+
+/// Properties: no query string panics the reader, and pairs percent-encoded by an encoder read
+/// back as they were.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_queries_never_panic(s in any::<String>(), pct in "[%0-9a-fA-F+&=]{0,40}") {
+            let _ = parse_query(&s);
+            let _ = parse_query(&pct);
+        }
+
+        #[test]
+        fn encoded_pairs_read_back(pairs in prop::collection::vec(
+            (".{1,12}", prop::option::of(".{0,12}")), 0..6)
+        ) {
+            let q = pairs
+                .iter()
+                .map(|(k, v)| match v {
+                    Some(v) => format!("{}={}", encode(k), encode(v)),
+                    None => encode(k),
+                })
+                .collect::<Vec<_>>()
+                .join("&");
+            prop_assert_eq!(parse_query(&q), pairs);
+        }
     }
 }

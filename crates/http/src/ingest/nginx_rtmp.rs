@@ -127,3 +127,44 @@ mod tests {
         assert!(dup.params.contains(&("name".into(), Some("evil".into()))));
     }
 }
+
+/// Properties: no body panics the form reader; a form as nginx-rtmp sends it reads back.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_bodies_never_panic(body in prop::collection::vec(any::<u8>(), 0..300), text in any::<String>()) {
+            let _ = form(&body);
+            let _ = form(text.as_bytes());
+        }
+
+        #[test]
+        fn a_form_reads_back(
+            app in "[a-zA-Z0-9]{1,16}",
+            name in "[a-zA-Z0-9-]{1,40}",
+            addr in "[0-9.]{7,15}",
+            extra in prop::collection::vec(("x[a-z]{1,8}", prop::option::of("[a-zA-Z0-9]{0,12}")), 0..4),
+        ) {
+            let mut body = format!("app={app}&flashver=FMLE%2F3.0&addr={addr}&call=publish&name={name}&type=live");
+            for (k, v) in &extra {
+                body.push('&');
+                body.push_str(k);
+                if let Some(v) = v {
+                    body.push('=');
+                    body.push_str(v);
+                }
+            }
+            let f = form(body.as_bytes());
+            prop_assert_eq!(f.app, app);
+            prop_assert_eq!(f.stream, name);
+            prop_assert_eq!(f.client_addr, Some(addr));
+            let extra: Vec<(String, Option<String>)> = extra;
+            prop_assert_eq!(f.params, extra);
+        }
+    }
+}

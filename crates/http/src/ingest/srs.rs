@@ -68,3 +68,32 @@ pub async fn hook(
         _ => (StatusCode::OK, "0"),
     }
 }
+
+/// Properties: no body panics the callback reader, and a callback as SRS sends it reads back.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_bodies_never_panic(body in prop::collection::vec(any::<u8>(), 0..300), text in any::<String>()) {
+            for b in [body.as_slice(), text.as_bytes()] {
+                if let Ok(cb) = serde_json::from_slice::<Callback>(b) {
+                    let _ = parse_query(&cb.param);
+                }
+            }
+        }
+
+        #[test]
+        fn a_callback_reads_back(app in any::<String>(), stream in any::<String>(), key in "[a-zA-Z0-9]{1,20}") {
+            let body = serde_json::json!({"action": "on_publish", "client_id": 1, "ip": "127.0.0.1",
+                "vhost": "__defaultVhost__", "app": app, "stream": stream, "param": format!("?key={key}")});
+            let cb: Callback = serde_json::from_slice(body.to_string().as_bytes()).unwrap();
+            prop_assert_eq!((cb.action.as_str(), cb.app, cb.stream), ("on_publish", app, stream));
+            prop_assert_eq!(parse_query(&cb.param), vec![("key".to_string(), Some(key))]);
+        }
+    }
+}

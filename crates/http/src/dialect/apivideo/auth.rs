@@ -11,15 +11,19 @@ use domain::SecretString;
 use domain::{AuthFailure, Error};
 use service::tokens::TokenPair;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ApiVideoApiKey)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyBody {
+    #[schema(value_type = String)]
     api_key: SecretString,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ApiVideoRefresh)]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshBody {
+    #[schema(value_type = String)]
     refresh_token: SecretString,
 }
 

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::auth::{authenticate_any, is_access_token};
 use crate::error::{ApiError, Dialect};
-use crate::routes::{Need, Routes};
+use crate::routes::{Body, DialectDoc, Need, Routes};
 use crate::{perm, AppState};
 use domain::RateDecision as Decision;
 use domain::{Actor, AuthFailure, Error};
@@ -39,6 +39,12 @@ struct Problem<'a> {
 
 impl Dialect for ApiVideo {
     const NAME: &'static str = "apivideo";
+    const DOC: DialectDoc = DialectDoc {
+        tag: "apivideo",
+        key_schemes: &["basic", "bearer", "x-api-key", "tok"],
+        error_content_type: "application/problem+json",
+        error_schema: r#"{"type":"object","required":["type","title","status","name"],"properties":{"type":{"type":"string"},"title":{"type":"string"},"status":{"type":"integer"},"name":{"type":"string"}}}"#,
+    };
 
     fn render(status: StatusCode, code: &'static str, message: &str) -> Response {
         let body = Problem {
@@ -176,24 +182,27 @@ async fn guard_anonymous(
 }
 
 pub fn routes(state: &AppState) -> Routes {
-    let open = Routes::new()
+    let open = Routes::of::<ApiVideo>(Body::AnyJson)
         .route(
             "/auth/api-key",
             post(auth::api_key),
             &[(Method::POST, Need::BodyCredential)],
         )
+        .body(Method::POST, Body::json::<auth::ApiKeyBody>())
         .route(
             "/auth/refresh",
             post(auth::refresh),
             &[(Method::POST, Need::BodyCredential)],
         )
+        .body(Method::POST, Body::json::<auth::RefreshBody>())
         .map("", |r| {
             r.route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 guard_anonymous,
             ))
         });
-    let authed = Routes::new()
+    // Live-stream bodies (`live_streams::CreateBody`, `UpdateBody`) are described as any object.
+    let authed = Routes::of::<ApiVideo>(Body::AnyJson)
         .route(
             "/live-streams",
             get(live_streams::list).post(live_streams::create),
@@ -201,6 +210,10 @@ pub fn routes(state: &AppState) -> Routes {
                 (Method::GET, perm!(Streams: List)),
                 (Method::POST, perm!(Streams: Create)),
             ],
+        )
+        .query(
+            Method::GET,
+            &["currentPage", "pageSize", "name", "streamKey"],
         )
         .route(
             "/live-streams/{id}",
@@ -221,6 +234,8 @@ pub fn routes(state: &AppState) -> Routes {
                 (Method::POST, perm!(UploadTokens: Create)),
             ],
         )
+        .query(Method::GET, &["currentPage", "pageSize"])
+        .body(Method::POST, Body::json::<upload_tokens::CreateBody>())
         .route(
             "/upload-tokens/{token}",
             get(upload_tokens::get).delete(upload_tokens::delete),
@@ -237,6 +252,8 @@ pub fn routes(state: &AppState) -> Routes {
                 (Method::POST, perm!(Webhooks: Create)),
             ],
         )
+        .query(Method::GET, &["currentPage", "pageSize"])
+        .body(Method::POST, Body::json::<webhooks::CreateBody>())
         .route(
             "/webhooks/{id}",
             get(webhooks::get).delete(webhooks::delete),
@@ -249,4 +266,38 @@ pub fn routes(state: &AppState) -> Routes {
             r.route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         });
     open.merge(authed)
+}
+
+/// Properties of api.video's pagination parameters: no query panics them; in-range numbers are
+/// taken, anything else is a 400.
+#[cfg(test)]
+mod pagination_props {
+    use super::pagination::{params, MAX_PAGE_SIZE};
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_values_never_panic(page in any::<String>(), size in any::<String>()) {
+            let q = HashMap::from([("currentPage".to_string(), page), ("pageSize".to_string(), size)]);
+            if let Err(e) = params(&q) {
+                prop_assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
+            }
+        }
+
+        #[test]
+        fn in_range_numbers_are_taken_and_others_refused(page in any::<i64>(), size in any::<i64>()) {
+            let q = HashMap::from([
+                ("currentPage".to_string(), page.to_string()),
+                ("pageSize".to_string(), size.to_string()),
+            ]);
+            let ok = (1..=1_000_000).contains(&page) && (1..=MAX_PAGE_SIZE).contains(&size);
+            match params(&q) {
+                Ok(got) => prop_assert!(ok && got == (page, size)),
+                Err(e) => prop_assert!(!ok && e.status == axum::http::StatusCode::BAD_REQUEST),
+            }
+        }
+    }
 }

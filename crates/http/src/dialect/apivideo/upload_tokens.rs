@@ -13,7 +13,8 @@ use crate::AppState;
 use domain::clock::rfc3339;
 use domain::UploadToken;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[schema(as = ApiVideoNewUploadToken)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     #[serde(default)]

@@ -19,7 +19,8 @@ use domain::Webhook;
 
 const PREFIX: &str = "wh";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ApiVideoNewWebhook)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     events: Vec<String>,

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::auth::authenticate;
 use crate::error::{ApiError, Dialect};
-use crate::routes::Routes;
+use crate::routes::{Body, DialectDoc, Routes};
 use crate::{perm, AppState};
 use domain::Actor;
 
@@ -30,6 +30,12 @@ struct Errors<'a> {
 
 impl Dialect for Livepeer {
     const NAME: &'static str = "livepeer";
+    const DOC: DialectDoc = DialectDoc {
+        tag: "livepeer",
+        key_schemes: &["bearer", "basic", "x-api-key", "tok"],
+        error_content_type: "application/json",
+        error_schema: r#"{"type":"object","required":["errors"],"properties":{"errors":{"type":"array","items":{"type":"string"}}}}"#,
+    };
 
     fn render(status: StatusCode, _code: &'static str, message: &str) -> Response {
         let mut res = (status, axum::Json(Errors { errors: [message] })).into_response();
@@ -70,7 +76,8 @@ pub fn parse_id(id: &str, what: &'static str) -> LpResult<uuid::Uuid> {
 }
 
 pub fn routes() -> Routes {
-    Routes::new()
+    // Stream bodies (`streams::NewStreamBody`, `StreamPatchBody`) are described as any object.
+    Routes::of::<Livepeer>(Body::AnyJson)
         .route(
             "/api-token",
             get(tokens::list).post(tokens::create),
@@ -79,6 +86,7 @@ pub fn routes() -> Routes {
                 (Method::POST, perm!(Keys: Create)),
             ],
         )
+        .body(Method::POST, Body::json::<tokens::NewTokenBody>())
         .route(
             "/api-token/{id}",
             get(tokens::get).delete(tokens::delete),
@@ -95,6 +103,7 @@ pub fn routes() -> Routes {
                 (Method::POST, perm!(Streams: Create)),
             ],
         )
+        .query(Method::GET, &["limit", "cursor"])
         .route(
             "/stream/{id}",
             get(streams::get)
@@ -124,6 +133,7 @@ pub fn routes() -> Routes {
                 (Method::POST, perm!(Multistream: Create)),
             ],
         )
+        .body(Method::POST, Body::json::<targets::NewTargetBody>())
         .route(
             "/multistream/target/{id}",
             get(targets::get)
@@ -135,6 +145,7 @@ pub fn routes() -> Routes {
                 (Method::DELETE, perm!(Multistream: Delete)),
             ],
         )
+        .body(Method::PATCH, Body::json::<targets::TargetPatchBody>())
         .map("/api", |api| {
             Router::new().nest(
                 "/api",

@@ -13,19 +13,23 @@ use domain::MultistreamTarget;
 use domain::SecretString;
 use service::streams::TargetPatch;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = LivepeerNewTarget)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewTargetBody {
     name: Option<String>,
+    #[schema(value_type = String)]
     url: SecretString,
     #[serde(default)]
     disabled: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = LivepeerTargetPatch)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TargetPatchBody {
     name: Option<String>,
+    #[schema(value_type = Option<String>)]
     url: Option<SecretString>,
     disabled: Option<bool>,
 }

@@ -13,7 +13,8 @@ use crate::AppState;
 use domain::{Actor, ApiKey};
 use service::NewKey;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[schema(as = LivepeerCors)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CorsBody {
     #[serde(default)]
@@ -22,14 +23,16 @@ pub struct CorsBody {
     full_access: bool,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[schema(as = LivepeerAccess)]
 #[serde(deny_unknown_fields)]
 pub struct AccessBody {
     #[serde(default)]
     cors: Option<CorsBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = LivepeerNewToken)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewTokenBody {
     name: String,

@@ -14,7 +14,7 @@ pub mod keys;
 use crate::auth::Authed;
 use crate::error::{ApiError, Dialect};
 use crate::json::Json;
-use crate::routes::{Need, Routes};
+use crate::routes::{Body, DialectDoc, Need, Routes};
 use crate::{perm, AppState};
 use domain::clock::rfc3339;
 
@@ -38,6 +38,12 @@ pub struct SgError<'a> {
 
 impl Dialect for Sg {
     const NAME: &'static str = "sg";
+    const DOC: DialectDoc = DialectDoc {
+        tag: "streamgate",
+        key_schemes: &["bearer", "basic", "x-api-key", "tok"],
+        error_content_type: "application/json",
+        error_schema: r#"{"type":"object","required":["error"],"properties":{"error":{"type":"object","required":["code","message"],"properties":{"code":{"type":"string"},"message":{"type":"string"}}}}}"#,
+    };
 
     fn render(status: StatusCode, code: &'static str, message: &str) -> Response {
         let body = SgErrorBody {
@@ -57,7 +63,7 @@ impl Dialect for Sg {
 pub type SgResult<T> = Result<T, ApiError<Sg>>;
 
 pub fn routes() -> Routes {
-    Routes::new()
+    Routes::of::<Sg>(Body::AnyJson)
         .route(ME, get(me), &[(Method::GET, Need::Key)])
         .route(
             "/sg/v1/keys",
@@ -67,11 +73,14 @@ pub fn routes() -> Routes {
                 (Method::POST, perm!(Keys: Create)),
             ],
         )
+        .query(Method::GET, &["environment"])
+        .body(Method::POST, Body::json::<keys::NewKeyBody>())
         .route(
             "/sg/v1/keys/verify",
             post(keys::verify),
             &[(Method::POST, perm!(Keys: Use))],
         )
+        .body(Method::POST, Body::json::<keys::VerifyRequest>())
         .route(
             "/sg/v1/keys/{id}",
             get(keys::get).patch(keys::update).delete(keys::delete),
@@ -81,26 +90,32 @@ pub fn routes() -> Routes {
                 (Method::DELETE, perm!(Keys: Delete)),
             ],
         )
+        .body(Method::PATCH, Body::json::<keys::KeyPatchBody>())
         .route(
             "/sg/v1/keys/{id}/reroll",
             post(keys::reroll),
             &[(Method::POST, perm!(Keys: Create))],
         )
+        .body(Method::POST, Body::json::<keys::RerollBody>())
         .route(
             "/sg/v1/usage",
             get(usage),
             &[(Method::GET, perm!(Usage: Read))],
         )
+        .query(Method::GET, &["period"])
         .route(
             "/sg/v1/streams/{id}/publish-token",
             post(publish_token),
             &[(Method::POST, perm!(Streams: Use))],
         )
+        .body(Method::POST, Body::None)
         .route(
             "/sg/v1/webhooks/{id}/credential",
             axum::routing::put(webhook_credential),
-            &[],
+            // The service also needs `credentials:use` (the credential the deliveries use).
+            &[(Method::PUT, perm!(Webhooks: Update))],
         )
+        .body(Method::PUT, Body::json::<WebhookCredentialRequest>())
 }
 
 #[derive(Serialize, ToSchema)]
