@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::{HeaderMap, StatusCode};
 use crate::common::{eventually, lab, setup_with, Setup};
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
 use streamgate::service::deliveries::{signature, SIGNATURE_HEADER};
 use streamgate::testkit::{Backend, TestServer};
