@@ -9,25 +9,10 @@ log() { printf '\n== %s\n' "$*"; }
 PG_URL="${STREAMGATE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export STREAMGATE_TEST_PG_URL="$PG_URL"
 
-ensure_postgres() {
-  if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then return 0; fi
-  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
-    log "installing PostgreSQL"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  fi
-  local ver
-  ver=$(ls /etc/postgresql | sort -V | tail -n 1)
-  log "starting PostgreSQL $ver"
-  pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
-  for _ in $(seq 1 60); do
-    pg_isready -h 127.0.0.1 -p 5432 -q && break
-    sleep 0.5
-  done
-  pg_isready -h 127.0.0.1 -p 5432
-  psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1 \
-    || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test"
-}
+# ensure_postgres, ensure_database: shared with scripts/cluster.sh.
+. scripts/pg.sh
 ensure_postgres
+ensure_database test
 
 # Schemas left behind by earlier runs (each test makes its own sgtest_* schema).
 psql "$PG_URL" -qtAc "SELECT 'DROP SCHEMA IF EXISTS ' || nspname || ' CASCADE;' FROM pg_namespace WHERE nspname LIKE 'sgtest_%'" \

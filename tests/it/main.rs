@@ -9,6 +9,7 @@ mod apivideo_clients;
 mod audit;
 mod brightcove;
 mod cli;
+mod cluster;
 mod cluster_limits;
 mod dashboard;
 mod dashboard_browser;

@@ -25,6 +25,9 @@ pub struct RateSync {
     instance: String,
     /// Keys counted since the last sync.
     dirty: Mutex<Vec<(Uuid, Arc<KeyCounters>)>>,
+    /// Sync rounds completed by `run` (each one a write of this instance's counts and a read of
+    /// the others'), so a caller can wait for an actual exchange instead of guessing its time.
+    rounds: tokio::sync::watch::Sender<u64>,
 }
 
 impl Default for RateSync {
@@ -32,6 +35,7 @@ impl Default for RateSync {
         Self {
             instance: uuid::Uuid::now_v7().to_string(),
             dirty: Mutex::new(Vec::new()),
+            rounds: tokio::sync::watch::channel(0).0,
         }
     }
 }
@@ -47,14 +51,31 @@ impl RateSync {
         }
     }
 
-    /// Writes this instance's counts and reads the others'.
-    pub async fn sync(&self, store: &dyn Store) {
+    /// How many sync rounds `run` has completed (a round the store refused does not count).
+    pub fn rounds(&self) -> u64 {
+        *self.rounds.borrow()
+    }
+
+    /// Returns once a whole sync round has run after this call: what this instance counted
+    /// before the call is in the store, and it has read what the others had written by then.
+    /// (A round already under way may have taken its list before the call, so it waits for the
+    /// one after it.) Pends forever if `run` is not running: callers bound it with a timeout.
+    pub async fn next_round(&self) {
+        let mut rounds = self.rounds.subscribe();
+        let after = *rounds.borrow_and_update() + 2;
+        // The sender lives as long as `self`, so this only returns once the count is reached.
+        let _ = rounds.wait_for(|n| *n >= after).await;
+    }
+
+    /// Writes this instance's counts and reads the others'; false when the store refused (the
+    /// counts stay on the list for the next round).
+    pub async fn sync(&self, store: &dyn Store) -> bool {
         let batch = match self.dirty.lock() {
             Ok(mut d) => std::mem::take(&mut *d),
-            Err(_) => return,
+            Err(_) => return false,
         };
         if batch.is_empty() {
-            return;
+            return true;
         }
         let counts: Vec<WindowCount> = batch
             .iter()
@@ -76,12 +97,14 @@ impl RateSync {
                         .store(u64::try_from(o.count).unwrap_or(0), Ordering::Release);
                     c.others_window.store(o.window_start, Ordering::Release);
                 }
+                true
             }
             Err(e) => {
                 tracing::warn!(error = %e, keys = batch.len(), "could not sync rate-limit counts; will retry");
                 for (id, c) in batch {
                     self.touched(id, &c);
                 }
+                false
             }
         }
     }
@@ -92,15 +115,17 @@ impl RateSync {
         clock: Arc<dyn domain::clock::Clock>,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
-        let mut rounds: u64 = 0;
+        let mut ticks: u64 = 0;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(SYNC_INTERVAL) => {}
                 _ = shutdown.changed() => return,
             }
-            self.sync(store.as_ref()).await;
-            rounds += 1;
-            if rounds % 7200 == 0 {
+            if self.sync(store.as_ref()).await {
+                self.rounds.send_modify(|n| *n += 1);
+            }
+            ticks += 1;
+            if ticks % 7200 == 0 {
                 if let Err(e) = store.prune_rate_counts(clock.now_ms() - KEEP_MS).await {
                     tracing::warn!(error = %e, "could not prune rate-limit counts");
                 }
