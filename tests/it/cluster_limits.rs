@@ -142,7 +142,7 @@ async fn credits_hold_across_instances_within_one_batch() {
 }
 
 /// Three instances on one store, their clocks in the same hour-long window.
-async fn three_instances(s: &common::Setup) -> [TestServer; 2] {
+async fn three_instances(s: &crate::common::Setup) -> [TestServer; 2] {
     let b = TestServer::start_on(s.server.db.clone()).await;
     let c = TestServer::start_on(s.server.db.clone()).await;
     let now = streamgate::clock::Clock::now_ms(&*s.server.clock);
@@ -219,7 +219,7 @@ async fn followed(servers: &[&TestServer]) {
 }
 
 async fn credits_key(
-    s: &common::Setup,
+    s: &crate::common::Setup,
     name: &str,
     remaining: i64,
 ) -> streamgate::service::CreatedKey {
