@@ -31,7 +31,7 @@ pub trait Dialect: Send + Sync + 'static + Sized {
     /// Used as a metrics label.
     const NAME: &'static str;
     /// How its routes are described in the OpenAPI document (error bodies, key header styles).
-    const DOC: crate::routes::DialectDoc;
+    const DOC: crate::dialect_doc::DialectDoc;
     fn render(status: StatusCode, code: &'static str, message: &str) -> Response;
 
     /// Where the platform answers a domain error differently from the shared mapping below

@@ -5,6 +5,7 @@ mod connections;
 mod cors;
 pub mod dashboard;
 pub mod dialect;
+pub mod dialect_doc;
 pub mod error;
 pub mod hot;
 pub mod ingest;

@@ -198,8 +198,8 @@ pub enum Db {
         write: SqlitePool,
         failed: Arc<AtomicBool>,
     },
-    /// With what the health probe last found of the server (see `postgres::Reach`).
-    Postgres(PgPool, Arc<crate::postgres::Reach>),
+    /// With what the health probe last found of the server (see `pg_reach::Reach`).
+    Postgres(PgPool, Arc<crate::pg_reach::Reach>),
 }
 
 impl Db {

@@ -11,6 +11,7 @@ pub mod db;
 pub mod group;
 pub mod ingest_tokens;
 pub mod keys;
+pub mod pg_reach;
 pub mod postgres;
 pub mod ratelimits;
 mod rows;
