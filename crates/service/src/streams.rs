@@ -317,6 +317,34 @@ impl Services {
             .collect()
     }
 
+    /// A page from `rows` read at `generation` (up to `limit` of them, one more if there is a
+    /// next page): its streams opened, and the page remembered under `key` with where the next
+    /// page starts.
+    fn remember_page(
+        &self,
+        generation: u64,
+        key: PageKey,
+        mut rows: Vec<StreamRecord>,
+        limit: i64,
+        total: i64,
+    ) -> Result<(Vec<Arc<CachedStream>>, Arc<StreamPage>), Error> {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let items = self.open_page(generation, rows)?;
+        let next = more.then(|| items.last()).flatten().map(|s| After {
+            created_at: s.stream.created_at,
+            id: s.stream.id,
+        });
+        let page = Arc::new(StreamPage {
+            ids: items.iter().map(|s| s.stream.id).collect(),
+            total,
+            next,
+        });
+        self.verifier
+            .remember_stream_page(generation, key, page.clone());
+        Ok((items, page))
+    }
+
     /// The streams of a remembered page, each from the object cache (or the store, if it was
     /// evicted); one deleted meanwhile is left out.
     async fn resolve_page(
@@ -372,25 +400,15 @@ impl Services {
             });
         }
         let generation = self.verifier.generation();
-        let mut rows = self
+        let rows = self
             .store
             .list_streams(Scope::of(actor), after.as_ref(), limit + 1)
             .await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let items = self.open_page(generation, rows)?;
-        let next = more.then(|| items.last()).flatten().map(|s| After {
-            created_at: s.stream.created_at,
-            id: s.stream.id,
-        });
-        let page = StreamPage {
-            ids: items.iter().map(|s| s.stream.id).collect(),
-            total: -1,
-            next: next.clone(),
-        };
-        self.verifier
-            .remember_stream_page(generation, key, Arc::new(page));
-        Ok(Page { items, next })
+        let (items, page) = self.remember_page(generation, key, rows, limit, -1)?;
+        Ok(Page {
+            items,
+            next: page.next.clone(),
+        })
     }
 
     /// Page `page` (from 1) of `page_size`, filtered by exact name and/or stream key, with the
@@ -429,7 +447,7 @@ impl Services {
             (page - 1).saturating_mul(page_size)
         };
         let generation = self.verifier.generation();
-        let (mut rows, total) = self
+        let (rows, total) = self
             .store
             .search_streams(
                 Scope::of(actor),
@@ -440,20 +458,7 @@ impl Services {
                 page_size + 1,
             )
             .await?;
-        let more = rows.len() as i64 > page_size;
-        rows.truncate(page_size as usize);
-        let items = self.open_page(generation, rows)?;
-        let next = more.then(|| items.last()).flatten().map(|s| After {
-            created_at: s.stream.created_at,
-            id: s.stream.id,
-        });
-        let remembered = StreamPage {
-            ids: items.iter().map(|s| s.stream.id).collect(),
-            total,
-            next,
-        };
-        self.verifier
-            .remember_stream_page(generation, key(page), Arc::new(remembered));
+        let (items, _) = self.remember_page(generation, key(page), rows, page_size, total)?;
         Ok((items, total))
     }
 
