@@ -30,6 +30,6 @@ cargo test --locked --workspace --all-targets --no-fail-fast 2>&1 | tee target/t
 cat target/test-output/policy-matrix.txt 2>/dev/null || true
 
 # --- soak: the mixed workload for 60 s after a 2-minute warm-up, on the debug build cargo test made
-# (bench/soak.sh: fails on RSS growth over 10%, any 5xx or unanswered request) ---------------------
+# (bench/soak.sh: fails on heap growth over 10% and 12 MiB, any 5xx or unanswered request) ---------------------
 log "soak (bench/soak.sh, debug build, 60 s measured)"
 SOAK_SECONDS=60 SOAK_PROFILE=debug ./bench/soak.sh

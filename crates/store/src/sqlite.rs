@@ -15,6 +15,9 @@ use crate::db::Db;
 /// How often an SQLite instance looks for changes made by other processes.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
+/// Connections of the read pool.
+const READERS: u32 = 8;
+
 /// WAL journal, `synchronous=FULL` so an acknowledged write survives a crash; a read pool and a
 /// one-connection writer (see `Db`).
 pub async fn connect(url: &str) -> StoreResult<Db> {
@@ -24,8 +27,12 @@ pub async fn connect(url: &str) -> StoreResult<Db> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
+    // Every reader opened at start: a steady footprint (each has its worker thread and its page
+    // cache) rather than one that steps up whenever a burst first needs another connection, and
+    // no connection opened on a request's way.
     let read = SqlitePoolOptions::new()
-        .max_connections(8)
+        .min_connections(READERS)
+        .max_connections(READERS)
         .connect_with(opts.clone())
         .await?;
     let failed = Arc::new(AtomicBool::new(false));
