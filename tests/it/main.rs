@@ -17,6 +17,7 @@ mod dashboard_lockout;
 mod edgecast;
 mod fuzz_api;
 mod hardening;
+mod hot_routes;
 mod http_edge;
 mod ingest;
 mod ingest_e2e;

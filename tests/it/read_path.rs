@@ -38,6 +38,34 @@ async fn call_as(
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// A list's body as text.
+async fn list_text(s: &Setup, server: &TestServer, path: &str) -> String {
+    let res = s
+        .http
+        .get(server.url(path))
+        .bearer_auth(s.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{path}");
+    res.text().await.unwrap()
+}
+
+/// The item of a list (a bare array, or api.video's `data`) whose `field` is `id`; null if none.
+async fn listed(s: &Setup, server: &TestServer, path: &str, field: &str, id: &str) -> Value {
+    let v: Value = serde_json::from_str(&list_text(s, server, path).await).unwrap();
+    let items = v
+        .get("data")
+        .unwrap_or(&v)
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    items
+        .into_iter()
+        .find(|item| item[field] == id)
+        .unwrap_or(Value::Null)
+}
+
 /// The store lookups the server made so far (cache misses of every cache).
 fn lookups(server: &TestServer) -> u64 {
     server.svc().verifier.store_lookups()
@@ -83,6 +111,22 @@ async fn read_path_serves_repeated_reads_from_memory_and_shows_writes_at_once(ba
         before,
         "100 polls of cached streams asked the store nothing"
     );
+    // Lists too: the page and its body are kept (the same bytes every time), no store lookup.
+    let lp_list = list_text(&s, srv, "/api/stream?limit=100").await;
+    let av_list = list_text(&s, srv, "/live-streams?pageSize=100").await;
+    let before = lookups(srv);
+    for _ in 0..25 {
+        assert_eq!(list_text(&s, srv, "/api/stream?limit=100").await, lp_list);
+        assert_eq!(
+            list_text(&s, srv, "/live-streams?pageSize=100").await,
+            av_list
+        );
+    }
+    assert_eq!(
+        lookups(srv),
+        before,
+        "50 polls of cached pages asked the store nothing"
+    );
     let metrics = s.get_text("/metrics").await;
     assert!(
         metrics.contains("streamgate_stream_cache_entries"),
@@ -105,6 +149,9 @@ async fn read_path_serves_repeated_reads_from_memory_and_shows_writes_at_once(ba
         204
     );
     assert_eq!(call(&s, srv, "GET", &path, None).await.1["suspended"], true);
+    // A kept page body shows it at once too (a suspension changes no page's membership).
+    let item = listed(&s, srv, "/api/stream?limit=100", "id", &id).await;
+    assert_eq!(item["suspended"], true, "{item}");
     let av_path = format!("/live-streams/{av_id}");
     let (st, v) = call(
         &s,
@@ -116,6 +163,18 @@ async fn read_path_serves_repeated_reads_from_memory_and_shows_writes_at_once(ba
     .await;
     assert_eq!(st, 200, "{v}");
     let v = call(&s, srv, "GET", &av_path, None).await.1;
+    assert_eq!(
+        (v["name"].as_str(), v["public"].as_bool()),
+        (Some("av-renamed"), Some(false))
+    );
+    let v = listed(
+        &s,
+        srv,
+        "/live-streams?pageSize=100",
+        "liveStreamId",
+        &av_id,
+    )
+    .await;
     assert_eq!(
         (v["name"].as_str(), v["public"].as_bool()),
         (Some("av-renamed"), Some(false))
@@ -145,15 +204,21 @@ async fn a_change_made_on_one_instance_reaches_the_reads_of_another_within_a_sec
     let id = lp["id"].as_str().unwrap().to_string();
     let key = lp["streamKey"].as_str().unwrap().to_string();
     let path = format!("/api/stream/{id}");
-    // B reads (and so caches) the stream, then A changes it.
+    // B reads (and so caches) the stream and a page listing it, then A changes it.
     assert_eq!(call(&s, &b, "GET", &path, None).await.1["name"], "cam");
+    let list = "/api/stream?limit=100";
+    assert_eq!(listed(&s, &b, list, "id", &id).await["name"], "cam");
     let within = Duration::from_secs(1);
+    // The stream as B's readers see it, read alone and in B's (kept) list page.
     let shows = |want: fn(&Value) -> bool| {
-        let (s, b, path) = (&s, &b, path.clone());
+        let (s, b, path, id) = (&s, &b, path.clone(), id.clone());
         async move {
             eventually(within, || {
-                let path = path.clone();
-                async move { want(&call(s, b, "GET", &path, None).await.1) }
+                let (path, id) = (path.clone(), id.clone());
+                async move {
+                    want(&call(s, b, "GET", &path, None).await.1)
+                        && want(&listed(s, b, list, "id", &id).await)
+                }
             })
             .await
         }

@@ -1,49 +1,129 @@
-//! The verify path's hot route, answered before the router.
+//! The routes clients poll, answered before the router.
 //!
 //! `GET /sg/v1/me` is what every client, SDK health check and load balancer probe calls to ask "is
-//! this key good", so it is the request the verify-path benchmark measures (bench/verify.sh). The
-//! router's generic dispatch costs more per request than verifying the key does: it boxes the
-//! request body, records the peer address, the matched path and the URL parameters in request
-//! extensions (each a hash-map allocation), and clones a boxed route service. For this one route
-//! the server's accept loop calls [`answer`] directly instead.
+//! this key good" (bench/verify.sh), and a stream's `GET` and its list pages are what dashboards
+//! and players poll (bench/read.sh). The router's generic dispatch costs more per request than
+//! answering these from memory does: it boxes the request body, records the peer address, the
+//! matched path and the URL parameters in request extensions (each a hash-map allocation), clones
+//! a boxed route service and runs the middleware chain (CORS, rate-limit headers, api.video's
+//! guard) as boxed futures. For these routes the server's accept loop calls [`Hot::answer`]
+//! directly instead.
 //!
-//! Nothing else is special about it: the same extractor logic ([`authenticate`]), the same
-//! response body as the routed handler, the same error rendering, and the same metrics series
-//! (`route="/sg/v1/me"`). Any other method or path goes through the router as before.
+//! Nothing else is special about them: the same authentication and admission (the core's policy:
+//! origin, rate limit, credits; api.video's per-address throttle of bad keys), the same handler
+//! code (`get_body`, `list_page`, `list_body` of each dialect, which the routed handlers call
+//! too), the same error rendering, the same `X-RateLimit-*` headers and the same metrics series
+//! (the router's route templates). A request a browser sends (with an `Origin`) takes the router,
+//! where the CORS layer is; so do other methods and paths, HEAD, and ids with escapes.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Instant;
 
-use std::sync::OnceLock;
-
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::response::IntoResponse;
 use http_body_util::{BodyExt, Either, Full};
 
-use super::auth::{authenticate_any, count_refusal};
+use super::auth::{authenticate_any, count_refusal, rate_of};
+use super::dialect::apivideo::{self, live_streams, ApiVideo};
+use super::dialect::livepeer::{streams, Livepeer};
 use super::dialect::sg::{me_body, Sg, ME};
 use super::error::{rate_headers, ApiError, Dialect, Refusal};
 use super::metrics::FixedRoute;
 use super::AppState;
-use domain::{AuthFailure, Error};
+use domain::{Actor, AuthFailure, Error, RateDecision};
 
 /// What the accept loop answers with: the hot route's own body, not boxed, or the router's.
 pub type AnyBody = Either<Full<Bytes>, Body>;
 
-/// Whether the accept loop should answer `req` with [`Hot::answer`] rather than the router. HEAD,
-/// other methods and other paths take the router (which also answers 405 in the right dialect).
-pub fn is_hot<B>(req: &Request<B>) -> bool {
-    // A browser's request (with an Origin) takes the router, where the CORS layer is.
-    req.method() == Method::GET
-        && req.uri().path() == ME
-        && !req.headers().contains_key(axum::http::header::ORIGIN)
+type HotResponse = axum::http::Response<AnyBody>;
+
+/// A route the accept loop answers itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HotRoute {
+    /// `GET /sg/v1/me`
+    Me,
+    /// Livepeer's `GET /api/stream/{id}`
+    LpStream,
+    /// Livepeer's `GET /api/stream`
+    LpStreams,
+    /// api.video's `GET /live-streams/{id}`
+    AvStream,
+    /// api.video's `GET /live-streams`
+    AvStreams,
 }
 
-/// The hot route's state: the app's, its metrics series found once, and its refusals rendered
-/// once each.
+const LP_STREAM: &str = "/api/stream/";
+const LP_STREAMS: &str = "/api/stream";
+const AV_STREAM: &str = "/live-streams/";
+const AV_STREAMS: &str = "/live-streams";
+
+impl HotRoute {
+    const ALL: [HotRoute; 5] = [
+        HotRoute::Me,
+        HotRoute::LpStream,
+        HotRoute::LpStreams,
+        HotRoute::AvStream,
+        HotRoute::AvStreams,
+    ];
+
+    /// The route template the router matches (the metrics label).
+    pub fn template(self) -> &'static str {
+        match self {
+            HotRoute::Me => ME,
+            HotRoute::LpStream => "/api/stream/{id}",
+            HotRoute::LpStreams => LP_STREAMS,
+            HotRoute::AvStream => "/live-streams/{id}",
+            HotRoute::AvStreams => AV_STREAMS,
+        }
+    }
+
+    /// The statuses whose metrics series are found once and kept.
+    fn common_statuses(self) -> [u16; 2] {
+        match self {
+            HotRoute::Me => [200, 401],
+            HotRoute::LpStream | HotRoute::AvStream => [200, 404],
+            HotRoute::LpStreams | HotRoute::AvStreams => [200, 400],
+        }
+    }
+}
+
+/// The hot route the accept loop should answer `req` with, or `None` for the router. HEAD, other
+/// methods and other paths take the router (which also answers 405 in the right dialect).
+pub fn hot_route<B>(req: &Request<B>) -> Option<HotRoute> {
+    // A browser's request (with an Origin) takes the router, where the CORS layer is.
+    if req.method() != Method::GET || req.headers().contains_key(header::ORIGIN) {
+        return None;
+    }
+    let path = req.uri().path();
+    match path {
+        ME => Some(HotRoute::Me),
+        LP_STREAMS => Some(HotRoute::LpStreams),
+        AV_STREAMS => Some(HotRoute::AvStreams),
+        _ => {
+            if path.strip_prefix(LP_STREAM).is_some_and(plain_segment) {
+                Some(HotRoute::LpStream)
+            } else if path.strip_prefix(AV_STREAM).is_some_and(plain_segment) {
+                Some(HotRoute::AvStream)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// One path segment the router would hand to `Path` unchanged: not empty, no `/`, no escape.
+fn plain_segment(s: &str) -> bool {
+    !s.is_empty() && !s.contains(['/', '%'])
+}
+
+/// The hot routes' state: the app's, their metrics series found once, and `/sg/v1/me`'s
+/// refusals rendered once each.
 pub struct Hot {
     state: AppState,
-    me: FixedRoute,
+    series: [FixedRoute; HotRoute::ALL.len()],
     /// By `AuthFailure`: the response the dialect renders for it (the same for every request).
     refusals: [OnceLock<Rendered>; AuthFailure::ALL.len()],
 }
@@ -55,28 +135,137 @@ struct Rendered {
     body: Bytes,
 }
 
+fn json_ok(body: impl Into<Bytes>) -> HotResponse {
+    super::json::json_response_of(StatusCode::OK, Either::Left(Full::new(body.into())))
+}
+
+fn rendered<D: Dialect>(e: ApiError<D>) -> HotResponse {
+    e.into_response().map(Either::Right)
+}
+
+/// `X-RateLimit-*` from the request's decision, unless the response has them already (what the
+/// router's `ratelimit_headers` layer does).
+fn with_rate(mut res: HotResponse, rate: Option<RateDecision>) -> HotResponse {
+    if let Some(d) = rate {
+        if !res.headers().contains_key("x-ratelimit-limit") {
+            rate_headers(res.headers_mut(), d);
+        }
+    }
+    res
+}
+
+/// The query string as the router's `Query<HashMap<String, String>>` reads it.
+fn query_of(uri: &axum::http::Uri) -> Result<HashMap<String, String>, Error> {
+    serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|_| Error::Invalid("the query string cannot be read".into()))
+}
+
 impl Hot {
     pub fn new(state: AppState) -> Self {
         Self {
             state,
-            me: FixedRoute::new(ME, "GET", [200, 401]),
+            series: HotRoute::ALL
+                .map(|r| FixedRoute::new(r.template(), "GET", r.common_statuses())),
             refusals: Default::default(),
         }
     }
 
-    /// Answers a hot request exactly as the routed handler would.
-    pub async fn answer<B>(&self, req: Request<B>) -> axum::http::Response<AnyBody> {
+    /// Answers a hot request exactly as the router would.
+    pub async fn answer<B>(
+        &self,
+        route: HotRoute,
+        req: Request<B>,
+        peer: SocketAddr,
+    ) -> HotResponse {
         let start = Instant::now();
-        let response = match authenticate_any(&self.state, req.headers()).await {
-            Ok(actor) => match me_body(&actor.key) {
-                Some(body) => {
-                    let mut res =
-                        super::json::json_response_of(StatusCode::OK, Either::Left(body.into()));
-                    if let Some(d) = actor.rate {
-                        rate_headers(res.headers_mut(), d);
+        let (parts, body) = req.into_parts();
+        drop(body);
+        let (headers, uri) = (&parts.headers, &parts.uri);
+        let res = match route {
+            HotRoute::Me => self.me(headers).await,
+            HotRoute::LpStream | HotRoute::LpStreams => {
+                let result = authenticate_any(&self.state, headers).await;
+                let rate = rate_of(&result);
+                let res = match result {
+                    Ok(actor) => self.livepeer(route, &actor, headers, uri).await,
+                    Err(e) => {
+                        count_refusal(&self.state, Livepeer::NAME, &e);
+                        rendered(ApiError::<Livepeer>::from(e))
                     }
-                    res
-                }
+                };
+                with_rate(res, rate)
+            }
+            HotRoute::AvStream | HotRoute::AvStreams => {
+                let (rate, result) = apivideo::admit(&self.state, headers, Some(peer)).await;
+                let res = match result {
+                    Ok(actor) => self.apivideo(route, &actor, headers, uri).await,
+                    Err(refused) => refused.map(Either::Right),
+                };
+                with_rate(res, rate)
+            }
+        };
+        if let Some(r) = res.extensions().get::<Refusal>() {
+            self.state.metrics.auth_failure(r.dialect, r.reason);
+        }
+        self.series[route as usize].request_done(&self.state.metrics, res.status().as_u16(), start);
+        res
+    }
+
+    async fn livepeer(
+        &self,
+        route: HotRoute,
+        actor: &Actor,
+        headers: &HeaderMap,
+        uri: &axum::http::Uri,
+    ) -> HotResponse {
+        let answered = if route == HotRoute::LpStream {
+            let id = uri.path().get(LP_STREAM.len()..).unwrap_or_default();
+            streams::get_body(&self.state, actor, id).await.map(json_ok)
+        } else {
+            match query_of(uri) {
+                Ok(q) => streams::list_page(&self.state, actor, uri, headers, &q)
+                    .await
+                    .map(|(body, link)| {
+                        let mut res = json_ok(body);
+                        if let Some(link) = link {
+                            res.headers_mut().insert(header::LINK, link);
+                        }
+                        res
+                    }),
+                Err(e) => Err(e.into()),
+            }
+        };
+        answered.unwrap_or_else(rendered)
+    }
+
+    async fn apivideo(
+        &self,
+        route: HotRoute,
+        actor: &Actor,
+        headers: &HeaderMap,
+        uri: &axum::http::Uri,
+    ) -> HotResponse {
+        let answered = if route == HotRoute::AvStream {
+            let id = uri.path().get(AV_STREAM.len()..).unwrap_or_default();
+            live_streams::get_body(&self.state, actor, headers, id)
+                .await
+                .map(json_ok)
+        } else {
+            match query_of(uri) {
+                Ok(q) => live_streams::list_body(&self.state, actor, headers, uri.path(), &q)
+                    .await
+                    .map(json_ok),
+                Err(e) => Err(e.into()),
+            }
+        };
+        answered.unwrap_or_else(rendered::<ApiVideo>)
+    }
+
+    /// `GET /sg/v1/me`, as the routed handler answers it.
+    async fn me(&self, headers: &HeaderMap) -> HotResponse {
+        match authenticate_any(&self.state, headers).await {
+            Ok(actor) => match me_body(&actor.key) {
+                Some(body) => with_rate(json_ok(body), actor.rate),
                 None => StatusCode::INTERNAL_SERVER_ERROR
                     .into_response()
                     .map(Either::Right),
@@ -85,24 +274,16 @@ impl Hot {
                 count_refusal(&self.state, Sg::NAME, &e);
                 self.refused(e).await
             }
-        };
-        drop(req);
-        self.me
-            .request_done(&self.state.metrics, response.status().as_u16(), start);
-        response
+        }
     }
 }
 
 impl Hot {
     /// The dialect's response to `e`. A refused credential's is rendered the first time and sent
     /// again after that: it depends on nothing but the kind of refusal.
-    async fn refused(&self, e: Error) -> axum::http::Response<AnyBody> {
+    async fn refused(&self, e: Error) -> HotResponse {
         let Error::Unauthenticated(failure) = e else {
-            let res = ApiError::<Sg>::from(e).into_response();
-            if let Some(r) = res.extensions().get::<Refusal>() {
-                self.state.metrics.auth_failure(r.dialect, r.reason);
-            }
-            return res.map(Either::Right);
+            return rendered(ApiError::<Sg>::from(e));
         };
         let slot = &self.refusals[failure.index()];
         let rendered = match slot.get() {

@@ -144,15 +144,6 @@ pub fn join_array<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     out
 }
 
-/// The body `render` makes, as a 200 JSON response; 500 if it cannot be made.
-pub fn memo_response(body: Option<bytes::Bytes>) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    match body {
-        Some(b) => body_response(StatusCode::OK, b),
-        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
-
 #[cfg(test)]
 mod join_tests {
     #[test]

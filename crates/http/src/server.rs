@@ -97,16 +97,15 @@ async fn serve_http1(listener: TcpListener, state: AppState, shutdown: impl Futu
         let (hot, router, conn) = (hot.clone(), router.clone(), slot.conn.clone());
         let service = service_fn(move |req: hyper::Request<Incoming>| {
             conn.request_started();
-            // The verify path's hot route skips the router's generic dispatch (http::hot).
-            let to = if hot::is_hot(&req) {
-                Either::Left(hot.clone())
-            } else {
-                Either::Right(router.clone())
+            // The routes clients poll skip the router's generic dispatch (http::hot).
+            let to = match hot::hot_route(&req) {
+                Some(route) => Either::Left((hot.clone(), route)),
+                None => Either::Right(router.clone()),
             };
             let conn = conn.clone();
             async move {
                 let res = match to {
-                    Either::Left(hot) => hot.answer(req).await,
+                    Either::Left((hot, route)) => hot.answer(route, req, peer).await,
                     Either::Right(router) => {
                         let mut req = req.map(|b| Body::new(conn.timed_body(b)));
                         req.extensions_mut().insert(ConnectInfo(peer));

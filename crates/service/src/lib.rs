@@ -20,6 +20,7 @@ pub mod ratelimits;
 pub mod retention;
 pub mod settings;
 pub mod stream_keys;
+pub mod stream_pages;
 pub mod streams;
 pub mod tokens;
 pub mod uploads;

@@ -7,7 +7,6 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::Services;
-use crate::verifier::{PageKey, StreamPage};
 use crypto::{sha256, Aad, SecretString};
 use domain::stream::CachedStream;
 use domain::stream::{
@@ -76,18 +75,10 @@ fn restream_aad(id: &str) -> Aad<'_> {
 }
 
 /// Is `s` one of the caller's live streams?
-fn in_scope(actor: &Actor, s: &Stream) -> bool {
+pub(crate) fn in_scope(actor: &Actor, s: &Stream) -> bool {
     s.account_id == actor.account_id()
         && s.environment == actor.environment()
         && s.deleted_at.is_none()
-}
-
-fn page_key(actor: &Actor, query: String) -> PageKey {
-    PageKey {
-        account_id: actor.account_id(),
-        environment: actor.environment(),
-        query,
-    }
 }
 
 fn url_aad(id: &str) -> Aad<'_> {
@@ -99,7 +90,7 @@ fn url_aad(id: &str) -> Aad<'_> {
 }
 
 impl Services {
-    fn open_stream(&self, r: StreamRecord) -> Result<Stream, Error> {
+    pub(crate) fn open_stream(&self, r: StreamRecord) -> Result<Stream, Error> {
         let id = r.id.to_string();
         let stream_key = self
             .vault
@@ -300,166 +291,6 @@ impl Services {
             .stream_by_playback_id(playback_id, |r| self.open_stream(r))
             .await?
             .filter(|s| s.stream.deleted_at.is_none()))
-    }
-
-    /// Opens the rows of a page read at `generation` and remembers each stream.
-    fn open_page(
-        &self,
-        generation: u64,
-        rows: Vec<StreamRecord>,
-    ) -> Result<Vec<Arc<CachedStream>>, Error> {
-        rows.into_iter()
-            .map(|r| {
-                let s = Arc::new(CachedStream::new(self.open_stream(r)?));
-                self.verifier.remember_stream(generation, &s);
-                Ok(s)
-            })
-            .collect()
-    }
-
-    /// A page from `rows` read at `generation` (up to `limit` of them, one more if there is a
-    /// next page): its streams opened, and the page remembered under `key` with where the next
-    /// page starts.
-    fn remember_page(
-        &self,
-        generation: u64,
-        key: PageKey,
-        mut rows: Vec<StreamRecord>,
-        limit: i64,
-        total: i64,
-    ) -> Result<(Vec<Arc<CachedStream>>, Arc<StreamPage>), Error> {
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let items = self.open_page(generation, rows)?;
-        let next = more.then(|| items.last()).flatten().map(|s| After {
-            created_at: s.stream.created_at,
-            id: s.stream.id,
-        });
-        let page = Arc::new(StreamPage {
-            ids: items.iter().map(|s| s.stream.id).collect(),
-            total,
-            next,
-        });
-        self.verifier
-            .remember_stream_page(generation, key, page.clone());
-        Ok((items, page))
-    }
-
-    /// The streams of a remembered page, each from the object cache (or the store, if it was
-    /// evicted); one deleted meanwhile is left out.
-    async fn resolve_page(
-        &self,
-        actor: &Actor,
-        page: &StreamPage,
-    ) -> Result<Vec<Arc<CachedStream>>, Error> {
-        let mut items = Vec::with_capacity(page.ids.len());
-        for id in &page.ids {
-            if let Some(s) = self
-                .verifier
-                .stream_object(*id, |r| self.open_stream(r))
-                .await?
-                .filter(|s| in_scope(actor, &s.stream))
-            {
-                items.push(s);
-            }
-        }
-        Ok(items)
-    }
-
-    /// Up to `limit` of the caller's streams, oldest first, after the cursor `after`.
-    pub async fn list_streams(
-        &self,
-        actor: &Actor,
-        after: Option<After>,
-        limit: i64,
-    ) -> Result<Page<Stream>, Error> {
-        let page = self.stream_page(actor, after, limit).await?;
-        Ok(Page {
-            items: page.items.iter().map(|s| s.stream.clone()).collect(),
-            next: page.next,
-        })
-    }
-
-    /// `list_streams` as the read path serves it: shared copies, the page remembered until a
-    /// stream is created, renamed or deleted.
-    pub async fn stream_page(
-        &self,
-        actor: &Actor,
-        after: Option<After>,
-        limit: i64,
-    ) -> Result<Page<Arc<CachedStream>>, Error> {
-        actor.require(Permission(Resource::Streams, Action::List))?;
-        let limit = limit.clamp(1, MAX_PAGE);
-        let cursor = after.as_ref().map(|a| (a.created_at, a.id));
-        let key = page_key(actor, format!("keyset {cursor:?} {limit}"));
-        if let Some(page) = self.verifier.stream_page(&key) {
-            let items = self.resolve_page(actor, &page).await?;
-            return Ok(Page {
-                items,
-                next: page.next.clone(),
-            });
-        }
-        let generation = self.verifier.generation();
-        let rows = self
-            .store
-            .list_streams(Scope::of(actor), after.as_ref(), limit + 1)
-            .await?;
-        let (items, page) = self.remember_page(generation, key, rows, limit, -1)?;
-        Ok(Page {
-            items,
-            next: page.next.clone(),
-        })
-    }
-
-    /// Page `page` (from 1) of `page_size`, filtered by exact name and/or stream key, with the
-    /// total matching. A page starts where the previous page ended when that page is
-    /// remembered (keyset: its cost does not grow with the page number or the scope), else
-    /// after skipping the pages before it on the index.
-    pub async fn search_streams(
-        &self,
-        actor: &Actor,
-        name: Option<&str>,
-        stream_key: Option<&str>,
-        page: i64,
-        page_size: i64,
-    ) -> Result<(Vec<Arc<CachedStream>>, i64), Error> {
-        actor.require(Permission(Resource::Streams, Action::List))?;
-        let page_size = page_size.clamp(1, 100);
-        let page = page.max(1);
-        // No stream has a longer name: nothing to look up, or to remember under it.
-        if name.is_some_and(|n| n.chars().count() > domain::stream::MAX_NAME) {
-            return Ok((vec![], 0));
-        }
-        let hash = stream_key.map(|k| sha256(k.as_bytes()).to_vec());
-        // The key's hash names a stream-key filter, never the key.
-        let key = |p: i64| page_key(actor, format!("pages {name:?} {hash:?} {page_size} {p}"));
-        if let Some(cached) = self.verifier.stream_page(&key(page)) {
-            let items = self.resolve_page(actor, &cached).await?;
-            return Ok((items, cached.total));
-        }
-        let start = (page > 1)
-            .then(|| self.verifier.stream_page(&key(page - 1)))
-            .flatten()
-            .and_then(|p| p.next.clone());
-        let offset = if start.is_some() {
-            0
-        } else {
-            (page - 1).saturating_mul(page_size)
-        };
-        let generation = self.verifier.generation();
-        let (rows, total) = self
-            .store
-            .search_streams(
-                Scope::of(actor),
-                name,
-                hash.as_deref(),
-                start.as_ref(),
-                offset,
-                page_size + 1,
-            )
-            .await?;
-        let (items, _) = self.remember_page(generation, key(page), rows, page_size, total)?;
-        Ok((items, total))
     }
 
     /// Changes only what the patch names, on the stream as it is when the change is written

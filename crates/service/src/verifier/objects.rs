@@ -5,6 +5,7 @@
 //! generation check). So what clients poll is served without a store round trip, and never
 //! staler than the change log.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,6 +13,7 @@ use quick_cache::sync::Cache;
 use uuid::Uuid;
 
 use super::{Cached, Verifier, NEGATIVE_TTL};
+use domain::memo::EpochMemo;
 use domain::stream::CachedStream;
 use domain::{After, Environment, Stream};
 use store::streams::{STREAM_CREATED, STREAM_DELETED, STREAM_UPDATED};
@@ -31,6 +33,9 @@ impl quick_cache::Weighter<PageKey, Arc<StreamPage>> for PageWeight {
         page.ids.len() as u64 + 1
     }
 }
+/// What every stream change's kind starts with (`store::streams`).
+const STREAM_KINDS: &str = "stream.";
+
 /// Playback ids are generated short; a longer name is no playback id and is not looked up.
 const MAX_PLAYBACK_ID: usize = 64;
 
@@ -44,12 +49,14 @@ pub struct PageKey {
 }
 
 /// One page of a list: its streams' ids in order, the total matching, and where the next
-/// page starts (the keyset cursor after its last stream), when there is one.
+/// page starts (the keyset cursor after its last stream), when there is one; and its rendered
+/// bodies, each valid at one epoch of the streams (`Verifier::page_epoch`).
 #[derive(Debug)]
 pub struct StreamPage {
     pub ids: Vec<Uuid>,
     pub total: i64,
     pub next: Option<After>,
+    pub bodies: EpochMemo,
 }
 
 pub(crate) struct Objects {
@@ -60,6 +67,9 @@ pub(crate) struct Objects {
     /// Playback ids found to name no stream, until a stream is created or `NEGATIVE_TTL`.
     playback_missing: Cache<String, Instant>,
     pages: Cache<PageKey, Arc<StreamPage>, PageWeight>,
+    /// Bumped whenever any stream may have changed (every stream change, a cleared cache): a
+    /// page's rendered body is served only at the epoch it was rendered at.
+    epoch: AtomicU64,
 }
 
 impl Objects {
@@ -69,6 +79,7 @@ impl Objects {
             playback_ids: Cache::new(capacity),
             playback_missing: Cache::new(capacity.min(PAGE_CAPACITY)),
             pages: Cache::with_weighter(capacity.min(PAGE_CAPACITY), PAGE_IDS, PageWeight),
+            epoch: AtomicU64::new(0),
         }
     }
 
@@ -77,6 +88,7 @@ impl Objects {
         self.playback_ids.clear();
         self.playback_missing.clear();
         self.pages.clear();
+        self.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Drops what `c` may have made stale.
@@ -92,6 +104,12 @@ impl Objects {
             // Membership (deletion) or what a filter matches (the name) may have changed.
             STREAM_DELETED | STREAM_UPDATED => self.pages.clear(),
             _ => {}
+        }
+        if c.kind.starts_with(STREAM_KINDS) {
+            // Any page's body may show this stream: rendered again, from the stream as it is
+            // now. Bumped after the stream is dropped, so a body rendered at the new epoch
+            // cannot hold the stream as it was.
+            self.epoch.fetch_add(1, Ordering::SeqCst);
         }
     }
 
@@ -188,6 +206,11 @@ impl Verifier {
         page: Arc<StreamPage>,
     ) {
         self.remember_if_current(generation, || self.objects.pages.insert(key, page));
+    }
+
+    /// The streams' epoch: read before gathering the streams a page body is rendered from.
+    pub(crate) fn page_epoch(&self) -> u64 {
+        self.objects.epoch.load(Ordering::SeqCst)
     }
 
     /// Streams held in the object cache.

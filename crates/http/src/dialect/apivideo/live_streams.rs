@@ -17,7 +17,7 @@ use domain::memo::Rendering;
 use domain::public_ids as ids;
 use domain::stream::CachedStream;
 use domain::SecretString;
-use domain::{Restream, Stream};
+use domain::{Actor, Restream, Stream};
 use service::streams::{NewStream, StreamPatch};
 
 const PREFIX: &str = "li";
@@ -164,11 +164,27 @@ pub async fn get(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> AvResult<axum::response::Response> {
-    let stream = state.svc.read_stream(&actor, parse_id(&id)?).await?;
-    Ok(crate::json::memo_response(stream_body(
-        &stream,
-        &base_url(&headers),
-    )))
+    get_body(&state, &actor, &headers, &id)
+        .await
+        .map(|b| crate::json::body_response(StatusCode::OK, b))
+}
+
+/// `GET /live-streams/{id}`'s body: the stream's memoised rendering for this Host. Shared by the
+/// routed handler and the accept loop's hot route (`http::hot`).
+pub async fn get_body(
+    state: &AppState,
+    actor: &Actor,
+    headers: &HeaderMap,
+    id: &str,
+) -> AvResult<bytes::Bytes> {
+    let stream = state.svc.read_stream(actor, parse_id(id)?).await?;
+    stream_body(&stream, &base_url(headers)).ok_or_else(unrenderable)
+}
+
+fn unrenderable() -> super::AvError {
+    super::AvError::from(domain::Error::Internal(
+        "a live stream could not be rendered".into(),
+    ))
 }
 
 pub async fn update(
@@ -211,29 +227,45 @@ pub async fn list(
     OriginalUri(uri): OriginalUri,
     Query(q): Query<HashMap<String, String>>,
 ) -> AvResult<axum::response::Response> {
-    let (page, size) = pagination::params(&q)?;
+    list_body(&state, &actor, &headers, uri.path(), &q)
+        .await
+        .map(|b| crate::json::body_response(StatusCode::OK, b))
+}
+
+/// `GET /live-streams`'s body. Shared by the routed handler and the accept loop's hot route
+/// (`http::hot`).
+pub async fn list_body(
+    state: &AppState,
+    actor: &Actor,
+    headers: &HeaderMap,
+    path: &str,
+    q: &HashMap<String, String>,
+) -> AvResult<bytes::Bytes> {
+    let (page, size) = pagination::params(q)?;
     let name = q.get("name").filter(|v| !v.is_empty()).map(String::as_str);
     let key = q
         .get("streamKey")
         .filter(|v| !v.is_empty())
         .map(String::as_str);
-    let (items, total) = state
-        .svc
-        .search_streams(&actor, name, key, page, size)
-        .await?;
-    let base = base_url(&headers);
-    let data = items
-        .iter()
-        .map(|s| stream_body(s, &base))
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| {
-            super::AvError::from(domain::Error::Internal(
-                "a live stream could not be rendered".into(),
-            ))
-        })?;
+    let base = base_url(headers);
     let extra: Vec<(&str, &str)> = name.map(|n| ("name", n)).into_iter().collect();
-    Ok(crate::json::body_response(
-        StatusCode::OK,
-        pagination::body_of_rendered(&data, uri.path(), page, size, total, &extra),
-    ))
+    // The page's body is kept with it while none of its streams changes.
+    let body = state
+        .svc
+        .search_streams_body(
+            actor,
+            (name, key),
+            page,
+            size,
+            (Rendering::ApiVideo, &base),
+            |items, total| {
+                let data = items
+                    .iter()
+                    .map(|s| stream_body(s, &base))
+                    .collect::<Option<Vec<_>>>()?;
+                Some(pagination::body_of_rendered(&data, path, page, size, total, &extra).into())
+            },
+        )
+        .await?;
+    Ok(body)
 }

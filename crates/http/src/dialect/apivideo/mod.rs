@@ -4,7 +4,7 @@
 //! response. Errors are `application/problem+json`.
 
 mod auth;
-mod live_streams;
+pub(crate) mod live_streams;
 mod pagination;
 mod upload_tokens;
 mod webhooks;
@@ -19,8 +19,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 
+use std::net::SocketAddr;
+
 use crate::auth::{authenticate_any, is_access_token};
 use crate::error::{ApiError, Dialect};
+use crate::ratelimit_headers::RateSlot;
 use crate::routes::{Body, DialectDoc, Need, Routes};
 use crate::{perm, AppState};
 use domain::RateDecision as Decision;
@@ -132,9 +135,11 @@ fn too_many(d: Decision) -> Response {
 }
 
 fn peer(req: &axum::http::request::Parts) -> String {
-    req.extensions
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "unknown".into(), |c| format!("ip:{}", c.0.ip()))
+    peer_of(req.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0))
+}
+
+fn peer_of(addr: Option<SocketAddr>) -> String {
+    addr.map_or_else(|| "unknown".into(), |a| format!("ip:{}", a.ip()))
 }
 
 /// Authenticates (the core admits the key: origin, rate limit, credits) and hands the caller to
@@ -146,25 +151,49 @@ async fn guard(
     next: Next,
 ) -> Response {
     let (mut parts, body) = req.into_parts();
-    let result = authenticate(&state, &parts.headers).await;
-    crate::auth::report_rate(&parts, &result);
+    let addr = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let (rate, result) = admit(&state, &parts.headers, addr).await;
+    if let (Some(slot), Some(d)) = (parts.extensions.get::<RateSlot>(), rate) {
+        slot.report(d);
+    }
     match result {
         Ok(actor) => {
             parts.extensions.insert(actor);
             next.run(Request::from_parts(parts, body)).await
         }
+        Err(refused) => refused,
+    }
+}
+
+/// The caller of an authenticated api.video route, or the response refusing it, with the
+/// rate-limit decision for `X-RateLimit-*`. A request without a valid key counts against its
+/// client address (`addr`), so guessing is throttled too. Shared by [`guard`] and the accept
+/// loop's hot route (`http::hot`).
+pub(crate) async fn admit(
+    state: &AppState,
+    headers: &HeaderMap,
+    addr: Option<SocketAddr>,
+) -> (Option<Decision>, Result<Actor, Response>) {
+    let result = authenticate(state, headers).await;
+    let rate = crate::auth::rate_of(&result);
+    let result = match result {
+        Ok(actor) => Ok(actor),
         Err(e @ Error::Unauthenticated(_)) => {
             if let Error::Unauthenticated(f) = &e {
                 state.metrics.auth_failure(ApiVideo::NAME, f.as_str());
             }
-            let d = state.ratelimit.take(&peer(&parts));
+            let d = state.ratelimit.take(&peer_of(addr));
             if !d.allowed {
-                return with_limit_headers(too_many(d), d);
+                return (rate, Err(with_limit_headers(too_many(d), d)));
             }
-            with_limit_headers(AvError::from(e).into_response(), d)
+            Err(with_limit_headers(AvError::from(e).into_response(), d))
         }
-        Err(e) => AvError::from(e).into_response(),
-    }
+        Err(e) => Err(AvError::from(e).into_response()),
+    };
+    (rate, result)
 }
 
 /// The `/auth/*` routes have no key yet: they are limited per client address.

@@ -2,7 +2,7 @@
 //! endpoint allowlist, streams, sessions, multistream targets and key management.
 //! Errors: `{"errors":["message"]}`.
 
-mod streams;
+pub(crate) mod streams;
 mod targets;
 mod tokens;
 

@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
+use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,7 @@ use crate::AppState;
 use domain::memo::Rendering;
 use domain::stream::CachedStream;
 use domain::After;
-use domain::{Session, Stream};
+use domain::{Actor, Session, Stream};
 use service::streams::{NewStream, StreamPatch};
 
 /// A transcoding profile, as Livepeer's `ffmpeg-profile`.
@@ -238,11 +239,25 @@ pub async fn get(
     Lp(actor): Lp,
     Path(id): Path<String>,
 ) -> LpResult<Response> {
+    get_body(&state, &actor, &id)
+        .await
+        .map(|b| crate::json::body_response(StatusCode::OK, b))
+}
+
+/// `GET /api/stream/{id}`'s body: the stream's memoised rendering. Shared by the routed handler
+/// and the accept loop's hot route (`http::hot`).
+pub async fn get_body(state: &AppState, actor: &Actor, id: &str) -> LpResult<Bytes> {
     let stream = state
         .svc
-        .read_stream(&actor, parse_id(&id, "stream")?)
+        .read_stream(actor, parse_id(id, "stream")?)
         .await?;
-    Ok(crate::json::memo_response(stream_body(&stream)))
+    stream_body(&stream).ok_or_else(|| unrenderable("a stream"))
+}
+
+fn unrenderable(what: &str) -> LpError {
+    LpError::from(domain::Error::Internal(format!(
+        "{what} could not be rendered"
+    )))
 }
 
 pub async fn update(
@@ -308,6 +323,23 @@ pub async fn list(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> LpResult<Response> {
+    let (body, link) = list_page(&state, &actor, &uri, &headers, &q).await?;
+    let mut res = crate::json::body_response(StatusCode::OK, body);
+    if let Some(link) = link {
+        res.headers_mut().insert(header::LINK, link);
+    }
+    Ok(res)
+}
+
+/// `GET /api/stream`'s body and its `Link` header, if there is a next page. Shared by the routed
+/// handler and the accept loop's hot route (`http::hot`).
+pub async fn list_page(
+    state: &AppState,
+    actor: &Actor,
+    uri: &Uri,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+) -> LpResult<(Bytes, Option<HeaderValue>)> {
     let limit = match q.get("limit").filter(|l| !l.is_empty()) {
         Some(l) => l
             .parse::<i64>()
@@ -320,36 +352,30 @@ pub async fn list(
         Some(c) => Some(decode_cursor(c).ok_or_else(|| bad_query("invalid cursor"))?),
         None => None,
     };
-    let page = state.svc.stream_page(&actor, after, limit).await?;
-    let bodies = page
-        .items
-        .iter()
-        .map(|s| stream_body(s))
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| {
-            LpError::from(domain::Error::Internal(
-                "a stream could not be rendered".into(),
-            ))
-        })?;
-    let mut res = crate::json::body_response(
-        StatusCode::OK,
-        crate::json::join_array(bodies.iter().map(|b| &b[..])),
-    );
-    if let Some(next) = &page.next {
+    // The page's body is kept with it while none of its streams changes.
+    let page = state
+        .svc
+        .stream_page_body(actor, after, limit, (Rendering::Livepeer, ""), |items| {
+            let bodies = items
+                .iter()
+                .map(|s| stream_body(s))
+                .collect::<Option<Vec<_>>>()?;
+            Some(crate::json::join_array(bodies.iter().map(|b| &b[..])).into())
+        })
+        .await?;
+    let link = page.next.as_ref().and_then(|next| {
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("localhost");
-        let link = format!(
+        HeaderValue::from_str(&format!(
             "<http://{host}{}?limit={limit}&cursor={}>; rel=\"next\"",
             uri.path(),
             encode_cursor(next)
-        );
-        if let Ok(v) = HeaderValue::from_str(&link) {
-            res.headers_mut().insert(header::LINK, v);
-        }
-    }
-    Ok(res)
+        ))
+        .ok()
+    });
+    Ok((page.body, link))
 }
 
 pub async fn sessions(
