@@ -99,6 +99,29 @@ fn env(s: &str) -> StoreResult<Environment> {
 
 pub const STREAM_COLUMNS: &str = "id, account_id, environment, name, key_hash, key_sealed, playback_id, record, suspended, is_active, settings, created_by, created_at, updated_at, last_seen_at, deleted_at";
 
+/// A scope's live streams after a keyset cursor, oldest first (`list_streams`): on the index of
+/// the scope's live streams (`streams_live_scope`), never scanning past deleted ones.
+pub(crate) fn list_sql() -> String {
+    format!(
+        "SELECT {STREAM_COLUMNS} FROM streams WHERE account_id = $1 AND environment = $2 \
+         AND deleted_at IS NULL AND (created_at > $3 OR (created_at = $3 AND id > $4)) \
+         ORDER BY created_at, id LIMIT $5"
+    )
+}
+
+/// The filters of `search_streams`: the scope's live streams, by exact name and key hash.
+const SEARCH_WHERE: &str = "account_id = $1 AND environment = $2 AND deleted_at IS NULL \
+    AND ($3 IS NULL OR name = $3) AND ($4 IS NULL OR key_hash = $4)";
+
+/// A page of `search_streams`: after a keyset cursor, or skipping `$8` rows.
+pub(crate) fn search_sql() -> String {
+    format!(
+        "SELECT {STREAM_COLUMNS} FROM streams WHERE {SEARCH_WHERE} \
+         AND (created_at > $5 OR (created_at = $5 AND id > $6)) \
+         ORDER BY created_at, id LIMIT $7 OFFSET $8"
+    )
+}
+
 #[derive(sqlx::FromRow)]
 pub struct StreamRow {
     id: String,
@@ -417,14 +440,21 @@ impl StreamStore for SqlStore {
         let (at, id) = after.map_or((i64::MIN, String::new()), |a| {
             (a.created_at, a.id.to_string())
         });
-        self.db.fetch_all::<crate::streams::StreamRow>(&format!(
-            "SELECT {} FROM streams WHERE account_id = $1 AND environment = $2 AND deleted_at IS NULL \
-             AND (created_at > $3 OR (created_at = $3 AND id > $4)) ORDER BY created_at, id LIMIT $5",
-            crate::streams::STREAM_COLUMNS
-        ), crate::args![scope.account_id.to_string(), scope.environment.as_str(), at, id, limit]).await?
-        .into_iter()
-        .map(|r| r.into_record())
-        .collect()
+        self.db
+            .fetch_all::<crate::streams::StreamRow>(
+                &crate::streams::list_sql(),
+                crate::args![
+                    scope.account_id.to_string(),
+                    scope.environment.as_str(),
+                    at,
+                    id,
+                    limit
+                ],
+            )
+            .await?
+            .into_iter()
+            .map(|r| r.into_record())
+            .collect()
     }
 
     async fn search_streams(
@@ -436,8 +466,7 @@ impl StreamStore for SqlStore {
         offset: i64,
         limit: i64,
     ) -> crate::StoreResult<(Vec<crate::streams::StreamRecord>, i64)> {
-        const WHERE: &str = "account_id = $1 AND environment = $2 AND deleted_at IS NULL \
-            AND ($3 IS NULL OR name = $3) AND ($4 IS NULL OR key_hash = $4)";
+        const WHERE: &str = SEARCH_WHERE;
         let filters = || {
             crate::args![
                 scope.account_id.to_string(),
@@ -473,14 +502,7 @@ impl StreamStore for SqlStore {
         args.push(at).push(id).push(limit).push(offset);
         let rows = self
             .db
-            .fetch_all::<StreamRow>(
-                &format!(
-                    "SELECT {STREAM_COLUMNS} FROM streams WHERE {WHERE} \
-                     AND (created_at > $5 OR (created_at = $5 AND id > $6)) \
-                     ORDER BY created_at, id LIMIT $7 OFFSET $8"
-                ),
-                args,
-            )
+            .fetch_all::<StreamRow>(&search_sql(), args)
             .await?
             .into_iter()
             .map(|r| r.into_record())
@@ -683,5 +705,47 @@ impl StreamStore for SqlStore {
             )
             .await?;
         Ok(done == 1)
+    }
+}
+
+#[cfg(test)]
+mod plans {
+    use super::{list_sql, search_sql};
+
+    /// SQLite's plan for `sql` (one line per step).
+    async fn plan(sql: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/plan.db", dir.path().display());
+        let db = crate::sqlite::connect(&url).await.unwrap();
+        let crate::db::Db::Sqlite { write, .. } = &db else {
+            panic!("an SQLite store")
+        };
+        crate::sqlite::migrate(write).await.unwrap();
+        let args = crate::args![
+            "a",
+            "production",
+            None::<String>,
+            None::<Vec<u8>>,
+            0i64,
+            "",
+            10i64,
+            0i64
+        ];
+        let rows: Vec<(i64, i64, i64, String)> = db
+            .fetch_all(&format!("EXPLAIN QUERY PLAN {sql}"), args)
+            .await
+            .unwrap();
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Lists walk the index of the scope's live streams in order: no deleted stream is read, no
+    /// sort, so a page costs the same however many streams the scope has had.
+    #[tokio::test]
+    async fn lists_use_the_index_of_live_streams() {
+        for sql in [list_sql(), search_sql()] {
+            let plan = plan(&sql).await;
+            assert!(plan.contains("streams_live_scope"), "{sql}:\n{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+        }
     }
 }
