@@ -10,6 +10,10 @@ use uuid::Uuid;
 use super::{DeliveryRecord, StoreResult};
 use domain::{AuditEvent, Session};
 
+/// Closes a stream's open sessions: on the index of open sessions (`sessions_open`).
+pub(crate) const END_SESSIONS: &str =
+    "UPDATE sessions SET ended_at = $1 WHERE stream_id = $2 AND ended_at IS NULL";
+
 /// One write of a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupWrite {
@@ -129,11 +133,8 @@ impl SqlStore {
     ) -> crate::StoreResult<bool> {
         let was_active = tx.execute("UPDATE streams SET is_active = FALSE, last_seen_at = $1 WHERE id = $2 AND is_active", crate::args![at, stream_id.to_string()]).await?
             == 1;
-        tx.execute(
-            "UPDATE sessions SET ended_at = $1 WHERE stream_id = $2 AND ended_at IS NULL",
-            crate::args![at, stream_id.to_string()],
-        )
-        .await?;
+        tx.execute(END_SESSIONS, crate::args![at, stream_id.to_string()])
+            .await?;
         if was_active {
             tx.record_change(
                 crate::streams::STREAM_ACTIVITY,

@@ -748,4 +748,12 @@ mod plans {
             assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
         }
     }
+
+    /// A publish ending finds its stream's open session on the index of open sessions, not by
+    /// reading every session the stream ever had.
+    #[tokio::test]
+    async fn a_publish_ending_finds_the_open_session_on_its_index() {
+        let plan = plan(crate::group::END_SESSIONS).await;
+        assert!(plan.contains("sessions_open"), "{plan}");
+    }
 }

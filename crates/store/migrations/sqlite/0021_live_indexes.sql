@@ -9,3 +9,8 @@ CREATE INDEX streams_live_scope ON streams (account_id, environment, created_at,
     WHERE deleted_at IS NULL;
 CREATE INDEX streams_live_scope_name ON streams (account_id, environment, name, created_at, id)
     WHERE deleted_at IS NULL;
+
+-- A publish ending closes its stream's open session: found on an index of open sessions alone,
+-- not by reading every session the stream ever had (the soak's publishes slowed as they piled
+-- up on its four streams).
+CREATE INDEX sessions_open ON sessions (stream_id) WHERE ended_at IS NULL;
