@@ -5,6 +5,7 @@
 use crate::common::{setup, Setup};
 use reqwest::Method;
 use serde_json::{json, Value};
+use streamgate::clock::Clock;
 use streamgate::domain::audit::{MAX_ACTOR, MAX_DETAIL, MAX_OBJECT};
 use streamgate::domain::AuditEvent;
 use streamgate::testkit::{operator, Backend};
@@ -192,7 +193,8 @@ async fn audit_rows_are_cut_to_their_caps_whatever_wrote_them() {
             object: format!("app:{}", long(65_536)),
             outcome: "wrong_key".into(),
             detail: long(65_536),
-            at: 1,
+            // Now: an event from 1970 is the retention task's to prune, at any moment.
+            at: s.server.clock.now_ms(),
             environment: None,
         };
         s.server.store().insert_audit(&e).await.unwrap();

@@ -57,8 +57,9 @@ async fn events_past_the_retention_are_pruned(backend: Backend) {
         .insert_audit(&event(s.account.id, now - 89 * DAY_MS, "recent.event"))
         .await
         .unwrap();
+    // The background task (at start, then hourly) may have pruned some of them already.
     let removed = s.server.svc().prune_audit().await.unwrap();
-    assert_eq!(removed, 12_000);
+    assert!(removed <= 12_000, "{removed}");
     let left = actions(&s.server, s.account.id).await;
     assert!(left.iter().all(|a| a != "old.event"), "{left:?}");
     assert!(left.iter().any(|a| a == "recent.event"));

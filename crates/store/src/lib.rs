@@ -13,6 +13,8 @@ pub mod ingest_tokens;
 pub mod keys;
 pub mod pg_reach;
 pub mod postgres;
+#[cfg(test)]
+mod query_plans;
 pub mod ratelimits;
 mod rows;
 pub mod sessions;
