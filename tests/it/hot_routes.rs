@@ -93,6 +93,21 @@ impl Both {
     }
 }
 
+/// A Livepeer stream made with `secret`'s key: its id.
+async fn new_stream(s: &Setup, secret: &str, name: &str) -> String {
+    let res = s
+        .http
+        .post(s.url("/api/stream"))
+        .bearer_auth(secret)
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    created["id"].as_str().unwrap().to_string()
+}
+
 fn bearer(secret: &str) -> Option<String> {
     Some(format!("Bearer {secret}"))
 }
@@ -110,21 +125,7 @@ async fn hot_routes_answer_exactly_as_the_router() {
     let key = key.as_deref();
     let mut ids = vec![];
     for n in 0..5 {
-        let res = s
-            .http
-            .post(s.url("/api/stream"))
-            .bearer_auth(s.secret())
-            .json(&json!({"name": format!("cam-{n}")}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 201);
-        ids.push(
-            res.json::<Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        ids.push(new_stream(s, s.secret(), &format!("cam-{n}")).await);
     }
     let av: Value = s.get_json_as("/live-streams?pageSize=1", s.secret()).await;
     let av_id = av["data"][0]["liveStreamId"].as_str().unwrap().to_string();
@@ -137,20 +138,7 @@ async fn hot_routes_answer_exactly_as_the_router() {
         .await
         .unwrap();
     let other_key = new_key(&s.server, other.id, "other", |_| {}).await;
-    let foreign = s
-        .http
-        .post(s.url("/api/stream"))
-        .bearer_auth(other_key.secret.expose())
-        .json(&json!({"name": "theirs"}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let foreign = new_stream(s, other_key.secret.expose(), "theirs").await;
     let webhooks_only = s
         .new_key("webhooks-only", |r| {
             r.policy.permissions = Some(Permissions::parse(&["webhooks:*"]).unwrap())
@@ -342,18 +330,7 @@ fn only_plain_gets_of_the_polled_paths_are_hot() {
 #[tokio::test]
 async fn hot_routes_are_counted_under_their_templates() {
     let s = setup(Backend::Sqlite).await;
-    let created: Value = s
-        .http
-        .post(s.url("/api/stream"))
-        .bearer_auth(s.secret())
-        .json(&json!({"name": "counted"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap();
+    let id = &new_stream(&s, s.secret(), "counted").await;
     for path in [
         format!("/api/stream/{id}"),
         format!("/api/stream/{}", uuid::Uuid::new_v4()),

@@ -129,8 +129,8 @@ pub fn rate_of(result: &Result<Actor, Error>) -> Option<RateDecision> {
 }
 
 /// Reports the decision to the response layer (`ratelimit_headers`), if this request has one.
-pub fn report_rate(parts: &Parts, result: &Result<Actor, Error>) {
-    if let (Some(slot), Some(d)) = (parts.extensions.get::<RateSlot>(), rate_of(result)) {
+pub fn report_rate(parts: &Parts, rate: Option<RateDecision>) {
+    if let (Some(slot), Some(d)) = (parts.extensions.get::<RateSlot>(), rate) {
         slot.report(d);
     }
 }
@@ -140,12 +140,24 @@ pub async fn authenticate<D: Dialect>(
     state: &AppState,
     parts: &Parts,
 ) -> Result<Actor, ApiError<D>> {
-    let result = authenticate_any(state, &parts.headers).await;
-    report_rate(parts, &result);
-    result.map_err(|e| {
+    let (rate, result) = admit::<D>(state, &parts.headers).await;
+    report_rate(parts, rate);
+    result
+}
+
+/// [`authenticate`] on the headers alone, with the rate-limit decision for `X-RateLimit-*`
+/// handed back rather than reported: shared with the accept loop's hot routes (`http::hot`).
+pub async fn admit<D: Dialect>(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> (Option<RateDecision>, Result<Actor, ApiError<D>>) {
+    let result = authenticate_any(state, headers).await;
+    let rate = rate_of(&result);
+    let result = result.map_err(|e| {
         count_refusal(state, D::NAME, &e);
         e.into()
-    })
+    });
+    (rate, result)
 }
 
 /// Counts (in metrics) and logs a refused authentication in `dialect`; other errors are not

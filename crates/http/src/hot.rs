@@ -26,7 +26,7 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::response::IntoResponse;
 use http_body_util::{BodyExt, Either, Full};
 
-use super::auth::{authenticate_any, count_refusal, rate_of};
+use super::auth::{admit, authenticate_any, count_refusal};
 use super::dialect::apivideo::{self, live_streams, ApiVideo};
 use super::dialect::livepeer::{streams, Livepeer};
 use super::dialect::sg::{me_body, Sg, ME};
@@ -184,14 +184,10 @@ impl Hot {
         let res = match route {
             HotRoute::Me => self.me(headers).await,
             HotRoute::LpStream | HotRoute::LpStreams => {
-                let result = authenticate_any(&self.state, headers).await;
-                let rate = rate_of(&result);
+                let (rate, result) = admit::<Livepeer>(&self.state, headers).await;
                 let res = match result {
                     Ok(actor) => self.livepeer(route, &actor, headers, uri).await,
-                    Err(e) => {
-                        count_refusal(&self.state, Livepeer::NAME, &e);
-                        rendered(ApiError::<Livepeer>::from(e))
-                    }
+                    Err(refused) => rendered(refused),
                 };
                 with_rate(res, rate)
             }
@@ -218,23 +214,20 @@ impl Hot {
         headers: &HeaderMap,
         uri: &axum::http::Uri,
     ) -> HotResponse {
-        let answered = if route == HotRoute::LpStream {
-            let id = uri.path().get(LP_STREAM.len()..).unwrap_or_default();
-            streams::get_body(&self.state, actor, id).await.map(json_ok)
-        } else {
-            match query_of(uri) {
-                Ok(q) => streams::list_page(&self.state, actor, uri, headers, &q)
-                    .await
-                    .map(|(body, link)| {
-                        let mut res = json_ok(body);
-                        if let Some(link) = link {
-                            res.headers_mut().insert(header::LINK, link);
-                        }
-                        res
-                    }),
-                Err(e) => Err(e.into()),
+        let answered: Result<_, ApiError<Livepeer>> = async {
+            if route == HotRoute::LpStream {
+                let id = uri.path().get(LP_STREAM.len()..).unwrap_or_default();
+                return Ok(json_ok(streams::get_body(&self.state, actor, id).await?));
             }
-        };
+            let q = query_of(uri)?;
+            let (body, link) = streams::list_page(&self.state, actor, uri, headers, &q).await?;
+            let mut res = json_ok(body);
+            if let Some(link) = link {
+                res.headers_mut().insert(header::LINK, link);
+            }
+            Ok(res)
+        }
+        .await;
         answered.unwrap_or_else(rendered)
     }
 
@@ -245,20 +238,16 @@ impl Hot {
         headers: &HeaderMap,
         uri: &axum::http::Uri,
     ) -> HotResponse {
-        let answered = if route == HotRoute::AvStream {
-            let id = uri.path().get(AV_STREAM.len()..).unwrap_or_default();
-            live_streams::get_body(&self.state, actor, headers, id)
-                .await
-                .map(json_ok)
-        } else {
-            match query_of(uri) {
-                Ok(q) => live_streams::list_body(&self.state, actor, headers, uri.path(), &q)
-                    .await
-                    .map(json_ok),
-                Err(e) => Err(e.into()),
+        let answered: Result<_, ApiError<ApiVideo>> = async {
+            if route == HotRoute::AvStream {
+                let id = uri.path().get(AV_STREAM.len()..).unwrap_or_default();
+                return live_streams::get_body(&self.state, actor, headers, id).await;
             }
-        };
-        answered.unwrap_or_else(rendered::<ApiVideo>)
+            let q = query_of(uri)?;
+            live_streams::list_body(&self.state, actor, headers, uri.path(), &q).await
+        }
+        .await;
+        answered.map(json_ok).unwrap_or_else(rendered)
     }
 
     /// `GET /sg/v1/me`, as the routed handler answers it.

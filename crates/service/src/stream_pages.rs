@@ -34,11 +34,14 @@ struct Found {
     items: Option<Vec<Arc<CachedStream>>>,
 }
 
-/// A rendered list page and what its caller needs besides the body.
+/// A rendered list page and where the next page starts, if there is one.
 pub struct RenderedPage {
     pub body: Bytes,
-    pub total: i64,
     pub next: Option<After>,
+}
+
+fn unrenderable() -> Error {
+    Error::Internal("a list page could not be rendered".into())
 }
 
 impl Services {
@@ -134,24 +137,18 @@ impl Services {
         variant: &str,
         render: impl FnOnce(&[Arc<CachedStream>], &StreamPage) -> Option<Bytes>,
     ) -> Result<RenderedPage, Error> {
-        let body = match found.page.bodies.get(rendering, variant, epoch) {
-            Some(body) => body,
+        let (body, page) = match found.page.bodies.get(rendering, variant, epoch) {
+            Some(body) => (body, found.page),
             None => {
                 let (items, page) = self.items_of(actor, found).await?;
-                let body = render(&items, &page)
-                    .ok_or_else(|| Error::Internal("a list page could not be rendered".into()))?;
+                let body = render(&items, &page).ok_or_else(unrenderable)?;
                 page.bodies.set(rendering, variant, epoch, body.clone());
-                return Ok(RenderedPage {
-                    body,
-                    total: page.total,
-                    next: page.next.clone(),
-                });
+                (body, page)
             }
         };
         Ok(RenderedPage {
             body,
-            total: found.page.total,
-            next: found.page.next.clone(),
+            next: page.next.clone(),
         })
     }
 
@@ -224,33 +221,9 @@ impl Services {
         self.remember_page(generation, key, rows, limit, -1)
     }
 
-    /// Page `page` (from 1) of `page_size`, filtered by exact name and/or stream key, with the
-    /// total matching. A page starts where the previous page ended when that page is
-    /// remembered (keyset: its cost does not grow with the page number or the scope), else
-    /// after skipping the pages before it on the index.
-    pub async fn search_streams(
-        &self,
-        actor: &Actor,
-        name: Option<&str>,
-        stream_key: Option<&str>,
-        page: i64,
-        page_size: i64,
-    ) -> Result<(Vec<Arc<CachedStream>>, i64), Error> {
-        match self
-            .search_page(actor, name, stream_key, page, page_size)
-            .await?
-        {
-            None => Ok((vec![], 0)),
-            Some(found) => {
-                let (items, page) = self.items_of(actor, found).await?;
-                Ok((items, page.total))
-            }
-        }
-    }
-
-    /// `search_streams`' body in `rendering` for `variant`, kept with the page while none of
-    /// the streams changes (`render` makes it from the page's streams and the total when it
-    /// must).
+    /// The body of page `page` (from 1) of `page_size`, filtered by exact name and/or stream
+    /// key, in `rendering` for `variant`: kept with the page while none of the streams changes
+    /// (`render` makes it from the page's streams and the total matching when it must).
     pub async fn search_streams_body(
         &self,
         actor: &Actor,
@@ -265,8 +238,7 @@ impl Services {
             .search_page(actor, name, stream_key, page, page_size)
             .await?
         {
-            None => render(&[], 0)
-                .ok_or_else(|| Error::Internal("a list page could not be rendered".into()))?,
+            None => render(&[], 0).ok_or_else(unrenderable)?,
             Some(found) => {
                 self.body_of(actor, epoch, found, rendering, variant, |items, p| {
                     render(items, p.total)
@@ -278,7 +250,10 @@ impl Services {
         Ok(rendered)
     }
 
-    /// The page `search_streams` names; `None` when no stream can match.
+    /// The page `search_streams_body` names; `None` when no stream can match. A page starts
+    /// where the previous page ended when that page is remembered (keyset: its cost does not
+    /// grow with the page number or the scope), else after skipping the pages before it on the
+    /// index.
     async fn search_page(
         &self,
         actor: &Actor,

@@ -23,7 +23,6 @@ use std::net::SocketAddr;
 
 use crate::auth::{authenticate_any, is_access_token};
 use crate::error::{ApiError, Dialect};
-use crate::ratelimit_headers::RateSlot;
 use crate::routes::{Body, DialectDoc, Need, Routes};
 use crate::{perm, AppState};
 use domain::RateDecision as Decision;
@@ -156,9 +155,7 @@ async fn guard(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
     let (rate, result) = admit(&state, &parts.headers, addr).await;
-    if let (Some(slot), Some(d)) = (parts.extensions.get::<RateSlot>(), rate) {
-        slot.report(d);
-    }
+    crate::auth::report_rate(&parts, rate);
     match result {
         Ok(actor) => {
             parts.extensions.insert(actor);
