@@ -376,6 +376,21 @@ pub const SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
+    Setting {
+        file: Some("playback_url"),
+        env: "STREAMGATE_PLAYBACK_URL",
+        flag: None,
+        default: "`http://<host>/hls`",
+        doc: "where viewers fetch HLS (`<this>/<playbackId>/index.m3u8`): Livepeer's playback info and api.video's `assets` name it",
+        apply: |c, s| {
+            let url = non_empty(s)?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("must be an http:// or https:// URL (got {url:?})"));
+            }
+            c.http.playback_url = Some(url);
+            Ok(())
+        },
+    },
 ];
 
 pub const DEFAULT_FILE: &str = "streamgate.toml";

@@ -1,7 +1,9 @@
 // Livepeer's published JavaScript client (npm `livepeer`) against a running streamgate.
 // Env: SG_LIVEPEER_URL (http://127.0.0.1:PORT/api), SG_KEY (full-access key), SG_REVOKED_KEY.
 // Run by tests/livepeer_clients.rs with cwd tests/clients; exits non-zero on the first failure.
+import { createPrivateKey, createPublicKey } from "node:crypto";
 import { Livepeer } from "livepeer";
+import { HTTPClient } from "livepeer/lib/http.js";
 
 const serverURL = process.env.SG_LIVEPEER_URL;
 const lp = new Livepeer({ apiKey: process.env.SG_KEY, serverURL });
@@ -55,4 +57,70 @@ check((await status(lp.stream.get(created.id))) === 404, "a deleted stream is a 
 
 const revoked = new Livepeer({ apiKey: process.env.SG_REVOKED_KEY, serverURL });
 check((await status(revoked.stream.create({ name: "nope" }))) === 401, "a revoked key gets a 401");
+
+// Signing keys and playback info. The SDK's SigningKey schema has no `privateKey` (zod strips it),
+// so the raw bodies are read through the SDK's own response hook.
+let lastStatus = 0;
+let lastBody = Promise.resolve("");
+const hooked = new HTTPClient().addHook("response", (res) => {
+  lastStatus = res.status;
+  lastBody = res.clone().text();
+});
+const lpRaw = new Livepeer({ apiKey: process.env.SG_KEY, serverURL, httpClient: hooked });
+const rawJSON = async () => JSON.parse((await lastBody) || "null");
+
+// accessControl.create() sends no body (the client has no `name` parameter) and only parses a 200.
+const keyRes = await lpRaw.accessControl.create();
+const createdRaw = await rawJSON();
+check(keyRes.statusCode === 200, `accessControl.create answers 200, the only status this client parses (got ${keyRes.statusCode})`);
+const key = keyRes.signingKey;
+check(key?.id && typeof key.publicKey === "string" && key.publicKey.length > 0, "accessControl.create returns a key with an id and a publicKey");
+check(typeof createdRaw?.privateKey === "string" && createdRaw.privateKey.length > 0, "the create response carries a privateKey");
+check(typeof key.createdAt === "number" && key.disabled !== true, "createdAt is a number and the key is enabled");
+const privPem = Buffer.from(createdRaw.privateKey, "base64").toString();
+const pubPem = Buffer.from(key.publicKey, "base64").toString();
+check(privPem.startsWith("-----BEGIN PRIVATE KEY-----") && pubPem.startsWith("-----BEGIN PUBLIC KEY-----"),
+  "privateKey/publicKey are base64 of PKCS#8 / SPKI PEM (what signAccessJwt expects)");
+const priv = createPrivateKey(privPem);
+check(priv.asymmetricKeyType === "ec" && priv.asymmetricKeyDetails?.namedCurve === "prime256v1", "the key pair is ECDSA P-256 (ES256)");
+check(createPublicKey(priv).export({ type: "spki", format: "pem" }).trim() === pubPem.trim(), "publicKey matches privateKey");
+
+const keys = (await lpRaw.accessControl.getAll()).data ?? [];
+check(keys.some((k) => k.id === key.id), "accessControl.getAll lists it");
+const listed = ((await rawJSON()) ?? []).find((k) => k.id === key.id);
+check(listed && listed.privateKey == null, "the listed key has no privateKey");
+
+const gotKey = (await lpRaw.accessControl.get(key.id)).signingKey;
+check(gotKey?.id === key.id && gotKey.publicKey === key.publicKey, "accessControl.get returns it");
+check((await rawJSON())?.privateKey == null, "a fetched key has no privateKey");
+
+check((await lp.accessControl.update({ disabled: true }, key.id)).statusCode === 204, "accessControl.update {disabled} answers 204");
+check((await lp.accessControl.get(key.id)).signingKey?.disabled === true, "the key reads back disabled");
+check((await lp.accessControl.update({ name: "renamed" }, key.id)).statusCode === 204, "accessControl.update {name} answers 204");
+const renamed = (await lp.accessControl.get(key.id)).signingKey;
+check(renamed?.name === "renamed" && renamed.disabled === true, "the key reads back renamed and still disabled");
+
+const privStream = (await lp.stream.create({ name: "js-sdk private", playbackPolicy: { type: "jwt" } })).stream;
+check(privStream?.playbackPolicy?.type === "jwt", "stream.create keeps playbackPolicy {type: jwt}");
+const pid = privStream.playbackId;
+const info = (await lp.playback.get(pid)).playbackInfo;
+check(info?.type === "live", "playback.get of a stream's playbackId has type live");
+check(info.meta.live === 0, "meta.live is 0 for an idle stream");
+check(info.meta.playbackPolicy?.type === "jwt", "meta.playbackPolicy.type is jwt");
+check((info.meta.source ?? []).some((s) => s.hrn === "HLS (TS)" && s.url.endsWith(`/${pid}/index.m3u8`)),
+  "meta.source has the HLS url ending in /<playbackId>/index.m3u8");
+let missing = null;
+try {
+  await lpRaw.playback.get("doesnotexist");
+} catch (e) {
+  missing = e;
+}
+// A JSON 404 surfaces as errors.ErrorT (no statusCode on it); any other 404 as SDKError.statusCode.
+check(missing && lastStatus === 404 && (missing.name === "ErrorT" || missing.statusCode === 404),
+  `playback.get of an unknown id is a 404 (${missing?.name}, status ${lastStatus})`);
+await lp.stream.delete(privStream.id);
+
+check((await lp.accessControl.delete(key.id)).statusCode === 204, "accessControl.delete answers 204");
+check((await status(lp.accessControl.get(key.id))) === 404, "a deleted signing key is a 404");
+
 console.log("livepeer javascript client: all good");

@@ -4,6 +4,7 @@ Env: SG_LIVEPEER_URL (http://127.0.0.1:PORT/api), SG_KEY (a full-access key), SG
 Run by tests/it/livepeer_clients.rs; exits non-zero on the first broken expectation.
 """
 
+import base64
 import os
 import re
 import sys
@@ -69,4 +70,71 @@ try:
 except (errors.SDKError, errors.Error) as e:
     status = getattr(e, "status_code", None) or getattr(getattr(e, "raw_response", None), "status_code", None)
     check(status == 401, f"a revoked key gets a 401 ({type(e).__name__}: {str(e)[:80]})")
+
+# Signing keys and playback info. The client's SigningKey model has no `private_key` (pydantic drops
+# unknown fields), so the raw bodies are read from the response's http_meta.
+# access_control.create() sends no body (it takes no `name`) and only parses a 200: a 201 makes it
+# raise a pydantic ValidationError.
+try:
+    key_res = lp.access_control.create()
+except Exception as e:  # a 201 lands here as a pydantic ValidationError
+    sys.exit(f"FAILED: access_control.create raised {type(e).__name__}: {str(e)[:160]}")
+check(key_res.http_meta.response.status_code == 200, "access_control.create answers 200")
+key = key_res.signing_key
+check(key is not None and key.id and key.public_key, "access_control.create returns a key with an id and a public_key")
+private_key = key_res.http_meta.response.json().get("privateKey")
+check(isinstance(private_key, str) and private_key, "the create response carries a privateKey")
+check(isinstance(key.created_at, float) and key.disabled is not True, "createdAt is a number and the key is enabled")
+check(
+    base64.b64decode(private_key).startswith(b"-----BEGIN PRIVATE KEY-----")
+    and base64.b64decode(key.public_key).startswith(b"-----BEGIN PUBLIC KEY-----"),
+    "privateKey/publicKey are base64 of PKCS#8 / SPKI PEM",
+)
+
+keys_res = lp.access_control.get_all()
+check(any(k.id == key.id for k in keys_res.data or []), "access_control.get_all lists it")
+listed = [k for k in keys_res.http_meta.response.json() if k.get("id") == key.id]
+check(listed and listed[0].get("privateKey") is None, "the listed key has no privateKey")
+
+got_res = lp.access_control.get(key_id=key.id)
+check(got_res.signing_key.id == key.id and got_res.signing_key.public_key == key.public_key, "access_control.get returns it")
+check(got_res.http_meta.response.json().get("privateKey") is None, "a fetched key has no privateKey")
+
+res = lp.access_control.update(key_id=key.id, request_body={"disabled": True})
+check(res.http_meta.response.status_code == 204, "access_control.update {disabled} answers 204")
+check(lp.access_control.get(key_id=key.id).signing_key.disabled is True, "the key reads back disabled")
+res = lp.access_control.update(key_id=key.id, request_body={"name": "renamed"})
+check(res.http_meta.response.status_code == 204, "access_control.update {name} answers 204")
+renamed = lp.access_control.get(key_id=key.id).signing_key
+check(renamed.name == "renamed" and renamed.disabled is True, "the key reads back renamed and still disabled")
+
+private = lp.stream.create(request={"name": "py-sdk private", "playback_policy": {"type": "jwt"}}).stream
+check(private.playback_policy is not None and private.playback_policy.type == "jwt", "stream.create keeps playbackPolicy {type: jwt}")
+pid = private.playback_id
+info = lp.playback.get(id=pid).playback_info
+check(info is not None and info.type == "live", "playback.get of a stream's playbackId has type live")
+check(info.meta.live == 0, "meta.live is 0 for an idle stream")
+check(info.meta.playback_policy and info.meta.playback_policy.type == "jwt", "meta.playbackPolicy.type is jwt")
+check(
+    any(s.hrn == "HLS (TS)" and s.url.endswith(f"/{pid}/index.m3u8") for s in info.meta.source),
+    "meta.source has the HLS url ending in /<playbackId>/index.m3u8",
+)
+# A JSON 404 raises errors.Error (no status on it); any other 404 raises SDKError with status_code.
+try:
+    lp.playback.get(id="doesnotexist")
+    sys.exit("FAILED: playback.get of an unknown id succeeded")
+except errors.SDKError as e:
+    check(e.status_code == 404, f"playback.get of an unknown id is a 404 (SDKError {e.status_code})")
+except errors.Error as e:
+    check(True, f"playback.get of an unknown id is a JSON 404 (errors.Error {e})")
+lp.stream.delete(id=private.id)
+
+res = lp.access_control.delete(key_id=key.id)
+check(res.http_meta.response.status_code == 204, "access_control.delete answers 204")
+try:
+    lp.access_control.get(key_id=key.id)
+    sys.exit("FAILED: a deleted signing key is still returned")
+except (errors.SDKError, errors.Error) as e:
+    status = getattr(e, "status_code", None) or getattr(getattr(e, "raw_response", None), "status_code", None)
+    check(status == 404, f"a deleted signing key is a 404 ({type(e).__name__})")
 print("livepeer python client: all good")

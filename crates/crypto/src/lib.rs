@@ -4,6 +4,7 @@ pub mod ingest_secret;
 pub mod jwt;
 pub mod key_secret;
 pub mod password;
+pub mod playback_jwt;
 pub mod vault;
 
 pub use domain::{random_base62, SecretString, BASE62};

@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod json;
 pub mod metrics;
 mod ops;
+pub mod playback_url;
 pub mod ratelimit;
 mod ratelimit_headers;
 pub mod routes;

@@ -50,6 +50,8 @@ pub struct Metrics {
     requests: RwLock<HashMap<String, RouteSeries>>,
     auth_failures: Counters,
     ingest_decisions: Counters,
+    /// Read (playback) decisions by media server and outcome.
+    read_decisions: Counters,
     connections_open: AtomicU64,
     connection_cap: AtomicU64,
     /// By `Closed as usize`.
@@ -211,6 +213,10 @@ impl Metrics {
         self.ingest_decisions.add((server, outcome));
     }
 
+    pub fn read_decision(&self, server: &'static str, outcome: &'static str) {
+        self.read_decisions.add((server, outcome));
+    }
+
     pub fn connection_opened(&self) {
         self.connections_open.fetch_add(1, Relaxed);
     }
@@ -328,6 +334,14 @@ impl Metrics {
         out.push_str("# TYPE streamgate_ingest_decisions_total counter\n");
         for ((server, outcome), n) in self.ingest_decisions.snapshot() {
             let _ = writeln!(out, "streamgate_ingest_decisions_total{{server=\"{server}\",outcome=\"{outcome}\"}} {n}");
+        }
+        out.push_str("# HELP streamgate_read_decisions_total Playback (read) decisions by media server and outcome.\n");
+        out.push_str("# TYPE streamgate_read_decisions_total counter\n");
+        for ((server, outcome), n) in self.read_decisions.snapshot() {
+            let _ = writeln!(
+                out,
+                "streamgate_read_decisions_total{{server=\"{server}\",outcome=\"{outcome}\"}} {n}"
+            );
         }
         out.push_str("# HELP streamgate_http_connections_open Client connections open now.\n");
         out.push_str("# TYPE streamgate_http_connections_open gauge\n");

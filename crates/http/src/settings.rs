@@ -11,6 +11,9 @@ pub struct Settings {
     pub metrics_token: Option<domain::SecretString>,
     /// The publish URL the dashboard shows (else `rtmp://<host the dashboard was reached at>:1935/live`).
     pub rtmp_url: Option<String>,
+    /// Where viewers fetch HLS: `<this>/<playbackId>/index.m3u8` (else `http://<host the API
+    /// was reached at>/hls`). Rendered in Livepeer's playback info and api.video's `assets`.
+    pub playback_url: Option<String>,
     /// A connection that has not sent a complete request head this long after it opened (or
     /// after the head's first byte, on a kept-alive connection) is closed.
     pub header_timeout: Duration,
@@ -29,6 +32,7 @@ impl Default for Settings {
             cookie_secure: false,
             metrics_token: None,
             rtmp_url: None,
+            playback_url: None,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             body_timeout: Duration::from_secs(30),

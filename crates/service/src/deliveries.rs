@@ -267,7 +267,10 @@ impl Services {
     /// (any spelling, IPv6 included) is itself checked; a name is resolved once, every address
     /// must be deliverable, and the client is pinned to them (no DNS rebinding between the check
     /// and the connection). Redirects are not followed.
-    async fn pinned_client(&self, url: &reqwest::Url) -> Result<reqwest::Client, (String, bool)> {
+    pub(crate) async fn pinned_client(
+        &self,
+        url: &reqwest::Url,
+    ) -> Result<reqwest::Client, (String, bool)> {
         let port = url.port_or_known_default().unwrap_or(443);
         let target = webhook::target(url).map_err(|e| (e.to_string(), false))?;
         let (host, addrs): (Option<String>, Vec<SocketAddr>) = match target {

@@ -10,6 +10,8 @@
 //! per (token, address, reason) and minute, written by `run_ingest_housekeeping` (see
 //! `ingest_refusals`), so a flood of refused hooks cannot turn into a flood of writes.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 pub use super::ingest_throttle::IngestThrottle;
@@ -92,6 +94,10 @@ pub enum PublishDecision {
         /// The account whose stream or key allowed it.
         account: Uuid,
         session: Option<Uuid>,
+        /// The name the stream must be published under instead of the one asked for: its
+        /// playback id, when it was asked for by stream key (nginx-rtmp renames it on a 3xx), so
+        /// the key never names what viewers fetch.
+        rename: Option<String>,
     },
     /// Why; and the account whose stream was refused, when the stream is known.
     Refused(&'static str, Option<Uuid>),
@@ -151,16 +157,47 @@ impl Services {
                 via,
                 account,
                 session: None,
+                ..
             } => self.audit_publish(req, Some(*account), via).await,
             PublishDecision::Throttled => {}
         }
         Ok(decision)
     }
 
-    async fn decide(&self, req: &PublishRequest) -> Result<PublishDecision, Error> {
-        // (a) The stream name is a stream key.
+    /// The stream a publish names by its key: either the stream name is the key, or the stream
+    /// name is the stream's playback id and the query carries its key (`live/<playbackId>?key=…`,
+    /// the scheme for media servers that cannot rename a publish: SRS, MediaMTX). With the
+    /// name the stream must be published under, when that is not the one asked for.
+    async fn keyed_stream(
+        &self,
+        req: &PublishRequest,
+    ) -> Result<Option<(Arc<StreamRecord>, [u8; 32], Option<String>)>, Error> {
         let key_hash = sha256(req.stream.as_bytes());
         if let Some(rec) = self.verifier.stream_by_key_hash(&key_hash).await? {
+            let rename = Some(rec.playback_id.clone()).filter(|p| *p != req.stream);
+            return Ok(Some((rec, key_hash, rename)));
+        }
+        let Some(s) = self.stream_by_playback_id(&req.stream).await? else {
+            return Ok(None);
+        };
+        let key = s.stream.stream_key.expose().as_bytes();
+        if !req
+            .candidates()
+            .any(|c| constant_time_eq(c.as_bytes(), key))
+        {
+            return Ok(None);
+        }
+        let key_hash = sha256(key);
+        Ok(self
+            .verifier
+            .stream_by_key_hash(&key_hash)
+            .await?
+            .map(|rec| (rec, key_hash, None)))
+    }
+
+    async fn decide(&self, req: &PublishRequest) -> Result<PublishDecision, Error> {
+        // (a) The stream name is a stream key (or a playback id, with the key in the query).
+        if let Some((rec, key_hash, rename)) = self.keyed_stream(req).await? {
             if let Some(why) = unpublishable(&rec) {
                 return Ok(PublishDecision::Refused(why, Some(rec.account_id)));
             }
@@ -200,6 +237,7 @@ impl Services {
                 via: "stream_key",
                 account: rec.account_id,
                 session: Some(id),
+                rename,
             });
         }
         // (b), (c) The path is an Edgecast DirPath of the account (and environment) that owns
@@ -235,6 +273,7 @@ impl Services {
                     via: "edgecast",
                     account: k.account_id,
                     session: None,
+                    rename: None,
                 });
             }
             let scope = Scope {
@@ -262,6 +301,7 @@ impl Services {
                         via: "edgecast_global",
                         account: k.account_id,
                         session: None,
+                        rename: None,
                     });
                 }
             }
@@ -283,6 +323,7 @@ impl Services {
                             via: "rtmp_credential",
                             account: k.account_id,
                             session: None,
+                            rename: None,
                         });
                     }
                 }
@@ -296,38 +337,6 @@ impl Services {
         Ok(PublishDecision::Refused(reason, None))
     }
 
-    /// May a viewer read this stream (MediaMTX `read`)? Named by playback id (or key); only
-    /// live streams whose playback policy is public.
-    pub async fn may_read(&self, name: &str) -> Result<bool, Error> {
-        fn public(settings: &serde_json::Map<String, serde_json::Value>) -> bool {
-            let policy = settings
-                .get("playbackPolicy")
-                .and_then(|p| p.get("type"))
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("public");
-            policy == "public"
-        }
-        if let Some(s) = self.stream_by_playback_id(name).await? {
-            return Ok(!s.stream.suspended && public(&s.stream.settings));
-        }
-        if name.len() > caps::STREAM {
-            return Ok(false);
-        }
-        let Some(rec) = self
-            .verifier
-            .stream_by_key_hash(&sha256(name.as_bytes()))
-            .await?
-            .filter(|r| r.deleted_at.is_none() && !r.suspended)
-        else {
-            return Ok(false);
-        };
-        let settings = match serde_json::from_str(&rec.settings) {
-            Ok(serde_json::Value::Object(m)) => m,
-            _ => return Ok(false),
-        };
-        Ok(public(&settings))
-    }
-
     /// The publish ended (nginx-rtmp `publish_done`, SRS `on_unpublish`): close the session and
     /// mark the stream idle.
     pub async fn end_publish(&self, req: &PublishRequest) -> Result<(), Error> {
@@ -336,11 +345,18 @@ impl Services {
         }
         let capped = req.with_capped_addr();
         let req = capped.as_ref().unwrap_or(req);
-        if let Some(rec) = self
+        // Named by its key, or by its playback id (renamed by nginx-rtmp, or published so).
+        let mut rec = self
             .verifier
             .stream_by_key_hash(&sha256(req.stream.as_bytes()))
-            .await?
-        {
+            .await?;
+        if rec.is_none() {
+            if let Some(s) = self.stream_by_playback_id(&req.stream).await? {
+                let key_hash = sha256(s.stream.stream_key.expose().as_bytes());
+                rec = self.verifier.stream_by_key_hash(&key_hash).await?;
+            }
+        }
+        if let Some(rec) = rec {
             let deliveries = self
                 .broadcast_deliveries(&rec, super::deliveries::EVENT_ENDED)
                 .await?;

@@ -16,6 +16,8 @@ pub mod ingest_throttle;
 pub mod ingest_tokens;
 pub mod keys;
 pub mod passwords;
+pub mod playback;
+pub mod playback_keys;
 pub mod ratelimits;
 pub mod retention;
 pub mod settings;
@@ -76,6 +78,8 @@ pub struct Services {
     pub credential_uses: credential_uses::CredentialUses,
     /// The store's health, as the background probe last found it (`/healthz`, `/readyz`).
     health: health::HealthState,
+    /// The read decision's bounded memories (checked JWTs, webhook answers).
+    playback: playback::PlaybackCaches,
 }
 
 impl Services {
@@ -120,6 +124,7 @@ impl Services {
             ),
             sign_in_pruned_at: Default::default(),
             health,
+            playback: Default::default(),
         })
     }
 

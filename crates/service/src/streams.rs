@@ -235,6 +235,8 @@ impl Services {
         let mut settings = req.settings;
         settings.remove(RESTREAMS);
         self.resolve_multistream(actor, &mut settings).await?;
+        self.validate_playback_settings(Scope::of(actor), &mut settings)
+            .await?;
         let now = self.now_ms();
         let stream = Stream {
             id: Uuid::now_v7(),
@@ -293,6 +295,20 @@ impl Services {
             .filter(|s| s.stream.deleted_at.is_none()))
     }
 
+    /// A stream of the caller's account and environment by its playback id (Livepeer's
+    /// playback info): what a viewer would be asked for, never its key.
+    pub async fn playback_stream(
+        &self,
+        actor: &Actor,
+        playback_id: &str,
+    ) -> Result<Arc<CachedStream>, Error> {
+        actor.require(Permission(Resource::Streams, Action::Read))?;
+        self.stream_by_playback_id(playback_id)
+            .await?
+            .filter(|s| in_scope(actor, &s.stream))
+            .ok_or(Error::NotFound("playback id"))
+    }
+
     /// Changes only what the patch names, on the stream as it is when the change is written
     /// (under its row's lock), so two concurrent patches (a suspension and a rename, say) both
     /// hold.
@@ -316,6 +332,8 @@ impl Services {
         let mut settings = patch.settings;
         settings.remove(RESTREAMS);
         self.resolve_multistream(actor, &mut settings).await?;
+        self.validate_playback_settings(Scope::of(actor), &mut settings)
+            .await?;
         let now = self.now_ms();
         let edit = |rec: StreamRecord| {
             let mut s = self.open_stream(rec)?;

@@ -19,7 +19,7 @@ use quick_cache::sync::Cache;
 
 use crypto::ParsedKey;
 use domain::clock::Clock;
-use domain::{IngestToken, KeyCounters, KeyInfo, VerifyCode};
+use domain::{IngestToken, KeyCounters, KeyInfo, PlaybackKey, VerifyCode};
 use store::stream_keys::STREAM_KEY_CHANGED;
 use store::{Store, StoreResult, StreamKeyRecord, StreamRecord};
 
@@ -85,6 +85,8 @@ pub struct Verifier {
     instances: Cache<String, Cached<Arc<Vec<StreamKeyRecord>>>>,
     /// Media servers' ingest tokens by the hash of their secret (ingest hooks).
     ingest_tokens: Cache<[u8; 32], Cached<Arc<IngestToken>>>,
+    /// Playback signing keys by the hash of their public key (playback JWTs name it).
+    playback_keys: Cache<[u8; 32], Cached<Arc<PlaybackKey>>>,
     epoch: Instant,
     /// Milliseconds since `epoch` of the last successful sync with the change log; -1 = never.
     synced_at: AtomicI64,
@@ -124,6 +126,7 @@ impl Verifier {
             streams: Cache::new(capacity),
             instances: Cache::new(INSTANCE_CAPACITY),
             ingest_tokens: Cache::new(INGEST_TOKEN_CAPACITY),
+            playback_keys: Cache::new(INGEST_TOKEN_CAPACITY),
             epoch: Instant::now(),
             synced_at: AtomicI64::new(-1),
             generation: AtomicU64::new(0),
@@ -231,6 +234,19 @@ impl Verifier {
     ) -> StoreResult<Option<Arc<IngestToken>>> {
         self.through(&self.ingest_tokens, *hash, async {
             Ok(self.store.ingest_token_by_hash(hash).await?.map(Arc::new))
+        })
+        .await
+    }
+
+    /// The playback signing key whose public key hashes to `hash` (disabled ones too: the
+    /// caller refuses them). Cached; the change log drops a key when it is created, changed or
+    /// deleted, on every instance.
+    pub async fn playback_key_by_hash(
+        &self,
+        hash: &[u8; 32],
+    ) -> StoreResult<Option<Arc<PlaybackKey>>> {
+        self.through(&self.playback_keys, *hash, async {
+            Ok(self.store.playback_key_by_hash(hash).await?.map(Arc::new))
         })
         .await
     }
@@ -376,6 +392,7 @@ impl Verifier {
                 self.streams.clear();
                 self.instances.clear();
                 self.ingest_tokens.clear();
+                self.playback_keys.clear();
                 self.objects.clear();
             }
             for c in changes {
@@ -387,6 +404,7 @@ impl Verifier {
                     self.cache.remove(&h);
                     self.streams.remove(&h);
                     self.ingest_tokens.remove(&h);
+                    self.playback_keys.remove(&h);
                 }
                 if c.kind == STREAM_KEY_CHANGED {
                     self.instances.clear();

@@ -12,6 +12,7 @@ pub mod group;
 pub mod ingest_tokens;
 pub mod keys;
 pub mod pg_reach;
+pub mod playback_keys;
 pub mod postgres;
 #[cfg(test)]
 mod query_plans;
@@ -41,6 +42,7 @@ pub use credentials::{CredentialRecord, CredentialStore};
 pub use group::{GroupStore, GroupWrite};
 pub use ingest_tokens::IngestTokenStore;
 pub use keys::KeyStore;
+pub use playback_keys::{PlaybackKeyPatch, PlaybackKeyStore};
 pub use ratelimits::{RateLimitStore, WindowCount};
 pub use sessions::SessionStore;
 pub use stream_keys::{StreamKeyRecord, StreamKeyStore};
@@ -146,6 +148,7 @@ pub trait Store:
     + GroupStore
     + RateLimitStore
     + IngestTokenStore
+    + PlaybackKeyStore
     + Send
     + Sync
     + 'static

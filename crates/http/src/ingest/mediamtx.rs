@@ -1,6 +1,7 @@
 //! MediaMTX `authHTTPAddress`: JSON `{user, password, token, ip, action, path, protocol, id,
 //! query}`; 2xx allows. Publishing takes the shared decision; reading follows the stream's
-//! playback policy (public streams may be read by anyone, by playback id or key). The ingest
+//! playback policy through the shared read decision (`Services::authorize_read`), by
+//! playback id only; a reader's JWT may come as its token or as `?jwt=` in its query. The ingest
 //! token is on `authHTTPAddress` (`http://…/ingest/mediamtx?token=…`); the body's own `token`
 //! field is the publisher's or reader's, not ours.
 
@@ -8,9 +9,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use serde::Deserialize;
 
-use super::{caller, metric_outcome, parse_query};
+use super::{caller, decide_read, metric_outcome, parse_query};
 use crate::AppState;
 use service::ingest::{PublishDecision, PublishRequest};
+use service::playback::{ReadDecision, ReadRequest};
 
 #[derive(Deserialize)]
 pub struct AuthRequest {
@@ -18,6 +20,9 @@ pub struct AuthRequest {
     user: String,
     #[serde(default)]
     password: String,
+    /// The publisher's or reader's own token (MediaMTX's bearer or `?token=`): a playback JWT.
+    #[serde(default)]
+    token: String,
     #[serde(default)]
     ip: Option<String>,
     action: String,
@@ -46,16 +51,35 @@ pub async fn hook(
         params.push(("user".into(), Some(a.user.clone())));
         params.push(("pass".into(), Some(a.password.clone())));
     }
-    let req = PublishRequest {
-        caller,
-        ingest: "mediamtx",
-        app: app.to_string(),
-        stream: stream.to_string(),
-        params,
-        client_addr: a.ip,
-    };
     match a.action.as_str() {
-        "publish" => match state.svc.authorize_publish(&req).await {
+        "read" | "playback" => {
+            let req = ReadRequest {
+                caller,
+                server: "mediamtx",
+                name: stream.to_string(),
+                params: parse_query(&a.query),
+                jwt_header: Some(a.token).filter(|t| !t.is_empty()),
+                origin: None,
+                client_addr: a.ip,
+            };
+            match decide_read(&state, &req).await {
+                Ok(ReadDecision::Allowed { .. }) => StatusCode::OK,
+                Ok(_) => StatusCode::UNAUTHORIZED,
+                Err(status) => status,
+            }
+        }
+        "publish" => match state
+            .svc
+            .authorize_publish(&PublishRequest {
+                caller,
+                ingest: "mediamtx",
+                app: app.to_string(),
+                stream: stream.to_string(),
+                params,
+                client_addr: a.ip,
+            })
+            .await
+        {
             Ok(d) => {
                 state
                     .metrics
@@ -67,14 +91,6 @@ pub async fn hook(
             }
             Err(e) => {
                 tracing::error!(error = %e, "ingest decision failed");
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-        },
-        "read" | "playback" => match state.svc.may_read(stream).await {
-            Ok(true) => StatusCode::OK,
-            Ok(false) => StatusCode::UNAUTHORIZED,
-            Err(e) => {
-                tracing::error!(error = %e, "read decision failed");
                 StatusCode::SERVICE_UNAVAILABLE
             }
         },

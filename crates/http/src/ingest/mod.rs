@@ -7,6 +7,7 @@
 //! valid one the answer is 401 with no body, and nothing is written: no audit row, no session.
 
 pub mod mediamtx;
+pub mod nginx_http;
 pub mod nginx_rtmp;
 pub mod srs;
 
@@ -14,12 +15,13 @@ use std::borrow::Cow;
 
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::routing::post;
+use axum::routing::{get, post};
 
 use crate::routes::{Body, Need, Routes};
 use crate::AppState;
 
 use service::ingest::PublishDecision;
+use service::playback::{ReadDecision, ReadRequest};
 use service::IngestCaller;
 
 /// The media server behind a hook, or the status to answer instead: 401 without a valid ingest
@@ -84,6 +86,17 @@ pub fn routes() -> Routes {
         )
         .body(Method::POST, Body::AnyJson)
         .route(
+            "/ingest/nginx-rtmp/play",
+            post(nginx_rtmp::play),
+            &[(Method::POST, Need::Ingest)],
+        )
+        .body(Method::POST, Body::Form)
+        .route(
+            "/ingest/nginx/auth-request",
+            get(nginx_http::auth_request),
+            &[(Method::GET, Need::Ingest)],
+        )
+        .route(
             "/ingest/mediamtx",
             post(mediamtx::hook),
             &[(Method::POST, Need::Ingest)],
@@ -140,6 +153,29 @@ fn decode(s: &str) -> Cow<'_, str> {
 
 fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
+/// The read decision for `req`, counted in the metrics; Err: the status to answer when it
+/// could not be made (503).
+pub async fn decide_read(state: &AppState, req: &ReadRequest) -> Result<ReadDecision, StatusCode> {
+    match state.svc.authorize_read(req).await {
+        Ok(d) => {
+            let outcome = match &d {
+                ReadDecision::Allowed { .. } => "allowed",
+                ReadDecision::Refused {
+                    presented: false, ..
+                } => "credential_missing",
+                ReadDecision::Refused { .. } => "refused",
+                ReadDecision::Throttled => "throttled",
+            };
+            state.metrics.read_decision(req.server, outcome);
+            Ok(d)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "read decision failed");
+            Err(StatusCode::SERVICE_UNAVAILABLE)
+        }
+    }
 }
 
 pub fn metric_outcome(d: &PublishDecision) -> &'static str {

@@ -6,11 +6,13 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 
-use super::{caller, metric_outcome, parse_query_borrowed};
+use super::{caller, decide_read, metric_outcome, parse_query_borrowed};
 use crate::AppState;
 use service::ingest::{PublishDecision, PublishRequest};
+use service::playback::{ReadDecision, ReadRequest};
 use service::IngestCaller;
 
 const STANDARD: &[&str] = &[
@@ -71,10 +73,10 @@ pub async fn publish(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
+) -> Response {
     let caller = match caller(&state, "nginx-rtmp", &uri, &headers).await {
         Ok(c) => c,
-        Err(status) => return status,
+        Err(status) => return status.into_response(),
     };
     let req = form(&body).into_request(caller);
     match state.svc.authorize_publish(&req).await {
@@ -83,15 +85,52 @@ pub async fn publish(
                 .metrics
                 .ingest_decision("nginx-rtmp", metric_outcome(&d));
             match d {
-                PublishDecision::Allowed { .. } => StatusCode::OK,
-                PublishDecision::Refused(..) => StatusCode::FORBIDDEN,
-                PublishDecision::Throttled => StatusCode::TOO_MANY_REQUESTS,
+                // Published by stream key: nginx-rtmp renames the stream to its playback id
+                // (a 3xx with the new name), so what viewers fetch never names the key.
+                PublishDecision::Allowed {
+                    rename: Some(name), ..
+                } => match HeaderValue::from_str(&name) {
+                    Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+                    Err(_) => StatusCode::OK.into_response(),
+                },
+                PublishDecision::Allowed { .. } => StatusCode::OK.into_response(),
+                PublishDecision::Refused(..) => StatusCode::FORBIDDEN.into_response(),
+                PublishDecision::Throttled => StatusCode::TOO_MANY_REQUESTS.into_response(),
             }
         }
         Err(e) => {
             tracing::error!(error = %e, "ingest decision failed");
-            StatusCode::SERVICE_UNAVAILABLE
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
+    }
+}
+
+/// `on_play`: a viewer asks to play `app/name` (the playback id); its URL's query (`?jwt=…`,
+/// `?token=…`) arrives as extra form fields. 2xx allows, 4xx refuses.
+pub async fn play(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let caller = match caller(&state, "nginx-rtmp", &uri, &headers).await {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
+    let f = form(&body);
+    let req = ReadRequest {
+        caller,
+        server: "nginx-rtmp",
+        name: f.stream,
+        params: f.params,
+        jwt_header: None,
+        origin: None,
+        client_addr: f.client_addr,
+    };
+    match decide_read(&state, &req).await {
+        Ok(ReadDecision::Allowed { .. }) => StatusCode::OK,
+        Ok(_) => StatusCode::FORBIDDEN,
+        Err(status) => status,
     }
 }
 

@@ -1,4 +1,4 @@
-//! SRS `on_publish` / `on_unpublish` (HTTP callbacks): JSON `{action, client_id, ip, vhost, app,
+//! SRS `on_publish` / `on_unpublish` / `on_play` (HTTP callbacks): JSON `{action, client_id, ip, vhost, app,
 //! stream, param, …}`. SRS allows only on HTTP 200 with body `0`. The ingest token is on the
 //! hook URL (`on_publish http://…/ingest/srs?token=…;`), or `Authorization: Bearer`.
 
@@ -6,9 +6,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use serde::Deserialize;
 
-use super::{caller, metric_outcome, parse_query};
+use super::{caller, decide_read, metric_outcome, parse_query};
 use crate::AppState;
 use service::ingest::{PublishDecision, PublishRequest};
+use service::playback::{ReadDecision, ReadRequest};
 
 #[derive(Deserialize)]
 pub struct Callback {
@@ -36,6 +37,22 @@ pub async fn hook(
     let Ok(cb) = serde_json::from_slice::<Callback>(&body) else {
         return (StatusCode::BAD_REQUEST, "1");
     };
+    if cb.action == "on_play" {
+        let req = ReadRequest {
+            caller,
+            server: "srs",
+            name: cb.stream,
+            params: parse_query(&cb.param),
+            jwt_header: None,
+            origin: None,
+            client_addr: cb.ip,
+        };
+        return match decide_read(&state, &req).await {
+            Ok(ReadDecision::Allowed { .. }) => (StatusCode::OK, "0"),
+            Ok(_) => (StatusCode::FORBIDDEN, "1"),
+            Err(status) => (status, "1"),
+        };
+    }
     let req = PublishRequest {
         caller,
         ingest: "srs",
@@ -64,7 +81,7 @@ pub async fn hook(
             }
             (StatusCode::OK, "0")
         }
-        // Other callbacks (on_connect, on_play, …) are not ours to refuse.
+        // Other callbacks (on_connect, on_stop, …) are not ours to refuse.
         _ => (StatusCode::OK, "0"),
     }
 }

@@ -68,16 +68,19 @@ struct RestreamOut {
     stream_key: String,
 }
 
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
-
+/// The stream as api.video renders it; `base` is where viewers fetch it (`playback_url`). A
+/// private stream's asset URLs carry its private token, which every read must present.
 fn render(s: &Stream, base: &str) -> Value {
     let id = ids::encode(PREFIX, s.id);
+    let query = if domain::playback::is_private(&s.settings) {
+        format!("?token={}", service::playback::private_token(s))
+    } else {
+        String::new()
+    };
+    let hls = format!(
+        "{}{query}",
+        crate::playback_url::hls_url(base, &s.playback_id)
+    );
     let mut v = json!({
         "liveStreamId": id,
         "name": s.name,
@@ -91,10 +94,10 @@ fn render(s: &Stream, base: &str) -> Value {
             stream_key: mask(r.stream_key.expose()),
         }).collect::<Vec<_>>(),
         "assets": {
-            "iframe": format!("<iframe src=\"{base}/live/{}\" width=\"100%\" height=\"100%\" frameborder=\"0\" scrolling=\"no\" allowfullscreen=\"true\"></iframe>", s.playback_id),
-            "player": format!("{base}/live/{}", s.playback_id),
-            "hls": format!("{base}/live/{}.m3u8", s.playback_id),
-            "thumbnail": format!("{base}/live/{}/thumbnail.jpg", s.playback_id),
+            "iframe": format!("<iframe src=\"{hls}\" width=\"100%\" height=\"100%\" frameborder=\"0\" scrolling=\"no\" allowfullscreen=\"true\"></iframe>"),
+            "player": hls,
+            "hls": hls,
+            "thumbnail": format!("{base}/{}/thumbnail.jpg{query}", s.playback_id),
         },
         "createdAt": rfc3339(s.created_at),
         "updatedAt": rfc3339(s.updated_at),
@@ -155,7 +158,10 @@ pub async fn create(
             },
         )
         .await?;
-    Ok(axum::Json(render(&stream, &base_url(&headers))))
+    Ok(axum::Json(render(
+        &stream,
+        &crate::playback_url::playback_base(&state.settings, &headers),
+    )))
 }
 
 pub async fn get(
@@ -178,7 +184,11 @@ pub async fn get_body(
     id: &str,
 ) -> AvResult<bytes::Bytes> {
     let stream = state.svc.read_stream(actor, parse_id(id)?).await?;
-    stream_body(&stream, &base_url(headers)).ok_or_else(unrenderable)
+    stream_body(
+        &stream,
+        &crate::playback_url::playback_base(&state.settings, headers),
+    )
+    .ok_or_else(unrenderable)
 }
 
 fn unrenderable() -> super::AvError {
@@ -207,7 +217,10 @@ pub async fn update(
         .svc
         .update_stream(&actor, parse_id(&id)?, patch)
         .await?;
-    Ok(axum::Json(render(&stream, &base_url(&headers))))
+    Ok(axum::Json(render(
+        &stream,
+        &crate::playback_url::playback_base(&state.settings, &headers),
+    )))
 }
 
 pub async fn delete(
@@ -247,7 +260,7 @@ pub async fn list_body(
         .get("streamKey")
         .filter(|v| !v.is_empty())
         .map(String::as_str);
-    let base = base_url(headers);
+    let base = crate::playback_url::playback_base(&state.settings, headers);
     let extra: Vec<(&str, &str)> = name.map(|n| ("name", n)).into_iter().collect();
     // The page's body is kept with it while none of its streams changes.
     let body = state

@@ -2,6 +2,8 @@
 //! endpoint allowlist, streams, sessions, multistream targets and key management.
 //! Errors: `{"errors":["message"]}`.
 
+mod access_control;
+mod playback;
 pub(crate) mod streams;
 mod targets;
 mod tokens;
@@ -124,6 +126,38 @@ pub fn routes() -> Routes {
             "/session/{id}",
             get(streams::session),
             &[(Method::GET, perm!(Sessions: Read))],
+        )
+        .route(
+            "/access-control/signing-key",
+            get(access_control::list).post(access_control::create),
+            &[
+                (Method::GET, perm!(SigningKeys: List)),
+                (Method::POST, perm!(SigningKeys: Create)),
+            ],
+        )
+        .body(
+            Method::POST,
+            Body::json::<access_control::NewSigningKeyBody>(),
+        )
+        .route(
+            "/access-control/signing-key/{id}",
+            get(access_control::get)
+                .patch(access_control::update)
+                .delete(access_control::delete),
+            &[
+                (Method::GET, perm!(SigningKeys: Read)),
+                (Method::PATCH, perm!(SigningKeys: Update)),
+                (Method::DELETE, perm!(SigningKeys: Delete)),
+            ],
+        )
+        .body(
+            Method::PATCH,
+            Body::json::<access_control::SigningKeyPatchBody>(),
+        )
+        .route(
+            "/playback/{id}",
+            get(playback::get),
+            &[(Method::GET, perm!(Streams: Read))],
         )
         .route(
             "/multistream/target",

@@ -1,0 +1,133 @@
+//! nginx `auth_request` in front of HLS (or any file a viewer fetches by playback id):
+//!
+//! ```nginx
+//! location /hls/ {
+//!     auth_request /_streamgate_auth;
+//!     # The playlist's query (the viewer's credential) goes onto its segments' URLs too.
+//!     sub_filter_types application/vnd.apple.mpegurl;
+//!     sub_filter '.ts' '.ts?$args';
+//!     sub_filter_once off;
+//!     alias /var/hls/;
+//! }
+//! location = /_streamgate_auth {
+//!     internal;
+//!     proxy_pass http://127.0.0.1:8080/ingest/nginx/auth-request?token=INGEST_TOKEN;
+//!     proxy_pass_request_body off;
+//!     proxy_set_header Content-Length "";
+//!     proxy_set_header X-Original-URI $request_uri;
+//!     proxy_set_header X-Real-IP $remote_addr;
+//! }
+//! ```
+//!
+//! The original URI names the stream by playback id: `/<prefix>/<playbackId>/<file>` (nginx-rtmp
+//! `hls_nested on`, MediaMTX) or `/<prefix>/<playbackId>.m3u8`, `/<prefix>/<playbackId>-N.ts`.
+//! The viewer's credential is in its query (`jwt`, `token`, `accessKey`) or a `Livepeer-Jwt`
+//! header (the subrequest carries the viewer's headers). Answers 2xx, 401 (no credential where
+//! one is needed) or 403 (refused, or throttled), never with a body: nginx passes 401 and 403 on
+//! to the viewer and treats anything else as an error.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+
+use super::{caller, decide_read, parse_query};
+use crate::AppState;
+use service::playback::{ReadDecision, ReadRequest};
+
+/// The playback ids a viewer's path could name, most likely first: the directory the file is
+/// in, then the file's name without its extension (and without nginx-rtmp's `-N` fragment
+/// number).
+fn candidates(path: &str) -> Vec<&str> {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let mut out = Vec::new();
+    if segments.len() >= 2 {
+        out.push(segments[segments.len() - 2]);
+    }
+    if let Some(file) = segments.last() {
+        let stem = file.rsplit_once('.').map_or(*file, |(s, _)| s);
+        let stem = match stem.rsplit_once('-') {
+            Some((s, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => s,
+            _ => stem,
+        };
+        out.push(stem);
+    }
+    out.retain(|c| !c.is_empty() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric()));
+    out
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+pub async fn auth_request(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> StatusCode {
+    let caller = match caller(&state, "nginx-http", &uri, &headers).await {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
+    let Some(original) = header(&headers, "x-original-uri") else {
+        tracing::warn!("auth-request without X-Original-URI: set `proxy_set_header X-Original-URI $request_uri;`");
+        state.metrics.read_decision("nginx-http", "refused");
+        return StatusCode::FORBIDDEN;
+    };
+    let (path, query) = original.split_once('?').unwrap_or((&original, ""));
+    // The first candidate that names a stream; else the first, refused as unknown.
+    let mut name = None;
+    for c in candidates(path) {
+        match state.svc.stream_by_playback_id(c).await {
+            Ok(Some(_)) => {
+                name = Some(c);
+                break;
+            }
+            Ok(None) => name = name.or(Some(c)),
+            Err(e) => {
+                tracing::error!(error = %e, "read decision failed");
+                return StatusCode::SERVICE_UNAVAILABLE;
+            }
+        }
+    }
+    let req = ReadRequest {
+        caller,
+        server: "nginx-http",
+        name: name.unwrap_or_default().to_string(),
+        params: parse_query(query),
+        jwt_header: header(&headers, "livepeer-jwt"),
+        origin: header(&headers, "origin"),
+        client_addr: header(&headers, "x-real-ip"),
+    };
+    match decide_read(&state, &req).await {
+        Ok(ReadDecision::Allowed { .. }) => StatusCode::OK,
+        Ok(ReadDecision::Refused {
+            presented: false, ..
+        }) => StatusCode::UNAUTHORIZED,
+        Ok(_) => StatusCode::FORBIDDEN,
+        Err(status) => status,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn playback_ids_from_paths() {
+        assert_eq!(
+            candidates("/hls/abc123/index.m3u8"),
+            vec!["abc123", "index"]
+        );
+        assert_eq!(candidates("/hls/abc123/7.ts?jwt=x"), vec!["abc123", "7"]);
+        assert_eq!(candidates("/hls/abc123.m3u8"), vec!["hls", "abc123"]);
+        assert_eq!(candidates("/hls/abc123-42.ts"), vec!["hls", "abc123"]);
+        assert_eq!(candidates("/x.m3u8"), vec!["x"]);
+        assert!(candidates("/").is_empty());
+        assert!(candidates("/hls/../..%2f/a b").is_empty());
+    }
+}
