@@ -134,6 +134,17 @@ try {
   check(!(await page.content()).includes(sk) && (await page.textContent("main")).includes("800001/live*"), "the stream key is listed masked");
   await shot("stream-keys");
 
+  // A playback signing key: the private key is shown once, then only its fingerprint.
+  await page.goto(`${base}/dashboard/signing-keys`);
+  await page.fill("#signing-key-name", "player tokens");
+  await Promise.all([page.waitForLoadState(), page.click("text=Create signing key")]);
+  const signingKey = (await page.textContent("#new-private-key")).trim();
+  check(/^[0-9A-Za-z+/]{100,}={0,2}$/.test(signingKey), "a signing key's private key is shown once");
+  await page.goto(`${base}/dashboard/signing-keys`);
+  check(!(await page.content()).includes(signingKey) && (await page.locator("tr", { hasText: "player tokens" }).textContent()).includes("Enabled"),
+    "the signing key is listed without its private key");
+  await shot("signing-keys");
+
   // Usage: the requests this test makes with the probe key are counted.
   for (let i = 0; i < 7; i++) {
     const r = await fetch(`${base}/sg/v1/me`, { headers: { "x-api-key": cfg.probeKey } });

@@ -166,6 +166,22 @@ impl Cluster {
             .body(form)
             .send()
             .await
+            .map(|r| crate::common::hook_status(&r))
+            .unwrap()
+    }
+
+    /// Asks instance `on`'s nginx `auth_request` hook whether a viewer may fetch `uri`, from its
+    /// own client address (refused credentials while waiting must not be throttled).
+    async fn read(&self, on: usize, uri: &str) -> u16 {
+        let n = self.calls.fetch_add(1, Ordering::Relaxed);
+        let addr = format!("10.8.{}.{}", n / 250 % 250, n % 250);
+        self.s
+            .http
+            .get(self.node(on).ingest_url("/ingest/nginx/auth-request").await)
+            .header("x-original-uri", uri)
+            .header("x-real-ip", addr)
+            .send()
+            .await
             .unwrap()
             .status()
             .as_u16()
@@ -211,6 +227,9 @@ fn kinds() -> Vec<Box<dyn Change>> {
         Box::new(Suspend::default()),
         Box::new(Resume::default()),
         Box::new(DirPathMoved::default()),
+        Box::new(SigningKeyChanged::disable()),
+        Box::new(SigningKeyChanged::delete()),
+        Box::new(MadePrivate::default()),
     ]
 }
 
@@ -504,5 +523,123 @@ impl Change for DirPathMoved {
         let new = c.publish(on, &self.instance, "cam2", &self.key).await;
         let old = c.publish(on, &self.instance, "cam", &self.key).await;
         new == 200 && old == 403
+    }
+}
+
+/// A playback signing key disabled (or deleted): the JWTs it signed, verified and remembered by
+/// every instance, are refused.
+struct SigningKeyChanged {
+    delete: bool,
+    id: String,
+    uri: String,
+}
+
+impl SigningKeyChanged {
+    fn disable() -> Self {
+        Self {
+            delete: false,
+            id: String::new(),
+            uri: String::new(),
+        }
+    }
+
+    fn delete() -> Self {
+        Self {
+            delete: true,
+            ..Self::disable()
+        }
+    }
+}
+
+#[async_trait]
+impl Change for SigningKeyChanged {
+    fn name(&self) -> &'static str {
+        if self.delete {
+            "playback signing key deleted"
+        } else {
+            "playback signing key disabled"
+        }
+    }
+    async fn prepare(&mut self, c: &Cluster) {
+        let (status, st) = c
+            .admin(
+                0,
+                Method::POST,
+                "/api/stream",
+                Some(
+                    json!({"name": format!("jwt{}", c.next()), "playbackPolicy": {"type": "jwt"}}),
+                ),
+            )
+            .await;
+        assert_eq!(status, 201, "{st}");
+        let (status, k) = c
+            .admin(0, Method::POST, "/api/access-control/signing-key", None)
+            .await;
+        assert_eq!(status, 201, "{k}");
+        self.id = k["id"].as_str().unwrap().to_string();
+        let pb = st["playbackId"].as_str().unwrap();
+        let now = c.s.server.clock.now_ms_for_tests() / 1000;
+        let jwt = streamgate::crypto::playback_jwt::sign(
+            k["privateKey"].as_str().unwrap(),
+            &json!({"sub": pb, "action": "pull", "pub": k["publicKey"], "exp": now + 3600}),
+        )
+        .unwrap();
+        self.uri = format!("/hls/{pb}/index.m3u8?jwt={jwt}");
+    }
+    async fn change(&mut self, c: &Cluster, via: usize) {
+        let path = format!("/api/access-control/signing-key/{}", self.id);
+        let (status, body) = if self.delete {
+            c.admin(via, Method::DELETE, &path, None).await
+        } else {
+            c.admin(via, Method::PATCH, &path, Some(json!({"disabled": true})))
+                .await
+        };
+        assert_eq!(status, 204, "{body}");
+    }
+    async fn honoured(&self, c: &Cluster, on: usize) -> bool {
+        c.read(on, &self.uri).await == 403
+    }
+}
+
+/// An api.video live stream made private: every instance asks viewers for its private token.
+#[derive(Default)]
+struct MadePrivate {
+    id: String,
+    uri: String,
+}
+
+#[async_trait]
+impl Change for MadePrivate {
+    fn name(&self) -> &'static str {
+        "live stream made private"
+    }
+    async fn prepare(&mut self, c: &Cluster) {
+        let (status, st) = c
+            .admin(
+                0,
+                Method::POST,
+                "/live-streams",
+                Some(json!({"name": format!("av{}", c.next()), "public": true})),
+            )
+            .await;
+        assert!(status == 200 || status == 201, "{st}");
+        self.id = st["liveStreamId"].as_str().unwrap().to_string();
+        let hls = st["assets"]["hls"].as_str().unwrap();
+        let path = hls.split("://").nth(1).unwrap();
+        self.uri = path[path.find('/').unwrap()..].to_string();
+    }
+    async fn change(&mut self, c: &Cluster, via: usize) {
+        let (status, body) = c
+            .admin(
+                via,
+                Method::PATCH,
+                &format!("/live-streams/{}", self.id),
+                Some(json!({"public": false})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    async fn honoured(&self, c: &Cluster, on: usize) -> bool {
+        c.read(on, &self.uri).await == 401
     }
 }

@@ -571,3 +571,188 @@ async fn keys_are_edited_and_rerolled_on_the_dashboard() {
     assert_eq!(s.me(&secret).await.status(), 200);
     assert_eq!(s.me(s.secret()).await.status(), 401);
 }
+
+/// The text of the element with `id` (`<code id="…">text</code>`).
+fn element_text(html: &str, id: &str) -> String {
+    let open = format!("id=\"{id}\">");
+    let start = html.find(&open).expect("the element") + open.len();
+    let len = html[start..].find('<').unwrap();
+    html[start..start + len].to_string()
+}
+
+#[tokio::test]
+async fn signing_keys_and_stream_playback_on_the_dashboard() {
+    let s = setup(Backend::Sqlite).await;
+    let svc = s.server.svc().clone();
+    let pw = SecretString::new("admin password 0001".into());
+    svc.create_user(
+        &streamgate::testkit::operator(),
+        s.account.id,
+        "ada",
+        &pw,
+        Role::Admin,
+    )
+    .await
+    .unwrap();
+    let actor = svc.authenticate(s.secret(), None).await.unwrap();
+    let mut b = Browser::new(&s.server.base_url);
+    assert_eq!(b.sign_in("ada", pw.expose()).await.status(), 303);
+    let page = b.get("/dashboard/signing-keys").await.text().await.unwrap();
+    assert!(
+        page.contains("href=\"/dashboard/signing-keys\""),
+        "in the navigation"
+    );
+    assert!(page.contains("No signing keys yet."));
+
+    // Made by the form: the private key is on the answer, once, and never again.
+    let csrf = b.csrf("/dashboard/signing-keys").await;
+    let res = b
+        .post("/dashboard/signing-keys", &[("name", "forged")])
+        .await;
+    assert_eq!(res.status(), 403, "CSRF");
+    let res = b
+        .post(
+            "/dashboard/signing-keys",
+            &[("csrf", &csrf), ("name", "player tokens")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("cannot be shown again"));
+    let private = element_text(&html, "new-private-key");
+    assert!(private.len() > 100, "a base64 PEM: {private}");
+    assert_eq!(
+        html.matches(private.as_str()).count(),
+        1,
+        "shown exactly once"
+    );
+    let keys = svc.list_playback_keys(&actor).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    let k = &keys[0];
+    assert_eq!(k.name, "player tokens");
+    assert!(!k.disabled);
+    let fp = streamgate::service::playback_keys::fingerprint(&k.public_key);
+    let list = b.get("/dashboard/signing-keys").await.text().await.unwrap();
+    assert!(!list.contains(&private), "not on the list page");
+    assert!(list.contains("player tokens") && list.contains(&k.id.to_string()));
+    assert!(list.contains(&fp) && list.contains("Enabled"));
+
+    // Disabled, enabled, disabled: the list and the service agree.
+    let disable = format!("/dashboard/signing-keys/{}/disable", k.id);
+    assert_eq!(b.post(&disable, &[]).await.status(), 403, "CSRF");
+    assert!(!svc.list_playback_keys(&actor).await.unwrap()[0].disabled);
+    let res = b.post(&disable, &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), 303);
+    let list = b
+        .get(res.headers()["location"].to_str().unwrap())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Disabled player tokens"), "the notice");
+    assert!(list.contains("badge bad\">Disabled"));
+    assert!(list.contains(&format!("/dashboard/signing-keys/{}/enable", k.id)));
+    assert!(svc.list_playback_keys(&actor).await.unwrap()[0].disabled);
+    let enable = format!("/dashboard/signing-keys/{}/enable", k.id);
+    assert_eq!(b.post(&enable, &[("csrf", &csrf)]).await.status(), 303);
+    assert!(!svc.list_playback_keys(&actor).await.unwrap()[0].disabled);
+    assert_eq!(b.post(&disable, &[("csrf", &csrf)]).await.status(), 303);
+    assert!(svc.list_playback_keys(&actor).await.unwrap()[0].disabled);
+
+    // Another account's user cannot touch it.
+    let other = svc
+        .create_account(&streamgate::testkit::operator(), "globex", None)
+        .await
+        .unwrap();
+    let mpw = SecretString::new("member password 0002".into());
+    svc.create_user(
+        &streamgate::testkit::operator(),
+        other.id,
+        "max",
+        &mpw,
+        Role::Member,
+    )
+    .await
+    .unwrap();
+    let mut m = Browser::new(&s.server.base_url);
+    assert_eq!(m.sign_in("max", mpw.expose()).await.status(), 303);
+    let mcsrf = m.csrf("/dashboard/signing-keys").await;
+    let theirs = m.get("/dashboard/signing-keys").await.text().await.unwrap();
+    assert!(!theirs.contains(&k.id.to_string()));
+    let delete = format!("/dashboard/signing-keys/{}/delete", k.id);
+    assert_eq!(m.post(&delete, &[("csrf", &mcsrf)]).await.status(), 404);
+    assert_eq!(m.post(&enable, &[("csrf", &mcsrf)]).await.status(), 404);
+
+    // Deleted.
+    assert_eq!(b.post(&delete, &[]).await.status(), 403, "CSRF");
+    assert_eq!(b.post(&delete, &[("csrf", &csrf)]).await.status(), 303);
+    assert!(svc.list_playback_keys(&actor).await.unwrap().is_empty());
+    let list = b.get("/dashboard/signing-keys").await.text().await.unwrap();
+    assert!(list.contains("No signing keys yet."));
+    assert_eq!(b.post(&delete, &[("csrf", &csrf)]).await.status(), 404);
+
+    // A stream's page: its policy, and a playback URL with its playback id, never its key.
+    let settings = serde_json::json!({
+        "playbackPolicy": {"type": "jwt", "allowedOrigins": ["https://player.example"]}
+    });
+    let jwt = svc
+        .create_stream(
+            &actor,
+            streamgate::service::streams::NewStream {
+                name: "members only".into(),
+                record: false,
+                restreams: vec![],
+                settings: settings.as_object().unwrap().clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let html = b
+        .get(&format!("/dashboard/streams/{}", jwt.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<code>jwt</code>") && html.contains("https://player.example"));
+    let url = element_text(&html, "playback-url");
+    assert!(
+        url.ends_with(&format!("/{}/index.m3u8", jwt.playback_id)),
+        "{url}"
+    );
+    assert!(!url.contains("token="), "not private: {url}");
+    assert!(!html.contains(jwt.stream_key.expose()), "no stream key");
+
+    // A private (api.video `public: false`) stream: its token, still not its key.
+    let private_stream = svc
+        .create_stream(
+            &actor,
+            streamgate::service::streams::NewStream {
+                name: "private".into(),
+                record: false,
+                restreams: vec![],
+                settings: serde_json::json!({"public": false})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let html = b
+        .get(&format!("/dashboard/streams/{}", private_stream.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<code>public</code>"), "the default policy");
+    let url = element_text(&html, "playback-url");
+    let token = streamgate::service::playback::private_token(&private_stream);
+    assert!(
+        url.contains(&private_stream.playback_id) && url.ends_with(&format!("?token={token}")),
+        "{url}"
+    );
+    assert!(
+        !html.contains(private_stream.stream_key.expose()),
+        "no stream key"
+    );
+}

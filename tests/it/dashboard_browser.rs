@@ -1,6 +1,7 @@
 //! The web dashboard in a real browser (Debian's Chromium, driven by playwright-core): sign-in,
-//! the CORS key dialog, streams, credentials, stream keys, usage charts, audit, CSRF, roles and
-//! lockout. Screenshots of every page at 1280 and 390 px go to target/test-output/dashboard/.
+//! the CORS key dialog, streams, credentials, stream keys, signing keys, usage charts, audit,
+//! CSRF, roles and lockout. Screenshots of every page at 1280 and 390 px go to
+//! target/test-output/dashboard/.
 
 use std::time::Duration;
 
@@ -77,7 +78,7 @@ async fn dashboard_in_chromium() {
         .await
         .unwrap();
     // One finished publish of that stream, for the sessions timeline.
-    let http = reqwest::Client::new();
+    let http = crate::common::client();
     for call in ["publish", "publish-done"] {
         let res = http
             .post(
@@ -93,7 +94,7 @@ async fn dashboard_in_chromium() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 200);
+        assert_eq!(crate::common::hook_status(&res), 200);
     }
     let shots = repo().join("target/test-output/dashboard");
     let cfg = json!({
@@ -115,7 +116,7 @@ async fn dashboard_in_chromium() {
     let out = run_ok(cmd, "the dashboard browser test", Duration::from_secs(240)).await;
     println!("{out}");
     assert!(!out.contains("FAILED"), "{out}");
-    assert_eq!(out.matches("ok: ").count(), 45, "{out}");
+    assert_eq!(out.matches("ok: ").count(), 47, "{out}");
     for page in [
         "login",
         "keys-dialog",
@@ -125,6 +126,7 @@ async fn dashboard_in_chromium() {
         "streams",
         "credentials",
         "stream-keys",
+        "signing-keys",
         "usage",
         "audit",
         "users",

@@ -36,7 +36,7 @@ async fn post(http: &reqwest::Client, url: &str, bearer: Option<&str>, body: Str
     if let Some(b) = bearer {
         req = req.bearer_auth(b);
     }
-    req.send().await.unwrap().status().as_u16()
+    crate::common::hook_status(&req.send().await.unwrap())
 }
 
 async fn new_stream_key(s: &Setup, server: &TestServer) -> (String, String) {

@@ -76,6 +76,8 @@ struct Fixtures {
     upload_token: String,
     credential_id: String,
     stream_key_id: String,
+    signing_key_id: String,
+    playback_id: String,
 }
 
 fn fill(path: &str, method: &Method, f: &Fixtures) -> String {
@@ -98,6 +100,10 @@ fn fill(path: &str, method: &Method, f: &Fixtures) -> String {
         &f.stream_id
     } else if p.starts_with("/v1/credentials/") {
         &f.credential_id
+    } else if p.starts_with("/api/access-control/signing-key/") {
+        &f.signing_key_id
+    } else if p.starts_with("/api/playback/") {
+        &f.playback_id
     } else {
         &f.stream_key_id
     };
@@ -127,6 +133,10 @@ fn body(method: &Method, path: &str) -> Option<Value> {
         }
         ("PATCH", p) if p.starts_with("/api/multistream/target/") => json!({"name": "t2"}),
         ("POST", "/api/api-token") => json!({"name": "k"}),
+        ("POST", "/api/access-control/signing-key") => json!({"name": "k"}),
+        ("PATCH", p) if p.starts_with("/api/access-control/signing-key/") => {
+            json!({"disabled": true})
+        }
         ("POST", "/sg/v1/keys") => json!({"name": "k"}),
         ("PATCH", p) if p.starts_with("/sg/v1/keys/") => json!({"name": "k2"}),
         ("POST", p) if p.ends_with("/reroll") => json!({"gracePeriodSeconds": 60}),
@@ -326,6 +336,13 @@ async fn every_route_answers_every_kind_of_caller_as_the_policy_says() {
     .await
     .unwrap();
     let hook_id = av_hook_to_uuid(hook["webhookId"].as_str().unwrap());
+    let signing_key: Value = auth(s.http.post(s.url("/api/access-control/signing-key")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let f = Fixtures {
         account_number: number,
         stream_id: stream["id"].as_str().unwrap().into(),
@@ -338,6 +355,8 @@ async fn every_route_answers_every_kind_of_caller_as_the_policy_says() {
         upload_token: token["token"].as_str().unwrap().into(),
         credential_id: cred["credential_id"].as_str().unwrap().into(),
         stream_key_id: sk["Id"].to_string(),
+        signing_key_id: signing_key["id"].as_str().unwrap().into(),
+        playback_id: stream["playbackId"].as_str().unwrap().into(),
     };
 
     // --- every declared method of every path, and nothing undeclared answers -----------------
@@ -549,7 +568,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_policy_says() {
             }
         }
     }
-    assert_eq!(hooks.len(), 4, "the ingest hooks");
+    assert_eq!(hooks.len(), 6, "the ingest hooks");
     let size = format!(
         "policy matrix: {} declared routes ({} need a key, {} an ingest token) x the kinds of caller = {cells} cells checked",
         table.len(),

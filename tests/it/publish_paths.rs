@@ -113,9 +113,8 @@ async fn publish(s: &Setup, app: &str, name: &str, query: &str) -> u16 {
         .body(form)
         .send()
         .await
+        .map(|r| common::hook_status(&r))
         .unwrap()
-        .status()
-        .as_u16()
 }
 
 async fn delete(s: &Setup, account: &Account, key: &CreatedKey, id: i64) -> StatusCode {

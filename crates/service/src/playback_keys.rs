@@ -23,6 +23,17 @@ pub struct CreatedPlaybackKey {
     pub private_key: SecretString,
 }
 
+/// A short fingerprint of a public key for people to tell keys apart: the first 16 hex digits
+/// of the SHA-256 of its stored text. (The text itself starts with the same PEM header for
+/// every key, so its own first characters would not tell them apart.)
+pub fn fingerprint(public_key: &str) -> String {
+    sha256(public_key.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl Services {
     pub async fn create_playback_key(
         &self,
@@ -124,5 +135,19 @@ impl Services {
         self.audit_by(actor, "signing_key.delete", format!("signing_key:{id}"))
             .await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fingerprint;
+
+    #[test]
+    fn fingerprints_are_short_hex_and_tell_keys_apart() {
+        let a = fingerprint("LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0Ka");
+        let b = fingerprint("LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0Kb");
+        assert_eq!(a.len(), 16);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
     }
 }

@@ -131,8 +131,37 @@ pub async fn setup_with(backend: Backend, config: Config) -> Setup {
         server,
         account,
         key,
-        http: reqwest::Client::new(),
+        http: client(),
     }
+}
+
+/// A client that does not follow redirects: the hooks' 3xx answers are what a media server sees.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// A publish hook's status as the hook tests count it: an allowed publish by stream key answers
+/// nginx-rtmp's 302 to the stream's playback id (it renames the stream: `ingest.rs`
+/// `a_publish_by_key_is_renamed_to_its_playback_id` checks the redirect itself), counted here as
+/// the allowance it is.
+pub fn hook_status(res: &reqwest::Response) -> u16 {
+    let status = res.status().as_u16();
+    if status == 302 {
+        let to = res
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            !to.is_empty() && to.bytes().all(|b| b.is_ascii_alphanumeric()),
+            "a publish redirected to {to:?}, not to a playback id"
+        );
+        return 200;
+    }
+    status
 }
 
 /// The four ways the platforms present a key, each carrying `secret`.

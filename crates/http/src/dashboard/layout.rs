@@ -43,9 +43,10 @@ fn head(title: &str) -> Markup {
     }
 }
 
-const NAV: [(&str, &str); 6] = [
+const NAV: [(&str, &str); 7] = [
     ("keys", "API keys"),
     ("streams", "Streams"),
+    ("signing-keys", "Signing keys"),
     ("stream-keys", "Stream keys"),
     ("credentials", "Credentials"),
     ("usage", "Usage"),

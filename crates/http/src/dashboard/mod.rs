@@ -9,6 +9,7 @@ mod credentials;
 mod keys;
 mod layout;
 mod signin;
+mod signing_keys;
 mod stream_keys;
 mod streams;
 mod usage;
@@ -135,6 +136,29 @@ pub fn routes() -> Routes {
         .route(
             "/dashboard/streams/{id}/delete",
             post(streams::delete),
+            &[(Method::POST, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/signing-keys",
+            get(signing_keys::page).post(signing_keys::create),
+            &[
+                (Method::GET, Need::Dashboard),
+                (Method::POST, Need::Dashboard),
+            ],
+        )
+        .route(
+            "/dashboard/signing-keys/{id}/disable",
+            post(signing_keys::disable),
+            &[(Method::POST, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/signing-keys/{id}/enable",
+            post(signing_keys::enable),
+            &[(Method::POST, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/signing-keys/{id}/delete",
+            post(signing_keys::delete),
             &[(Method::POST, Need::Dashboard)],
         )
         .route(

@@ -5,13 +5,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use maud::{html, Markup};
-use serde_json::Map;
+use serde_json::{Map, Value};
 
 use super::layout::{copy_button, csrf, env_label, notice, shell, when};
 use super::{parse_uuid, see_other, urlencode, DashResult, Done, Form, Who};
+use crate::playback_url::{hls_url, playback_base};
 use crate::AppState;
+use domain::playback::{is_private, PlaybackPolicy};
 use domain::Stream;
 use service::dashboard::SignedIn;
+use service::playback::private_token;
 use service::streams::{NewStream, StreamPatch};
 
 fn state_badge(s: &Stream) -> Markup {
@@ -145,6 +148,43 @@ fn rtmp_base(state: &AppState, headers: &HeaderMap) -> String {
     format!("rtmp://{host}:1935/live")
 }
 
+/// The stream's playback policy, whether it is private, and where viewers fetch it. The URL
+/// carries the playback id (and a private stream's token), never the stream key.
+fn playback_facts(state: &AppState, headers: &HeaderMap, s: &Stream) -> Markup {
+    let kind = s
+        .settings
+        .get("playbackPolicy")
+        .and_then(|p| p.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("public");
+    let origins = PlaybackPolicy::of_settings(&s.settings).allowed_origins;
+    let private = is_private(&s.settings);
+    let mut url = hls_url(&playback_base(&state.settings, headers), &s.playback_id);
+    if private {
+        url = format!("{url}?token={}", private_token(s));
+    }
+    html! {
+        dt { "Playback policy" } dd {
+            code { (kind) }
+            @if !origins.is_empty() {
+                " " span.hint { "allowed origins:" }
+                span.origin-list { @for o in &origins { code { (o) } } }
+            }
+        }
+        dt { "Private" } dd {
+            @if private {
+                "Yes " span.hint { "(viewers need the token in the playback URL)" }
+            } @else {
+                span.muted { "No" }
+            }
+        }
+        dt { "Playback URL" } dd {
+            code #playback-url { (url) }
+            " " (copy_button("playback-url"))
+        }
+    }
+}
+
 async fn detail_fn(
     state: &AppState,
     who: &SignedIn,
@@ -167,6 +207,7 @@ async fn detail_fn(
                 dt { "Playback id" } dd { code { (s.playback_id) } }
                 dt { "Environment" } dd { (env_label(s.environment)) }
                 dt { "Created" } dd { (when(Some(s.created_at))) }
+                (playback_facts(state, headers, &s))
                 dt { "Publish URL" } dd {
                     @if reveal {
                         div.secret {
