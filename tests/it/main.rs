@@ -30,6 +30,7 @@ mod livepeer_browser;
 mod livepeer_clients;
 mod lost_updates;
 mod outage;
+mod playback;
 mod playback_e2e;
 mod policy;
 mod policy_matrix;
