@@ -69,7 +69,7 @@ async fn nginx(server: &TestServer, call: &str, key: &str) -> u16 {
     } else {
         "publish-done"
     };
-    reqwest::Client::new()
+    let res = crate::common::client()
         .post(
             server
                 .ingest_url(&format!("/ingest/nginx-rtmp/{path}"))
@@ -81,9 +81,8 @@ async fn nginx(server: &TestServer, call: &str, key: &str) -> u16 {
         ))
         .send()
         .await
-        .unwrap()
-        .status()
-        .as_u16()
+        .unwrap();
+    crate::common::hook_status(&res)
 }
 
 async fn new_stream(s: &Setup) -> Value {
