@@ -17,7 +17,7 @@ use streamgate::service::deliveries::{signature, SIGNATURE_HEADER};
 use streamgate::testkit::Backend;
 use tokio::process::{Child, Command};
 
-const MODULE: &str = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
+use crate::common::nginx::{self, RTMP_MODULE as MODULE};
 
 struct Nginx {
     child: Child,
@@ -32,23 +32,9 @@ impl Drop for Nginx {
 }
 
 async fn start_nginx(s: &Setup) -> Nginx {
-    for tool in ["nginx", "ffmpeg"] {
-        assert!(
-            which(tool),
-            "{tool} is missing: run ./scripts/test.sh (it installs nginx, libnginx-mod-rtmp, ffmpeg)"
-        );
-    }
-    assert!(
-        std::path::Path::new(MODULE).exists(),
-        "{MODULE} is missing: run ./scripts/test.sh"
-    );
+    nginx::require_tools();
     let dir = tempfile::tempdir().unwrap();
-    // A free port, chosen by the kernel.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = nginx::free_port();
     // The ingest token rides on the hook URL's query, which nginx-rtmp keeps.
     let token = s.server.ingest_token().await;
     let hook = |p: &str| {
@@ -75,42 +61,12 @@ async fn start_nginx(s: &Setup) -> Nginx {
         live = app("live"),
         inst = app("inst"),
     );
-    let conf_path = dir.path().join("nginx.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    let child = Command::new("nginx")
-        .arg("-p")
-        .arg(dir.path())
-        .arg("-e")
-        .arg(dir.path().join("error.log"))
-        .arg("-c")
-        .arg(&conf_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("nginx");
-    let up = eventually(Duration::from_secs(10), || async move {
-        tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-    })
-    .await;
-    assert!(
-        up.is_some(),
-        "nginx did not listen on {port}: {}",
-        std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
-    );
+    let child = nginx::start(dir.path(), &conf, &[port]).await;
     Nginx {
         child,
         port,
         _dir: dir,
     }
-}
-
-fn which(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).exists()))
-        .unwrap_or(false)
 }
 
 /// ffmpeg publishing `seconds` of a test pattern to `url`.

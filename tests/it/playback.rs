@@ -75,6 +75,29 @@ async fn signing_key(s: &Setup, secret: &str) -> Value {
     k
 }
 
+/// A JSON hook (SRS, MediaMTX) as the media server calls it: status and body.
+async fn hook_json(s: &Setup, path: &str, body: Value) -> (u16, String) {
+    let res = s
+        .http
+        .post(s.server.ingest_url(path).await)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+/// An nginx-rtmp hook: its form, as nginx-rtmp posts it.
+async fn hook_form(s: &Setup, path: &str, form: String) -> reqwest::Response {
+    s.http
+        .post(s.server.ingest_url(path).await)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn now(s: &Setup) -> i64 {
     s.server.clock.now_ms_for_tests() / 1000
 }
@@ -621,19 +644,6 @@ async fn every_media_servers_play_hook_takes_the_same_decision() {
     let pb = gated["playbackId"].as_str().unwrap();
     let k = signing_key(&s, s.secret()).await;
     let valid = valid_jwt(&s, &k, pb);
-    let post_json = |path: &'static str, body: Value| {
-        let s = &s;
-        async move {
-            let res = s
-                .http
-                .post(s.server.ingest_url(path).await)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (res.status().as_u16(), res.text().await.unwrap())
-        }
-    };
     // MediaMTX: the reader's JWT in its query, or as its token.
     for action in ["read", "playback"] {
         let ask = |query: String, token: &str| {
@@ -641,19 +651,19 @@ async fn every_media_servers_play_hook_takes_the_same_decision() {
                    "path": format!("live/{pb}"), "protocol": "hls", "id": null, "query": query})
         };
         assert_eq!(
-            post_json("/ingest/mediamtx", ask(format!("jwt={valid}"), ""))
+            hook_json(&s, "/ingest/mediamtx", ask(format!("jwt={valid}"), ""))
                 .await
                 .0,
             200
         );
         assert_eq!(
-            post_json("/ingest/mediamtx", ask(String::new(), &valid))
+            hook_json(&s, "/ingest/mediamtx", ask(String::new(), &valid))
                 .await
                 .0,
             200
         );
         assert_eq!(
-            post_json("/ingest/mediamtx", ask(String::new(), ""))
+            hook_json(&s, "/ingest/mediamtx", ask(String::new(), ""))
                 .await
                 .0,
             401
@@ -665,11 +675,11 @@ async fn every_media_servers_play_hook_takes_the_same_decision() {
                "app": "live", "stream": pb, "param": param})
     };
     assert_eq!(
-        post_json("/ingest/srs", srs(format!("?jwt={valid}"))).await,
+        hook_json(&s, "/ingest/srs", srs(format!("?jwt={valid}"))).await,
         (200, "0".into())
     );
     assert_eq!(
-        post_json("/ingest/srs", srs(String::new())).await,
+        hook_json(&s, "/ingest/srs", srs(String::new())).await,
         (403, "1".into())
     );
     // nginx-rtmp on_play: the play URL's query arrives as form fields.
@@ -690,16 +700,11 @@ async fn every_media_servers_play_hook_takes_the_same_decision() {
     let play = |name: &str, extra: &str| {
         format!("app=pb&flashver=LNX&swfurl=&tcurl=rtmp://127.0.0.1/pb&pageurl=&addr=10.2.0.3&clientid=9&call=play&name={name}&start=-2000&duration=0&reset=0{extra}")
     };
-    let nginx_play = |body: String| {
+    let nginx_play = |form: String| {
         let s = &s;
         async move {
-            s.http
-                .post(s.server.ingest_url("/ingest/nginx-rtmp/play").await)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body)
-                .send()
+            hook_form(s, "/ingest/nginx-rtmp/play", form)
                 .await
-                .unwrap()
                 .status()
                 .as_u16()
         }
@@ -729,19 +734,7 @@ async fn a_publish_by_key_is_renamed_to_its_playback_id() {
     let form = |name: &str, call: &str, extra: &str| {
         format!("app=live&flashver=FMLE&tcurl=rtmp://127.0.0.1/live&addr=10.3.0.1&clientid=1&call={call}&name={name}&type=live{extra}")
     };
-    let nginx = |path: &'static str, body: String| {
-        let s = &s;
-        async move {
-            s.http
-                .post(s.server.ingest_url(path).await)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-        }
-    };
-    let res = nginx("/ingest/nginx-rtmp/publish", form(key, "publish", "")).await;
+    let res = hook_form(&s, "/ingest/nginx-rtmp/publish", form(key, "publish", "")).await;
     assert_eq!(res.status(), 302);
     assert_eq!(res.headers()["location"], pb);
     let (_, live) = lp(&s, "GET", &format!("/api/stream/{id}"), None).await;
@@ -749,7 +742,8 @@ async fn a_publish_by_key_is_renamed_to_its_playback_id() {
     let (_, info) = lp(&s, "GET", &format!("/api/playback/{pb}"), None).await;
     assert_eq!(info["meta"]["live"], 1);
     // nginx-rtmp reports the end under the name it was asked for; by playback id works too.
-    let res = nginx(
+    let res = hook_form(
+        &s,
         "/ingest/nginx-rtmp/publish-done",
         form(pb, "publish_done", ""),
     )
@@ -763,33 +757,20 @@ async fn a_publish_by_key_is_renamed_to_its_playback_id() {
         json!({"action": "on_publish", "client_id": 1, "ip": "10.3.0.2", "vhost": "__defaultVhost__",
                "app": "live", "stream": pb, "param": param})
     };
-    let post = |path: &'static str, body: Value| {
-        let s = &s;
-        async move {
-            let res = s
-                .http
-                .post(s.server.ingest_url(path).await)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (res.status().as_u16(), res.text().await.unwrap())
-        }
-    };
     assert_eq!(
-        post("/ingest/srs", srs("?key=wrong")).await,
+        hook_json(&s, "/ingest/srs", srs("?key=wrong")).await,
         (403, "1".into())
     );
     assert_eq!(
-        post("/ingest/srs", srs(&format!("?key={key}"))).await,
+        hook_json(&s, "/ingest/srs", srs(&format!("?key={key}"))).await,
         (200, "0".into())
     );
     let mut done = srs("");
     done["action"] = json!("on_unpublish");
-    assert_eq!(post("/ingest/srs", done).await.0, 200);
+    assert_eq!(hook_json(&s, "/ingest/srs", done).await.0, 200);
     let mtx = json!({"user": "", "password": "", "token": "", "ip": "10.3.0.3", "action": "publish",
                      "path": format!("live/{pb}"), "protocol": "rtmp", "id": null, "query": format!("key={key}")});
-    assert_eq!(post("/ingest/mediamtx", mtx).await.0, 200);
+    assert_eq!(hook_json(&s, "/ingest/mediamtx", mtx).await.0, 200);
 }
 
 #[tokio::test]

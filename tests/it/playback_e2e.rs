@@ -26,7 +26,7 @@ use streamgate::testkit::Backend;
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
-const MODULE: &str = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
+use crate::common::nginx::{self, RTMP_MODULE as MODULE};
 
 /// How long each test stream is published (the publishers are killed at the end anyway).
 const PUBLISH_SECONDS: u32 = 80;
@@ -101,35 +101,12 @@ fn tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn which(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).exists()))
-        .unwrap_or(false)
-}
-
 async fn start_nginx(s: &Setup) -> Nginx {
-    for tool in ["nginx", "ffmpeg"] {
-        assert!(
-            which(tool),
-            "{tool} is missing: run ./scripts/test.sh (it installs nginx, libnginx-mod-rtmp, ffmpeg)"
-        );
-    }
-    assert!(
-        Path::new(MODULE).exists(),
-        "{MODULE} is missing: run ./scripts/test.sh"
-    );
+    nginx::require_tools();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
     std::fs::create_dir_all(dir.path().join("hls")).unwrap();
-    let (rtmp_port, http_port) = (free_port(), free_port());
+    let (rtmp_port, http_port) = (nginx::free_port(), nginx::free_port());
     // The ingest token rides on the hook URLs' query, which nginx keeps.
     let token = s.server.ingest_token().await;
     let sg = s.server.addr;
@@ -193,41 +170,13 @@ http {{
         publish_done = hook("publish-done"),
         play = hook("play"),
     );
-    let conf_path = dir.path().join("nginx.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    let child = Command::new("nginx")
-        .arg("-p")
-        .arg(dir.path())
-        .arg("-e")
-        .arg(dir.path().join("error.log"))
-        .arg("-c")
-        .arg(&conf_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("nginx");
-    let up = eventually(Duration::from_secs(10), || async move {
-        tokio::net::TcpStream::connect(("127.0.0.1", rtmp_port))
-            .await
-            .is_ok()
-            && tokio::net::TcpStream::connect(("127.0.0.1", http_port))
-                .await
-                .is_ok()
-    })
-    .await;
-    let nginx = Nginx {
+    let child = nginx::start(dir.path(), &conf, &[rtmp_port, http_port]).await;
+    Nginx {
         child,
         rtmp_port,
         http_port,
         dir,
-    };
-    assert!(
-        up.is_some(),
-        "nginx did not listen on {rtmp_port} and {http_port}\n{}",
-        nginx.logs()
-    );
-    nginx
+    }
 }
 
 /// ffmpeg publishing a test pattern with sound as H.264/AAC (what nginx-rtmp's HLS takes), one

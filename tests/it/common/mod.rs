@@ -1,6 +1,7 @@
 #![allow(dead_code)]
 
 pub mod external;
+pub mod nginx;
 
 use std::time::{Duration, Instant};
 
