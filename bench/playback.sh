@@ -172,7 +172,7 @@ wrk: 1 thread, $CONNS connections, $DURATION per run, $WARMUP warm-up per server
 $PIN_NOTE
 baseline: examples/baseline.rs, bare hyper 1 HTTP/1.1 keep-alive, answers every request 200 "ok"
 streamgate: --log warn, SQLite store; GET /ingest/nginx/auth-request?token=<ingest token>, X-Original-URI + X-Real-IP
-JWT: PyJWT $(echo "$PY_PINS" | tr ' ' '/'), ES256, ${#JWT} bytes; the same JWT on every request
+JWT: ES256 signed by PyJWT ($PY_PINS), ${#JWT} bytes; the same JWT on every request
 EOF
 
 check_quiet "before the runs"
