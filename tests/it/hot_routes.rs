@@ -78,10 +78,30 @@ struct Both {
 impl Both {
     /// The router's and the hot route's answer to the same GET; the hot route must take it.
     async fn check(&self, path: &str, auth: Option<&str>, want: HotRoute) -> Answer {
-        let req = request(&Method::GET, path, auth, false);
+        self.check_with(path, auth, &[], want).await
+    }
+
+    /// The same, with more request headers.
+    async fn check_with(
+        &self,
+        path: &str,
+        auth: Option<&str>,
+        extra: &[(&str, &str)],
+        want: HotRoute,
+    ) -> Answer {
+        let with = |mut req: Request<Body>| {
+            for (k, v) in extra {
+                req.headers_mut().insert(
+                    axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    axum::http::HeaderValue::from_str(v).unwrap(),
+                );
+            }
+            req
+        };
+        let req = with(request(&Method::GET, path, auth, false));
         assert_eq!(hot_route(&req), Some(want), "{path} takes the hot route");
         let hot = answer_of(self.hot.answer(want, req, self.peer).await).await;
-        let mut req = request(&Method::GET, path, auth, false);
+        let mut req = with(request(&Method::GET, path, auth, false));
         req.extensions_mut().insert(ConnectInfo(self.peer));
         let routed = streamgate::app(self.s.server.state.clone())
             .oneshot(req)
@@ -277,6 +297,78 @@ async fn hot_routes_answer_exactly_as_the_router() {
     assert_eq!(named["pagination"]["itemsTotal"], 1, "{named}");
 }
 
+/// nginx's `auth_request`, asked for every HLS file a viewer fetches, is answered in the accept
+/// loop exactly as its routed handler answers it.
+#[tokio::test]
+async fn the_playback_auth_request_answers_exactly_as_the_router() {
+    let s = setup(Backend::Sqlite).await;
+    let both = Both {
+        hot: Hot::new(s.server.state.clone()),
+        peer: "127.0.0.1:40001".parse().unwrap(),
+        s,
+    };
+    let s = &both.s;
+    let made = |body: Value| async move {
+        let res = s
+            .http
+            .post(s.url("/api/stream"))
+            .bearer_auth(s.secret())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let v: Value = res.json().await.unwrap();
+        v["playbackId"].as_str().unwrap().to_string()
+    };
+    let public = made(json!({"name": "p"})).await;
+    let gated = made(json!({"name": "j", "playbackPolicy": {"type": "jwt"}})).await;
+    let key: Value = s
+        .http
+        .post(s.url("/api/access-control/signing-key"))
+        .bearer_auth(s.secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let now = s.server.clock.now_ms_for_tests() / 1000;
+    let jwt = streamgate::crypto::playback_jwt::sign(
+        key["privateKey"].as_str().unwrap(),
+        &json!({"sub": gated, "action": "pull", "pub": key["publicKey"], "exp": now + 600}),
+    )
+    .unwrap();
+    let token = s.server.ingest_token().await;
+    let path = format!("/ingest/nginx/auth-request?token={token}");
+    for (uri, status) in [
+        (format!("/hls/{public}/index.m3u8"), 200),
+        (format!("/hls/{gated}/index.m3u8"), 401),
+        (format!("/hls/{gated}/4.ts?jwt={jwt}"), 200),
+        (format!("/hls/{gated}/4.ts?jwt=a.b.c"), 403),
+        ("/hls/nosuch/index.m3u8".to_string(), 401),
+    ] {
+        let got = both
+            .check_with(
+                &path,
+                None,
+                &[("x-original-uri", &uri)],
+                HotRoute::AuthRequest,
+            )
+            .await;
+        assert_eq!(got.status, status, "{uri}");
+        assert!(got.body.is_empty());
+    }
+    for (path, status) in [
+        ("/ingest/nginx/auth-request".to_string(), 401),
+        ("/ingest/nginx/auth-request?token=sgi_nope".to_string(), 401),
+        (path.clone(), 403),
+    ] {
+        // Without the ingest token, or without the original URI.
+        let got = both.check(&path, None, HotRoute::AuthRequest).await;
+        assert_eq!(got.status, status, "{path}");
+    }
+}
+
 /// Which requests take the hot routes: GETs of these paths without an Origin; a browser's
 /// request, HEAD, other methods, and ids the router would decode or not match go to the router.
 #[test]
@@ -290,6 +382,7 @@ fn only_plain_gets_of_the_polled_paths_are_hot() {
         (&format!("/api/stream/{id}") as &str, HotRoute::LpStream),
         ("/live-streams", HotRoute::AvStreams),
         ("/live-streams/li123", HotRoute::AvStream),
+        ("/ingest/nginx/auth-request?token=t", HotRoute::AuthRequest),
     ] {
         assert_eq!(
             hot_route(&request(&Method::GET, path, None, false)),

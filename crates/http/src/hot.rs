@@ -2,7 +2,8 @@
 //!
 //! `GET /sg/v1/me` is what every client, SDK health check and load balancer probe calls to ask "is
 //! this key good" (bench/verify.sh), and a stream's `GET` and its list pages are what dashboards
-//! and players poll (bench/read.sh). The router's generic dispatch costs more per request than
+//! and players poll (bench/read.sh); nginx asks `GET /ingest/nginx/auth-request` for every HLS
+//! file a viewer fetches (bench/playback.sh). The router's generic dispatch costs more per request than
 //! answering these from memory does: it boxes the request body, records the peer address, the
 //! matched path and the URL parameters in request extensions (each a hash-map allocation), clones
 //! a boxed route service and runs the middleware chain (CORS, rate-limit headers, api.video's
@@ -31,6 +32,7 @@ use super::dialect::apivideo::{self, live_streams, ApiVideo};
 use super::dialect::livepeer::{streams, Livepeer};
 use super::dialect::sg::{me_body, Sg, ME};
 use super::error::{rate_headers, ApiError, Dialect, Refusal};
+use super::ingest::nginx_http;
 use super::metrics::FixedRoute;
 use super::AppState;
 use domain::{Actor, AuthFailure, Error, RateDecision};
@@ -53,20 +55,25 @@ pub enum HotRoute {
     AvStream,
     /// api.video's `GET /live-streams`
     AvStreams,
+    /// nginx's `auth_request` in front of HLS: `GET /ingest/nginx/auth-request`, asked for every
+    /// playlist and segment a viewer fetches
+    AuthRequest,
 }
 
 const LP_STREAM: &str = "/api/stream/";
 const LP_STREAMS: &str = "/api/stream";
 const AV_STREAM: &str = "/live-streams/";
 const AV_STREAMS: &str = "/live-streams";
+const AUTH_REQUEST: &str = "/ingest/nginx/auth-request";
 
 impl HotRoute {
-    const ALL: [HotRoute; 5] = [
+    const ALL: [HotRoute; 6] = [
         HotRoute::Me,
         HotRoute::LpStream,
         HotRoute::LpStreams,
         HotRoute::AvStream,
         HotRoute::AvStreams,
+        HotRoute::AuthRequest,
     ];
 
     /// The route template the router matches (the metrics label).
@@ -77,6 +84,7 @@ impl HotRoute {
             HotRoute::LpStreams => LP_STREAMS,
             HotRoute::AvStream => "/live-streams/{id}",
             HotRoute::AvStreams => AV_STREAMS,
+            HotRoute::AuthRequest => AUTH_REQUEST,
         }
     }
 
@@ -86,6 +94,7 @@ impl HotRoute {
             HotRoute::Me => [200, 401],
             HotRoute::LpStream | HotRoute::AvStream => [200, 404],
             HotRoute::LpStreams | HotRoute::AvStreams => [200, 400],
+            HotRoute::AuthRequest => [200, 403],
         }
     }
 }
@@ -102,6 +111,7 @@ pub fn hot_route<B>(req: &Request<B>) -> Option<HotRoute> {
         ME => Some(HotRoute::Me),
         LP_STREAMS => Some(HotRoute::LpStreams),
         AV_STREAMS => Some(HotRoute::AvStreams),
+        AUTH_REQUEST => Some(HotRoute::AuthRequest),
         _ => {
             if path.strip_prefix(LP_STREAM).is_some_and(plain_segment) {
                 Some(HotRoute::LpStream)
@@ -198,6 +208,12 @@ impl Hot {
                     Err(refused) => refused.map(Either::Right),
                 };
                 with_rate(res, rate)
+            }
+            HotRoute::AuthRequest => {
+                let status = nginx_http::answer(&self.state, uri, headers).await;
+                let mut res = axum::http::Response::new(Either::Left(Full::new(Bytes::new())));
+                *res.status_mut() = status;
+                res
             }
         };
         if let Some(r) = res.extensions().get::<Refusal>() {

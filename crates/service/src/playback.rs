@@ -60,6 +60,9 @@ pub struct ReadRequest {
     pub server: &'static str,
     /// The playback id the viewer asked for.
     pub name: String,
+    /// Another name the request could mean, tried when `name` names no stream (nginx's
+    /// `auth_request` reads the id from a path: its directory, else its file name).
+    pub alternative: Option<String>,
     /// The viewer's query: `jwt`, `token`, `accessKey`, …
     pub params: Vec<(String, Option<String>)>,
     /// A JWT sent in a header (`Livepeer-Jwt`, or MediaMTX's bearer token).
@@ -193,10 +196,16 @@ impl Services {
 
     async fn decide_read(&self, req: &ReadRequest) -> Result<ReadDecision, Error> {
         let presented = req.presented();
-        if req.name.is_empty() || req.name.len() > MAX_PLAYBACK_ID {
-            return Ok(refused("unknown_stream", None, presented));
+        let mut found = None;
+        for name in std::iter::once(&req.name).chain(&req.alternative) {
+            if !name.is_empty() && name.len() <= MAX_PLAYBACK_ID {
+                found = self.stream_by_playback_id(name).await?;
+            }
+            if found.is_some() {
+                break;
+            }
         }
-        let Some(cached) = self.stream_by_playback_id(&req.name).await? else {
+        let Some(cached) = found else {
             return Ok(refused("unknown_stream", None, presented));
         };
         let s = &cached.stream;

@@ -57,6 +57,7 @@ pub async fn hook(
                 caller,
                 server: "mediamtx",
                 name: stream.to_string(),
+                alternative: None,
                 params: parse_query(&a.query),
                 jwt_header: Some(a.token).filter(|t| !t.is_empty()),
                 origin: None,

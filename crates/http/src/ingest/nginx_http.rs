@@ -69,41 +69,34 @@ pub async fn auth_request(
     uri: Uri,
     headers: HeaderMap,
 ) -> StatusCode {
-    let caller = match caller(&state, "nginx-http", &uri, &headers).await {
+    answer(&state, &uri, &headers).await
+}
+
+/// The answer to one `auth_request`. Shared by the routed handler and the accept loop's hot
+/// route (`http::hot`): every HLS playlist and segment a viewer fetches asks it.
+pub async fn answer(state: &AppState, uri: &Uri, headers: &HeaderMap) -> StatusCode {
+    let caller = match caller(state, "nginx-http", uri, headers).await {
         Ok(c) => c,
         Err(status) => return status,
     };
-    let Some(original) = header(&headers, "x-original-uri") else {
+    let Some(original) = header(headers, "x-original-uri") else {
         tracing::warn!("auth-request without X-Original-URI: set `proxy_set_header X-Original-URI $request_uri;`");
         state.metrics.read_decision("nginx-http", "refused");
         return StatusCode::FORBIDDEN;
     };
     let (path, query) = original.split_once('?').unwrap_or((&original, ""));
-    // The first candidate that names a stream; else the first, refused as unknown.
-    let mut name = None;
-    for c in candidates(path) {
-        match state.svc.stream_by_playback_id(c).await {
-            Ok(Some(_)) => {
-                name = Some(c);
-                break;
-            }
-            Ok(None) => name = name.or(Some(c)),
-            Err(e) => {
-                tracing::error!(error = %e, "read decision failed");
-                return StatusCode::SERVICE_UNAVAILABLE;
-            }
-        }
-    }
+    let mut names = candidates(path).into_iter().map(str::to_owned);
     let req = ReadRequest {
         caller,
         server: "nginx-http",
-        name: name.unwrap_or_default().to_string(),
+        name: names.next().unwrap_or_default(),
+        alternative: names.next(),
         params: parse_query(query),
-        jwt_header: header(&headers, "livepeer-jwt"),
-        origin: header(&headers, "origin"),
-        client_addr: header(&headers, "x-real-ip"),
+        jwt_header: header(headers, "livepeer-jwt"),
+        origin: header(headers, "origin"),
+        client_addr: header(headers, "x-real-ip"),
     };
-    match decide_read(&state, &req).await {
+    match decide_read(state, &req).await {
         Ok(ReadDecision::Allowed { .. }) => StatusCode::OK,
         Ok(ReadDecision::Refused {
             presented: false, ..

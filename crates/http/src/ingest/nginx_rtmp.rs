@@ -122,6 +122,7 @@ pub async fn play(
         caller,
         server: "nginx-rtmp",
         name: f.stream,
+        alternative: None,
         params: f.params,
         jwt_header: None,
         origin: None,

@@ -42,6 +42,7 @@ pub async fn hook(
             caller,
             server: "srs",
             name: cb.stream,
+            alternative: None,
             params: parse_query(&cb.param),
             jwt_header: None,
             origin: None,
