@@ -41,6 +41,11 @@ const hook = await client.webhooks.create({ events: ["video.encoding.quality.com
 check(hook.webhookId.startsWith("wh") && hook.url === "https://example.com/hook", "webhook created");
 check((await client.webhooks.get(hook.webhookId)).webhookId === hook.webhookId, "webhook get");
 check((await client.webhooks.list({})).data.some((h) => h.webhookId === hook.webhookId), "webhook list");
+const live = await client.webhooks.create({ events: ["live-stream.broadcast.started"], url: "https://example.com/live" });
+const byEvent = await client.webhooks.list({ events: "live-stream.broadcast.started" });
+check(byEvent.data.length === 1 && byEvent.data[0].webhookId === live.webhookId, "webhook list filtered by event");
+check(byEvent.pagination.itemsTotal === 1, "webhook list filtered by event: total");
+await client.webhooks.delete(live.webhookId);
 await client.webhooks.delete(hook.webhookId);
 
 const sandbox = new ApiVideoClient({ apiKey: process.env.SG_SANDBOX_KEY, baseUri });

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use crate::common::{setup, Setup};
+use crate::common::{setup, setup_with, Setup};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 use streamgate::domain::Environment;
@@ -742,4 +742,123 @@ fn ids_of(id: &str) -> uuid::Uuid {
         n = n * 62 + A.iter().position(|&a| a == c).unwrap() as u128;
     }
     uuid::Uuid::from_u128(n)
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_under_api_videos_paths_speak_problem_json() {
+    let s = setup(Backend::Sqlite).await;
+    for (method, path, status) in [
+        ("GET", "/videos/vi123/nope", 404),
+        ("GET", "/live-streams/li1/nope", 404),
+        ("POST", "/account/x", 404),
+        ("GET", "/players/pt1/logo/x", 404),
+        ("PUT", "/live-streams", 405),
+        ("DELETE", "/upload-tokens", 405),
+        ("PATCH", "/webhooks/wh1", 405),
+    ] {
+        let res = s
+            .http
+            .request(method.parse().unwrap(), s.url(path))
+            .basic_auth(s.secret(), Some(""))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "{method} {path}");
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/problem+json",
+            "{method} {path}"
+        );
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["status"], status);
+        assert!(v["title"].is_string() && v["name"].is_string(), "{v}");
+    }
+    // Outside api.video's paths, streamgate's own shape; under Livepeer's, Livepeer's.
+    let res = s.http.get(s.url("/nothing-here")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_ne!(res.headers()["content-type"], "application/problem+json");
+    let res = s.http.get(s.url("/api/nothing-here")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let v: Value = res.json().await.unwrap();
+    assert!(v["errors"][0].is_string(), "{v}");
+}
+
+#[tokio::test]
+async fn webhooks_are_listed_by_event_on_sqlite() {
+    webhooks_are_listed_by_event(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn webhooks_are_listed_by_event_on_postgres() {
+    webhooks_are_listed_by_event(Backend::Postgres).await;
+}
+
+async fn webhooks_are_listed_by_event(backend: Backend) {
+    let s = setup_with(backend, crate::common::lab()).await;
+    let make = |events: Value| {
+        let s = &s;
+        async move {
+            let res = s
+                .http
+                .post(s.url("/webhooks"))
+                .basic_auth(s.secret(), Some(""))
+                .json(&json!({"events": events, "url": "https://hooks.example/x"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+            res.json::<Value>().await.unwrap()["webhookId"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let started = make(json!(["live-stream.broadcast.started"])).await;
+    let both = make(json!([
+        "live-stream.broadcast.started",
+        "live-stream.broadcast.ended"
+    ]))
+    .await;
+    let _ended = make(json!(["live-stream.broadcast.ended"])).await;
+    let list = |query: &'static str| {
+        let s = &s;
+        async move {
+            let res = s
+                .http
+                .get(s.url(&format!("/webhooks{query}")))
+                .basic_auth(s.secret(), Some(""))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let all = list("").await;
+    assert_eq!(all["pagination"]["itemsTotal"], 3);
+    let got = list("?events=live-stream.broadcast.started").await;
+    let ids: Vec<&str> = got["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["webhookId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![started.as_str(), both.as_str()]);
+    assert_eq!(got["pagination"]["itemsTotal"], 2);
+    let page = list("?events=live-stream.broadcast.started&pageSize=1&currentPage=2").await;
+    assert_eq!(page["data"][0]["webhookId"], both.as_str());
+    assert!(
+        page["pagination"]["links"]
+            .to_string()
+            .contains("events=live-stream.broadcast.started"),
+        "{page}"
+    );
+    for unknown in [
+        "?events=video.nope",
+        "?events=%25",
+        "?events=live-stream.broadcast",
+    ] {
+        let none = list(unknown).await;
+        assert_eq!(none["pagination"]["itemsTotal"], 0, "{unknown}");
+    }
 }

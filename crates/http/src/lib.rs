@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod dialect;
 pub mod dialect_doc;
 pub mod error;
+pub mod fallback;
 pub mod hot;
 pub mod ingest;
 pub mod json;
@@ -117,8 +118,8 @@ pub fn app(state: AppState) -> Router {
     let document = ops::Document::new(&specs);
     router
         .layer(axum::Extension(document))
-        .fallback(dialect::sg::not_found)
-        .method_not_allowed_fallback(dialect::sg::method_not_allowed)
+        .fallback(fallback::not_found)
+        .method_not_allowed_fallback(fallback::method_not_allowed)
         // After the fallbacks, so that a preflight for a method a route does not serve (its
         // 405 fallback) is answered too.
         .layer(axum::middleware::from_fn(cors::layer))

@@ -231,17 +231,23 @@ impl Services {
             .map_err(|e| Error::Internal(format!("webhook {}: {e}", w.id)))
     }
 
+    /// A page of the caller's webhooks; only those subscribed to `event` when one is given (an
+    /// event no webhook can subscribe to matches none).
     pub async fn list_webhooks(
         &self,
         actor: &Actor,
+        event: Option<&str>,
         page: i64,
         size: i64,
     ) -> Result<(Vec<Webhook>, i64), Error> {
         actor.require(Permission(Resource::Webhooks, Action::List))?;
         let size = size.clamp(1, 100);
+        if event.is_some_and(|e| !domain::webhook::EVENTS.contains(&e)) {
+            return Ok((vec![], 0));
+        }
         Ok(self
             .store
-            .list_webhooks(Scope::of(actor), (page.max(1) - 1) * size, size)
+            .list_webhooks(Scope::of(actor), event, (page.max(1) - 1) * size, size)
             .await?)
     }
 

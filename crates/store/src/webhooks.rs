@@ -17,9 +17,12 @@ pub trait WebhookStore: Send + Sync {
     /// The scope's first `limit` live webhooks, oldest first, without counting them all (for
     /// queueing an event's deliveries).
     async fn scope_webhooks(&self, scope: Scope, limit: i64) -> StoreResult<Vec<Webhook>>;
+    /// A page of the scope's webhooks, oldest first, with how many there are in all; only those
+    /// subscribed to `event` when one is given (one of `domain::webhook::EVENTS`).
     async fn list_webhooks(
         &self,
         scope: Scope,
+        event: Option<&str>,
         offset: i64,
         limit: i64,
     ) -> StoreResult<(Vec<Webhook>, i64)>;
@@ -125,29 +128,44 @@ impl WebhookStore for SqlStore {
     async fn list_webhooks(
         &self,
         scope: crate::Scope,
+        event: Option<&str>,
         offset: i64,
         limit: i64,
     ) -> crate::StoreResult<(Vec<domain::Webhook>, i64)> {
-        const WHERE: &str = "account_id = $1 AND environment = $2 AND deleted_at IS NULL";
+        // `events` is a JSON array of known event names (no LIKE wildcards among them); the
+        // pattern matches one element, quotes included. None matches every row.
+        let scoped = |event: &str| {
+            format!(
+                "account_id = $1 AND environment = $2 AND deleted_at IS NULL \
+                 AND ({event} IS NULL OR events LIKE {event})"
+            )
+        };
+        let pattern = event.map(|e| format!("%\"{e}\"%"));
         let (total,): (i64,) = self
             .db
             .fetch_one(
-                &format!("SELECT COUNT(*) FROM webhooks WHERE {WHERE}"),
-                crate::args![scope.account_id.to_string(), scope.environment.as_str()],
+                &format!("SELECT COUNT(*) FROM webhooks WHERE {}", scoped("$3")),
+                crate::args![
+                    scope.account_id.to_string(),
+                    scope.environment.as_str(),
+                    pattern.clone()
+                ],
             )
             .await?;
         let rows = self
             .db
             .fetch_all::<crate::uploads::WebhookRow>(
                 &format!(
-            "SELECT {} FROM webhooks WHERE {WHERE} ORDER BY created_at, id LIMIT $3 OFFSET $4",
-            crate::uploads::WEBHOOK_COLUMNS
-        ),
+                    "SELECT {} FROM webhooks WHERE {} ORDER BY created_at, id LIMIT $3 OFFSET $4",
+                    crate::uploads::WEBHOOK_COLUMNS,
+                    scoped("$5")
+                ),
                 crate::args![
                     scope.account_id.to_string(),
                     scope.environment.as_str(),
                     limit,
-                    offset
+                    offset,
+                    pattern
                 ],
             )
             .await?

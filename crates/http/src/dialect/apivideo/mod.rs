@@ -80,6 +80,50 @@ impl Dialect for ApiVideo {
     }
 }
 
+/// The first segments of api.video's API paths (its reference's resources): a request under one
+/// that no route serves is answered in api.video's error shape, problem+json.
+const PATHS: &[&str] = &[
+    "account",
+    "analytics",
+    "auth",
+    "live-streams",
+    "players",
+    "summaries",
+    "upload",
+    "upload-tokens",
+    "videos",
+    "watermarks",
+    "webhooks",
+];
+
+/// Is `path` under one of api.video's API paths?
+pub fn owns(path: &str) -> bool {
+    let first = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    PATHS.contains(&first)
+}
+
+/// No route serves this api.video path: 404 in its shape.
+pub fn not_found() -> AvError {
+    AvError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "The requested resource was not found.",
+    )
+}
+
+/// The api.video path is served, but not with this method: 405 in its shape.
+pub fn method_not_allowed(method: &Method) -> AvError {
+    AvError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("The method {method} is not allowed on this resource."),
+    )
+}
+
 pub type AvError = ApiError<ApiVideo>;
 pub type AvResult<T> = Result<T, AvError>;
 
@@ -278,7 +322,7 @@ pub fn routes(state: &AppState) -> Routes {
                 (Method::POST, perm!(Webhooks: Create)),
             ],
         )
-        .query(Method::GET, &["currentPage", "pageSize"])
+        .query(Method::GET, &["currentPage", "pageSize", "events"])
         .body(Method::POST, Body::json::<webhooks::CreateBody>())
         .route(
             "/webhooks/{id}",

@@ -79,7 +79,11 @@ pub async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> AvResult<axum::Json<Value>> {
     let (page, size) = pagination::params(&q)?;
-    let (items, total) = state.svc.list_webhooks(&actor, page, size).await?;
+    let events = q
+        .get("events")
+        .map(String::as_str)
+        .filter(|e| !e.is_empty());
+    let (items, total) = state.svc.list_webhooks(&actor, events, page, size).await?;
     let data = items.iter().map(render).collect();
     Ok(axum::Json(pagination::body(
         data,
@@ -87,6 +91,9 @@ pub async fn list(
         page,
         size,
         total,
-        &[],
+        &events
+            .map(|e| ("events", e))
+            .into_iter()
+            .collect::<Vec<_>>(),
     )))
 }
