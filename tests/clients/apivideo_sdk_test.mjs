@@ -30,6 +30,14 @@ check(listed.data.some((x) => x.liveStreamId === made.liveStreamId), "list finds
 check(listed.pagination.itemsTotal >= 1 && Array.isArray(listed.pagination.links), "list has pagination");
 const upd = await client.liveStreams.update(made.liveStreamId, { name: "js-apivideo 2", _public: false });
 check(upd.name === "js-apivideo 2" && upd._public === false, "update changed name and public");
+check(upd.assets.hls.includes("?token="), "a private stream's assets carry its private token");
+const other = await client.liveStreams.create({ name: "a js-apivideo" });
+const byName = await client.liveStreams.list({ sortBy: "name", sortOrder: "desc" });
+const order = byName.data.map((x) => x.name);
+check(order.indexOf("js-apivideo 2") < order.indexOf("a js-apivideo"), "list sorted by name, descending");
+const byNameAsc = await client.liveStreams.list({ sortBy: "name", sortOrder: "asc" });
+check(byNameAsc.data[0].name === "a js-apivideo", "list sorted by name, ascending");
+await client.liveStreams.delete(other.liveStreamId);
 
 const tok = await client.uploadTokens.createToken({ ttl: 3600 });
 check(tok.token.startsWith("to") && tok.ttl === 3600, "upload token created");

@@ -862,3 +862,111 @@ async fn webhooks_are_listed_by_event(backend: Backend) {
         assert_eq!(none["pagination"]["itemsTotal"], 0, "{unknown}");
     }
 }
+
+#[tokio::test]
+async fn live_streams_sort_by_name_creation_and_update_on_sqlite() {
+    live_streams_sort(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn live_streams_sort_by_name_creation_and_update_on_postgres() {
+    live_streams_sort(Backend::Postgres).await;
+}
+
+async fn live_streams_sort(backend: Backend) {
+    let s = setup(backend).await;
+    let mut ids = vec![];
+    for name in ["bravo", "alpha", "charlie"] {
+        s.server.clock.advance_ms(1000);
+        let res = s
+            .http
+            .post(s.url("/live-streams"))
+            .basic_auth(s.secret(), Some(""))
+            .json(&json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+        let v: Value = res.json().await.unwrap();
+        ids.push(v["liveStreamId"].as_str().unwrap().to_string());
+    }
+    // The first one made is the last one changed.
+    s.server.clock.advance_ms(1000);
+    let res = s
+        .http
+        .patch(s.url(&format!("/live-streams/{}", ids[0])))
+        .basic_auth(s.secret(), Some(""))
+        .json(&json!({"record": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let names = |query: &'static str| {
+        let s = &s;
+        async move {
+            let res = s
+                .http
+                .get(s.url(&format!("/live-streams{query}")))
+                .basic_auth(s.secret(), Some(""))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{query}");
+            let v: Value = res.json().await.unwrap();
+            let got: Vec<String> = v["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["name"].as_str().unwrap().to_string())
+                .collect();
+            (got, v)
+        }
+    };
+    for (query, want) in [
+        ("", ["bravo", "alpha", "charlie"]),
+        (
+            "?sortBy=createdAt&sortOrder=asc",
+            ["bravo", "alpha", "charlie"],
+        ),
+        (
+            "?sortBy=createdAt&sortOrder=desc",
+            ["charlie", "alpha", "bravo"],
+        ),
+        ("?sortOrder=desc", ["charlie", "alpha", "bravo"]),
+        ("?sortBy=name", ["alpha", "bravo", "charlie"]),
+        ("?sortBy=name&sortOrder=desc", ["charlie", "bravo", "alpha"]),
+        ("?sortBy=updatedAt", ["alpha", "charlie", "bravo"]),
+        (
+            "?sortBy=updatedAt&sortOrder=desc",
+            ["bravo", "charlie", "alpha"],
+        ),
+    ] {
+        assert_eq!(names(query).await.0, want, "{query}");
+    }
+    // Pages of a sorted list, and their links keep the order.
+    let (second, v) = names("?sortBy=name&sortOrder=desc&pageSize=1&currentPage=2").await;
+    assert_eq!(second, ["bravo"]);
+    assert_eq!(v["pagination"]["itemsTotal"], 3);
+    let links = v["pagination"]["links"].to_string();
+    assert!(
+        links.contains("sortBy=name") && links.contains("sortOrder=desc"),
+        "{links}"
+    );
+    // Sorted pages are remembered apart: the default order's second page is its own.
+    assert_eq!(names("?pageSize=1&currentPage=2").await.0, ["alpha"]);
+    for bad in [
+        "?sortBy=title",
+        "?sortOrder=up",
+        "?sortBy=name&sortOrder=DESC",
+    ] {
+        let res = s
+            .http
+            .get(s.url(&format!("/live-streams{bad}")))
+            .basic_auth(s.secret(), Some(""))
+            .send()
+            .await
+            .unwrap();
+        let title = problem(res, 400).await;
+        assert!(title.contains("sort"), "{bad}: {title}");
+    }
+}

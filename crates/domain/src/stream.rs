@@ -219,3 +219,82 @@ mod props {
         }
     }
 }
+
+/// The order of a list of streams (api.video's `sortBy` and `sortOrder`); ties go by creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum StreamOrder {
+    #[default]
+    CreatedAsc,
+    CreatedDesc,
+    NameAsc,
+    NameDesc,
+    UpdatedAsc,
+    UpdatedDesc,
+}
+
+impl StreamOrder {
+    pub const ALL: [StreamOrder; 6] = [
+        StreamOrder::CreatedAsc,
+        StreamOrder::CreatedDesc,
+        StreamOrder::NameAsc,
+        StreamOrder::NameDesc,
+        StreamOrder::UpdatedAsc,
+        StreamOrder::UpdatedDesc,
+    ];
+
+    /// From api.video's `sortBy` (`name`, `createdAt`, `updatedAt`; default `createdAt`) and
+    /// `sortOrder` (`asc`, `desc`; default `asc`).
+    pub fn parse(sort_by: Option<&str>, sort_order: Option<&str>) -> Result<Self, Error> {
+        let desc = match sort_order.unwrap_or("asc") {
+            "asc" => false,
+            "desc" => true,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "sortOrder must be asc or desc (got {:?})",
+                    crate::text::cap(other, 40)
+                )))
+            }
+        };
+        Ok(match (sort_by.unwrap_or("createdAt"), desc) {
+            ("createdAt", false) => StreamOrder::CreatedAsc,
+            ("createdAt", true) => StreamOrder::CreatedDesc,
+            ("name", false) => StreamOrder::NameAsc,
+            ("name", true) => StreamOrder::NameDesc,
+            ("updatedAt", false) => StreamOrder::UpdatedAsc,
+            ("updatedAt", true) => StreamOrder::UpdatedDesc,
+            (other, _) => {
+                return Err(Error::Invalid(format!(
+                    "sortBy must be name, createdAt or updatedAt (got {:?})",
+                    crate::text::cap(other, 40)
+                )))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+
+    #[test]
+    fn sort_parameters_read_as_api_video_names_them() {
+        assert_eq!(
+            StreamOrder::parse(None, None).unwrap(),
+            StreamOrder::CreatedAsc
+        );
+        assert_eq!(
+            StreamOrder::parse(Some("name"), Some("desc")).unwrap(),
+            StreamOrder::NameDesc
+        );
+        assert_eq!(
+            StreamOrder::parse(Some("updatedAt"), None).unwrap(),
+            StreamOrder::UpdatedAsc
+        );
+        assert_eq!(
+            StreamOrder::parse(None, Some("desc")).unwrap(),
+            StreamOrder::CreatedDesc
+        );
+        assert!(StreamOrder::parse(Some("title"), None).is_err());
+        assert!(StreamOrder::parse(None, Some("DESC")).is_err());
+    }
+}

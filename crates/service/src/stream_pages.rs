@@ -12,7 +12,7 @@ use super::Services;
 use crate::verifier::{PageKey, StreamPage};
 use crypto::sha256;
 use domain::memo::{EpochMemo, Rendering};
-use domain::stream::CachedStream;
+use domain::stream::{CachedStream, StreamOrder};
 use domain::{Action, Actor, After, Error, Permission, Resource, Stream};
 use store::{Scope, StreamRecord};
 
@@ -222,12 +222,15 @@ impl Services {
     }
 
     /// The body of page `page` (from 1) of `page_size`, filtered by exact name and/or stream
-    /// key, in `rendering` for `variant`: kept with the page while none of the streams changes
-    /// (`render` makes it from the page's streams and the total matching when it must).
+    /// key, in `order`, in `rendering` for `variant`: kept with the page while none of the
+    /// streams changes (`render` makes it from the page's streams and the total matching when
+    /// it must).
+    #[allow(clippy::too_many_arguments)]
     pub async fn search_streams_body(
         &self,
         actor: &Actor,
         (name, stream_key): (Option<&str>, Option<&str>),
+        order: StreamOrder,
         page: i64,
         page_size: i64,
         (rendering, variant): (Rendering, &str),
@@ -235,7 +238,7 @@ impl Services {
     ) -> Result<Bytes, Error> {
         let epoch = self.verifier.page_epoch();
         let rendered = match self
-            .search_page(actor, name, stream_key, page, page_size)
+            .search_page(actor, (name, stream_key), order, page, page_size)
             .await?
         {
             None => render(&[], 0).ok_or_else(unrenderable)?,
@@ -257,8 +260,8 @@ impl Services {
     async fn search_page(
         &self,
         actor: &Actor,
-        name: Option<&str>,
-        stream_key: Option<&str>,
+        (name, stream_key): (Option<&str>, Option<&str>),
+        order: StreamOrder,
         page: i64,
         page_size: i64,
     ) -> Result<Option<Found>, Error> {
@@ -271,14 +274,20 @@ impl Services {
         }
         let hash = stream_key.map(|k| sha256(k.as_bytes()).to_vec());
         // The key's hash names a stream-key filter, never the key.
-        let key = |p: i64| page_key(actor, format!("pages {name:?} {hash:?} {page_size} {p}"));
+        let key = |p: i64| {
+            page_key(
+                actor,
+                format!("pages {name:?} {hash:?} {order:?} {page_size} {p}"),
+            )
+        };
         if let Some(cached) = self.verifier.stream_page(&key(page)) {
             return Ok(Some(Found {
                 page: cached,
                 items: None,
             }));
         }
-        let start = (page > 1)
+        // Only oldest-first pages continue where the previous one ended (the keyset).
+        let start = (page > 1 && order == StreamOrder::CreatedAsc)
             .then(|| self.verifier.stream_page(&key(page - 1)))
             .flatten()
             .and_then(|p| p.next.clone());
@@ -294,6 +303,7 @@ impl Services {
                 Scope::of(actor),
                 name,
                 hash.as_deref(),
+                order,
                 start.as_ref(),
                 offset,
                 page_size + 1,

@@ -7,6 +7,7 @@ use crate::SqlStore;
 use uuid::Uuid;
 
 use super::{StoreError, StoreResult};
+use domain::stream::StreamOrder;
 use domain::{After, Environment, Session};
 
 /// The (account, environment) world every lookup is confined to.
@@ -113,12 +114,28 @@ pub(crate) fn list_sql() -> String {
 const SEARCH_WHERE: &str = "account_id = $1 AND environment = $2 AND deleted_at IS NULL \
     AND ($3 IS NULL OR name = $3) AND ($4 IS NULL OR key_hash = $4)";
 
-/// A page of `search_streams`: after a keyset cursor, or skipping `$8` rows.
-pub(crate) fn search_sql() -> String {
+/// A page of `search_streams` in `order`: oldest first after a keyset cursor (`$5`, `$6`),
+/// skipping `$8` rows; in any other order skipping `$6` rows. Each order walks an index of the
+/// scope's live streams (`streams_live_scope`, `…_name`, `…_updated`), forwards or backwards:
+/// no sort.
+pub(crate) fn search_sql(order: StreamOrder) -> String {
+    let by = match order {
+        StreamOrder::CreatedAsc => {
+            return format!(
+                "SELECT {STREAM_COLUMNS} FROM streams WHERE {SEARCH_WHERE} \
+                 AND (created_at > $5 OR (created_at = $5 AND id > $6)) \
+                 ORDER BY created_at, id LIMIT $7 OFFSET $8"
+            )
+        }
+        StreamOrder::CreatedDesc => "created_at DESC, id DESC",
+        StreamOrder::NameAsc => "name, created_at, id",
+        StreamOrder::NameDesc => "name DESC, created_at DESC, id DESC",
+        StreamOrder::UpdatedAsc => "updated_at, id",
+        StreamOrder::UpdatedDesc => "updated_at DESC, id DESC",
+    };
     format!(
         "SELECT {STREAM_COLUMNS} FROM streams WHERE {SEARCH_WHERE} \
-         AND (created_at > $5 OR (created_at = $5 AND id > $6)) \
-         ORDER BY created_at, id LIMIT $7 OFFSET $8"
+         ORDER BY {by} LIMIT $5 OFFSET $6"
     )
 }
 
@@ -257,15 +274,17 @@ pub trait StreamStore: Send + Sync {
         after: Option<&After>,
         limit: i64,
     ) -> StoreResult<Vec<StreamRecord>>;
-    /// Page-numbered listing with optional exact filters, oldest first: `limit` streams after
-    /// skipping `offset` past the keyset cursor `after` (a page's start found by an earlier
-    /// page, so the skip is short); also returns the total matching (without filters, from
-    /// `stream_counts`, so its cost does not grow with the scope).
+    /// Page-numbered listing with optional exact filters, in `order`: `limit` streams after
+    /// skipping `offset` past the keyset cursor `after` (oldest first only: a page's start found
+    /// by an earlier page, so the skip is short); also returns the total matching (without
+    /// filters, from `stream_counts`, so its cost does not grow with the scope).
+    #[allow(clippy::too_many_arguments)]
     async fn search_streams(
         &self,
         scope: Scope,
         name: Option<&str>,
         key_hash: Option<&[u8]>,
+        order: StreamOrder,
         after: Option<&After>,
         offset: i64,
         limit: i64,
@@ -462,6 +481,7 @@ impl StreamStore for SqlStore {
         scope: crate::streams::Scope,
         name: Option<&str>,
         key_hash: Option<&[u8]>,
+        order: StreamOrder,
         after: Option<&After>,
         offset: i64,
         limit: i64,
@@ -499,10 +519,13 @@ impl StreamStore for SqlStore {
             (a.created_at, a.id.to_string())
         });
         let mut args = filters();
-        args.push(at).push(id).push(limit).push(offset);
+        if order == StreamOrder::CreatedAsc {
+            args.push(at).push(id);
+        }
+        args.push(limit).push(offset);
         let rows = self
             .db
-            .fetch_all::<StreamRow>(&search_sql(), args)
+            .fetch_all::<StreamRow>(&search_sql(order), args)
             .await?
             .into_iter()
             .map(|r| r.into_record())

@@ -260,14 +260,31 @@ pub async fn list_body(
         .get("streamKey")
         .filter(|v| !v.is_empty())
         .map(String::as_str);
+    let sort_by = q
+        .get("sortBy")
+        .map(String::as_str)
+        .filter(|v| !v.is_empty());
+    let sort_order = q
+        .get("sortOrder")
+        .map(String::as_str)
+        .filter(|v| !v.is_empty());
+    let order = domain::stream::StreamOrder::parse(sort_by, sort_order)?;
     let base = crate::playback_url::playback_base(&state.settings, headers);
-    let extra: Vec<(&str, &str)> = name.map(|n| ("name", n)).into_iter().collect();
+    let extra: Vec<(&str, &str)> = [
+        ("name", name),
+        ("sortBy", sort_by),
+        ("sortOrder", sort_order),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
     // The page's body is kept with it while none of its streams changes.
     let body = state
         .svc
         .search_streams_body(
             actor,
             (name, key),
+            order,
             page,
             size,
             (Rendering::ApiVideo, &base),

@@ -283,7 +283,14 @@ pub fn routes(state: &AppState) -> Routes {
         )
         .query(
             Method::GET,
-            &["currentPage", "pageSize", "name", "streamKey"],
+            &[
+                "currentPage",
+                "pageSize",
+                "name",
+                "streamKey",
+                "sortBy",
+                "sortOrder",
+            ],
         )
         .route(
             "/live-streams/{id}",
