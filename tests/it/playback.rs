@@ -369,7 +369,25 @@ async fn a_jwt_policy_admits_only_valid_tokens_of_the_streams_account() {
     let key = public["streamKey"].as_str().unwrap();
     assert_ne!(read(&s, &hls(key, "")).await, 200, "read by stream key");
     assert_ne!(read(&s, &hls("nosuchplaybackid", "")).await, 200);
-    assert_eq!(read(&s, "/hls/../../etc/passwd").await, 401);
+    assert_eq!(read(&s, "/hls/../../etc/passwd").await, 403);
+    // A path nginx would decode or normalise into the gated stream's files, asked about as a
+    // public stream's: refused outright.
+    for sneaky in [
+        format!("/hls/{public_pb}/..%2F{pb}%2Findex.m3u8"),
+        format!("/hls/{public_pb}/../{pb}/index.m3u8"),
+        format!("/hls/{public_pb}/..%2F{pb}.m3u8"),
+        format!("/hls/{public_pb}/%2e%2e/{pb}/3.ts"),
+    ] {
+        assert_eq!(read(&s, &sneaky).await, 403, "{sneaky}");
+    }
+    assert_eq!(
+        read(
+            &s,
+            &format!("/hls/{public_pb}/index.m3u8?x={}", "a".repeat(9000))
+        )
+        .await,
+        403
+    );
 
     // Disabled, enabled, deleted: honoured at once (the verified JWT stays remembered, the
     // key's state is looked at every time).
@@ -741,11 +759,21 @@ async fn a_publish_by_key_is_renamed_to_its_playback_id() {
     assert_eq!(live["isActive"], true);
     let (_, info) = lp(&s, "GET", &format!("/api/playback/{pb}"), None).await;
     assert_eq!(info["meta"]["live"], 1);
-    // nginx-rtmp reports the end under the name it was asked for; by playback id works too.
+    // A playback id is public: naming it alone ends nobody's publish.
     let res = hook_form(
         &s,
         "/ingest/nginx-rtmp/publish-done",
         form(pb, "publish_done", ""),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let (_, still) = lp(&s, "GET", &format!("/api/stream/{id}"), None).await;
+    assert_eq!(still["isActive"], true, "ended by its playback id alone");
+    // nginx-rtmp reports the end under the name it was asked for: the key.
+    let res = hook_form(
+        &s,
+        "/ingest/nginx-rtmp/publish-done",
+        form(key, "publish_done", ""),
     )
     .await;
     assert_eq!(res.status(), 200);
@@ -765,9 +793,13 @@ async fn a_publish_by_key_is_renamed_to_its_playback_id() {
         hook_json(&s, "/ingest/srs", srs(&format!("?key={key}"))).await,
         (200, "0".into())
     );
-    let mut done = srs("");
+    let (_, live) = lp(&s, "GET", &format!("/api/stream/{id}"), None).await;
+    assert_eq!(live["isActive"], true);
+    let mut done = srs(&format!("?key={key}"));
     done["action"] = json!("on_unpublish");
     assert_eq!(hook_json(&s, "/ingest/srs", done).await.0, 200);
+    let (_, idle) = lp(&s, "GET", &format!("/api/stream/{id}"), None).await;
+    assert_eq!(idle["isActive"], false, "ended by SRS with its key");
     let mtx = json!({"user": "", "password": "", "token": "", "ip": "10.3.0.3", "action": "publish",
                      "path": format!("live/{pb}"), "protocol": "rtmp", "id": null, "query": format!("key={key}")});
     assert_eq!(hook_json(&s, "/ingest/mediamtx", mtx).await.0, 200);

@@ -526,6 +526,22 @@ async fn hls_behind_nginx_auth_request() {
         let what = format!("jwt stream with {what}");
         assert_refused(&s, &nginx, &what, &jwt_hls(&format!("jwt={jwt}")), 403).await;
     }
+    // A path that nginx decodes into the jwt stream's playlist, asked about as the public
+    // stream's, is refused before nginx serves anything.
+    for sneaky in [
+        format!("/hls/{public_pb}/..%2F{jwt_pb}%2Findex.m3u8"),
+        format!("/hls/{public_pb}/%2e%2e%2F{jwt_pb}%2Findex.m3u8"),
+    ] {
+        let url = format!("http://127.0.0.1:{}{sneaky}", nginx.http_port);
+        let res = s.http.get(&url).send().await.unwrap();
+        let status = res.status().as_u16();
+        let body = res.text().await.unwrap_or_default();
+        assert!(
+            status == 403 && !body.contains("#EXTM3U"),
+            "{sneaky}: {status}\n{}",
+            nginx.logs()
+        );
+    }
 
     // RTMP viewers read `pb/<playbackId>` and are asked about by `on_play` (nginx-rtmp passes the
     // URL's query as form fields). nginx-rtmp cuts a play URL's query to 256 bytes, so a Livepeer

@@ -345,18 +345,9 @@ impl Services {
         }
         let capped = req.with_capped_addr();
         let req = capped.as_ref().unwrap_or(req);
-        // Named by its key, or by its playback id (renamed by nginx-rtmp, or published so).
-        let mut rec = self
-            .verifier
-            .stream_by_key_hash(&sha256(req.stream.as_bytes()))
-            .await?;
-        if rec.is_none() {
-            if let Some(s) = self.stream_by_playback_id(&req.stream).await? {
-                let key_hash = sha256(s.stream.stream_key.expose().as_bytes());
-                rec = self.verifier.stream_by_key_hash(&key_hash).await?;
-            }
-        }
-        if let Some(rec) = rec {
+        // Named by its key, or by its playback id with its key in the query (as it was
+        // published): a playback id alone is public and ends nothing.
+        if let Some((rec, ..)) = self.keyed_stream(req).await? {
             let deliveries = self
                 .broadcast_deliveries(&rec, super::deliveries::EVENT_ENDED)
                 .await?;

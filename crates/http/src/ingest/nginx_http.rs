@@ -33,11 +33,25 @@ use super::{caller, decide_read, parse_query};
 use crate::AppState;
 use service::playback::{ReadDecision, ReadRequest};
 
+/// Longest original URI looked at (a playlist URL with a JWT is under 1 KB).
+const MAX_ORIGINAL_URI: usize = 8192;
+
+/// Is this a path nginx serves as it reads? `$request_uri` is the viewer's path before nginx
+/// decodes and normalises it, while the file it serves comes from the decoded, normalised one:
+/// an escape (`..%2FOTHER%2Findex.m3u8`), a `.` or `..` segment or a backslash could make the
+/// two name different streams. No HLS name needs any of them, so such a path is refused.
+fn plain_path(path: &str) -> bool {
+    !path.contains(['%', '\\']) && !path.split('/').any(|seg| seg == "." || seg == "..")
+}
+
 /// The playback ids a viewer's path could name, most likely first: the directory the file is
 /// in, then the file's name without its extension (and without nginx-rtmp's `-N` fragment
-/// number).
+/// number). None for a path that is not plain (`plain_path`).
 fn candidates(path: &str) -> Vec<&str> {
     let path = path.split(['?', '#']).next().unwrap_or_default();
+    if !plain_path(path) {
+        return vec![];
+    }
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let mut out = Vec::new();
     if segments.len() >= 2 {
@@ -85,6 +99,10 @@ pub async fn answer(state: &AppState, uri: &Uri, headers: &HeaderMap) -> StatusC
         return StatusCode::FORBIDDEN;
     };
     let (path, query) = original.split_once('?').unwrap_or((&original, ""));
+    if original.len() > MAX_ORIGINAL_URI || !plain_path(path) {
+        state.metrics.read_decision("nginx-http", "refused");
+        return StatusCode::FORBIDDEN;
+    }
     let mut names = candidates(path).into_iter().map(str::to_owned);
     let req = ReadRequest {
         caller,
@@ -122,5 +140,15 @@ mod tests {
         assert_eq!(candidates("/x.m3u8"), vec!["x"]);
         assert!(candidates("/").is_empty());
         assert!(candidates("/hls/../..%2f/a b").is_empty());
+        // What nginx would decode or normalise into another stream's file names none.
+        for sneaky in [
+            "/hls/PUB/..%2FPRIV%2Findex.m3u8",
+            "/hls/PUB/../PRIV/index.m3u8",
+            "/hls/PUB/./index.m3u8",
+            "/hls/PUB/%2e%2e/PRIV/3.ts",
+            "/hls/PUB\\..\\PRIV/index.m3u8",
+        ] {
+            assert!(candidates(sneaky).is_empty(), "{sneaky}");
+        }
     }
 }
