@@ -217,6 +217,8 @@ async fn signing_keys_are_made_once_and_only_their_public_half_is_kept() {
         );
         let (status, _) = lp(&s, "PATCH", &path, Some(json!({"disabled": "yes"}))).await;
         assert_eq!(status, 400);
+        let (status, _) = lp(&s, "PATCH", &path, Some(json!({"name": "  "}))).await;
+        assert_eq!(status, 400, "an empty name");
         let other = s
             .server
             .svc()
@@ -877,6 +879,44 @@ async fn refused_credentials_are_throttled_per_client_address() {
     assert_eq!(
         read_with(&s, &good, &[("x-real-ip", "10.4.0.3")]).await.0,
         200
+    );
+    // Expired JWTs are no guesses: they never count.
+    let expired = hls(
+        pb,
+        &format!(
+            "?jwt={}",
+            jwt(
+                &k,
+                json!({"sub": pb, "action": "pull", "pub": k["publicKey"], "exp": now(&s) - 1})
+            )
+        ),
+    );
+    for _ in 0..20 {
+        assert_eq!(
+            read_with(&s, &expired, &[("x-real-ip", "10.4.0.4")])
+                .await
+                .0,
+            403
+        );
+    }
+    assert_eq!(
+        read_with(&s, &good, &[("x-real-ip", "10.4.0.4")]).await.0,
+        200
+    );
+    // A throttled viewer's address is not an encoder's: publishing from it still works.
+    let key = st["streamKey"].as_str().unwrap();
+    let res = hook_form(
+        &s,
+        "/ingest/nginx-rtmp/publish",
+        format!(
+            "app=live&tcurl=rtmp://127.0.0.1/live&addr=10.4.0.2&call=publish&name={key}&type=live"
+        ),
+    )
+    .await;
+    assert_eq!(
+        common::hook_status(&res),
+        200,
+        "the viewer's refusals locked out an encoder"
     );
     // A proxy that does not say who asks is never throttled (it would lock out every viewer).
     for _ in 0..20 {

@@ -56,6 +56,9 @@ pub struct Services {
     /// Group commit of audit events and publish starts and ends.
     group_commit: group_commit::GroupCommit,
     pub ingest_throttle: ingest::IngestThrottle,
+    /// Viewers' guessed credentials, throttled apart from publishes: a viewer's refusals never
+    /// lock out an encoder behind the same address, nor fill the publish throttle's table.
+    pub read_throttle: ingest::IngestThrottle,
     /// Refused publishes, counted until the housekeeping writes them in aggregate.
     pub ingest_refusals: ingest_refusals::RefusalLog,
     /// When each ingest token was last used, until it is written back.
@@ -107,6 +110,10 @@ impl Services {
             auth_failures: audit::AuthFailureThrottle::default(),
             group_commit: group_commit::GroupCommit::default(),
             ingest_throttle: ingest::IngestThrottle::new(
+                settings.ingest_max_failures,
+                settings.ingest_failure_window,
+            ),
+            read_throttle: ingest::IngestThrottle::new(
                 settings.ingest_max_failures,
                 settings.ingest_failure_window,
             ),

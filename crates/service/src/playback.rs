@@ -45,12 +45,24 @@ const WEBHOOK_ANSWERS: usize = 10_000;
 pub const WEBHOOK_ANSWER_TTL: Duration = Duration::from_secs(30);
 /// A webhook that has not answered in this long refuses the viewer.
 pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(3);
-/// Webhook questions in flight at most (beyond: refused at once, not queued).
+/// Webhook questions in flight at most (beyond: refused at once, not queued)…
 const WEBHOOK_ASKS: usize = 32;
+/// …and of one account's streams, so one account's slow webhook cannot take them all.
+const WEBHOOK_ASKS_PER_ACCOUNT: usize = 4;
 /// Playback ids are generated short; a longer name is no playback id.
 const MAX_PLAYBACK_ID: usize = 64;
 /// Query parameters of a read looked at, at most.
 const MAX_PARAMS: usize = 32;
+/// The refusals that count against a viewer's address: a credential that is not one.
+const GUESSES: &[&str] = &[
+    "wrong_token",
+    "malformed_jwt",
+    "unknown_signing_key",
+    "bad_signature",
+    "jwt_for_another_stream",
+    "signing_key_of_another_account",
+    "webhook_refused",
+];
 
 /// What a media server (or nginx's `auth_request`) tells us about a viewer.
 #[derive(Debug, Clone)]
@@ -134,6 +146,42 @@ pub struct PlaybackCaches {
     /// (stream, hash of the access key) → (allowed, when asked).
     webhook_answers: Cache<(Uuid, [u8; 32]), (bool, Instant)>,
     webhook_asks: tokio::sync::Semaphore,
+    /// Questions in flight per account (entries removed when they reach 0).
+    webhook_asks_of: std::sync::Mutex<std::collections::HashMap<Uuid, usize>>,
+}
+
+/// One account's place among the webhook questions in flight, given back when dropped.
+struct AccountSlot<'a> {
+    of: &'a std::sync::Mutex<std::collections::HashMap<Uuid, usize>>,
+    account: Uuid,
+}
+
+impl<'a> AccountSlot<'a> {
+    fn take(
+        of: &'a std::sync::Mutex<std::collections::HashMap<Uuid, usize>>,
+        account: Uuid,
+    ) -> Option<Self> {
+        let mut map = of.lock().ok()?;
+        let n = map.entry(account).or_insert(0);
+        if *n >= WEBHOOK_ASKS_PER_ACCOUNT {
+            return None;
+        }
+        *n += 1;
+        Some(Self { of, account })
+    }
+}
+
+impl Drop for AccountSlot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.of.lock() {
+            if let Some(n) = map.get_mut(&self.account) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(&self.account);
+                }
+            }
+        }
+    }
 }
 
 impl Default for PlaybackCaches {
@@ -142,6 +190,7 @@ impl Default for PlaybackCaches {
             jwts: Cache::new(JWT_CAPACITY),
             webhook_answers: Cache::new(WEBHOOK_ANSWERS),
             webhook_asks: tokio::sync::Semaphore::new(WEBHOOK_ASKS),
+            webhook_asks_of: Default::default(),
         }
     }
 }
@@ -168,28 +217,25 @@ fn refused(reason: &'static str, account: Option<Uuid>, presented: bool) -> Read
 }
 
 impl Services {
-    /// The decision for a read, throttled like publishes: a (media server, client address) with
-    /// too many refused credentials lately is refused without looking. Reads report no address when a
+    /// The decision for a read, throttled like publishes (apart from them): a (media server,
+    /// client address) with too many guessed credentials lately is refused without looking. Reads report no address when a
     /// proxy does not forward it; those are never throttled (one viewer's refusals would lock
     /// out every other viewer of that media server).
     pub async fn authorize_read(&self, req: &ReadRequest) -> Result<ReadDecision, Error> {
         let token = req.caller.token_id();
         if let Some(addr) = req.addr() {
-            if self.ingest_throttle.blocked(token, addr) {
+            if self.read_throttle.blocked(token, addr) {
                 return Ok(ReadDecision::Throttled);
             }
         }
         let decision = self.decide_read(req).await?;
-        // Only a credential that was presented and refused counts (guessing); a player asking
-        // before it has one, or for a stream that is gone, does not.
-        if let (
-            ReadDecision::Refused {
-                presented: true, ..
-            },
-            Some(addr),
-        ) = (&decision, req.addr())
-        {
-            self.ingest_throttle.refused(token, addr);
+        // Only a credential that was presented and is no credential at all counts (guessing);
+        // a player asking before it has one, an expired JWT, a disabled key, a busy webhook or
+        // a stream that is gone do not.
+        if let (ReadDecision::Refused { reason, .. }, Some(addr)) = (&decision, req.addr()) {
+            if GUESSES.contains(reason) {
+                self.read_throttle.refused(token, addr);
+            }
         }
         Ok(decision)
     }
@@ -352,15 +398,20 @@ impl Services {
         else {
             return Ok(Err("webhook_missing"));
         };
+        // A place among the questions in flight first: everything after it (the webhook's row,
+        // the question) is bounded by them.
+        let Ok(_permit) = self.playback.webhook_asks.try_acquire() else {
+            return Ok(Err("webhook_busy"));
+        };
+        let Some(_slot) = AccountSlot::take(&self.playback.webhook_asks_of, s.account_id) else {
+            return Ok(Err("webhook_busy"));
+        };
         let scope = Scope {
             account_id: s.account_id,
             environment: s.environment,
         };
         let Some(hook) = self.store.webhook(scope, id).await? else {
             return Ok(Err("webhook_missing"));
-        };
-        let Ok(_permit) = self.playback.webhook_asks.try_acquire() else {
-            return Ok(Err("webhook_busy"));
         };
         let body = serde_json::json!({
             "accessKey": access_key,
@@ -369,7 +420,11 @@ impl Services {
             "timestamp": self.now_ms(),
         })
         .to_string();
-        let allowed = match self.post_to_webhook(&hook, &body).await {
+        // The whole question (name lookup, connection, answer) within the timeout.
+        let asked = tokio::time::timeout(WEBHOOK_TIMEOUT, self.post_to_webhook(&hook, &body))
+            .await
+            .unwrap_or_else(|_| Err("timed out".into()));
+        let allowed = match asked {
             Ok(status) => (200..300).contains(&status),
             Err(e) => {
                 tracing::warn!(webhook = %hook.id, error = %e, "playback webhook did not answer");
@@ -392,7 +447,7 @@ impl Services {
         let secret = self.webhook_secret(hook).map_err(|e| e.to_string())?;
         let url = reqwest::Url::parse(&hook.url).map_err(|e| e.to_string())?;
         let client = self.pinned_client(&url).await.map_err(|(e, _)| e)?;
-        let send = client
+        let res = client
             .post(url)
             .header("content-type", "application/json")
             .header(
@@ -400,12 +455,10 @@ impl Services {
                 super::deliveries::signature(secret.expose(), body),
             )
             .body(body.to_string())
-            .send();
-        match tokio::time::timeout(WEBHOOK_TIMEOUT, send).await {
-            Ok(Ok(res)) => Ok(res.status().as_u16()),
-            Ok(Err(e)) => Err(e.without_url().to_string()),
-            Err(_) => Err("timed out".into()),
-        }
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        Ok(res.status().as_u16())
     }
 
     /// Checks a `playbackPolicy` and a `public` flag in stream settings as a client sent them:
@@ -452,6 +505,20 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_account_holds_at_most_its_share_of_webhook_questions() {
+        let of = Default::default();
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let held: Vec<_> = (0..WEBHOOK_ASKS_PER_ACCOUNT)
+            .map(|_| AccountSlot::take(&of, a).unwrap())
+            .collect();
+        assert!(AccountSlot::take(&of, a).is_none(), "a's share is taken");
+        assert!(AccountSlot::take(&of, b).is_some(), "b is not held up by a");
+        drop(held);
+        assert!(AccountSlot::take(&of, a).is_some(), "given back");
+        assert!(of.lock().unwrap().is_empty(), "no entry left behind");
+    }
 
     #[test]
     fn the_private_token_is_the_streams_own() {

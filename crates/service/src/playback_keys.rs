@@ -102,10 +102,11 @@ impl Services {
         disabled: Option<bool>,
     ) -> Result<PlaybackKey, Error> {
         actor.require(Permission(Resource::SigningKeys, Action::Update))?;
-        let patch = PlaybackKeyPatch {
-            name: name.map(validate_key_name).transpose()?,
-            disabled,
-        };
+        let name = name.map(validate_key_name).transpose()?;
+        if name.as_deref() == Some("") {
+            return Err(Error::Invalid("signing key name must not be empty".into()));
+        }
+        let patch = PlaybackKeyPatch { name, disabled };
         let key = self
             .store
             .update_playback_key(Scope::of(actor), id, &patch, self.now_ms())

@@ -72,7 +72,7 @@ fn key_table(who: &SignedIn, keys: &[PlaybackKey]) -> Markup {
                 table {
                     thead { tr {
                         th { "Name" } th { "Id" } th { "Fingerprint" } th.hide-narrow { "Created" }
-                        th { "Last used" } th { "Status" } th {}
+                        th { "Status" } th {}
                     } }
                     tbody {
                         @for k in keys {
@@ -81,7 +81,6 @@ fn key_table(who: &SignedIn, keys: &[PlaybackKey]) -> Markup {
                                 td { code { (k.id) } }
                                 td { code title="SHA-256 of the public key" { (fingerprint(&k.public_key)) } }
                                 td.hide-narrow { (when(Some(k.created_at))) }
-                                td { (when(k.last_seen_at)) }
                                 td {
                                     @if k.disabled {
                                         span.badge.bad { "Disabled" }
