@@ -3,7 +3,8 @@
 #
 # The workload (a small Python client, SOAK_CLIENTS threads on keep-alive connections) mixes what
 # production traffic does: key verification (`GET /sg/v1/me`, `POST /sg/v1/keys/verify`), object
-# reads (`GET /api/stream/{id}`, api.video `GET /live-streams`), writes (create, patch and delete
+# reads (`GET /api/stream/{id}`, api.video `GET /live-streams`, a viewer's HLS fetch as nginx's
+# `auth_request` asks about it), writes (create, patch and delete
 # Livepeer streams), ingest hooks (nginx-rtmp `on_publish` / `on_publish_done` with an ingest
 # token) and api.video tokens (`POST /auth/api-key`, then `POST /auth/refresh`). It prints the
 # throughput of every 10 s interval and the server's memory after the warm-up, every interval and
@@ -173,7 +174,7 @@ def worker(n):
     c = Client()
     # Each worker's own stream, for reads and publishes (a stream has one publisher at a time).
     mine = json.loads(expect("fixture", c.call("fixture", "POST", "/api/stream", {"name": f"soak-{n}"}), 201))
-    sid, skey = mine["id"], mine["streamKey"]
+    sid, skey, pid = mine["id"], mine["streamKey"], mine["playbackId"]
     refresh = None
     i = 0
     while not stop.is_set():
@@ -182,6 +183,8 @@ def worker(n):
         expect("verify", c.call("verify", "POST", "/sg/v1/keys/verify", {"key": KEY}), 200)
         expect("read", c.call("read", "GET", f"/api/stream/{sid}"), 200)
         expect("read", c.call("read", "GET", "/live-streams?pageSize=10"), 200)
+        # A viewer's HLS fetch, as nginx's auth_request asks about it (a public stream).
+        expect("read", c.call("read", "GET", f"/ingest/nginx/auth-request?token={INGEST}", headers={"X-Original-URI": f"/hls/{pid}/{i % 50}.ts"}), 200)
         if i % 2 == 0:
             raw = expect("write", c.call("write", "POST", "/api/stream", {"name": f"w{n}-{i}"}), 201)
             if raw:
@@ -190,7 +193,8 @@ def worker(n):
                 expect("write", c.call("write", "DELETE", f"/api/stream/{wid}"), 204)
         if i % 2 == 1:
             form = {"app": "live", "name": skey, "call": "publish", "addr": "127.0.0.1", "type": "live"}
-            expect("ingest", c.call("ingest", "POST", f"/ingest/nginx-rtmp/publish?token={INGEST}", form, form=True), 200)
+            # Allowed: 302 to the stream's playback id (nginx-rtmp renames the publish to it).
+            expect("ingest", c.call("ingest", "POST", f"/ingest/nginx-rtmp/publish?token={INGEST}", form, form=True), 302)
             form["call"] = "publish_done"
             expect("ingest", c.call("ingest", "POST", f"/ingest/nginx-rtmp/publish-done?token={INGEST}", form, form=True), 200)
         if i % 4 == 0:
