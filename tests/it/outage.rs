@@ -602,9 +602,28 @@ async fn postgres_stopped_under_load_answers_503_and_recovers() {
         "healthz/readyz report the outage: {:?}",
         health(&c).await
     );
-    // Past the cache's trust: every request needs the store.
+    // Past the cache's trust: every request needs the store. The outage is held until every
+    // dialect has had a create answered in that stretch (at least 1.5 s of it, at most 10 s
+    // more): how many requests fit in a fixed stretch depends on how loaded the machine is.
     let hold = SURELY_STALE + Duration::from_millis(1500);
     tokio::time::sleep(hold.saturating_sub(stopped.elapsed())).await;
+    let stale_from = stopped + SURELY_STALE;
+    let _ = eventually(Duration::from_secs(10), || {
+        let out = load.outcomes.clone();
+        async move {
+            let now = Instant::now();
+            let out = out.lock().unwrap();
+            DIALECTS.iter().all(|d| {
+                out.iter().any(|o| {
+                    o.dialect == *d
+                        && o.kind == Kind::Create
+                        && o.started >= stale_from
+                        && o.started + o.elapsed < now
+                })
+            })
+        }
+    })
+    .await;
     let restarting = Instant::now();
     let p = pg.clone();
     tokio::task::spawn_blocking(move || p.start())

@@ -179,16 +179,25 @@ http {{
     }
 }
 
-/// ffmpeg publishing a test pattern with sound as H.264/AAC (what nginx-rtmp's HLS takes), one
-/// keyframe a second, for `seconds`.
+/// ffmpeg publishing a small test pattern with sound as H.264/AAC (what nginx-rtmp's HLS takes),
+/// one keyframe a second, for `seconds`.
 fn publish(url: &str, seconds: u32) -> Child {
     Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-        .args(["-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
+        .args(["-re", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10"])
         .args(["-re", "-f", "lavfi", "-i", "sine=frequency=440"])
         .arg("-t")
         .arg(seconds.to_string())
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"])
+        // Small and slow: three publishers share the machine with the rest of the suite.
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+        ])
+        .args(["-threads", "1", "-g", "10"])
         .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", url])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
