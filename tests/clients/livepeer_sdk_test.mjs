@@ -123,4 +123,11 @@ await lp.stream.delete(privStream.id);
 check((await lp.accessControl.delete(key.id)).statusCode === 204, "accessControl.delete answers 204");
 check((await status(lp.accessControl.get(key.id))) === 404, "a deleted signing key is a 404");
 
+// Sessions: every one of the account's, and a stream's by whether they were recorded.
+const recordedStream = process.env.SG_RECORDED_STREAM;
+const allSessions = (await lp.session.getAll()).data;
+check(allSessions.some((x) => x.parentId === recordedStream && x.record === true), "session.getAll lists the recorded session");
+check((await lp.session.getRecorded(recordedStream, true)).data.length === 1, "session.getRecorded(record=true) finds it");
+check((await lp.session.getRecorded(recordedStream, false)).data.length === 0, "session.getRecorded(record=false) does not");
+
 console.log("livepeer javascript client: all good");

@@ -137,4 +137,11 @@ try:
 except (errors.SDKError, errors.Error) as e:
     status = getattr(e, "status_code", None) or getattr(getattr(e, "raw_response", None), "status_code", None)
     check(status == 404, f"a deleted signing key is a 404 ({type(e).__name__})")
+# Sessions: every one of the account's, and a stream's by whether they were recorded.
+recorded_stream = os.environ["SG_RECORDED_STREAM"]
+all_sessions = lp.session.get_all().data
+check(any(x.parent_id == recorded_stream and x.record for x in all_sessions), "session.get_all lists the recorded session")
+check(len(lp.session.get_recorded(parent_id=recorded_stream, record=True).data) == 1, "session.get_recorded(record=True) finds it")
+check(len(lp.session.get_recorded(parent_id=recorded_stream, record=False).data) == 0, "session.get_recorded(record=False) does not")
+
 print("livepeer python client: all good")

@@ -524,6 +524,7 @@ async fn reported_fields_are_capped() {
                 environment: streamgate::domain::Environment::Production,
             },
             id.parse().unwrap(),
+            None,
         )
         .await
         .unwrap();

@@ -807,3 +807,114 @@ async fn bad_input_is_refused_in_livepeer_format() {
     let list = json_of(call(&s, &k, Method::GET, "/api/stream", None).await, 200).await;
     assert_eq!(list, json!([]));
 }
+
+/// `GET /api/session` pages through the account's sessions, newest first; a stream's sessions
+/// filter by whether they were recorded.
+#[tokio::test]
+async fn sessions_are_listed_and_filtered_by_recording() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let s = setup(backend).await;
+        let key = s.secret().to_string();
+        let make = |record: bool| {
+            let (s, key) = (&s, key.clone());
+            async move {
+                let res = call(
+                    s,
+                    &key,
+                    Method::POST,
+                    "/api/stream",
+                    Some(json!({"name": "cam", "record": record})),
+                )
+                .await;
+                json_of(res, 201).await
+            }
+        };
+        let (recorded, plain) = (make(true).await, make(false).await);
+        for st in [&recorded, &plain] {
+            s.server.clock.advance_ms(1000);
+            let k = st["streamKey"].as_str().unwrap();
+            for call in ["publish", "publish-done"] {
+                let res = s
+                    .http
+                    .post(
+                        s.server
+                            .ingest_url(&format!("/ingest/nginx-rtmp/{call}"))
+                            .await,
+                    )
+                    .form(&[("app", "live"), ("name", k), ("addr", "10.7.0.1")])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(crate::common::hook_status(&res), 200);
+            }
+        }
+        // Newest first, a page at a time.
+        let all = json_of(call(&s, &key, Method::GET, "/api/session", None).await, 200).await;
+        let parents: Vec<&str> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["parentId"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            parents,
+            [
+                plain["id"].as_str().unwrap(),
+                recorded["id"].as_str().unwrap()
+            ]
+        );
+        assert_eq!(all[0]["record"], false);
+        assert_eq!(all[1]["record"], true);
+        let res = call(&s, &key, Method::GET, "/api/session?limit=1", None).await;
+        let link = res.headers()["link"].to_str().unwrap().to_string();
+        let first = json_of(res, 200).await;
+        assert_eq!(first.as_array().unwrap().len(), 1);
+        let next = link
+            .split('<')
+            .nth(1)
+            .and_then(|l| l.split('>').next())
+            .unwrap();
+        let next = &next[next.find("/api/").unwrap()..];
+        let res = call(&s, &key, Method::GET, next, None).await;
+        assert!(res.headers().get("link").is_none(), "the last page");
+        let second = json_of(res, 200).await;
+        assert_eq!(second[0]["parentId"], recorded["id"]);
+        // A stream's sessions by recording.
+        let rid = recorded["id"].as_str().unwrap();
+        for (query, n) in [
+            ("", 1),
+            ("?record=true", 1),
+            ("?record=1", 1),
+            ("?record=false", 0),
+            ("?record=0", 0),
+        ] {
+            let path = format!("/api/stream/{rid}/sessions{query}");
+            let got = json_of(call(&s, &key, Method::GET, &path, None).await, 200).await;
+            assert_eq!(got.as_array().unwrap().len(), n, "{query}");
+        }
+        let path = format!("/api/stream/{rid}/sessions?record=maybe");
+        lp_error(call(&s, &key, Method::GET, &path, None).await, 400).await;
+        lp_error(
+            call(&s, &key, Method::GET, "/api/session?cursor=junk", None).await,
+            400,
+        )
+        .await;
+        // Another account sees none of them.
+        let other = s
+            .server
+            .svc()
+            .create_account(&streamgate::testkit::operator(), "other", None)
+            .await
+            .unwrap();
+        let theirs = new_key(&s.server, other.id, "o", |_| {}).await;
+        let none = call(
+            &s,
+            theirs.secret.expose(),
+            Method::GET,
+            "/api/session",
+            None,
+        )
+        .await;
+        assert_eq!(json_of(none, 200).await, json!([]));
+    }
+}

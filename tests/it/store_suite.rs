@@ -391,12 +391,45 @@ async fn sessions_and_targets(store: &dyn Store) {
                 client_addr: Some("127.0.0.1".into()),
                 started_at: 1_000 + i,
                 ended_at: ended,
+                record: i == 1,
             })
             .await
             .unwrap();
     }
-    let sessions = store.list_sessions(scope_a, s.id).await.unwrap();
+    let sessions = store.list_sessions(scope_a, s.id, None).await.unwrap();
     assert_eq!(sessions.len(), 2);
+    // By whether they were recorded.
+    let recorded = store
+        .list_sessions(scope_a, s.id, Some(true))
+        .await
+        .unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert!(recorded[0].record && recorded[0].started_at == 1_001);
+    let plain = store
+        .list_sessions(scope_a, s.id, Some(false))
+        .await
+        .unwrap();
+    assert_eq!(plain.len(), 1);
+    assert!(!plain[0].record);
+    // The scope's sessions a page at a time, newest first, after a keyset cursor.
+    let first = store.sessions_page(scope_a, None, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].started_at, 1_001);
+    let after = streamgate::domain::After {
+        created_at: first[0].started_at,
+        id: first[0].id,
+    };
+    let second = store
+        .sessions_page(scope_a, Some(&after), 10)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].started_at, 1_000);
+    assert!(store
+        .sessions_page(scope_b, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
     let recent = store.recent_sessions(scope_a, 0, 1).await.unwrap();
     assert_eq!(recent.len(), 1);
     assert_eq!(recent[0].started_at, 1_001, "the newest across the scope");
@@ -434,7 +467,11 @@ async fn sessions_and_targets(store: &dyn Store) {
         .await
         .unwrap()
         .is_none());
-    assert!(store.list_sessions(scope_b, s.id).await.unwrap().is_empty());
+    assert!(store
+        .list_sessions(scope_b, s.id, None)
+        .await
+        .unwrap()
+        .is_empty());
 
     let t = TargetRecord {
         id: Uuid::now_v7(),
@@ -1006,6 +1043,7 @@ async fn due_deliveries_are_fair_and_claimed_once(store: &dyn Store) {
                     client_addr: None,
                     started_at: 50,
                     ended_at: None,
+                    record: false,
                 },
                 allow_concurrent: false,
                 deliveries: rows,
@@ -1103,6 +1141,7 @@ async fn group_writes_are_ordered_and_all_or_nothing(store: &dyn Store) {
         client_addr: Some("10.0.0.1".into()),
         started_at: at,
         ended_at: None,
+        record: false,
     };
     let start = |at, outcome: &str| GroupWrite::StartPublish {
         session: session(at),
@@ -1126,7 +1165,7 @@ async fn group_writes_are_ordered_and_all_or_nothing(store: &dyn Store) {
         .unwrap();
     assert_eq!(done, [true, false, true], "the second start sees the first");
     assert!(store.stream(scope, s.id).await.unwrap().unwrap().is_active);
-    let sessions = store.list_sessions(scope, s.id).await.unwrap();
+    let sessions = store.list_sessions(scope, s.id, None).await.unwrap();
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0].started_at, 2_000);
     let outcomes = |events: Vec<AuditEvent>| {
@@ -1146,7 +1185,7 @@ async fn group_writes_are_ordered_and_all_or_nothing(store: &dyn Store) {
         .unwrap();
     assert_eq!(done, [true, false], "only the first end finds it active");
     assert!(!store.stream(scope, s.id).await.unwrap().unwrap().is_active);
-    let sessions = store.list_sessions(scope, s.id).await.unwrap();
+    let sessions = store.list_sessions(scope, s.id, None).await.unwrap();
     assert_eq!(sessions[0].ended_at, Some(3_000));
     assert_eq!(store.list_audit(a.id, 10).await.unwrap().len(), 4);
 
@@ -1161,7 +1200,10 @@ async fn group_writes_are_ordered_and_all_or_nothing(store: &dyn Store) {
         .await;
     assert!(failed.is_err(), "{failed:?}");
     assert!(!store.stream(scope, s.id).await.unwrap().unwrap().is_active);
-    assert_eq!(store.list_sessions(scope, s.id).await.unwrap().len(), 1);
+    assert_eq!(
+        store.list_sessions(scope, s.id, None).await.unwrap().len(),
+        1
+    );
     assert_eq!(store.list_audit(a.id, 10).await.unwrap().len(), 4);
 
     // Many events at once (written several rows per statement): every one, exactly as given.

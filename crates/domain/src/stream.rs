@@ -93,6 +93,8 @@ pub struct Session {
     pub client_addr: Option<String>,
     pub started_at: i64,
     pub ended_at: Option<i64>,
+    /// Whether its stream was recorded when it started.
+    pub record: bool,
 }
 
 #[derive(Debug, Clone)]

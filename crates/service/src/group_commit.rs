@@ -217,6 +217,7 @@ mod tests {
                 client_addr: None,
                 started_at: 2,
                 ended_at: None,
+                record: false,
             },
             allow_concurrent: false,
             deliveries: vec![],

@@ -210,6 +210,7 @@ impl Services {
                 client_addr: req.client_addr.clone(),
                 started_at: self.now_ms(),
                 ended_at: None,
+                record: rec.record,
             };
             let deliveries = self
                 .broadcast_deliveries(&rec, super::deliveries::EVENT_STARTED)

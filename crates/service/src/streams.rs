@@ -431,18 +431,48 @@ impl Services {
         Ok(())
     }
 
+    /// A stream's latest sessions, newest first; only those recorded (or not) when `record`
+    /// says.
     pub async fn list_sessions(
         &self,
         actor: &Actor,
         stream_id: Uuid,
+        record: Option<bool>,
     ) -> Result<Vec<Session>, Error> {
         actor.require(Permission(Resource::Sessions, Action::Read))?;
         // The stream must be the caller's (and not deleted) for its sessions to be visible.
         self.get_stream(actor, stream_id).await?;
         Ok(self
             .store
-            .list_sessions(Scope::of(actor), stream_id)
+            .list_sessions(Scope::of(actor), stream_id, record)
             .await?)
+    }
+
+    /// A page of the caller's sessions across its streams, newest first, after `before` (the
+    /// last session of the previous page); with the cursor of the next page when there is one.
+    pub async fn sessions_page(
+        &self,
+        actor: &Actor,
+        before: Option<After>,
+        limit: i64,
+    ) -> Result<(Vec<Session>, Option<After>), Error> {
+        actor.require(Permission(Resource::Sessions, Action::List))?;
+        let limit = limit.clamp(1, MAX_PAGE);
+        let mut rows = self
+            .store
+            .sessions_page(Scope::of(actor), before.as_ref(), limit + 1)
+            .await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next = more
+            .then(|| {
+                rows.last().map(|s| After {
+                    created_at: s.started_at,
+                    id: s.id,
+                })
+            })
+            .flatten();
+        Ok((rows, next))
     }
 
     /// The caller's latest sessions across its streams that were still open at `since` (ms) or
@@ -484,6 +514,7 @@ impl Services {
             client_addr,
             started_at: self.now_ms(),
             ended_at: None,
+            record: stream.record,
         };
         self.store.insert_session(&session).await?;
         Ok(session)

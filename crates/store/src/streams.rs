@@ -183,7 +183,7 @@ impl StreamRow {
 }
 
 pub const SESSION_COLUMNS: &str =
-    "id, stream_id, account_id, environment, ingest, client_addr, started_at, ended_at";
+    "id, stream_id, account_id, environment, ingest, client_addr, started_at, ended_at, record";
 
 #[derive(sqlx::FromRow)]
 pub struct SessionRow {
@@ -195,6 +195,7 @@ pub struct SessionRow {
     client_addr: Option<String>,
     started_at: i64,
     ended_at: Option<i64>,
+    record: bool,
 }
 
 impl SessionRow {
@@ -208,6 +209,7 @@ impl SessionRow {
             client_addr: self.client_addr,
             started_at: self.started_at,
             ended_at: self.ended_at,
+            record: self.record,
         })
     }
 }

@@ -196,7 +196,7 @@ async fn detail_fn(
     let id = parse_uuid(id, "stream")?;
     let actor = who.actor();
     let s = state.svc.get_stream(&actor, id).await?;
-    let sessions = state.svc.list_sessions(&actor, id).await?;
+    let sessions = state.svc.list_sessions(&actor, id, None).await?;
     let base = rtmp_base(state, headers);
     let body = html! {
         (notice(message))

@@ -122,6 +122,13 @@ pub fn routes() -> Routes {
             get(streams::sessions),
             &[(Method::GET, perm!(Sessions: Read))],
         )
+        .query(Method::GET, &["record"])
+        .route(
+            "/session",
+            get(streams::all_sessions),
+            &[(Method::GET, perm!(Sessions: List))],
+        )
+        .query(Method::GET, &["limit", "cursor"])
         .route(
             "/session/{id}",
             get(streams::session),

@@ -198,7 +198,7 @@ fn render_session(session: &Session, stream: Option<&Stream>) -> Value {
         "createdAt": session.started_at,
         "lastSeen": session.ended_at.unwrap_or(session.started_at),
         "isActive": session.ended_at.is_none(),
-        "record": stream.is_some_and(|s| s.record),
+        "record": session.record,
         "profiles": stream.and_then(|s| s.settings.get("profiles").cloned()).unwrap_or_else(|| json!([])),
         "playbackId": stream.map(|s| s.playback_id.clone()),
         "sourceSegments": 0,
@@ -340,6 +340,26 @@ pub async fn list_page(
     headers: &HeaderMap,
     q: &HashMap<String, String>,
 ) -> LpResult<(Bytes, Option<HeaderValue>)> {
+    let (limit, after) = page_params(q)?;
+    // The page's body is kept with it while none of its streams changes.
+    let page = state
+        .svc
+        .stream_page_body(actor, after, limit, (Rendering::Livepeer, ""), |items| {
+            let bodies = items
+                .iter()
+                .map(|s| stream_body(s))
+                .collect::<Option<Vec<_>>>()?;
+            Some(crate::json::join_array(bodies.iter().map(|b| &b[..])).into())
+        })
+        .await?;
+    Ok((
+        page.body,
+        next_link(headers, uri, limit, page.next.as_ref()),
+    ))
+}
+
+/// A list's `limit` (1 to 1000) and `cursor` (where the previous page ended).
+fn page_params(q: &HashMap<String, String>) -> LpResult<(i64, Option<After>)> {
     let limit = match q.get("limit").filter(|l| !l.is_empty()) {
         Some(l) => l
             .parse::<i64>()
@@ -352,45 +372,79 @@ pub async fn list_page(
         Some(c) => Some(decode_cursor(c).ok_or_else(|| bad_query("invalid cursor"))?),
         None => None,
     };
-    // The page's body is kept with it while none of its streams changes.
-    let page = state
-        .svc
-        .stream_page_body(actor, after, limit, (Rendering::Livepeer, ""), |items| {
-            let bodies = items
-                .iter()
-                .map(|s| stream_body(s))
-                .collect::<Option<Vec<_>>>()?;
-            Some(crate::json::join_array(bodies.iter().map(|b| &b[..])).into())
-        })
-        .await?;
-    let link = page.next.as_ref().and_then(|next| {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        HeaderValue::from_str(&format!(
-            "<http://{host}{}?limit={limit}&cursor={}>; rel=\"next\"",
-            uri.path(),
-            encode_cursor(next)
-        ))
-        .ok()
-    });
-    Ok((page.body, link))
+    Ok((limit, after))
 }
 
+/// `Link: <…?limit=…&cursor=…>; rel="next"` when there is a next page.
+fn next_link(
+    headers: &HeaderMap,
+    uri: &Uri,
+    limit: i64,
+    next: Option<&After>,
+) -> Option<HeaderValue> {
+    let next = next?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    HeaderValue::from_str(&format!(
+        "<http://{host}{}?limit={limit}&cursor={}>; rel=\"next\"",
+        uri.path(),
+        encode_cursor(next)
+    ))
+    .ok()
+}
+
+/// `GET /api/stream/{id}/sessions[?record=true|false|1|0]`: the stream's sessions, newest first.
 pub async fn sessions(
     State(state): State<AppState>,
     Lp(actor): Lp,
     Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> LpResult<Response> {
     let id = parse_id(&id, "stream")?;
+    let record = match q.get("record").map(String::as_str) {
+        None | Some("") => None,
+        Some("true" | "1") => Some(true),
+        Some("false" | "0") => Some(false),
+        Some(_) => return Err(bad_query("record must be true, false, 1 or 0")),
+    };
     let stream = state.svc.get_stream(&actor, id).await?;
-    let sessions = state.svc.list_sessions(&actor, id).await?;
+    let sessions = state.svc.list_sessions(&actor, id, record).await?;
     let body: Vec<Value> = sessions
         .iter()
         .map(|s| render_session(s, Some(&stream)))
         .collect();
     Ok(axum::Json(body).into_response())
+}
+
+/// `GET /api/session`: the account's sessions across its streams, newest first, a page at a time
+/// (`limit`, `cursor`; the next page in `Link`).
+pub async fn all_sessions(
+    State(state): State<AppState>,
+    Lp(actor): Lp,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> LpResult<Response> {
+    let (limit, before) = page_params(&q)?;
+    let (sessions, next) = state.svc.sessions_page(&actor, before, limit).await?;
+    let mut streams: HashMap<uuid::Uuid, Option<Stream>> = HashMap::new();
+    let mut body = Vec::with_capacity(sessions.len());
+    for s in &sessions {
+        let stream = match streams.entry(s.stream_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(state.svc.get_stream(&actor, s.stream_id).await.ok())
+            }
+        };
+        body.push(render_session(s, stream.as_ref()));
+    }
+    let mut res = axum::Json(body).into_response();
+    if let Some(link) = next_link(&headers, &uri, limit, next.as_ref()) {
+        res.headers_mut().insert(header::LINK, link);
+    }
+    Ok(res)
 }
 
 pub async fn session(
