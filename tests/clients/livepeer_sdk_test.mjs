@@ -123,6 +123,19 @@ await lp.stream.delete(privStream.id);
 check((await lp.accessControl.delete(key.id)).statusCode === 204, "accessControl.delete answers 204");
 check((await status(lp.accessControl.get(key.id))) === 404, "a deleted signing key is a 404");
 
+// A stream's multistream targets, one at a time.
+const opsStream = (await lp.stream.create({ name: "js-sdk ops" })).stream;
+await lp.stream.addMultistreamTarget(
+  { profile: "source", spec: { name: "js-op", url: "rtmp://ops.example/live/js-op-key" } },
+  opsStream.id,
+);
+const withTarget = (await lp.stream.get(opsStream.id)).stream;
+const added = withTarget.multistream?.targets ?? [];
+check(added.length === 1 && added[0].profile === "source" && added[0].id, "stream.addMultistreamTarget adds one");
+await lp.stream.removeMultistreamTarget(opsStream.id, added[0].id);
+check(((await lp.stream.get(opsStream.id)).stream.multistream?.targets ?? []).length === 0, "stream.removeMultistreamTarget removes it");
+await lp.stream.delete(opsStream.id);
+
 // Sessions: every one of the account's, and a stream's by whether they were recorded.
 const recordedStream = process.env.SG_RECORDED_STREAM;
 const allSessions = (await lp.session.getAll()).data;

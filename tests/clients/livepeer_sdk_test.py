@@ -137,6 +137,16 @@ try:
 except (errors.SDKError, errors.Error) as e:
     status = getattr(e, "status_code", None) or getattr(getattr(e, "raw_response", None), "status_code", None)
     check(status == 404, f"a deleted signing key is a 404 ({type(e).__name__})")
+# A stream's multistream targets, one at a time.
+ops = lp.stream.create(request={"name": "py-sdk ops"}).stream
+lp.stream.add_multistream_target(id=ops.id, target_add_payload={"profile": "source", "spec": {"name": "py-op", "url": "rtmp://ops.example/live/py-op-key"}})
+added = lp.stream.get(id=ops.id).stream.multistream.targets
+check(len(added) == 1 and added[0].profile == "source" and added[0].id, "stream.add_multistream_target adds one")
+lp.stream.remove_multistream_target(id=ops.id, target_id=added[0].id)
+after = lp.stream.get(id=ops.id).stream.multistream
+check(after is None or not after.targets, "stream.remove_multistream_target removes it")
+lp.stream.delete(id=ops.id)
+
 # Sessions: every one of the account's, and a stream's by whether they were recorded.
 recorded_stream = os.environ["SG_RECORDED_STREAM"]
 all_sessions = lp.session.get_all().data

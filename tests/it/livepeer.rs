@@ -918,3 +918,163 @@ async fn sessions_are_listed_and_filtered_by_recording() {
         assert_eq!(json_of(none, 200).await, json!([]));
     }
 }
+
+/// Livepeer's stream operations on multistream targets: one added (by id, or made from a spec)
+/// or removed, on the stream as it is.
+#[tokio::test]
+async fn multistream_targets_are_added_to_and_removed_from_a_stream() {
+    let s = setup(Backend::Sqlite).await;
+    let key = s.secret().to_string();
+    let st = json_of(
+        call(
+            &s,
+            &key,
+            Method::POST,
+            "/api/stream",
+            Some(json!({"name": "cam"})),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = st["id"].as_str().unwrap();
+    let t = json_of(
+        call(
+            &s,
+            &key,
+            Method::POST,
+            "/api/multistream/target",
+            Some(json!({"name": "yt", "url": "rtmp://a.example/live/secret1"})),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let tid = t["id"].as_str().unwrap();
+    let add = format!("/api/stream/{id}/create-multistream-target");
+    let targets = || async {
+        let got = json_of(
+            call(&s, &key, Method::GET, &format!("/api/stream/{id}"), None).await,
+            200,
+        )
+        .await;
+        got["multistream"]["targets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let res = call(
+        &s,
+        &key,
+        Method::POST,
+        &add,
+        Some(json!({"profile": "source", "id": tid})),
+    )
+    .await;
+    assert_eq!(res.status(), 204);
+    let res = call(
+        &s,
+        &key,
+        Method::POST,
+        &add,
+        Some(json!({"profile": "720p0", "videoOnly": true, "spec": {"name": "tw", "url": "rtmp://b.example/app/secret2"}})),
+    )
+    .await;
+    assert_eq!(res.status(), 204);
+    let now = targets().await;
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert_eq!(now[0]["id"], tid);
+    let made = now[1]["id"].as_str().unwrap().to_string();
+    assert!(
+        !serde_json::to_string(&now).unwrap().contains("secret2"),
+        "a spec's URL is write-only"
+    );
+    let listed = json_of(
+        call(&s, &key, Method::GET, "/api/multistream/target", None).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        2,
+        "the spec made a target"
+    );
+    // Removed: the stream no longer uses it; again, or an unknown one, is 404.
+    let remove = format!("/api/stream/{id}/multistream/{tid}");
+    assert_eq!(
+        call(&s, &key, Method::DELETE, &remove, None).await.status(),
+        204
+    );
+    let now = targets().await;
+    assert_eq!(now.len(), 1);
+    assert_eq!(now[0]["id"], made.as_str());
+    lp_error(call(&s, &key, Method::DELETE, &remove, None).await, 404).await;
+    let unknown = format!("/api/stream/{id}/multistream/{}", uuid::Uuid::new_v4());
+    lp_error(call(&s, &key, Method::DELETE, &unknown, None).await, 404).await;
+    // Bad targets are refused; another account's stream or target is not found.
+    lp_error(
+        call(&s, &key, Method::POST, &add, Some(json!({"id": tid}))).await,
+        400,
+    )
+    .await;
+    lp_error(
+        call(
+            &s,
+            &key,
+            Method::POST,
+            &add,
+            Some(json!({"profile": "source"})),
+        )
+        .await,
+        400,
+    )
+    .await;
+    let other = s
+        .server
+        .svc()
+        .create_account(&streamgate::testkit::operator(), "other", None)
+        .await
+        .unwrap();
+    let theirs = new_key(&s.server, other.id, "o", |_| {}).await;
+    let theirs = theirs.secret.expose().to_string();
+    lp_error(
+        call(
+            &s,
+            &theirs,
+            Method::POST,
+            &add,
+            Some(json!({"profile": "source", "id": made})),
+        )
+        .await,
+        404,
+    )
+    .await;
+    let their_stream = json_of(
+        call(
+            &s,
+            &theirs,
+            Method::POST,
+            "/api/stream",
+            Some(json!({"name": "x"})),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let their_add = format!(
+        "/api/stream/{}/create-multistream-target",
+        their_stream["id"].as_str().unwrap()
+    );
+    lp_error(
+        call(
+            &s,
+            &theirs,
+            Method::POST,
+            &their_add,
+            Some(json!({"profile": "source", "id": made})),
+        )
+        .await,
+        400,
+    )
+    .await;
+}

@@ -113,6 +113,7 @@ fn fill(path: &str, method: &Method, f: &Fixtures) -> String {
         "streamkeys"
     };
     p.replace("{id}", id)
+        .replace("{target}", &f.target_id)
         .replace("{token}", &f.upload_token)
         .replace("{resource}", resource)
 }
@@ -133,6 +134,9 @@ fn body(method: &Method, path: &str) -> Option<Value> {
         }
         ("PATCH", p) if p.starts_with("/api/multistream/target/") => json!({"name": "t2"}),
         ("POST", "/api/api-token") => json!({"name": "k"}),
+        ("POST", p) if p.ends_with("/create-multistream-target") => {
+            json!({"profile": "source", "spec": {"name": "t", "url": "rtmp://x.example/live/k"}})
+        }
         ("POST", "/api/access-control/signing-key") => json!({"name": "k"}),
         ("PATCH", p) if p.starts_with("/api/access-control/signing-key/") => {
             json!({"disabled": true})

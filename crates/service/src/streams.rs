@@ -37,6 +37,56 @@ pub struct StreamPatch {
     pub restreams: Option<Vec<Restream>>,
     /// Settings to replace; a `null` value removes the setting.
     pub settings: Map<String, Value>,
+    /// One multistream target added to or removed from the stream's, on the stream as it is
+    /// when the change is written (Livepeer's add/remove operations).
+    pub target: Option<TargetEdit>,
+}
+
+/// A change to a stream's multistream targets.
+#[derive(Debug, Clone)]
+pub enum TargetEdit {
+    /// `{profile, videoOnly?, id | spec: {name?, url}}`: a `spec` makes a new target.
+    Add(Map<String, Value>),
+    /// Every use of this target by the stream; none is `NotFound`.
+    Remove(Uuid),
+}
+
+/// At most this many multistream targets per stream.
+pub const MAX_STREAM_TARGETS: usize = 20;
+
+/// Applies `edit` to a stream's settings.
+fn edit_targets(settings: &mut Map<String, Value>, edit: &TargetEdit) -> Result<(), Error> {
+    let ms = settings
+        .entry("multistream")
+        .or_insert_with(|| serde_json::json!({"targets": []}));
+    let Value::Object(ms) = ms else {
+        return Err(Error::Invalid("multistream must be an object".into()));
+    };
+    let targets = ms.entry("targets").or_insert_with(|| Value::Array(vec![]));
+    let Value::Array(targets) = targets else {
+        return Err(Error::Invalid(
+            "multistream.targets must be an array".into(),
+        ));
+    };
+    match edit {
+        TargetEdit::Add(t) => {
+            if targets.len() >= MAX_STREAM_TARGETS {
+                return Err(Error::Invalid(format!(
+                    "at most {MAX_STREAM_TARGETS} multistream targets per stream"
+                )));
+            }
+            targets.push(Value::Object(t.clone()));
+        }
+        TargetEdit::Remove(id) => {
+            let id = id.to_string();
+            let before = targets.len();
+            targets.retain(|t| t.get("id").and_then(Value::as_str) != Some(id.as_str()));
+            if targets.len() == before {
+                return Err(Error::NotFound("multistream target"));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -334,6 +384,27 @@ impl Services {
         self.resolve_multistream(actor, &mut settings).await?;
         self.validate_playback_settings(Scope::of(actor), &mut settings)
             .await?;
+        // A target to add is checked (and a `spec` made into a target) like the targets of a
+        // whole `multistream`.
+        let target = match patch.target {
+            Some(TargetEdit::Add(t)) => {
+                let mut one = Map::new();
+                one.insert(
+                    "multistream".into(),
+                    serde_json::json!({ "targets": [Value::Object(t)] }),
+                );
+                self.resolve_multistream(actor, &mut one).await?;
+                let resolved = one
+                    .get("multistream")
+                    .and_then(|m| m.get("targets"))
+                    .and_then(|t| t.get(0))
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .ok_or_else(|| Error::Invalid("a multistream target is required".into()))?;
+                Some(TargetEdit::Add(resolved))
+            }
+            other => other,
+        };
         let now = self.now_ms();
         let edit = |rec: StreamRecord| {
             let mut s = self.open_stream(rec)?;
@@ -360,6 +431,9 @@ impl Services {
                 } else {
                     s.settings.insert(k.clone(), v.clone());
                 }
+            }
+            if let Some(t) = &target {
+                edit_targets(&mut s.settings, t)?;
             }
             s.updated_at = now;
             Ok((self.seal_stream(&s)?, change))

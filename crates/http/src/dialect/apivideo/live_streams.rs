@@ -212,6 +212,7 @@ pub async fn update(
             .restreams
             .map(|r| r.into_iter().map(Restream::from).collect()),
         settings: settings(body.public, body.player_id),
+        target: None,
     };
     let stream = state
         .svc

@@ -13,7 +13,7 @@ use axum::http::request::Parts;
 use axum::http::Method;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 
@@ -116,6 +116,16 @@ pub fn routes() -> Routes {
                 (Method::PATCH, perm!(Streams: Update)),
                 (Method::DELETE, perm!(Streams: Delete)),
             ],
+        )
+        .route(
+            "/stream/{id}/create-multistream-target",
+            post(streams::add_target),
+            &[(Method::POST, perm!(Streams: Update))],
+        )
+        .route(
+            "/stream/{id}/multistream/{target}",
+            axum::routing::delete(streams::remove_target),
+            &[(Method::DELETE, perm!(Streams: Update))],
         )
         .route(
             "/stream/{id}/sessions",

@@ -272,6 +272,49 @@ pub async fn update(
         suspended: body.suspended,
         restreams: None,
         settings: body.settings.into_map()?,
+        target: None,
+    };
+    state
+        .svc
+        .update_stream(&actor, parse_id(&id, "stream")?, patch)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/stream/{id}/create-multistream-target` `{profile, videoOnly?, id | spec}` → 204.
+pub async fn add_target(
+    State(state): State<AppState>,
+    Lp(actor): Lp,
+    Path(id): Path<String>,
+    Json(body, ..): Json<Livepeer, TargetRef>,
+) -> LpResult<StatusCode> {
+    let target = match serde_json::to_value(body) {
+        Ok(Value::Object(t)) => t,
+        _ => return Err(bad_query("a multistream target is required")),
+    };
+    let patch = StreamPatch {
+        target: Some(service::streams::TargetEdit::Add(target)),
+        ..StreamPatch::default()
+    };
+    state
+        .svc
+        .update_stream(&actor, parse_id(&id, "stream")?, patch)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/stream/{id}/multistream/{targetId}` → 204: the stream stops using the target.
+pub async fn remove_target(
+    State(state): State<AppState>,
+    Lp(actor): Lp,
+    Path((id, target)): Path<(String, String)>,
+) -> LpResult<StatusCode> {
+    let patch = StreamPatch {
+        target: Some(service::streams::TargetEdit::Remove(parse_id(
+            &target,
+            "multistream target",
+        )?)),
+        ..StreamPatch::default()
     };
     state
         .svc
