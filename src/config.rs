@@ -377,6 +377,21 @@ pub const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        file: Some("nginx_rtmp_control_url"),
+        env: "STREAMGATE_NGINX_RTMP_CONTROL_URL",
+        flag: None,
+        default: "—",
+        doc: "nginx-rtmp's control endpoint (`rtmp_control all;`, e.g. `http://127.0.0.1:8081/control`): a terminated stream's publisher is dropped there",
+        apply: |c, s| {
+            let url = non_empty(s)?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("must be an http:// or https:// URL (got {url:?})"));
+            }
+            c.service.nginx_rtmp_control_url = Some(url);
+            Ok(())
+        },
+    },
+    Setting {
         file: Some("playback_url"),
         env: "STREAMGATE_PLAYBACK_URL",
         flag: None,

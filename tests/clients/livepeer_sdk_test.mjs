@@ -134,6 +134,7 @@ const added = withTarget.multistream?.targets ?? [];
 check(added.length === 1 && added[0].profile === "source" && added[0].id, "stream.addMultistreamTarget adds one");
 await lp.stream.removeMultistreamTarget(opsStream.id, added[0].id);
 check(((await lp.stream.get(opsStream.id)).stream.multistream?.targets ?? []).length === 0, "stream.removeMultistreamTarget removes it");
+check((await lp.stream.terminate(opsStream.id)).statusCode === 204, "stream.terminate answers 204");
 await lp.stream.delete(opsStream.id);
 
 // Sessions: every one of the account's, and a stream's by whether they were recorded.

@@ -145,6 +145,7 @@ check(len(added) == 1 and added[0].profile == "source" and added[0].id, "stream.
 lp.stream.remove_multistream_target(id=ops.id, target_id=added[0].id)
 after = lp.stream.get(id=ops.id).stream.multistream
 check(after is None or not after.targets, "stream.remove_multistream_target removes it")
+check(lp.stream.terminate(id=ops.id).http_meta.response.status_code == 204, "stream.terminate answers 204")
 lp.stream.delete(id=ops.id)
 
 # Sessions: every one of the account's, and a stream's by whether they were recorded.

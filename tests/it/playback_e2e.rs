@@ -101,12 +101,12 @@ fn tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-async fn start_nginx(s: &Setup) -> Nginx {
+async fn start_nginx(s: &Setup, http_port: u16) -> Nginx {
     nginx::require_tools();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
     std::fs::create_dir_all(dir.path().join("hls")).unwrap();
-    let (rtmp_port, http_port) = (nginx::free_port(), nginx::free_port());
+    let rtmp_port = nginx::free_port();
     // The ingest token rides on the hook URLs' query, which nginx keeps.
     let token = s.server.ingest_token().await;
     let sg = s.server.addr;
@@ -154,6 +154,9 @@ http {{
       sub_filter '.ts' '.ts?$args';
       sub_filter_once off;
       add_header Cache-Control no-cache;
+    }}
+    location /control {{
+      rtmp_control all;
     }}
     location = /_sg_auth {{
       internal;
@@ -362,14 +365,18 @@ fn last_segment(playlist: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hls_behind_nginx_auth_request() {
+    // nginx's HTTP port is chosen first: streamgate drops terminated publishers through its
+    // control endpoint.
+    let http_port = nginx::free_port();
     let s = setup_with(Backend::Sqlite, {
         // Every reader here is 127.0.0.1: refusals must not throttle the readers that follow.
         let mut c = common::lab();
         c.service.ingest_max_failures = 10_000;
+        c.service.nginx_rtmp_control_url = Some(format!("http://127.0.0.1:{http_port}/control"));
         c
     })
     .await;
-    let nginx = start_nginx(&s).await;
+    let nginx = start_nginx(&s, http_port).await;
 
     // Streams: Livepeer public and jwt, api.video private.
     let (public_key, public_pb) = livepeer_stream(&s, "open", "public").await;
@@ -656,6 +663,62 @@ async fn hls_behind_nginx_auth_request() {
     for pb in [&public_pb, &jwt_pb, &private_pb] {
         assert!(names.contains(pb), "{pb} not in {names:?}");
     }
+
+    // Terminated through the API: nginx-rtmp drops the publisher, the stream goes idle.
+    let streams = s
+        .http
+        .get(s.url("/api/stream"))
+        .bearer_auth(s.secret())
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let public_id = streams
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["playbackId"] == public_pb.as_str())
+        .and_then(|x| x["id"].as_str())
+        .unwrap()
+        .to_string();
+    let res = s
+        .http
+        .delete(s.url(&format!("/api/stream/{public_id}/terminate")))
+        .bearer_auth(s.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let live = s
+        .http
+        .get(s.url(&format!("/api/stream/{public_id}")))
+        .bearer_auth(s.secret())
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(live["isActive"], false, "terminated: idle at once");
+    let publisher = &mut publishers[0];
+    let dropped = eventually(Duration::from_secs(10), || {
+        let ended = !matches!(publisher.try_wait(), Ok(None));
+        async move { ended }
+    })
+    .await;
+    assert!(
+        dropped.is_some(),
+        "nginx-rtmp did not drop the terminated publisher\n{}",
+        nginx.logs()
+    );
+    assert!(
+        publishers[1..]
+            .iter_mut()
+            .all(|p| matches!(p.try_wait(), Ok(None))),
+        "only the terminated stream's publisher is dropped"
+    );
 
     for mut p in publishers {
         let _ = p.start_kill();

@@ -99,7 +99,7 @@ impl Services {
             .await;
     }
 
-    fn change_event(
+    pub(crate) fn change_event(
         &self,
         actor: &Actor,
         account: Option<Uuid>,

@@ -24,6 +24,7 @@ pub mod settings;
 pub mod stream_keys;
 pub mod stream_pages;
 pub mod streams;
+pub mod terminate;
 pub mod tokens;
 pub mod uploads;
 pub mod usage;

@@ -30,6 +30,9 @@ pub struct Settings {
     pub password_hash_queue: usize,
     /// Entries each in-process cache (key hashes, streams, …) holds at most.
     pub cache_capacity: usize,
+    /// nginx-rtmp's control endpoint (`rtmp_control all;`), e.g. `http://127.0.0.1:8081/control`:
+    /// a terminated stream's publisher is dropped there. None: streams are only marked idle.
+    pub nginx_rtmp_control_url: Option<String>,
 }
 
 /// The machine's CPU count: password hashes that may run at once by default.
@@ -54,6 +57,7 @@ impl Default for Settings {
             password_hash_concurrency: cpu_count(),
             password_hash_queue: 32,
             cache_capacity: crate::verifier::CACHE_CAPACITY,
+            nginx_rtmp_control_url: None,
         }
     }
 }

@@ -118,6 +118,11 @@ pub fn routes() -> Routes {
             ],
         )
         .route(
+            "/stream/{id}/terminate",
+            axum::routing::delete(streams::terminate),
+            &[(Method::DELETE, perm!(Streams: Update))],
+        )
+        .route(
             "/stream/{id}/create-multistream-target",
             post(streams::add_target),
             &[(Method::POST, perm!(Streams: Update))],

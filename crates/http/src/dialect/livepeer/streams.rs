@@ -281,6 +281,20 @@ pub async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `DELETE /api/stream/{id}/terminate` → 204: the stream's publish ends (see
+/// `Services::terminate_stream`).
+pub async fn terminate(
+    State(state): State<AppState>,
+    Lp(actor): Lp,
+    Path(id): Path<String>,
+) -> LpResult<StatusCode> {
+    state
+        .svc
+        .terminate_stream(&actor, parse_id(&id, "stream")?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `POST /api/stream/{id}/create-multistream-target` `{profile, videoOnly?, id | spec}` → 204.
 pub async fn add_target(
     State(state): State<AppState>,

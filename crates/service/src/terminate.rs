@@ -1,0 +1,84 @@
+//! Ending a live stream's publish from the API (Livepeer's `terminate`): its session is closed and
+//! the stream goes idle (with its "ended" webhooks), as when the media server reports the end;
+//! and when nginx-rtmp's control endpoint is configured, the publisher is dropped there, under
+//! the name viewers know it by (the playback id nginx-rtmp renamed the publish to).
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::Services;
+use crypto::sha256;
+use domain::{Action, Actor, Error, Permission, Resource, Stream};
+use store::GroupWrite;
+
+/// How long the media server gets to drop a publisher.
+const DROP_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl Services {
+    /// Ends the stream's publish, if there is one: drops the publisher at the media server
+    /// (where configured) and closes the session. Audited as `stream.terminate`.
+    pub async fn terminate_stream(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+        actor.require(Permission(Resource::Streams, Action::Update))?;
+        let stream = self.get_stream(actor, id).await?;
+        self.drop_publisher(&stream).await;
+        let Some(rec) = self
+            .verifier
+            .stream_by_key_hash(&sha256(stream.stream_key.expose().as_bytes()))
+            .await?
+        else {
+            return Err(Error::NotFound("stream"));
+        };
+        let deliveries = self
+            .broadcast_deliveries(&rec, super::deliveries::EVENT_ENDED)
+            .await?;
+        let environment = (!actor.is_operator()).then(|| actor.environment());
+        let audit = self.change_event(
+            actor,
+            Some(actor.account_id()),
+            environment,
+            "stream.terminate",
+            format!("stream:{id}"),
+        );
+        self.commit(vec![GroupWrite::EndPublish {
+            stream_id: rec.id,
+            at: self.now_ms(),
+            deliveries,
+            audit,
+        }])
+        .await?;
+        self.apply_changes().await;
+        Ok(())
+    }
+
+    /// Asks nginx-rtmp to drop the stream's publisher in each stream-key application. Failures
+    /// are logged: the session is closed here either way.
+    async fn drop_publisher(&self, stream: &Stream) {
+        let Some(base) = &self.settings.nginx_rtmp_control_url else {
+            return;
+        };
+        let client = match reqwest::Client::builder().timeout(DROP_TIMEOUT).build() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reach the media server's control endpoint");
+                return;
+            }
+        };
+        for app in &self.settings.stream_key_apps {
+            let url = format!(
+                "{}/drop/publisher?app={app}&name={}",
+                base.trim_end_matches('/'),
+                stream.playback_id
+            );
+            match client.get(&url).send().await {
+                Ok(res) if res.status().is_success() => {}
+                Ok(res) => {
+                    tracing::warn!(status = %res.status(), app = %app, "nginx-rtmp did not drop a publisher")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e.without_url(), "cannot reach nginx-rtmp's control endpoint")
+                }
+            }
+        }
+    }
+}
