@@ -243,7 +243,11 @@ mod tests {
         };
         let stream = store.stream(scope, s.id).await.unwrap().unwrap();
         assert!(!stream.is_active, "the abandoned start was not applied");
-        assert!(store.list_sessions(scope, s.id, None).await.unwrap().is_empty());
+        assert!(store
+            .list_sessions(scope, s.id, None)
+            .await
+            .unwrap()
+            .is_empty());
         let outcomes: Vec<String> = store
             .list_audit(a.id, 10)
             .await
