@@ -522,8 +522,11 @@ async fn access_webhook() -> (Asked, String) {
             let state = state.clone();
             async move {
                 assert!(headers.contains_key(service_signature_header()));
-                let v: Value = serde_json::from_str(&body).unwrap();
-                let ok = v["accessKey"] == "letmein";
+                let mut v: Value = serde_json::from_str(&body).unwrap();
+                let ok = v["accessKey"] == "letmein" || v["accessKey"] == "letmein2";
+                if let Some(auth) = headers.get("authorization") {
+                    v["authorization"] = json!(auth.to_str().unwrap());
+                }
                 state.0.lock().unwrap().push(v);
                 if ok {
                     StatusCode::OK
@@ -584,6 +587,38 @@ async fn a_webhook_policy_asks_the_accounts_webhook_and_remembers_briefly() {
         );
     }
     assert_eq!(asked.0.lock().unwrap().len(), 2, "answers are remembered");
+    assert!(asked.0.lock().unwrap()[0].get("authorization").is_none());
+
+    // A webhook that names a credential is asked with it, as deliveries are.
+    let res = s
+        .http
+        .post(s.url("/v1/credentials"))
+        .header("x-api-key", s.secret())
+        .json(
+            &json!({"credential_label": "gate", "credential_type": "http",
+            "credential_public": "gateuser", "credential_private": "gate-pass-9"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = s
+        .http
+        .put(s.url(&format!(
+            "/sg/v1/webhooks/{}/credential",
+            hook["webhookId"].as_str().unwrap()
+        )))
+        .bearer_auth(s.secret())
+        .json(&json!({"label": "gate"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(read(&s, &hls(pb, "?accessKey=letmein2")).await, 200);
+    let last = asked.0.lock().unwrap().last().cloned().unwrap();
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode("gateuser:gate-pass-9");
+    assert_eq!(last["authorization"], format!("Basic {basic}"));
 
     // A webhook at an internal address is refused at creation outside a lab, and never asked.
     let strict = setup(Backend::Sqlite).await;

@@ -315,7 +315,7 @@ impl Services {
     /// a client-credentials access token (cached until shortly before it expires) for `oauth`.
     /// A missing credential is retried: it may be created before the attempts run out.
     /// Each time the stored secret goes out, its use is audited (see `credential_uses`).
-    async fn endpoint_auth(
+    pub(crate) async fn endpoint_auth(
         &self,
         hook: &domain::Webhook,
         label: &str,

@@ -442,22 +442,34 @@ impl Services {
         })
     }
 
-    /// POSTs `body` to the webhook, signed as deliveries are; its status.
+    /// POSTs `body` to the webhook, signed as deliveries are and with its endpoint's credential
+    /// when it names one (Basic, or an OAuth token: each use audited, as for deliveries); its
+    /// status.
     async fn post_to_webhook(&self, hook: &domain::Webhook, body: &str) -> Result<u16, String> {
         let secret = self.webhook_secret(hook).map_err(|e| e.to_string())?;
         let url = reqwest::Url::parse(&hook.url).map_err(|e| e.to_string())?;
         let client = self.pinned_client(&url).await.map_err(|(e, _)| e)?;
-        let res = client
+        let auth = match &hook.credential_label {
+            Some(label) => Some(
+                self.endpoint_auth(hook, label, &url)
+                    .await
+                    .map_err(|(e, _)| e)?,
+            ),
+            None => None,
+        };
+        let req = client
             .post(url)
             .header("content-type", "application/json")
             .header(
                 super::deliveries::SIGNATURE_HEADER,
                 super::deliveries::signature(secret.expose(), body),
             )
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| e.without_url().to_string())?;
+            .body(body.to_string());
+        let req = match auth {
+            Some(value) => req.header(reqwest::header::AUTHORIZATION, value.expose()),
+            None => req,
+        };
+        let res = req.send().await.map_err(|e| e.without_url().to_string())?;
         Ok(res.status().as_u16())
     }
 
