@@ -234,28 +234,13 @@ impl Services {
             Ok(None) => return Err(("the webhook is gone".into(), false)),
             Err(e) => return Err((e.to_string(), true)),
         };
-        let secret = self
-            .webhook_secret(&hook)
-            .map_err(|e| (e.to_string(), false))?;
-        let url = reqwest::Url::parse(&hook.url).map_err(|e| (e.to_string(), false))?;
-        let client = self.pinned_client(&url).await?;
-        let auth = match &hook.credential_label {
-            Some(label) => Some(self.endpoint_auth(&hook, label, &url).await?),
-            None => None,
-        };
-        let res = client
-            .post(url)
-            .header("content-type", "application/json")
-            .header(SIGNATURE_HEADER, signature(secret.expose(), &d.body))
+        let res = self
+            .webhook_post(&hook, d.body.clone())
+            .await?
             .header("X-Api-Video-WebhookId", public_ids::encode("wh", hook.id))
-            .body(d.body.clone());
-        let res = match auth {
-            Some(value) => res.header(reqwest::header::AUTHORIZATION, value.expose()),
-            None => res,
-        }
-        .send()
-        .await
-        .map_err(|e| (e.without_url().to_string(), true))?;
+            .send()
+            .await
+            .map_err(|e| (e.without_url().to_string(), true))?;
         if res.status().is_success() {
             Ok(())
         } else {
@@ -263,14 +248,40 @@ impl Services {
         }
     }
 
+    /// A POST of the JSON `body` to the webhook's endpoint, ready to send: signed with the
+    /// webhook's secret, with its endpoint's credential when it names one, on a client pinned
+    /// to checked addresses (`pinned_client`). Deliveries and playback-policy questions alike.
+    /// Err((why, worth retrying)).
+    pub(crate) async fn webhook_post(
+        &self,
+        hook: &domain::Webhook,
+        body: String,
+    ) -> Result<reqwest::RequestBuilder, (String, bool)> {
+        let secret = self
+            .webhook_secret(hook)
+            .map_err(|e| (e.to_string(), false))?;
+        let url = reqwest::Url::parse(&hook.url).map_err(|e| (e.to_string(), false))?;
+        let client = self.pinned_client(&url).await?;
+        let auth = match &hook.credential_label {
+            Some(label) => Some(self.endpoint_auth(hook, label, &url).await?),
+            None => None,
+        };
+        let req = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header(SIGNATURE_HEADER, signature(secret.expose(), &body))
+            .body(body);
+        Ok(match auth {
+            Some(value) => req.header(reqwest::header::AUTHORIZATION, value.expose()),
+            None => req,
+        })
+    }
+
     /// A client that reaches `url`'s host only at the addresses checked here: an address literal
     /// (any spelling, IPv6 included) is itself checked; a name is resolved once, every address
     /// must be deliverable, and the client is pinned to them (no DNS rebinding between the check
     /// and the connection). Redirects are not followed.
-    pub(crate) async fn pinned_client(
-        &self,
-        url: &reqwest::Url,
-    ) -> Result<reqwest::Client, (String, bool)> {
+    async fn pinned_client(&self, url: &reqwest::Url) -> Result<reqwest::Client, (String, bool)> {
         let port = url.port_or_known_default().unwrap_or(443);
         let target = webhook::target(url).map_err(|e| (e.to_string(), false))?;
         let (host, addrs): (Option<String>, Vec<SocketAddr>) = match target {
@@ -315,7 +326,7 @@ impl Services {
     /// a client-credentials access token (cached until shortly before it expires) for `oauth`.
     /// A missing credential is retried: it may be created before the attempts run out.
     /// Each time the stored secret goes out, its use is audited (see `credential_uses`).
-    pub(crate) async fn endpoint_auth(
+    async fn endpoint_auth(
         &self,
         hook: &domain::Webhook,
         label: &str,

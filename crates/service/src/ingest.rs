@@ -349,18 +349,31 @@ impl Services {
         // Named by its key, or by its playback id with its key in the query (as it was
         // published): a playback id alone is public and ends nothing.
         if let Some((rec, ..)) = self.keyed_stream(req).await? {
-            let deliveries = self
-                .broadcast_deliveries(&rec, super::deliveries::EVENT_ENDED)
-                .await?;
-            self.commit(vec![GroupWrite::EndPublish {
-                stream_id: rec.id,
-                at: self.now_ms(),
-                deliveries,
-                audit: self.publish_audit(req, Some(rec.account_id), "publish_done"),
-            }])
-            .await?;
-            self.apply_changes().await;
+            let audit = self.publish_audit(req, Some(rec.account_id), "publish_done");
+            self.close_publish(&rec, audit).await?;
         }
+        Ok(())
+    }
+
+    /// Closes the stream's open session and marks it idle, with its "ended" webhooks and
+    /// `audit`, in one transaction; this instance's caches see it at once. A media server's
+    /// report of the end and a terminate from the API alike.
+    pub(crate) async fn close_publish(
+        &self,
+        rec: &StreamRecord,
+        audit: AuditEvent,
+    ) -> Result<(), Error> {
+        let deliveries = self
+            .broadcast_deliveries(rec, super::deliveries::EVENT_ENDED)
+            .await?;
+        self.commit(vec![GroupWrite::EndPublish {
+            stream_id: rec.id,
+            at: self.now_ms(),
+            deliveries,
+            audit,
+        }])
+        .await?;
+        self.apply_changes().await;
         Ok(())
     }
 

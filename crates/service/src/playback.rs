@@ -208,6 +208,13 @@ pub fn private_token(s: &Stream) -> String {
     B64URL.encode(&out[..24])
 }
 
+/// A policy's `webhookId`: a UUID, or api.video's `wh…` form of one.
+fn webhook_uuid(id: &str) -> Option<Uuid> {
+    Uuid::parse_str(id)
+        .ok()
+        .or_else(|| public_ids::decode("wh", id))
+}
+
 fn refused(reason: &'static str, account: Option<Uuid>, presented: bool) -> ReadDecision {
     ReadDecision::Refused {
         reason,
@@ -392,10 +399,7 @@ impl Services {
                 });
             }
         }
-        let Some(id) = Uuid::parse_str(webhook_id)
-            .ok()
-            .or_else(|| public_ids::decode("wh", webhook_id))
-        else {
+        let Some(id) = webhook_uuid(webhook_id) else {
             return Ok(Err("webhook_missing"));
         };
         // A place among the questions in flight first: everything after it (the webhook's row,
@@ -421,7 +425,7 @@ impl Services {
         })
         .to_string();
         // The whole question (name lookup, connection, answer) within the timeout.
-        let asked = tokio::time::timeout(WEBHOOK_TIMEOUT, self.post_to_webhook(&hook, &body))
+        let asked = tokio::time::timeout(WEBHOOK_TIMEOUT, self.post_to_webhook(&hook, body))
             .await
             .unwrap_or_else(|_| Err("timed out".into()));
         let allowed = match asked {
@@ -445,30 +449,8 @@ impl Services {
     /// POSTs `body` to the webhook, signed as deliveries are and with its endpoint's credential
     /// when it names one (Basic, or an OAuth token: each use audited, as for deliveries); its
     /// status.
-    async fn post_to_webhook(&self, hook: &domain::Webhook, body: &str) -> Result<u16, String> {
-        let secret = self.webhook_secret(hook).map_err(|e| e.to_string())?;
-        let url = reqwest::Url::parse(&hook.url).map_err(|e| e.to_string())?;
-        let client = self.pinned_client(&url).await.map_err(|(e, _)| e)?;
-        let auth = match &hook.credential_label {
-            Some(label) => Some(
-                self.endpoint_auth(hook, label, &url)
-                    .await
-                    .map_err(|(e, _)| e)?,
-            ),
-            None => None,
-        };
-        let req = client
-            .post(url)
-            .header("content-type", "application/json")
-            .header(
-                super::deliveries::SIGNATURE_HEADER,
-                super::deliveries::signature(secret.expose(), body),
-            )
-            .body(body.to_string());
-        let req = match auth {
-            Some(value) => req.header(reqwest::header::AUTHORIZATION, value.expose()),
-            None => req,
-        };
+    async fn post_to_webhook(&self, hook: &domain::Webhook, body: String) -> Result<u16, String> {
+        let req = self.webhook_post(hook, body).await.map_err(|(e, _)| e)?;
         let res = req.send().await.map_err(|e| e.without_url().to_string())?;
         Ok(res.status().as_u16())
     }
@@ -496,10 +478,7 @@ impl Services {
         };
         let map = domain::playback::validate_policy(map)?;
         if let Some(id) = map.get("webhookId").and_then(serde_json::Value::as_str) {
-            let found = match Uuid::parse_str(id)
-                .ok()
-                .or_else(|| public_ids::decode("wh", id))
-            {
+            let found = match webhook_uuid(id) {
                 Some(id) => self.store.webhook(scope, id).await?.is_some(),
                 None => false,
             };

@@ -10,7 +10,6 @@ use uuid::Uuid;
 use super::Services;
 use crypto::sha256;
 use domain::{Action, Actor, Error, Permission, Resource, Stream};
-use store::GroupWrite;
 
 /// How long the media server gets to drop a publisher.
 const DROP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -29,9 +28,6 @@ impl Services {
         else {
             return Err(Error::NotFound("stream"));
         };
-        let deliveries = self
-            .broadcast_deliveries(&rec, super::deliveries::EVENT_ENDED)
-            .await?;
         let environment = (!actor.is_operator()).then(|| actor.environment());
         let audit = self.change_event(
             actor,
@@ -40,15 +36,7 @@ impl Services {
             "stream.terminate",
             format!("stream:{id}"),
         );
-        self.commit(vec![GroupWrite::EndPublish {
-            stream_id: rec.id,
-            at: self.now_ms(),
-            deliveries,
-            audit,
-        }])
-        .await?;
-        self.apply_changes().await;
-        Ok(())
+        self.close_publish(&rec, audit).await
     }
 
     /// Asks nginx-rtmp to drop the stream's publisher in each stream-key application. Failures
