@@ -442,7 +442,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Arc::new(SystemClock),
         Arc::new(vault),
         &config.service,
-    );
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     svc.init_vault()
         .await
         .context("the vault master key does not match this store")?;
@@ -499,6 +500,11 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 
 async fn serve(svc: Arc<Services>, config: &Config) -> anyhow::Result<()> {
     let listen: SocketAddr = config.listen;
+    match svc.fail_stalled_imports().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(failed = n, "imports interrupted by a restart were failed"),
+        Err(e) => tracing::warn!(error = %e, "could not check for interrupted imports"),
+    }
     if let Some(b) = svc.bootstrap_if_empty(&operator()).await? {
         // Printed to stdout once, on purpose: the operator needs these to get started.
         println!("streamgate: the store was empty, so it now has:");

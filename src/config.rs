@@ -25,6 +25,12 @@ pub struct Config {
     pub master_key: Option<SecretString>,
     pub service: crate::service::Settings,
     pub http: crate::http::Settings,
+    /// Uploaded bytes go to this S3 bucket (None: `objects/` under `data_dir`)…
+    pub s3_bucket: Option<String>,
+    /// …at this S3-compatible endpoint (None: AWS)…
+    pub s3_endpoint: Option<String>,
+    /// …in this region.
+    pub s3_region: String,
 }
 
 impl Default for Config {
@@ -38,6 +44,9 @@ impl Default for Config {
             master_key: None,
             service: Default::default(),
             http: Default::default(),
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
         }
     }
 }
@@ -406,6 +415,76 @@ pub const SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
+    Setting {
+        file: Some("public_url"),
+        env: "STREAMGATE_PUBLIC_URL",
+        flag: None,
+        default: "`http://<host>`",
+        doc: "where clients reach this server: the one-time upload URLs and the video file URLs it hands out name it",
+        apply: |c, s| {
+            let url = non_empty(s)?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("must be an http:// or https:// URL (got {url:?})"));
+            }
+            c.http.public_url = Some(url.trim_end_matches('/').to_string());
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("upload_max_bytes"),
+        env: "STREAMGATE_UPLOAD_MAX_BYTES",
+        flag: None,
+        default: "`4294967296` (4 GiB)",
+        doc: "the largest file an upload or import may store; checked as the bytes arrive",
+        apply: |c, s| {
+            let n: u64 = s
+                .trim()
+                .parse()
+                .map_err(|_| format!("must be a number of bytes (got {s:?})"))?;
+            if n == 0 {
+                return Err("must be positive".into());
+            }
+            c.service.upload_max_bytes = n;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("s3_bucket"),
+        env: "STREAMGATE_S3_BUCKET",
+        flag: None,
+        default: "— (a directory, `objects/` under the data dir)",
+        doc: "store uploaded files in this S3 bucket instead; credentials from the standard `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`",
+        apply: |c, s| {
+            c.s3_bucket = Some(non_empty(s)?);
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("s3_endpoint"),
+        env: "STREAMGATE_S3_ENDPOINT",
+        flag: None,
+        default: "— (AWS)",
+        doc: "an S3-compatible service's URL (MinIO, moto, Ceph…), path-style",
+        apply: |c, s| {
+            let url = non_empty(s)?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("must be an http:// or https:// URL (got {url:?})"));
+            }
+            c.s3_endpoint = Some(url);
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("s3_region"),
+        env: "STREAMGATE_S3_REGION",
+        flag: None,
+        default: "`us-east-1`",
+        doc: "the bucket's region",
+        apply: |c, s| {
+            c.s3_region = non_empty(s)?;
+            Ok(())
+        },
+    },
 ];
 
 pub const DEFAULT_FILE: &str = "streamgate.toml";
@@ -469,6 +548,14 @@ impl Config {
             let name = s.flag.unwrap_or(s.env);
             (s.apply)(&mut c, value).map_err(|e| format!("{name}: {e}"))?;
         }
+        c.service.objects = match &c.s3_bucket {
+            Some(bucket) => crate::service::objects::ObjectsSetting::S3 {
+                bucket: bucket.clone(),
+                endpoint: c.s3_endpoint.clone(),
+                region: c.s3_region.clone(),
+            },
+            None => crate::service::objects::ObjectsSetting::Local(c.data_dir.join("objects")),
+        };
         Ok(c)
     }
 

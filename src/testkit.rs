@@ -136,6 +136,8 @@ pub struct TestServer {
     pub db: Arc<TestDb>,
     /// An ingest token made on first use (`ingest_token`).
     ingest_token: tokio::sync::OnceCell<String>,
+    /// The uploaded files' directory the testkit made (removed when dropped).
+    objects_dir: Option<std::path::PathBuf>,
 }
 
 impl TestServer {
@@ -155,7 +157,13 @@ impl TestServer {
         Self::start_on_with(db, Config::default()).await
     }
 
-    pub async fn start_on_with(db: Arc<TestDb>, config: Config) -> Self {
+    pub async fn start_on_with(db: Arc<TestDb>, mut config: Config) -> Self {
+        // Uploaded files go to a directory of this server's own, removed when it is dropped.
+        let objects_dir = (config.service.objects == Default::default()).then(|| {
+            let dir = std::env::temp_dir().join(unique("streamgate-objects-"));
+            config.service.objects = crate::service::objects::ObjectsSetting::Local(dir.clone());
+            dir
+        });
         let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
         let store = db.store().await;
         let svc = Services::new(
@@ -163,7 +171,8 @@ impl TestServer {
             clock.clone() as Arc<dyn Clock>,
             Arc::new(db.vault()),
             &config.service,
-        );
+        )
+        .expect("services");
         svc.init_vault().await.expect("vault");
         let state = AppState::new(svc, config.http);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -184,6 +193,7 @@ impl TestServer {
             handle: Some(handle),
             db,
             ingest_token: tokio::sync::OnceCell::new(),
+            objects_dir,
         }
     }
 
@@ -242,6 +252,9 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
+        }
+        if let Some(d) = &self.objects_dir {
+            let _ = std::fs::remove_dir_all(d);
         }
     }
 }

@@ -96,6 +96,7 @@ async fn the_document_describes_every_declared_route_and_nothing_else() {
             Need::Permission(_) | Need::Key => &["bearer", "basic", "x-api-key", "tok"],
             Need::Ingest => &["ingestToken", "ingestBearer"],
             Need::Dashboard => &["dashboardSession"],
+            Need::UploadCredential => &["uploadToken"],
             Need::Anyone | Need::BodyCredential => &[],
         };
         let got: BTreeSet<&str> = security.iter().map(String::as_str).collect();
@@ -112,6 +113,8 @@ async fn the_document_describes_every_declared_route_and_nothing_else() {
                 .and_then(|r| r.strip_prefix("#/components/schemas/"))
                 .is_some_and(|name| doc["components"]["schemas"].get(name).is_some()),
             Body::Form => content.get("application/x-www-form-urlencoded").is_some(),
+            Body::Multipart => content.get("multipart/form-data").is_some(),
+            Body::Binary => content.get("application/octet-stream").is_some(),
         };
         if !body_ok {
             problems.push(format!(

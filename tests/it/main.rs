@@ -40,4 +40,5 @@ mod retention;
 mod secrets;
 mod store_suite;
 mod vault;
+mod videos;
 mod webhook_delivery;

@@ -90,6 +90,9 @@ pub enum Error {
     /// rather than queued without bound. The caller may retry after `retry_after` seconds.
     #[error("the server is busy: retry in {retry_after} s")]
     Busy { retry_after: u32 },
+    /// A body larger than this server accepts (an upload past the configured size): 413.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

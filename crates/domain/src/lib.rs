@@ -22,6 +22,7 @@ pub mod stream;
 pub mod text;
 pub mod upload;
 pub mod user;
+pub mod video;
 pub mod webhook;
 
 pub use account::{Account, AccountNumber};
@@ -41,4 +42,5 @@ pub use secret::SecretString;
 pub use stream::{MultistreamTarget, Restream, Session, Stream};
 pub use upload::UploadToken;
 pub use user::{Lockout, Role, User};
+pub use video::{Video, VideoPhase, VideoSource};
 pub use webhook::Webhook;

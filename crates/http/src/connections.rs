@@ -11,7 +11,8 @@
 //!   so a client that does not read its response is idle too).
 //!
 //! **Timeouts.** *head* lasts at most `header_timeout`, *idle* at most `idle_timeout`; then the
-//! connection is closed. A request body must have arrived `body_timeout` after its head, else
+//! connection is closed. A request body must have arrived `body_timeout` after its head (plus a
+//! second per `MIN_BODY_RATE` bytes it has sent, so large uploads at a fair rate go through), else
 //! reading it fails and the route answers 408 (see [`is_body_timeout`]) and the connection closes.
 //! hyper 1.7 has a header-read timeout of its own, but its timer also runs while a kept-alive
 //! connection waits for its next request (proto/h1/conn.rs: `poll_read_head` starts it and
@@ -460,6 +461,10 @@ pub fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// The slowest rate a request body may arrive at once `body_timeout` has passed, in bytes per
+/// second: every byte received moves the body's deadline on by its share of a second.
+pub const MIN_BODY_RATE: u64 = 64 * 1024;
+
 pin_project_lite::pin_project! {
     /// A request body with a deadline; while its handler waits for bytes, its connection is in
     /// the *body* phase.
@@ -493,6 +498,15 @@ where
                     *this.waiting = false;
                     if this.conn.phase.load(Ordering::Relaxed) == BODY {
                         this.conn.phase.store(BUSY, Ordering::Release);
+                    }
+                }
+                // Bytes that arrived buy time for the next ones, at `MIN_BODY_RATE`: a large
+                // upload at a fair rate is never cut off, a trickle still is.
+                if let Some(Ok(f)) = &frame {
+                    if let Some(data) = f.data_ref() {
+                        let n = hyper::body::Buf::remaining(data) as u64;
+                        *this.deadline += Duration::from_micros(n * 1_000_000 / MIN_BODY_RATE);
+                        *this.sleep = None;
                     }
                 }
                 Poll::Ready(frame.map(|f| f.map_err(Into::into)))

@@ -129,6 +129,7 @@ impl<D: Dialect> From<Error> for ApiError<D> {
                 return out;
             }
             Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Error::Conflict(_) | Error::Owned(_) => (StatusCode::CONFLICT, "conflict"),
             Error::Store(inner) => {
                 tracing::error!(error = %inner, "store error");

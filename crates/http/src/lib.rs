@@ -11,6 +11,7 @@ pub mod fallback;
 pub mod hot;
 pub mod ingest;
 pub mod json;
+pub mod media;
 pub mod metrics;
 mod ops;
 pub mod playback_url;
@@ -19,6 +20,7 @@ mod ratelimit_headers;
 pub mod routes;
 pub mod server;
 pub mod settings;
+pub mod upload_body;
 
 use std::sync::Arc;
 
@@ -96,6 +98,12 @@ fn routes(state: &AppState) -> Routes {
             get(ops::jwks),
             &[(Method::GET, Need::Anyone)],
         )
+        .route(
+            "/media/videos/{id}/source.mp4",
+            get(media::video_source),
+            &[(Method::GET, Need::Anyone)],
+        )
+        .query(Method::GET, &["token"])
         .merge(api(state))
         .merge(ingest::routes())
         .merge(dashboard::routes())

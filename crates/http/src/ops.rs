@@ -195,6 +195,13 @@ impl Modify for Security {
             ))),
         );
         components.add_security_scheme(
+            "uploadToken",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "token",
+                "an upload token (api.video's `to…`) or a one-time upload URL's token",
+            ))),
+        );
+        components.add_security_scheme(
             "ingestBearer",
             SecurityScheme::Http(
                 HttpBuilder::new()
@@ -283,6 +290,7 @@ fn refusals(spec: &RouteSpec) -> &'static [u16] {
         (Need::BodyCredential, _) => &[400, 401, 403, 413, 415, 429, 503],
         (Need::Ingest, _) => &[400, 401, 403, 503],
         (Need::Dashboard, _) => &[400, 403, 404, 409, 429, 503],
+        (Need::UploadCredential, _) => &[400, 401, 404, 409, 413, 429, 503],
         (Need::Anyone, _) => &[],
     }
 }
@@ -314,6 +322,7 @@ fn describe(
         Need::BodyCredential => "The credential is in the body.".into(),
         Need::Ingest => "Needs a media server's ingest token.".into(),
         Need::Dashboard => "Needs a signed-in dashboard user.".into(),
+        Need::UploadCredential => "Needs an upload credential in the query (`?token=`).".into(),
     };
     match op.get_mut("description") {
         Some(Value::String(text)) => {
@@ -360,6 +369,7 @@ fn describe(
         Need::Permission(_) | Need::Key => d.key_schemes.to_vec(),
         Need::Ingest => vec!["ingestToken", "ingestBearer"],
         Need::Dashboard => vec!["dashboardSession"],
+        Need::UploadCredential => vec!["uploadToken"],
         Need::Anyone | Need::BodyCredential => Vec::new(),
     };
     op.insert(
@@ -384,6 +394,10 @@ fn describe(
             }
             Body::Form => Some(json!({"application/x-www-form-urlencoded": {"schema": {
                 "type": "object", "additionalProperties": {"type": "string"}}}})),
+            Body::Multipart => Some(json!({"multipart/form-data": {"schema": {
+                "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}})),
+            Body::Binary => Some(json!({"application/octet-stream": {"schema": {
+                "type": "string", "format": "binary"}}})),
         };
         if let Some(content) = content {
             op.insert(

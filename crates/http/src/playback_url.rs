@@ -11,12 +11,33 @@ pub fn playback_base(settings: &Settings, headers: &HeaderMap) -> String {
     if let Some(u) = &settings.playback_url {
         return u.trim_end_matches('/').to_string();
     }
-    let host = headers
+    format!("http://{}/hls", host(headers))
+}
+
+/// The host the request reached this server at (a safe one, else `localhost`).
+fn host(headers: &HeaderMap) -> &str {
+    headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && !h.contains(['/', '"', '<', '>', ' ']))
-        .unwrap_or("localhost");
-    format!("http://{host}/hls")
+        .filter(|h| !h.is_empty() && !h.contains(['/', '"', '<', '>', ' ', '\\', '?', '#', '@']))
+        .unwrap_or("localhost")
+}
+
+/// Where clients reach this server: the `public_url` setting, else `http://<host>`. Upload URLs
+/// and video file URLs name it.
+pub fn public_base(settings: &Settings, headers: &HeaderMap) -> String {
+    match &settings.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => format!("http://{}", host(headers)),
+    }
+}
+
+/// A stored video's file, as viewers fetch it (`media::video_source` serves it).
+pub fn video_file_url(public: &str, video_id: uuid::Uuid, private_token: Option<&str>) -> String {
+    match private_token {
+        Some(t) => format!("{public}/media/videos/{video_id}/source.mp4?token={t}"),
+        None => format!("{public}/media/videos/{video_id}/source.mp4"),
+    }
 }
 
 /// The stream's HLS playlist under `base`.

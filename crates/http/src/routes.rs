@@ -32,6 +32,9 @@ pub enum Need {
     Ingest,
     /// A signed-in dashboard user (cookie and CSRF token).
     Dashboard,
+    /// An upload credential in the query (`?token=`): an api.video upload token, or the token
+    /// of a one-time upload URL. Without a live one: 401, and nothing written.
+    UploadCredential,
 }
 
 pub use crate::dialect_doc::DialectDoc;
@@ -73,6 +76,10 @@ pub enum Body {
     Json(JsonSchema),
     /// An HTML or nginx-rtmp form (`application/x-www-form-urlencoded`).
     Form,
+    /// A file in a `multipart/form-data` form (api.video's uploads), streamed.
+    Multipart,
+    /// A file as the raw body (a one-time upload URL's PUT), streamed.
+    Binary,
 }
 
 impl Body {

@@ -14,6 +14,9 @@ pub struct Settings {
     /// Where viewers fetch HLS: `<this>/<playbackId>/index.m3u8` (else `http://<host the API
     /// was reached at>/hls`). Rendered in Livepeer's playback info and api.video's `assets`.
     pub playback_url: Option<String>,
+    /// Where clients reach this server (else `http://<host the API was reached at>`): the
+    /// one-time upload URLs and video file URLs name it.
+    pub public_url: Option<String>,
     /// A connection that has not sent a complete request head this long after it opened (or
     /// after the head's first byte, on a kept-alive connection) is closed.
     pub header_timeout: Duration,
@@ -33,6 +36,7 @@ impl Default for Settings {
             metrics_token: None,
             rtmp_url: None,
             playback_url: None,
+            public_url: None,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             body_timeout: Duration::from_secs(30),

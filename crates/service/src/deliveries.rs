@@ -282,6 +282,18 @@ impl Services {
     /// must be deliverable, and the client is pinned to them (no DNS rebinding between the check
     /// and the connection). Redirects are not followed.
     async fn pinned_client(&self, url: &reqwest::Url) -> Result<reqwest::Client, (String, bool)> {
+        self.pinned_client_builder(url)
+            .await?
+            .timeout(TIMEOUT)
+            .build()
+            .map_err(|e| (e.to_string(), true))
+    }
+
+    /// [`Self::pinned_client`]'s builder, without its timeout (an import sets its own).
+    pub(crate) async fn pinned_client_builder(
+        &self,
+        url: &reqwest::Url,
+    ) -> Result<reqwest::ClientBuilder, (String, bool)> {
         let port = url.port_or_known_default().unwrap_or(443);
         let target = webhook::target(url).map_err(|e| (e.to_string(), false))?;
         let (host, addrs): (Option<String>, Vec<SocketAddr>) = match target {
@@ -311,15 +323,12 @@ impl Services {
                 false,
             ));
         }
-        let builder = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none());
-        let builder = match &host {
+        let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        Ok(match &host {
             Some(name) => builder.resolve_to_addrs(name, &addrs),
             // An address literal is connected to as it is, with no lookup: it was checked.
             None => builder,
-        };
-        builder.build().map_err(|e| (e.to_string(), true))
+        })
     }
 
     /// The `Authorization` value for an endpoint that names a credential: Basic for `http`,

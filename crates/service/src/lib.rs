@@ -15,6 +15,7 @@ pub mod ingest_refusals;
 pub mod ingest_throttle;
 pub mod ingest_tokens;
 pub mod keys;
+pub mod objects;
 pub mod passwords;
 pub mod playback;
 pub mod playback_keys;
@@ -30,6 +31,7 @@ pub mod uploads;
 pub mod usage;
 pub mod vault;
 pub mod verifier;
+pub mod videos;
 
 use std::sync::Arc;
 
@@ -84,6 +86,10 @@ pub struct Services {
     health: health::HealthState,
     /// The read decision's bounded memories (checked JWTs, webhook answers).
     playback: playback::PlaybackCaches,
+    /// Uploaded bytes: video sources, thumbnails.
+    pub objects: objects::Objects,
+    /// Imports from URLs running at once, in all and per account.
+    imports: videos::Imports,
 }
 
 impl Services {
@@ -92,7 +98,8 @@ impl Services {
         clock: Arc<dyn Clock>,
         vault: Arc<Vault>,
         settings: &Settings,
-    ) -> Arc<Self> {
+    ) -> Result<Arc<Self>, domain::Error> {
+        let objects = objects::Objects::open(&settings.objects)?;
         let verifier = Arc::new(Verifier::with_capacity(
             store.clone(),
             clock.clone(),
@@ -100,7 +107,7 @@ impl Services {
         ));
         let usage = Arc::new(UsageRecorder::new(store.clone(), clock.clone()));
         let health = health::HealthState::new(clock.now_ms());
-        Arc::new(Self {
+        Ok(Arc::new(Self {
             store,
             clock,
             verifier,
@@ -133,7 +140,9 @@ impl Services {
             sign_in_pruned_at: Default::default(),
             health,
             playback: Default::default(),
-        })
+            objects,
+            imports: Default::default(),
+        }))
     }
 
     /// May webhooks target internal addresses (labs, tests)?

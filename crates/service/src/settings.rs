@@ -33,7 +33,14 @@ pub struct Settings {
     /// nginx-rtmp's control endpoint (`rtmp_control all;`), e.g. `http://127.0.0.1:8081/control`:
     /// a terminated stream's publisher is dropped there. None: streams are only marked idle.
     pub nginx_rtmp_control_url: Option<String>,
+    /// Where uploaded bytes are stored.
+    pub objects: crate::objects::ObjectsSetting,
+    /// Largest file an upload or import may store (checked as it streams).
+    pub upload_max_bytes: u64,
 }
+
+/// Largest upload by default: 4 GiB.
+pub const DEFAULT_UPLOAD_MAX_BYTES: u64 = 4 << 30;
 
 /// The machine's CPU count: password hashes that may run at once by default.
 pub fn cpu_count() -> usize {
@@ -58,6 +65,8 @@ impl Default for Settings {
             password_hash_queue: 32,
             cache_capacity: crate::verifier::CACHE_CAPACITY,
             nginx_rtmp_control_url: None,
+            objects: Default::default(),
+            upload_max_bytes: DEFAULT_UPLOAD_MAX_BYTES,
         }
     }
 }

@@ -314,7 +314,7 @@ impl Services {
 
 /// How the audit log names an upload token: by a digest, never the token itself (it is a
 /// credential).
-fn token_ref(token: &str) -> String {
+pub(crate) fn token_ref(token: &str) -> String {
     let d = crypto::sha256(token.as_bytes());
     format!(
         "upload_token:sha256:{}",

@@ -27,6 +27,7 @@ pub mod uploads;
 pub mod usage;
 pub mod users;
 pub mod vault;
+pub mod videos;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -52,6 +53,7 @@ pub use uploads::{PlainUploadRow, UploadStore, UploadTokenRecord};
 pub use usage::UsageStore;
 pub use users::{SessionRecord, UsageCount, UserStore};
 pub use vault::VaultStore;
+pub use videos::{PartWritten, VideoFilter, VideoPatch, VideoSort, VideoStore};
 pub use webhooks::{DeliveryRecord, DueQuery, WebhookStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +151,7 @@ pub trait Store:
     + RateLimitStore
     + IngestTokenStore
     + PlaybackKeyStore
+    + VideoStore
     + Send
     + Sync
     + 'static

@@ -116,6 +116,13 @@ pub trait UploadStore: Send + Sync {
         token_hash: &str,
         now: i64,
     ) -> StoreResult<Option<UploadTokenRecord>>;
+    /// A live upload token by its hash, in whatever account holds it: the token is the
+    /// credential of a delegated upload (`POST /upload?token=`), which names no account.
+    async fn upload_token_by_hash(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<UploadTokenRecord>>;
     async fn list_upload_tokens(
         &self,
         scope: Scope,
@@ -184,6 +191,24 @@ impl UploadStore for SqlStore {
                     scope.environment.as_str(),
                     now
                 ],
+            )
+            .await?
+            .map(|r| r.into_record())
+            .transpose()
+    }
+
+    async fn upload_token_by_hash(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> crate::StoreResult<Option<UploadTokenRecord>> {
+        self.db
+            .fetch_optional::<UploadRow>(
+                &format!(
+                    "SELECT {UPLOAD_COLUMNS} FROM upload_tokens WHERE token_hash = $1 \
+                     AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > $2)"
+                ),
+                crate::args![token_hash, now],
             )
             .await?
             .map(|r| r.into_record())

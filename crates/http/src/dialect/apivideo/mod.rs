@@ -7,6 +7,7 @@ mod auth;
 pub(crate) mod live_streams;
 mod pagination;
 mod upload_tokens;
+mod videos;
 mod webhooks;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
@@ -265,6 +266,13 @@ pub fn routes(state: &AppState) -> Routes {
             &[(Method::POST, Need::BodyCredential)],
         )
         .body(Method::POST, Body::json::<auth::RefreshBody>())
+        .route(
+            "/upload",
+            post(videos::upload_with_token).layer(axum::extract::DefaultBodyLimit::disable()),
+            &[(Method::POST, Need::UploadCredential)],
+        )
+        .body(Method::POST, Body::Multipart)
+        .query(Method::POST, &["token"])
         .map("", |r| {
             r.route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
@@ -303,6 +311,51 @@ pub fn routes(state: &AppState) -> Routes {
                 (Method::DELETE, perm!(Streams: Delete)),
             ],
         )
+        .route(
+            "/videos",
+            get(videos::list).post(videos::create),
+            &[
+                (Method::GET, perm!(Uploads: List)),
+                (Method::POST, perm!(Uploads: Create)),
+            ],
+        )
+        .query(
+            Method::GET,
+            &[
+                "currentPage",
+                "pageSize",
+                "title",
+                "description",
+                "tags[]",
+                "liveStreamId",
+                "sortBy",
+                "sortOrder",
+            ],
+        )
+        .body(Method::POST, Body::json::<videos::CreateBody>())
+        .route(
+            "/videos/{id}",
+            get(videos::get)
+                .patch(videos::update)
+                .delete(videos::delete),
+            &[
+                (Method::GET, perm!(Uploads: Read)),
+                (Method::PATCH, perm!(Uploads: Update)),
+                (Method::DELETE, perm!(Uploads: Delete)),
+            ],
+        )
+        .body(Method::PATCH, Body::json::<videos::UpdateBody>())
+        .route(
+            "/videos/{id}/status",
+            get(videos::status),
+            &[(Method::GET, perm!(Uploads: Read))],
+        )
+        .route(
+            "/videos/{id}/source",
+            post(videos::upload_source).layer(axum::extract::DefaultBodyLimit::disable()),
+            &[(Method::POST, perm!(Uploads: Update))],
+        )
+        .body(Method::POST, Body::Multipart)
         .route(
             "/upload-tokens",
             get(upload_tokens::list).post(upload_tokens::create),

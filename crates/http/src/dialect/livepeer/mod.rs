@@ -3,6 +3,7 @@
 //! Errors: `{"errors":["message"]}`.
 
 mod access_control;
+mod assets;
 mod playback;
 pub(crate) mod streams;
 mod targets;
@@ -19,7 +20,7 @@ use serde::Serialize;
 
 use crate::auth::authenticate;
 use crate::error::{ApiError, Dialect};
-use crate::routes::{Body, DialectDoc, Routes};
+use crate::routes::{Body, DialectDoc, Need, Routes};
 use crate::{perm, AppState};
 use domain::Actor;
 
@@ -180,6 +181,62 @@ pub fn routes() -> Routes {
             "/playback/{id}",
             get(playback::get),
             &[(Method::GET, perm!(Streams: Read))],
+        )
+        .route(
+            "/asset",
+            get(assets::list),
+            &[(Method::GET, perm!(Uploads: List))],
+        )
+        .query(Method::GET, &["limit", "cursor"])
+        .route(
+            "/asset/request-upload",
+            post(assets::request_upload),
+            &[(Method::POST, perm!(Uploads: Create))],
+        )
+        .body(Method::POST, Body::json::<assets::NewAssetBody>())
+        // The SDKs' path, and the one Livepeer's CORS allowlist names.
+        .route(
+            "/asset/upload/url",
+            post(assets::from_url),
+            &[(Method::POST, perm!(Uploads: Create))],
+        )
+        .body(Method::POST, Body::json::<assets::NewAssetFromUrlBody>())
+        .route(
+            "/asset/url",
+            post(assets::from_url),
+            &[(Method::POST, perm!(Uploads: Create))],
+        )
+        .body(Method::POST, Body::json::<assets::NewAssetFromUrlBody>())
+        .route(
+            "/asset/upload/direct",
+            axum::routing::put(assets::put_direct)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+            &[(Method::PUT, Need::UploadCredential)],
+        )
+        .body(Method::PUT, Body::Binary)
+        .query(Method::PUT, &["token"])
+        .route(
+            "/asset/{id}",
+            get(assets::get)
+                .patch(assets::update)
+                .delete(assets::delete),
+            &[
+                (Method::GET, perm!(Uploads: Read)),
+                (Method::PATCH, perm!(Uploads: Update)),
+                (Method::DELETE, perm!(Uploads: Delete)),
+            ],
+        )
+        .body(Method::PATCH, Body::json::<assets::AssetPatchBody>())
+        .route(
+            "/task",
+            get(assets::tasks),
+            &[(Method::GET, perm!(Uploads: List))],
+        )
+        .query(Method::GET, &["limit", "cursor"])
+        .route(
+            "/task/{id}",
+            get(assets::task),
+            &[(Method::GET, perm!(Uploads: Read))],
         )
         .route(
             "/multistream/target",

@@ -1,0 +1,748 @@
+//! Videos (api.video's `/videos`, Livepeer's assets and their tasks): created with an API key,
+//! filled by an upload (with the key, with an upload token, or through a one-time upload URL)
+//! or by an import from a URL, and served back as stored. Every upload credential is of one
+//! account and environment, expiring, and audited; every byte goes through `objects`, streamed
+//! and size-checked as it arrives.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::{Stream, StreamExt};
+use uuid::Uuid;
+
+use super::Services;
+use crypto::{random_base62, Aad, SecretString};
+use domain::video::{self, ChunkRange};
+use domain::{Action, Actor, Environment, Error, Permission, Resource};
+use domain::{Video, VideoPhase, VideoSource};
+use store::{PartWritten, Scope};
+/// A list's filter, a metadata update and a sort order: the dialects build them.
+pub use store::{VideoFilter, VideoPatch, VideoSort};
+
+/// How long a one-time upload URL (Livepeer's request-upload) may wait for its file.
+pub const UPLOAD_URL_TTL_MS: i64 = 3600 * 1000;
+/// Imports fetching at once, in all…
+const IMPORTS: usize = 4;
+/// …and per account.
+const IMPORTS_PER_ACCOUNT: usize = 2;
+/// An import that has not finished (or failed) after this long is taken for dead at start-up.
+const IMPORT_STALL_MS: i64 = 6 * 3600 * 1000;
+
+/// What a new video is made of.
+#[derive(Debug, Clone, Default)]
+pub struct NewVideo {
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub metadata: Vec<(String, String)>,
+    pub public: Option<bool>,
+}
+
+/// A list's filter, order and page.
+#[derive(Debug, Clone, Default)]
+pub struct VideoQuery {
+    pub filter: VideoFilter,
+    pub sort: VideoSort,
+    pub descending: bool,
+    pub page: i64,
+    pub size: i64,
+}
+
+/// Imports running now: at most `IMPORTS`, `IMPORTS_PER_ACCOUNT` of one account.
+#[derive(Default)]
+pub struct Imports(Mutex<HashMap<Uuid, usize>>);
+
+/// A running import's place, given back when its task ends.
+struct ImportSlot {
+    svc: Arc<Services>,
+    account: Uuid,
+}
+
+impl Imports {
+    /// Takes a place for an import of `account`; false when all are taken.
+    fn take(&self, account: Uuid) -> bool {
+        let Ok(mut m) = self.0.lock() else {
+            return false;
+        };
+        let all: usize = m.values().sum();
+        let mine = m.get(&account).copied().unwrap_or(0);
+        if all >= IMPORTS || mine >= IMPORTS_PER_ACCOUNT {
+            return false;
+        }
+        m.insert(account, mine + 1);
+        true
+    }
+
+    fn give_back(&self, account: Uuid) {
+        if let Ok(mut m) = self.0.lock() {
+            if let Some(n) = m.get_mut(&account) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    m.remove(&account);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ImportSlot {
+    fn drop(&mut self) {
+        self.svc.imports.give_back(self.account);
+    }
+}
+
+fn private_aad(id: &str) -> Aad<'_> {
+    Aad {
+        table: "videos",
+        id,
+        field: "private_token",
+    }
+}
+
+fn hex_sha256(s: &str) -> String {
+    crypto::sha256(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn video_ref(id: Uuid) -> String {
+    format!("video:{id}")
+}
+
+/// How the audit log names a one-time upload URL's caller: by the video it was made for.
+fn upload_url_actor(id: Uuid) -> String {
+    format!("upload_url:{id}")
+}
+
+impl Services {
+    fn scope_of(v: &Video) -> Scope {
+        Scope {
+            account_id: v.account_id,
+            environment: v.environment,
+        }
+    }
+
+    /// A new, empty video of (account, environment).
+    fn new_video(
+        &self,
+        account_id: Uuid,
+        environment: Environment,
+        new: NewVideo,
+        source: VideoSource,
+    ) -> Result<Video, Error> {
+        let id = Uuid::now_v7();
+        let private = SecretString::new(random_base62(24));
+        let now = self.now_ms();
+        Ok(Video {
+            id,
+            account_id,
+            environment,
+            title: video::validate_title(&new.title)?,
+            description: video::validate_description(&new.description)?,
+            tags: video::validate_tags(&new.tags)?,
+            metadata: video::validate_metadata(&new.metadata)?,
+            public: new.public.unwrap_or(true),
+            private_sealed: self
+                .vault
+                .seal(&private_aad(&id.to_string()), private.expose()),
+            playback_id: domain::stream::generate_playback_id(),
+            phase: VideoPhase::Waiting,
+            source,
+            received: 0,
+            total: None,
+            last_part: 0,
+            task_id: Uuid::now_v7(),
+            error: None,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// The private token a private video's URLs carry.
+    pub fn video_private_token(&self, v: &Video) -> Result<SecretString, Error> {
+        self.vault
+            .open(&private_aad(&v.id.to_string()), &v.private_sealed)
+            .map_err(|e| Error::Internal(format!("video {}: {e}", v.id)))
+    }
+
+    /// Creates a video awaiting its source (api.video `POST /videos`).
+    pub async fn create_video(&self, actor: &Actor, new: NewVideo) -> Result<Video, Error> {
+        actor.require(Permission(Resource::Uploads, Action::Create))?;
+        let v = self.new_video(
+            actor.account_id(),
+            actor.environment(),
+            new,
+            VideoSource::Upload,
+        )?;
+        self.store.insert_video(&v, None, None).await?;
+        self.audit_by(actor, "video.create", video_ref(v.id)).await;
+        Ok(v)
+    }
+
+    /// Creates a video and a one-time URL its file may be PUT to without an API key (Livepeer's
+    /// request-upload). The URL's token is returned this once; only its hash is kept.
+    pub async fn request_upload(
+        &self,
+        actor: &Actor,
+        new: NewVideo,
+    ) -> Result<(Video, SecretString), Error> {
+        actor.require(Permission(Resource::Uploads, Action::Create))?;
+        let v = self.new_video(
+            actor.account_id(),
+            actor.environment(),
+            new,
+            VideoSource::Upload,
+        )?;
+        let token = SecretString::new(format!("up{}", random_base62(32)));
+        let expires = self.now_ms() + UPLOAD_URL_TTL_MS;
+        self.store
+            .insert_video(&v, Some((&hex_sha256(token.expose()), expires)), None)
+            .await?;
+        self.audit_by(actor, "video.upload_url", video_ref(v.id))
+            .await;
+        Ok((v, token))
+    }
+
+    pub async fn get_video(&self, actor: &Actor, id: Uuid) -> Result<Video, Error> {
+        actor.require(Permission(Resource::Uploads, Action::Read))?;
+        self.store
+            .video(Scope::of(actor), id)
+            .await?
+            .ok_or(Error::NotFound("video"))
+    }
+
+    /// The video whose upload or import is this task (Livepeer's `/api/task/{id}`).
+    pub async fn video_task(&self, actor: &Actor, task_id: Uuid) -> Result<Video, Error> {
+        actor.require(Permission(Resource::Uploads, Action::Read))?;
+        self.store
+            .video_by_task(Scope::of(actor), task_id)
+            .await?
+            .ok_or(Error::NotFound("task"))
+    }
+
+    pub async fn list_videos(
+        &self,
+        actor: &Actor,
+        q: &VideoQuery,
+    ) -> Result<(Vec<Video>, i64), Error> {
+        actor.require(Permission(Resource::Uploads, Action::List))?;
+        let size = q.size.clamp(1, 100);
+        for t in &q.filter.tags {
+            if t.len() > video::MAX_TAG {
+                return Err(Error::Invalid(format!(
+                    "a tag is at most {} bytes",
+                    video::MAX_TAG
+                )));
+            }
+        }
+        Ok(self
+            .store
+            .list_videos(
+                Scope::of(actor),
+                &q.filter,
+                q.sort,
+                q.descending,
+                (q.page.max(1) - 1) * size,
+                size,
+            )
+            .await?)
+    }
+
+    pub async fn update_video(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        patch: VideoPatch,
+    ) -> Result<Video, Error> {
+        actor.require(Permission(Resource::Uploads, Action::Update))?;
+        let patch = VideoPatch {
+            title: patch
+                .title
+                .as_deref()
+                .map(video::validate_title)
+                .transpose()?,
+            description: patch
+                .description
+                .as_deref()
+                .map(video::validate_description)
+                .transpose()?,
+            tags: patch
+                .tags
+                .as_deref()
+                .map(video::validate_tags)
+                .transpose()?,
+            metadata: patch
+                .metadata
+                .as_deref()
+                .map(video::validate_metadata)
+                .transpose()?,
+            public: patch.public,
+        };
+        let v = self
+            .store
+            .update_video(Scope::of(actor), id, &patch, self.now_ms())
+            .await?
+            .ok_or(Error::NotFound("video"))?;
+        self.audit_by(actor, "video.update", video_ref(id)).await;
+        Ok(v)
+    }
+
+    /// Deletes the video, then its stored bytes.
+    pub async fn delete_video(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+        actor.require(Permission(Resource::Uploads, Action::Delete))?;
+        if !self
+            .store
+            .delete_video(Scope::of(actor), id, self.now_ms())
+            .await?
+        {
+            return Err(Error::NotFound("video"));
+        }
+        self.audit_by(actor, "video.delete", video_ref(id)).await;
+        if let Err(e) = self.objects.delete_all(&video::source_prefix(id)).await {
+            // The row is gone, so nothing serves the bytes; they are only space.
+            tracing::warn!(error = %e, video = %id, "could not delete a deleted video's files");
+        }
+        Ok(())
+    }
+
+    /// Uploads (a chunk of) the source with an API key (api.video `POST /videos/{id}/source`).
+    pub async fn upload_source<S, E>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        range: Option<ChunkRange>,
+        body: S,
+    ) -> Result<Video, Error>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        actor.require(Permission(Resource::Uploads, Action::Update))?;
+        let v = self
+            .store
+            .video(Scope::of(actor), id)
+            .await?
+            .ok_or(Error::NotFound("video"))?;
+        let v = self.store_part(v, range, body).await?;
+        self.audit_by_detail(
+            actor,
+            "video.upload",
+            video_ref(id),
+            format!("{{\"received\":{}}}", v.received),
+        )
+        .await;
+        Ok(v)
+    }
+
+    /// The account and environment an upload token uploads into, if it is live.
+    pub async fn upload_token_scope(&self, token: &str) -> Result<Scope, Error> {
+        if token.is_empty() || token.len() > 256 {
+            return Err(Error::Unauthenticated(domain::AuthFailure::Malformed));
+        }
+        let t = self
+            .store
+            .upload_token_by_hash(&hex_sha256(token), self.now_ms())
+            .await?
+            .ok_or(Error::Unauthenticated(domain::AuthFailure::NotFound))?;
+        Ok(Scope {
+            account_id: t.account_id,
+            environment: t.environment,
+        })
+    }
+
+    /// A delegated upload (api.video `POST /upload?token=`): the first chunk (no `video_id`)
+    /// makes the video, titled with the file's name; later chunks name the video it returned,
+    /// which must be of the token's account and environment.
+    pub async fn upload_with_token<S, E>(
+        &self,
+        token: &str,
+        video_id: Option<Uuid>,
+        file_name: &str,
+        range: Option<ChunkRange>,
+        body: S,
+    ) -> Result<Video, Error>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        let scope = self.upload_token_scope(token).await?;
+        let actor = crate::uploads::token_ref(token);
+        // The clients' chunked uploads (`part k/N`) name no video after the first chunk: the
+        // chunks of one file are found by (token, N, file name).
+        let chunk_key = match range {
+            Some(ChunkRange::Part { count: Some(n), .. }) if n > 1 => Some(hex_sha256(&format!(
+                "chunks\n{token}\n{n}\n{}",
+                domain::text::cap(file_name, 1024)
+            ))),
+            _ => None,
+        };
+        let first = match range {
+            None => true,
+            Some(ChunkRange::Part { n, .. }) => n == 1,
+            Some(ChunkRange::Bytes { first, .. }) => first == 0,
+        };
+        let v = match (video_id, &chunk_key) {
+            (Some(id), _) => self
+                .store
+                .video(scope, id)
+                .await?
+                .ok_or(Error::NotFound("video"))?,
+            (None, Some(key)) if !first => self
+                .store
+                .video_by_chunk_key(scope, key)
+                .await?
+                .ok_or_else(|| {
+                    Error::Invalid(
+                        "no upload of this file is in progress: send its first chunk first".into(),
+                    )
+                })?,
+            (None, _) if !first => {
+                return Err(Error::Invalid(
+                    "a chunk after the first must name its video (the videoId field)".into(),
+                ))
+            }
+            (None, _) => {
+                let title = domain::text::cap(file_name.trim(), video::MAX_TITLE);
+                let new = NewVideo {
+                    title: if title.is_empty() {
+                        "video".into()
+                    } else {
+                        title.to_string()
+                    },
+                    ..Default::default()
+                };
+                let v = self.new_video(
+                    scope.account_id,
+                    scope.environment,
+                    new,
+                    VideoSource::Upload,
+                )?;
+                self.store
+                    .insert_video(&v, None, chunk_key.as_deref())
+                    .await?;
+                self.audit_system(
+                    scope,
+                    &actor,
+                    "video.create",
+                    video_ref(v.id),
+                    String::new(),
+                )
+                .await;
+                v
+            }
+        };
+        let v = self.store_part(v, range, body).await?;
+        self.audit_system(
+            scope,
+            &actor,
+            "video.upload",
+            video_ref(v.id),
+            format!("{{\"received\":{}}}", v.received),
+        )
+        .await;
+        Ok(v)
+    }
+
+    /// A one-time upload URL's PUT: the whole file, no API key. The URL is spent as the upload
+    /// begins; an upload that fails leaves the video failed (request another URL).
+    pub async fn upload_with_url<S, E>(&self, token: &str, body: S) -> Result<Video, Error>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        if token.is_empty() || token.len() > 256 {
+            return Err(Error::Unauthenticated(domain::AuthFailure::Malformed));
+        }
+        let v = self
+            .store
+            .take_upload_url(&hex_sha256(token), self.now_ms())
+            .await?
+            .ok_or(Error::Unauthenticated(domain::AuthFailure::NotFound))?;
+        let scope = Self::scope_of(&v);
+        let id = v.id;
+        match self.store_part(v, None, body).await {
+            Ok(v) => {
+                self.audit_system(
+                    scope,
+                    &upload_url_actor(id),
+                    "video.upload",
+                    video_ref(id),
+                    format!("{{\"received\":{}}}", v.received),
+                )
+                .await;
+                Ok(v)
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                self.store
+                    .set_video_phase(id, VideoPhase::Failed, Some(&msg), self.now_ms())
+                    .await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Stores one part of `v`'s source where `range` says (None: the whole file) and records
+    /// it. A part must begin where the source ends so far, or where the last part began (the
+    /// same chunk sent again replaces it).
+    async fn store_part<S, E>(
+        &self,
+        v: Video,
+        range: Option<ChunkRange>,
+        body: S,
+    ) -> Result<Video, Error>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        if v.phase == VideoPhase::Ready {
+            return Err(Error::Conflict(
+                "this video's source is complete; upload to a new video".into(),
+            ));
+        }
+        if matches!(v.source, VideoSource::Url(_)) {
+            return Err(Error::Conflict(
+                "this video's source is imported from a URL".into(),
+            ));
+        }
+        let start = match range {
+            None => 0,
+            Some(ChunkRange::Bytes { first, .. }) => first,
+            Some(ChunkRange::Part { n: 1, .. }) => 0,
+            Some(ChunkRange::Part { .. }) => v.received,
+        };
+        let replaces_last = v.received > 0 && start == v.last_part;
+        if start != v.received && !replaces_last {
+            return Err(Error::Invalid(format!(
+                "this chunk begins at byte {start}, but the video holds {} bytes: send the chunk that begins there",
+                v.received
+            )));
+        }
+        let max = self.settings.upload_max_bytes;
+        let room = max.saturating_sub(start as u64);
+        let size = self
+            .objects
+            .write(&v.part_key(start), body, room)
+            .await
+            .map_err(|e| match e {
+                crate::objects::WriteError::TooLarge { .. } => Error::TooLarge(format!(
+                    "the file is larger than the {max} bytes this server accepts"
+                )),
+                e => e.into(),
+            })? as i64;
+        let (received, total) = match range {
+            Some(ChunkRange::Bytes { first, last, total }) => {
+                if size != last - first + 1 {
+                    let _ = self.objects.delete(&v.part_key(start)).await;
+                    return Err(Error::Invalid(format!(
+                        "Content-Range announced {} bytes but the chunk held {size}",
+                        last - first + 1
+                    )));
+                }
+                (start + size, total)
+            }
+            Some(r @ ChunkRange::Part { .. }) => {
+                (start + size, r.is_last_part().then_some(start + size))
+            }
+            None => (size, Some(size)),
+        };
+        if size == 0 && total != Some(received) {
+            return Err(Error::Invalid("the chunk is empty".into()));
+        }
+        let complete = total == Some(received);
+        let part = PartWritten {
+            expected_received: v.received,
+            received,
+            last_part: start,
+            total,
+            phase: if complete {
+                VideoPhase::Ready
+            } else {
+                VideoPhase::Uploading
+            },
+        };
+        if !self.store.record_part(v.id, &part, self.now_ms()).await? {
+            return Err(Error::Conflict(
+                "another chunk of this video landed meanwhile; send chunks one after the other"
+                    .into(),
+            ));
+        }
+        self.store
+            .video_any(v.id)
+            .await?
+            .ok_or(Error::NotFound("video"))
+    }
+
+    /// An audit event of a caller that is a credential rather than a key (an upload token, a
+    /// one-time URL).
+    async fn audit_system(
+        &self,
+        scope: Scope,
+        actor: &str,
+        action: &str,
+        object: String,
+        detail: String,
+    ) {
+        self.audit(domain::AuditEvent {
+            id: Uuid::now_v7(),
+            account_id: Some(scope.account_id),
+            actor: actor.to_string(),
+            action: action.into(),
+            object,
+            outcome: "ok".into(),
+            detail,
+            at: self.now_ms(),
+            environment: Some(scope.environment),
+        })
+        .await;
+    }
+
+    /// Creates a video and imports its source from `url` in the background (Livepeer `POST
+    /// /api/asset/url`): fetched under the webhook rules (public addresses only unless private
+    /// targets are allowed, resolved once and pinned, no redirects) and the upload size limit.
+    /// At most a few imports run at once; beyond that, refused as busy.
+    pub async fn import_video(
+        self: &Arc<Self>,
+        actor: &Actor,
+        new: NewVideo,
+        url: &str,
+    ) -> Result<Video, Error> {
+        actor.require(Permission(Resource::Uploads, Action::Create))?;
+        let url = domain::webhook::validate_url(url, self.webhooks_allow_private())
+            .map_err(|_| Error::Invalid("url must be a public http(s) URL".into()))?;
+        let v = self.new_video(
+            actor.account_id(),
+            actor.environment(),
+            new,
+            VideoSource::Url(url.clone()),
+        )?;
+        // Taken before anything is written; held by the task until it ends.
+        if !self.imports.take(actor.account_id()) {
+            return Err(Error::Busy { retry_after: 30 });
+        }
+        let slot = ImportSlot {
+            svc: self.clone(),
+            account: actor.account_id(),
+        };
+        self.store.insert_video(&v, None, None).await?;
+        self.audit_by_detail(
+            actor,
+            "video.import",
+            video_ref(v.id),
+            serde_json::json!({"host": reqwest::Url::parse(&url).map(|u| crate::deliveries::host_of(&u)).unwrap_or_default()}).to_string(),
+        )
+        .await;
+        let svc = self.clone();
+        let id = v.id;
+        tokio::spawn(async move {
+            let _slot = slot;
+            let outcome = svc.fetch_import(id, &url).await;
+            let now = svc.now_ms();
+            let result = match outcome {
+                Ok(size) => {
+                    let part = PartWritten {
+                        expected_received: 0,
+                        received: size,
+                        last_part: 0,
+                        total: Some(size),
+                        phase: VideoPhase::Ready,
+                    };
+                    svc.store.record_part(id, &part, now).await.map(|_| ())
+                }
+                Err(msg) => {
+                    tracing::info!(video = %id, error = %msg, "import failed");
+                    svc.store
+                        .set_video_phase(id, VideoPhase::Failed, Some(&msg), now)
+                        .await
+                }
+            };
+            if let Err(e) = result {
+                tracing::error!(video = %id, error = %e, "could not record an import's end");
+            }
+        });
+        Ok(v)
+    }
+
+    /// Fetches an import's source into object storage; its size, or why not (for the task).
+    async fn fetch_import(&self, id: Uuid, url: &str) -> Result<i64, String> {
+        self.store
+            .set_video_phase(id, VideoPhase::Uploading, None, self.now_ms())
+            .await
+            .map_err(|e| e.to_string())?;
+        let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
+        let client = self
+            .pinned_client_builder(&parsed)
+            .await
+            .map_err(|(m, _)| m)?
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let res = client
+            .get(parsed)
+            .send()
+            .await
+            .map_err(|e| format!("cannot fetch the file: {e}"))?;
+        if !res.status().is_success() {
+            return Err(format!("fetching the file answered {}", res.status()));
+        }
+        let max = self.settings.upload_max_bytes;
+        if res.content_length().is_some_and(|n| n > max) {
+            return Err(format!(
+                "the file is larger than the {max} bytes this server accepts"
+            ));
+        }
+        let size = self
+            .objects
+            .write(
+                &video::part_key(id, 0),
+                res.bytes_stream().map(|r| r.map_err(|e| e.to_string())),
+                max,
+            )
+            .await
+            .map_err(|e| Error::from(e).to_string())?;
+        Ok(size as i64)
+    }
+
+    /// At start-up: imports whose process died are failed (their task says so).
+    pub async fn fail_stalled_imports(&self) -> Result<u64, Error> {
+        let now = self.now_ms();
+        Ok(self
+            .store
+            .fail_stalled_imports(now - IMPORT_STALL_MS, now)
+            .await?)
+    }
+
+    /// The stored source of a video for a viewer: public, or private with its private token.
+    /// None: no such video, not ready, or the token is wrong (one answer for all, so ids cannot
+    /// be probed).
+    pub async fn video_source_for_viewer(
+        &self,
+        id: Uuid,
+        token: Option<&str>,
+    ) -> Result<Option<(Video, crate::objects::ObjectRead)>, Error> {
+        let Some(v) = self.store.video_any(id).await? else {
+            return Ok(None);
+        };
+        if v.phase != VideoPhase::Ready {
+            return Ok(None);
+        }
+        if !v.public {
+            let want = self.video_private_token(&v)?;
+            let ok = token.is_some_and(|t| {
+                t.len() == want.expose().len()
+                    && crate::ingest::constant_time_eq(t.as_bytes(), want.expose().as_bytes())
+            });
+            if !ok {
+                return Ok(None);
+            }
+        }
+        let Some(read) = self.objects.read_all(&video::source_prefix(id)).await? else {
+            return Ok(None);
+        };
+        Ok(Some((v, read)))
+    }
+}
