@@ -29,6 +29,7 @@ mod livepeer;
 mod livepeer_browser;
 mod livepeer_clients;
 mod lost_updates;
+mod objects_s3;
 mod outage;
 mod playback;
 mod playback_e2e;

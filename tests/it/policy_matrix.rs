@@ -11,7 +11,7 @@ use axum::http::Method;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use streamgate::domain::{Environment, KeyPolicy, Permission, Permissions, RateLimit};
-use streamgate::http::routes::Need;
+use streamgate::http::routes::{Body, Need};
 use streamgate::testkit::Backend;
 
 /// The kinds of caller.
@@ -78,6 +78,9 @@ struct Fixtures {
     stream_key_id: String,
     signing_key_id: String,
     playback_id: String,
+    video_id: String,
+    asset_id: String,
+    task_id: String,
 }
 
 fn fill(path: &str, method: &Method, f: &Fixtures) -> String {
@@ -104,6 +107,12 @@ fn fill(path: &str, method: &Method, f: &Fixtures) -> String {
         &f.signing_key_id
     } else if p.starts_with("/api/playback/") {
         &f.playback_id
+    } else if p.starts_with("/videos/") {
+        &f.video_id
+    } else if p.starts_with("/api/asset/") {
+        &f.asset_id
+    } else if p.starts_with("/api/task/") {
+        &f.task_id
     } else {
         &f.stream_key_id
     };
@@ -147,6 +156,14 @@ fn body(method: &Method, path: &str) -> Option<Value> {
         ("POST", "/sg/v1/keys/verify") => json!({"key": "sg_production_x"}),
         ("PUT", p) if p.starts_with("/sg/v1/webhooks/") => json!({"label": null}),
         ("POST", "/upload-tokens") => json!({"ttl": 60}),
+        ("POST", "/videos") => json!({"title": "m"}),
+        ("PATCH", p) if p.starts_with("/videos/") => json!({"title": "m2"}),
+        ("POST", "/api/asset/request-upload") => json!({"name": "m"}),
+        // Refused after the permission check (400): no import starts.
+        ("POST", "/api/asset/url") | ("POST", "/api/asset/upload/url") => {
+            json!({"name": "m", "url": "ftp://files.example/a.mp4"})
+        }
+        ("PATCH", p) if p.starts_with("/api/asset/") => json!({"name": "m2"}),
         ("POST", "/webhooks") => {
             json!({"events": ["live-stream.broadcast.started"], "url": "https://hooks.example/x"})
         }
@@ -347,7 +364,26 @@ async fn every_route_answers_every_kind_of_caller_as_the_policy_says() {
         .json()
         .await
         .unwrap();
+    let video: Value = auth(s.http.post(s.url("/videos")))
+        .json(&json!({"title": "fixture"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let upload: Value = auth(s.http.post(s.url("/api/asset/request-upload")))
+        .json(&json!({"name": "fixture"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let f = Fixtures {
+        video_id: video["videoId"].as_str().unwrap().into(),
+        asset_id: upload["asset"]["id"].as_str().unwrap().into(),
+        task_id: upload["task"]["id"].as_str().unwrap().into(),
         account_number: number,
         stream_id: stream["id"].as_str().unwrap().into(),
         apivideo_stream_id: av_stream["liveStreamId"].as_str().unwrap().into(),
@@ -464,7 +500,10 @@ async fn every_route_answers_every_kind_of_caller_as_the_policy_says() {
             if let Some(o) = origin {
                 req = req.header("origin", o);
             }
-            if let Some(b) = body(&spec.method, &path) {
+            if spec.body == Body::Multipart {
+                let file = reqwest::multipart::Part::bytes(vec![0u8; 16]).file_name("f.mp4");
+                req = req.multipart(reqwest::multipart::Form::new().part("file", file));
+            } else if let Some(b) = body(&spec.method, &path) {
                 req = req.json(&b);
             }
             let got = req.send().await.unwrap().status();

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, OriginalUri, Path, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::Deserialize;
@@ -291,6 +292,17 @@ pub async fn list(
     )))
 }
 
+/// The form, or why it is none (a 400 in api.video's shape).
+fn multipart(form: Result<Multipart, MultipartRejection>) -> AvResult<Multipart> {
+    form.map_err(|e| {
+        Error::Invalid(format!(
+            "the body must be a multipart/form-data form with the file: {}",
+            e.body_text()
+        ))
+        .into()
+    })
+}
+
 fn chunk_range(headers: &HeaderMap) -> AvResult<Option<ChunkRange>> {
     match headers.get(header::CONTENT_RANGE) {
         None => Ok(None),
@@ -309,9 +321,10 @@ pub async fn upload_source(
     Av(actor): Av,
     headers: HeaderMap,
     Path(id): Path<String>,
-    mut form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> AvResult<(StatusCode, axum::Json<Value>)> {
     let id = parse_id(&id)?;
+    let mut form = multipart(form)?;
     let range = chunk_range(&headers)?;
     let mut done = None;
     while let Some(field) = upload_body::next_field(&mut form).await? {
@@ -341,11 +354,12 @@ pub async fn upload_with_token(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<TokenQuery>,
-    mut form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> AvResult<(StatusCode, axum::Json<Value>)> {
     let token = q.token.unwrap_or_default();
     // The token is checked before the body is read: without a live one, nothing is written.
     state.svc.upload_token_scope(&token).await?;
+    let mut form = multipart(form)?;
     let range = chunk_range(&headers)?;
     // A progressive session's later parts name their video in a field that one client sends
     // after the file: the file then waits on local disk until the field has been read.

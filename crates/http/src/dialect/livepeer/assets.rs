@@ -258,10 +258,17 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-pub struct ListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
+/// `limit` and `cursor`, as given (parsed by `page`, so a bad one is a 400 in Livepeer's shape).
+type ListQuery = std::collections::HashMap<String, String>;
+
+fn limit(q: &ListQuery) -> LpResult<i64> {
+    match q.get("limit").filter(|v| !v.is_empty()) {
+        None => Ok(100),
+        Some(v) => v
+            .parse::<i64>()
+            .map(|n| n.clamp(1, 100))
+            .map_err(|_| domain::Error::Invalid("limit must be a number".into()).into()),
+    }
 }
 
 /// Newest first, `limit` (at most 100) per page; `cursor` is the next page's number, which the
@@ -271,8 +278,12 @@ async fn page(
     actor: &domain::Actor,
     q: &ListQuery,
 ) -> LpResult<(Vec<Video>, Option<i64>)> {
-    let size = q.limit.unwrap_or(100).clamp(1, 100);
-    let page = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+    let size = limit(q)?;
+    let page = match q
+        .get("cursor")
+        .map(String::as_str)
+        .filter(|c| !c.is_empty())
+    {
         None => 1,
         Some(c) => c
             .parse::<i64>()
@@ -308,7 +319,7 @@ fn with_link(
     use axum::response::IntoResponse;
     let mut res = axum::Json(body).into_response();
     if let Some(n) = next {
-        let limit = q.limit.unwrap_or(100).clamp(1, 100);
+        let limit = limit(q).unwrap_or(100);
         let link = format!(
             "<{}{path}?limit={limit}&cursor={n}>; rel=\"next\"",
             public_base(state, headers)
