@@ -1,6 +1,8 @@
-//! Broadcast webhooks: when a stream goes live or idle, an api.video-style event is queued in the
-//! outbox (in the same transaction as the change) for each of the account's webhooks that
-//! subscribed to it; a worker delivers the outbox, signed, with retries and backoff.
+//! Broadcast webhooks: when a stream goes live or idle, an event is queued in the outbox (in the
+//! same transaction as the change) for each of the account's webhooks that subscribed to it —
+//! api.video's `live-stream.broadcast.*` to api.video webhooks, Livepeer's `stream.started`/
+//! `stream.idle` to Livepeer webhooks (`livepeer_events`); a worker delivers the outbox, signed
+//! as each platform signs, with retries and backoff.
 //!
 //! Attempts run concurrently, under the caps of `delivery_pool` (per endpoint, per account, in
 //! all), so one account's slow endpoints do not hold up another account's deliveries. Each
@@ -21,11 +23,12 @@ use base64::Engine as _;
 use super::credential_uses::CredentialUse;
 use super::credentials::CredentialRef;
 use super::delivery_pool::{Slot, CAPS};
+use super::livepeer_events;
 use super::Services;
 use crypto::SecretString;
 use domain::clock::rfc3339;
 use domain::credential::CredentialType;
-use domain::webhook::Target;
+use domain::webhook::{Flavor, Target};
 use domain::{public_ids, webhook, Error};
 use store::{DeliveryRecord, DueQuery, Scope, StreamRecord};
 
@@ -108,7 +111,9 @@ pub fn backoff_secs(attempts: i64) -> i64 {
 }
 
 impl Services {
-    /// The outbox rows announcing `event` for this stream to every subscribed webhook.
+    /// The outbox rows announcing that this stream goes live (`EVENT_STARTED`) or idle
+    /// (`EVENT_ENDED`) to every subscribed webhook: api.video's event to its webhooks, Livepeer's
+    /// `stream.started`/`stream.idle` to its.
     pub(crate) async fn broadcast_deliveries(
         &self,
         stream: &StreamRecord,
@@ -126,9 +131,9 @@ impl Services {
             "liveStreamId": public_ids::encode("li", stream.id),
         })
         .to_string();
-        Ok(hooks
-            .into_iter()
-            .filter(|w| w.events.iter().any(|e| e == event))
+        let mut rows: Vec<DeliveryRecord> = hooks
+            .iter()
+            .filter(|w| w.flavor == Flavor::ApiVideo && w.events.iter().any(|e| e == event))
             .map(|w| DeliveryRecord {
                 id: Uuid::now_v7(),
                 account_id: stream.account_id,
@@ -142,7 +147,9 @@ impl Services {
                 last_error: None,
                 created_at: now,
             })
-            .collect())
+            .collect();
+        rows.extend(self.livepeer_stream_rows(&hooks, stream, event == EVENT_STARTED));
+        Ok(rows)
     }
 
     /// Starts attempts for what is due, as far as the caps allow; returns how many it started.
@@ -234,10 +241,18 @@ impl Services {
             Ok(None) => return Err(("the webhook is gone".into(), false)),
             Err(e) => return Err((e.to_string(), true)),
         };
-        let res = self
-            .webhook_post(&hook, d.body.clone())
-            .await?
-            .header("X-Api-Video-WebhookId", public_ids::encode("wh", hook.id))
+        let at = self.now_ms();
+        let req = match hook.flavor {
+            Flavor::ApiVideo => self
+                .webhook_post(&hook, d.body.clone(), at)
+                .await?
+                .header("X-Api-Video-WebhookId", public_ids::encode("wh", hook.id)),
+            Flavor::Livepeer => {
+                self.webhook_post(&hook, livepeer_events::stamped(&d.body, at), at)
+                    .await?
+            }
+        };
+        let res = req
             .send()
             .await
             .map_err(|e| (e.without_url().to_string(), true))?;
@@ -249,13 +264,15 @@ impl Services {
     }
 
     /// A POST of the JSON `body` to the webhook's endpoint, ready to send: signed with the
-    /// webhook's secret, with its endpoint's credential when it names one, on a client pinned
-    /// to checked addresses (`pinned_client`). Deliveries and playback-policy questions alike.
-    /// Err((why, worth retrying)).
+    /// webhook's secret as its platform signs (api.video: `X-Api-Video-Signature`; Livepeer:
+    /// `Livepeer-Signature` with `at`, the ms timestamp the body carries), with its endpoint's
+    /// credential when it names one, on a client pinned to checked addresses (`pinned_client`).
+    /// Deliveries and playback-policy questions alike. Err((why, worth retrying)).
     pub(crate) async fn webhook_post(
         &self,
         hook: &domain::Webhook,
         body: String,
+        at: i64,
     ) -> Result<reqwest::RequestBuilder, (String, bool)> {
         let secret = self
             .webhook_secret(hook)
@@ -266,11 +283,15 @@ impl Services {
             Some(label) => Some(self.endpoint_auth(hook, label, &url).await?),
             None => None,
         };
-        let req = client
-            .post(url)
-            .header("content-type", "application/json")
-            .header(SIGNATURE_HEADER, signature(secret.expose(), &body))
-            .body(body);
+        let req = client.post(url).header("content-type", "application/json");
+        let req = match hook.flavor {
+            Flavor::ApiVideo => req.header(SIGNATURE_HEADER, signature(secret.expose(), &body)),
+            Flavor::Livepeer => req.header(
+                livepeer_events::SIGNATURE_HEADER,
+                livepeer_events::signature_header(secret.expose(), at, &body),
+            ),
+        }
+        .body(body);
         Ok(match auth {
             Some(value) => req.header(reqwest::header::AUTHORIZATION, value.expose()),
             None => req,

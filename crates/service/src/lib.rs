@@ -15,6 +15,7 @@ pub mod ingest_refusals;
 pub mod ingest_throttle;
 pub mod ingest_tokens;
 pub mod keys;
+pub mod livepeer_events;
 pub mod passwords;
 pub mod playback;
 pub mod playback_keys;
@@ -30,6 +31,7 @@ pub mod uploads;
 pub mod usage;
 pub mod vault;
 pub mod verifier;
+pub mod webhooks;
 
 use std::sync::Arc;
 
