@@ -15,8 +15,7 @@ use serde_json::{json, Value};
 use streamgate::clock::Clock;
 use streamgate::domain::webhook::Flavor;
 use streamgate::domain::Environment;
-use streamgate::service::deliveries::signature;
-use streamgate::service::livepeer_events::SIGNATURE_HEADER;
+use streamgate::service::deliveries::{signature, LIVEPEER_SIGNATURE_HEADER as SIGNATURE_HEADER};
 use streamgate::store::Scope;
 use streamgate::testkit::{Backend, LogCapture};
 

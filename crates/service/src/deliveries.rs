@@ -36,6 +36,8 @@ pub const EVENT_STARTED: &str = "live-stream.broadcast.started";
 pub const EVENT_ENDED: &str = "live-stream.broadcast.ended";
 /// The header carrying the hex HMAC-SHA256 of the body, keyed with the webhook's secret.
 pub const SIGNATURE_HEADER: &str = "X-Api-Video-Signature";
+/// A Livepeer webhook's: `t=<ms>,v1=<hex HMAC-SHA256 of the body>` (`livepeer_signature`).
+pub const LIVEPEER_SIGNATURE_HEADER: &str = "Livepeer-Signature";
 /// After this many failed attempts a delivery is given up (`failed_at`).
 pub const MAX_ATTEMPTS: i64 = 12;
 /// One HTTP request of an attempt (the delivery, or a token request).
@@ -103,6 +105,25 @@ pub fn signature(secret: &str, body: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// `t=<at>,v1=<hex HMAC-SHA256 of body>`: the `Livepeer-Signature` of a body sent at `at` (ms).
+/// Livepeer Studio signs the body alone (`signatureHeaders` in its `webhooks/cannon.ts`; its docs:
+/// "the signed_payload is the raw request payload"), whose `timestamp` is `t`.
+pub fn livepeer_signature(secret: &str, at: i64, body: &str) -> String {
+    format!("t={at},v1={}", signature(secret, body))
+}
+
+/// A queued Livepeer body with this attempt's `timestamp` (the `t` it is signed with), as Studio
+/// stamps each attempt. A body that is not a JSON object (none is queued so) goes as it is.
+pub fn stamped(body: &str, at: i64) -> String {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut m)) => {
+            m.insert("timestamp".into(), serde_json::json!(at));
+            serde_json::Value::Object(m).to_string()
+        }
+        _ => body.to_string(),
+    }
 }
 
 /// Seconds to wait before attempt `n + 1`: 2, 4, 8, … capped at an hour.
@@ -247,10 +268,7 @@ impl Services {
                 .webhook_post(&hook, d.body.clone(), at)
                 .await?
                 .header("X-Api-Video-WebhookId", public_ids::encode("wh", hook.id)),
-            Flavor::Livepeer => {
-                self.webhook_post(&hook, livepeer_events::stamped(&d.body, at), at)
-                    .await?
-            }
+            Flavor::Livepeer => self.webhook_post(&hook, stamped(&d.body, at), at).await?,
         };
         let res = req
             .send()
@@ -287,8 +305,8 @@ impl Services {
         let req = match hook.flavor {
             Flavor::ApiVideo => req.header(SIGNATURE_HEADER, signature(secret.expose(), &body)),
             Flavor::Livepeer => req.header(
-                livepeer_events::SIGNATURE_HEADER,
-                livepeer_events::signature_header(secret.expose(), at, &body),
+                LIVEPEER_SIGNATURE_HEADER,
+                livepeer_signature(secret.expose(), at, &body),
             ),
         }
         .body(body);
@@ -476,5 +494,18 @@ mod tests {
         assert_eq!(backoff_secs(1), 2);
         assert_eq!(backoff_secs(5), 32);
         assert_eq!(backoff_secs(40), 3600);
+    }
+
+    #[test]
+    fn livepeer_deliveries_are_signed_as_studio_signs_and_stamped_per_attempt() {
+        let body = r#"{"event":"stream.started","timestamp":1}"#;
+        assert_eq!(
+            livepeer_signature("s3cret", 1_700_000_000_123, body),
+            format!("t=1700000000123,v1={}", signature("s3cret", body))
+        );
+        let again: serde_json::Value = serde_json::from_str(&stamped(body, 42)).unwrap();
+        assert_eq!(again["timestamp"], 42);
+        assert_eq!(again["event"], "stream.started");
+        assert_eq!(stamped("not json", 42), "not json");
     }
 }

@@ -8,10 +8,11 @@
 //! `Livepeer-Signature: t=<timestamp>,v1=<hex HMAC-SHA256 of the raw body, keyed with the
 //! webhook's secret>`. Studio signs the body alone (its docs: "the signed_payload is the raw
 //! request payload"); the body carries the same `timestamp` as `t`, so a receiver checking the
-//! signature also bounds the replay window. Each attempt is stamped anew, as Studio's are.
+//! signature also bounds the replay window. Each attempt is stamped anew, as Studio's are. (The
+//! signing and stamping are the delivery's: `deliveries::livepeer_signature`, `stamped`.)
 //!
-//! The rows go to the same durable outbox as api.video's events (`deliveries`), queued in the
-//! transaction of the change where the caller has one.
+//! The rows go to the same durable outbox as api.video's events, queued in the transaction of
+//! the change where the caller has one.
 
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -23,28 +24,9 @@ use store::{DeliveryRecord, Scope};
 
 pub const STREAM_STARTED: &str = "stream.started";
 pub const STREAM_IDLE: &str = "stream.idle";
-/// The header of a Livepeer delivery's signature.
-pub const SIGNATURE_HEADER: &str = "Livepeer-Signature";
 
 /// How many of a scope's webhooks an event is matched against (as for api.video's events).
 const MAX_HOOKS: i64 = 1000;
-
-/// `t=<at>,v1=<hex HMAC-SHA256 of body>`: the `Livepeer-Signature` of a body sent at `at` (ms).
-pub fn signature_header(secret: &str, at: i64, body: &str) -> String {
-    format!("t={at},v1={}", super::deliveries::signature(secret, body))
-}
-
-/// The queued body with this attempt's `timestamp` (the `t` it is signed with). A body that is
-/// not a JSON object (none is queued so) goes as it is.
-pub fn stamped(body: &str, at: i64) -> String {
-    match serde_json::from_str::<Value>(body) {
-        Ok(Value::Object(mut m)) => {
-            m.insert("timestamp".into(), json!(at));
-            Value::Object(m).to_string()
-        }
-        _ => body.to_string(),
-    }
-}
 
 /// A stream as Livepeer's API renders it, without its stream key (the key is a credential: the
 /// Livepeer dialect adds it to its own answers, and events never carry it).
@@ -239,23 +221,6 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn signed_as_studio_signs_and_stamped_per_attempt() {
-        let body = r#"{"event":"stream.started","timestamp":1}"#;
-        let header = signature_header("s3cret", 1_700_000_000_123, body);
-        assert_eq!(
-            header,
-            format!(
-                "t=1700000000123,v1={}",
-                super::super::deliveries::signature("s3cret", body)
-            )
-        );
-        let again: Value = serde_json::from_str(&stamped(body, 42)).unwrap();
-        assert_eq!(again["timestamp"], 42);
-        assert_eq!(again["event"], "stream.started");
-        assert_eq!(stamped("not json", 42), "not json");
-    }
 
     #[test]
     fn a_webhook_takes_its_flavor_events_and_stream() {
