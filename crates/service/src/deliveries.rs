@@ -23,7 +23,6 @@ use base64::Engine as _;
 use super::credential_uses::CredentialUse;
 use super::credentials::CredentialRef;
 use super::delivery_pool::{Slot, CAPS};
-use super::livepeer_events;
 use super::Services;
 use crypto::SecretString;
 use domain::clock::rfc3339;
