@@ -865,3 +865,59 @@ async fn livepeer_webhook_deliveries_are_signed_as_livepeer_signs() {
         "stamped at the retry: t={t}, queued at {queued_at}"
     );
 }
+
+/// A Livepeer webhook named by a stream's playback policy is asked as Studio asks it: signed
+/// `Livepeer-Signature`, its `t` the body's `timestamp`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_playback_policy_asks_a_livepeer_webhook_signed_as_livepeer_signs() {
+    let s = setup_with(Backend::Sqlite, lab()).await;
+    let key = s.secret().to_string();
+    let (rx, base) = receiver().await;
+    let hook: Value = call(
+        &s,
+        &key,
+        Method::POST,
+        "/api/webhook",
+        Some(json!({"name": "gate", "url": format!("{base}/gate"),
+            "events": ["playback.accessControl"], "sharedSecret": "gate-secret"})),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let res = call(
+        &s,
+        &key,
+        Method::POST,
+        "/api/stream",
+        Some(
+            json!({"name": "gated", "playbackPolicy": {"type": "webhook",
+            "webhookId": hook["id"], "webhookContext": {"tier": "gold"}}}),
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let st: Value = res.json().await.unwrap();
+    let pb = st["playbackId"].as_str().unwrap();
+    let res = s
+        .http
+        .get(s.server.ingest_url("/ingest/nginx/auth-request").await)
+        .header(
+            "x-original-uri",
+            format!("/hls/{pb}/index.m3u8?accessKey=letmein"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the webhook answered 200");
+    let asked = rx.at("gate");
+    assert_eq!(asked.len(), 1);
+    let (sig, av_sig, body, raw) = &asked[0];
+    assert!(av_sig.is_none(), "no api.video signature");
+    verify(sig, "gate-secret", raw);
+    assert_eq!(body["accessKey"], "letmein");
+    assert_eq!(body["context"], json!({"tier": "gold"}));
+    assert_eq!(body["playbackId"], pb);
+}
