@@ -144,4 +144,39 @@ check(allSessions.some((x) => x.parentId === recordedStream && x.record === true
 check((await lp.session.getRecorded(recordedStream, true)).data.length === 1, "session.getRecorded(record=true) finds it");
 check((await lp.session.getRecorded(recordedStream, false)).data.length === 0, "session.getRecorded(record=false) does not");
 
+// Webhooks, through the SDK unchanged: it reads create, update and delete only from a 200 with the
+// webhook; its Webhook schema has no sharedSecret (write-only), so raw bodies are read from the hook.
+const hookRes = await lpRaw.webhook.create({
+  name: "js-sdk hook",
+  url: "https://hooks.example.com/js",
+  events: ["stream.started", "stream.idle"],
+  sharedSecret: "js-sdk-shared-secret",
+});
+check(hookRes.statusCode === 200 && hookRes.webhook?.id, `webhook.create answers 200 with a webhook (got ${hookRes.statusCode})`);
+const hook = hookRes.webhook;
+check(hook.name === "js-sdk hook" && hook.url === "https://hooks.example.com/js" && typeof hook.createdAt === "number",
+  "name, url and createdAt round-trip");
+check(JSON.stringify(hook.events) === JSON.stringify(["stream.started", "stream.idle"]), "events round-trip");
+check((await rawJSON())?.sharedSecret === "js-sdk-shared-secret", "the create response carries the sharedSecret");
+const hooks = (await lpRaw.webhook.getAll()).data ?? [];
+check(hooks.some((h) => h.id === hook.id), "webhook.getAll lists it");
+check(!(await lastBody).includes("js-sdk-shared-secret"), "the list has no sharedSecret");
+const gotHook = (await lpRaw.webhook.get(hook.id)).webhook;
+check(gotHook?.id === hook.id && gotHook.name === "js-sdk hook", "webhook.get returns it");
+check(!(await lastBody).includes("js-sdk-shared-secret"), "a fetched webhook has no sharedSecret");
+const upd = await lp.webhook.update(
+  { name: "js-sdk hook 2", url: "https://hooks.example.com/js2", events: ["stream.idle"], streamId: recordedStream },
+  hook.id,
+);
+check(upd.statusCode === 200 && upd.webhook?.name === "js-sdk hook 2" && upd.webhook.streamId === recordedStream,
+  "webhook.update answers 200 with the webhook as it is now");
+const reread = (await lp.webhook.get(hook.id)).webhook;
+check(reread.url === "https://hooks.example.com/js2" && JSON.stringify(reread.events) === JSON.stringify(["stream.idle"]),
+  "webhook.get reads the update back");
+check((await status(lp.webhook.create({ name: "bad", url: "ftp://hooks.example.com/", events: [] }))) === 400,
+  "a webhook with a bad url is refused with a 400");
+const del = await lp.webhook.delete(hook.id);
+check(del.statusCode === 200 && del.webhook?.id === hook.id, "webhook.delete answers 200 with the webhook");
+check((await status(lp.webhook.get(hook.id))) === 404, "a deleted webhook is a 404");
+
 console.log("livepeer javascript client: all good");

@@ -155,4 +155,49 @@ check(any(x.parent_id == recorded_stream and x.record for x in all_sessions), "s
 check(len(lp.session.get_recorded(parent_id=recorded_stream, record=True).data) == 1, "session.get_recorded(record=True) finds it")
 check(len(lp.session.get_recorded(parent_id=recorded_stream, record=False).data) == 0, "session.get_recorded(record=False) does not")
 
+# Webhooks, through the client unchanged: it reads create, update and delete only from a 200 with
+# the webhook; its Webhook model has no shared_secret (write-only), so raw bodies are read from
+# http_meta.
+hook_res = lp.webhook.create(
+    request={
+        "name": "py-sdk hook",
+        "url": "https://hooks.example.com/py",
+        "events": ["stream.started", "stream.idle"],
+        "shared_secret": "py-sdk-shared-secret",
+    }
+)
+check(
+    hook_res.http_meta.response.status_code == 200 and hook_res.webhook is not None and hook_res.webhook.id,
+    f"webhook.create answers 200 with a webhook (got {hook_res.http_meta.response.status_code})",
+)
+hook = hook_res.webhook
+check(hook.name == "py-sdk hook" and hook.url == "https://hooks.example.com/py", "name and url round-trip")
+check(isinstance(hook.created_at, float), "createdAt is a number")
+check([getattr(e, "value", e) for e in hook.events] == ["stream.started", "stream.idle"], "events round-trip")
+check(hook_res.http_meta.response.json().get("sharedSecret") == "py-sdk-shared-secret", "the create response carries the sharedSecret")
+hooks_res = lp.webhook.get_all()
+check(any(h.id == hook.id for h in hooks_res.data or []), "webhook.get_all lists it")
+check("py-sdk-shared-secret" not in hooks_res.http_meta.response.text, "the list has no sharedSecret")
+got_hook = lp.webhook.get(id=hook.id)
+check(got_hook.webhook.id == hook.id and got_hook.webhook.name == "py-sdk hook", "webhook.get returns it")
+check("py-sdk-shared-secret" not in got_hook.http_meta.response.text, "a fetched webhook has no sharedSecret")
+upd = lp.webhook.update(
+    id=hook.id,
+    webhook={"name": "py-sdk hook 2", "url": "https://hooks.example.com/py2", "events": ["stream.idle"], "stream_id": recorded_stream},
+)
+check(
+    upd.http_meta.response.status_code == 200 and upd.webhook.name == "py-sdk hook 2" and upd.webhook.stream_id == recorded_stream,
+    "webhook.update answers 200 with the webhook as it is now",
+)
+reread = lp.webhook.get(id=hook.id).webhook
+check(reread.url == "https://hooks.example.com/py2" and [getattr(e, "value", e) for e in reread.events] == ["stream.idle"], "webhook.get reads the update back")
+deleted = lp.webhook.delete(id=hook.id)
+check(deleted.http_meta.response.status_code == 200 and deleted.webhook.id == hook.id, "webhook.delete answers 200 with the webhook")
+try:
+    lp.webhook.get(id=hook.id)
+    sys.exit("FAILED: a deleted webhook is still returned")
+except (errors.SDKError, errors.Error) as e:
+    status = getattr(e, "status_code", None) or getattr(getattr(e, "raw_response", None), "status_code", None)
+    check(status == 404, f"a deleted webhook is a 404 ({type(e).__name__})")
+
 print("livepeer python client: all good")

@@ -671,6 +671,7 @@ async fn upload_tokens_and_webhooks() {
         .svc()
         .get_webhook(
             &s.server.svc().authenticate(s.secret(), None).await.unwrap(),
+            streamgate::domain::webhook::Flavor::ApiVideo,
             ids_of(&id),
         )
         .await

@@ -28,6 +28,7 @@ mod length_caps;
 mod livepeer;
 mod livepeer_browser;
 mod livepeer_clients;
+mod livepeer_webhooks;
 mod lost_updates;
 mod objects_s3;
 mod outage;

@@ -73,6 +73,7 @@ struct Fixtures {
     key_id: String,
     webhook_id: String,
     apivideo_webhook_id: String,
+    livepeer_webhook_id: String,
     upload_token: String,
     credential_id: String,
     stream_key_id: String,
@@ -97,6 +98,8 @@ fn fill(path: &str, method: &Method, f: &Fixtures) -> String {
         &f.apivideo_stream_id
     } else if p.starts_with("/webhooks/") {
         &f.apivideo_webhook_id
+    } else if p.starts_with("/api/webhook/") {
+        &f.livepeer_webhook_id
     } else if p.starts_with("/sg/v1/webhooks/") {
         &f.webhook_id
     } else if p.starts_with("/sg/v1/streams/") {
@@ -166,6 +169,12 @@ fn body(method: &Method, path: &str) -> Option<Value> {
         ("PATCH", p) if p.starts_with("/api/asset/") => json!({"name": "m2"}),
         ("POST", "/webhooks") => {
             json!({"events": ["live-stream.broadcast.started"], "url": "https://hooks.example/x"})
+        }
+        ("POST", "/api/webhook") => {
+            json!({"name": "h", "events": ["stream.started"], "url": "https://hooks.example/lp"})
+        }
+        ("PUT", p) if p.starts_with("/api/webhook/") => {
+            json!({"name": "h2", "events": ["stream.idle"], "url": "https://hooks.example/lp2"})
         }
         ("POST", "/v1/credentials") | ("PUT", _) if path.starts_with("/v1/credentials") => json!({
             "credential_label": format!("l{unique}"), "credential_type": "http",
@@ -296,6 +305,14 @@ async fn every_route_answers_every_kind_of_caller_as_the_policy_says() {
         .json()
         .await
         .unwrap();
+    let lp_hook: Value = auth(s.http.post(s.url("/api/webhook")))
+        .json(&json!({"name": "fixture", "events": ["stream.started"], "url": "https://hooks.example/b"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let token: Value = auth(s.http.post(s.url("/upload-tokens")))
         .json(&json!({"ttl": 3600}))
         .send()
@@ -392,6 +409,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_policy_says() {
         key_id: victim.key.id.to_string(),
         webhook_id: hook_id,
         apivideo_webhook_id: hook["webhookId"].as_str().unwrap().into(),
+        livepeer_webhook_id: lp_hook["id"].as_str().unwrap().into(),
         upload_token: token["token"].as_str().unwrap().into(),
         credential_id: cred["credential_id"].as_str().unwrap().into(),
         stream_key_id: sk["Id"].to_string(),

@@ -1,5 +1,6 @@
 //! One store test suite, run unchanged against SQLite and PostgreSQL.
 
+use streamgate::domain::webhook::Flavor;
 use streamgate::domain::{
     Account, AccountNumber, After, ApiKey, AuditEvent, Cors, Environment, Lockout, Role, Session,
     User,
@@ -959,6 +960,9 @@ async fn scope_webhooks_are_live_and_scoped(store: &dyn Store) {
         secret_sealed: "sealed".into(),
         created_at: at,
         credential_label: None,
+        flavor: Flavor::ApiVideo,
+        name: None,
+        stream_id: None,
     };
     let (first, second, gone, sandbox) = (
         hook(Environment::Production, 2),
@@ -973,7 +977,10 @@ async fn scope_webhooks_are_live_and_scoped(store: &dyn Store) {
         account_id: a.id,
         environment: Environment::Production,
     };
-    assert!(store.delete_webhook(scope, gone.id, 5).await.unwrap());
+    assert!(store
+        .delete_webhook(scope, Flavor::ApiVideo, gone.id, 5)
+        .await
+        .unwrap());
     let ids: Vec<Uuid> = store
         .scope_webhooks(scope, 1000)
         .await
@@ -983,6 +990,123 @@ async fn scope_webhooks_are_live_and_scoped(store: &dyn Store) {
         .collect();
     assert_eq!(ids, [second.id, first.id]);
     assert_eq!(store.scope_webhooks(scope, 1).await.unwrap().len(), 1);
+}
+
+/// A webhook keeps its flavor, name and stream; a dialect's list, update and delete reach only
+/// its own flavor's webhooks of the scope; deliveries queued on their own are kept.
+async fn webhook_flavors_are_kept_and_scoped(store: &dyn Store) {
+    use streamgate::domain::Webhook;
+    use streamgate::store::DeliveryRecord;
+    let a = account("0f02");
+    store.insert_account(&a).await.unwrap();
+    let scope = Scope {
+        account_id: a.id,
+        environment: Environment::Production,
+    };
+    let stream = Uuid::now_v7();
+    let hook = |flavor, events: &[&str], at| Webhook {
+        id: Uuid::now_v7(),
+        account_id: a.id,
+        environment: Environment::Production,
+        url: format!("https://example.com/{at}"),
+        events: events.iter().map(|e| e.to_string()).collect(),
+        secret_sealed: "sealed".into(),
+        created_at: at,
+        credential_label: None,
+        flavor,
+        name: (flavor == Flavor::Livepeer).then(|| format!("hook {at}")),
+        stream_id: (at == 3).then_some(stream),
+    };
+    let av = hook(Flavor::ApiVideo, &["live-stream.broadcast.started"], 1);
+    let lp1 = hook(Flavor::Livepeer, &["stream.started", "stream.idle"], 2);
+    let lp2 = hook(Flavor::Livepeer, &["stream.started"], 3);
+    for w in [&av, &lp1, &lp2] {
+        store.insert_webhook(w).await.unwrap();
+    }
+    let (got, total) = store
+        .list_webhooks(scope, Flavor::Livepeer, None, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!((got, total), (vec![lp1.clone(), lp2.clone()], 2));
+    let (got, total) = store
+        .list_webhooks(scope, Flavor::Livepeer, Some("stream.idle"), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!((got, total), (vec![lp1.clone()], 1));
+    let (got, total) = store
+        .list_webhooks(scope, Flavor::Livepeer, None, 1, 1)
+        .await
+        .unwrap();
+    assert_eq!((got, total), (vec![lp2.clone()], 2));
+    let (got, _) = store
+        .list_webhooks(scope, Flavor::ApiVideo, None, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(got, vec![av.clone()]);
+    assert_eq!(
+        store.webhook(scope, lp2.id).await.unwrap(),
+        Some(lp2.clone())
+    );
+
+    // An update names its flavor and scope: another's finds nothing.
+    let mut changed = lp2.clone();
+    changed.name = Some("renamed".into());
+    changed.url = "https://example.com/new".into();
+    changed.events = vec!["asset.ready".into()];
+    changed.secret_sealed = "sealed again".into();
+    changed.stream_id = None;
+    let other_scope = Scope {
+        account_id: a.id,
+        environment: Environment::Sandbox,
+    };
+    assert!(!store.update_webhook(other_scope, &changed).await.unwrap());
+    let mut wrong_flavor = changed.clone();
+    wrong_flavor.flavor = Flavor::ApiVideo;
+    assert!(!store.update_webhook(scope, &wrong_flavor).await.unwrap());
+    assert_eq!(
+        store.webhook(scope, lp2.id).await.unwrap(),
+        Some(lp2.clone())
+    );
+    assert!(store.update_webhook(scope, &changed).await.unwrap());
+    assert_eq!(
+        store.webhook(scope, lp2.id).await.unwrap(),
+        Some(changed.clone())
+    );
+
+    assert!(!store
+        .delete_webhook(scope, Flavor::ApiVideo, lp1.id, 9)
+        .await
+        .unwrap());
+    assert!(store
+        .delete_webhook(scope, Flavor::Livepeer, lp1.id, 9)
+        .await
+        .unwrap());
+    assert!(!store.update_webhook(scope, &lp1).await.unwrap(), "deleted");
+    let (got, total) = store
+        .list_webhooks(scope, Flavor::Livepeer, None, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!((got, total), (vec![changed.clone()], 1));
+
+    let row = DeliveryRecord {
+        id: Uuid::now_v7(),
+        account_id: a.id,
+        webhook_id: changed.id,
+        event: "asset.ready".into(),
+        body: r#"{"event":"asset.ready"}"#.into(),
+        attempts: 0,
+        next_attempt_at: 10,
+        delivered_at: None,
+        failed_at: None,
+        last_error: None,
+        created_at: 10,
+    };
+    store.queue_deliveries(&[]).await.unwrap();
+    store
+        .queue_deliveries(std::slice::from_ref(&row))
+        .await
+        .unwrap();
+    assert_eq!(store.deliveries_for_account(a.id).await.unwrap(), vec![row]);
 }
 
 /// The delivery worker's page of due deliveries is fair — at most so many per endpoint and per
@@ -1006,6 +1130,9 @@ async fn due_deliveries_are_fair_and_claimed_once(store: &dyn Store) {
                 secret_sealed: "sealed".into(),
                 created_at: 1,
                 credential_label: None,
+                flavor: Flavor::ApiVideo,
+                name: None,
+                stream_id: None,
             };
             store.insert_webhook(&w).await.unwrap();
             hooks.push(w);
@@ -1282,6 +1409,7 @@ suites!(
     group_writes_are_ordered_and_all_or_nothing,
     stream_and_stream_key_writes_log_changes,
     scope_webhooks_are_live_and_scoped,
+    webhook_flavors_are_kept_and_scoped,
     due_deliveries_are_fair_and_claimed_once
 );
 

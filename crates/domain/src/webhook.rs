@@ -105,23 +105,106 @@ pub fn validate_url(url: &str, allow_private: bool) -> Result<String, Error> {
     Ok(url.to_string())
 }
 
-pub fn validate_events(events: &[String]) -> Result<(), Error> {
-    if events.is_empty() {
+/// The events a Livepeer webhook may subscribe to: the enum of Livepeer's API schema and of its
+/// published SDKs (npm `livepeer` 3.x, PyPI `livepeer` 0.x), which refuse a webhook naming any
+/// other. streamgate sends `stream.started` and `stream.idle` itself; the others are queued by
+/// whatever produces them (`Services::livepeer_event_deliveries`).
+pub const LIVEPEER_EVENTS: &[&str] = &[
+    "stream.started",
+    "stream.detection",
+    "stream.idle",
+    "recording.ready",
+    "recording.started",
+    "recording.waiting",
+    "multistream.connected",
+    "multistream.error",
+    "multistream.disconnected",
+    "playback.user.new",
+    "playback.accessControl",
+    "asset.created",
+    "asset.updated",
+    "asset.failed",
+    "asset.ready",
+    "asset.deleted",
+    "task.spawned",
+    "task.updated",
+    "task.completed",
+    "task.failed",
+];
+
+/// The longest signing secret a caller may choose (Livepeer's `sharedSecret`), in characters.
+pub const MAX_SHARED_SECRET: usize = 256;
+
+/// Whose API a webhook belongs to. Each dialect lists and serves only its own flavor: the events,
+/// the payloads and the signatures differ (api.video: `X-Api-Video-Signature` over the body;
+/// Livepeer: `Livepeer-Signature: t=…,v1=…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Flavor {
+    ApiVideo,
+    Livepeer,
+}
+
+impl Flavor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavor::ApiVideo => "apivideo",
+            Flavor::Livepeer => "livepeer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Flavor, Error> {
+        match s {
+            "apivideo" => Ok(Flavor::ApiVideo),
+            "livepeer" => Ok(Flavor::Livepeer),
+            other => Err(Error::Invalid(format!("unknown webhook flavor {other:?}"))),
+        }
+    }
+
+    /// The events a webhook of this flavor may subscribe to.
+    pub fn events(self) -> &'static [&'static str] {
+        match self {
+            Flavor::ApiVideo => EVENTS,
+            Flavor::Livepeer => LIVEPEER_EVENTS,
+        }
+    }
+}
+
+/// Each event known to the flavor, at most once each. api.video's webhooks need at least one;
+/// Livepeer (Studio) takes an empty list.
+pub fn validate_events(flavor: Flavor, events: &[String]) -> Result<(), Error> {
+    let known = flavor.events();
+    if events.is_empty() && flavor == Flavor::ApiVideo {
         return Err(Error::Invalid("events must name at least one event".into()));
     }
-    if events.len() > EVENTS.len() {
+    if events.len() > known.len() {
         return Err(Error::Invalid(format!(
             "events must name at most {} events, each once",
-            EVENTS.len()
+            known.len()
         )));
     }
     for e in events {
-        if !EVENTS.contains(&e.as_str()) {
+        if !known.contains(&e.as_str()) {
             return Err(Error::Invalid(format!(
                 "unknown event {e:?}; known events: {}",
-                EVENTS.join(", ")
+                known.join(", ")
             )));
         }
+    }
+    Ok(())
+}
+
+/// A signing secret the caller chose: 1 to `MAX_SHARED_SECRET` characters, none a control
+/// character.
+pub fn validate_shared_secret(secret: &str) -> Result<(), Error> {
+    if secret.is_empty() || secret.chars().count() > MAX_SHARED_SECRET {
+        return Err(Error::Invalid(format!(
+            "sharedSecret must be 1 to {MAX_SHARED_SECRET} characters"
+        )));
+    }
+    if secret.chars().any(char::is_control) {
+        return Err(Error::Invalid(
+            "sharedSecret must not contain control characters".into(),
+        ));
     }
     Ok(())
 }
@@ -138,6 +221,11 @@ pub struct Webhook {
     pub created_at: i64,
     /// The label of the account's `http`/`oauth` credential the endpoint authenticates with.
     pub credential_label: Option<String>,
+    pub flavor: Flavor,
+    /// Livepeer's `name` (api.video's webhooks have none).
+    pub name: Option<String>,
+    /// Livepeer's `streamId`: only that stream's events are delivered to it.
+    pub stream_id: Option<Uuid>,
 }
 
 #[cfg(test)]
@@ -178,6 +266,31 @@ mod tests {
             validate_url("http://127.0.0.1/x", true).is_ok(),
             "allowed by config"
         );
+    }
+
+    #[test]
+    fn events_are_checked_against_the_flavor() {
+        let ev = |v: &[&str]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+        assert!(validate_events(Flavor::ApiVideo, &ev(&["live-stream.broadcast.started"])).is_ok());
+        assert!(validate_events(Flavor::ApiVideo, &ev(&["stream.started"])).is_err());
+        assert!(validate_events(Flavor::ApiVideo, &[]).is_err());
+        assert!(validate_events(Flavor::Livepeer, &ev(&["stream.started", "asset.ready"])).is_ok());
+        assert!(
+            validate_events(Flavor::Livepeer, &ev(&["live-stream.broadcast.started"])).is_err()
+        );
+        assert!(
+            validate_events(Flavor::Livepeer, &[]).is_ok(),
+            "Studio takes none"
+        );
+        assert!(validate_events(Flavor::Livepeer, &ev(&["stream.idle"; 21])).is_err());
+        for f in [Flavor::ApiVideo, Flavor::Livepeer] {
+            assert_eq!(Flavor::parse(f.as_str()).unwrap(), f);
+        }
+        assert!(Flavor::parse("brightcove").is_err());
+        assert!(validate_shared_secret("s3cret").is_ok());
+        assert!(validate_shared_secret("").is_err());
+        assert!(validate_shared_secret(&"x".repeat(MAX_SHARED_SECRET + 1)).is_err());
+        assert!(validate_shared_secret("a\nb").is_err());
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! Broadcast webhooks: when a stream goes live or idle, an api.video-style event is queued in the
-//! outbox (in the same transaction as the change) for each of the account's webhooks that
-//! subscribed to it; a worker delivers the outbox, signed, with retries and backoff.
+//! Broadcast webhooks: when a stream goes live or idle, an event is queued in the outbox (in the
+//! same transaction as the change) for each of the account's webhooks that subscribed to it —
+//! api.video's `live-stream.broadcast.*` to api.video webhooks, Livepeer's `stream.started`/
+//! `stream.idle` to Livepeer webhooks (`livepeer_events`); a worker delivers the outbox, signed
+//! as each platform signs, with retries and backoff.
 //!
 //! Attempts run concurrently, under the caps of `delivery_pool` (per endpoint, per account, in
 //! all), so one account's slow endpoints do not hold up another account's deliveries. Each
@@ -25,7 +27,7 @@ use super::Services;
 use crypto::SecretString;
 use domain::clock::rfc3339;
 use domain::credential::CredentialType;
-use domain::webhook::Target;
+use domain::webhook::{Flavor, Target};
 use domain::{public_ids, webhook, Error};
 use store::{DeliveryRecord, DueQuery, Scope, StreamRecord};
 
@@ -33,6 +35,8 @@ pub const EVENT_STARTED: &str = "live-stream.broadcast.started";
 pub const EVENT_ENDED: &str = "live-stream.broadcast.ended";
 /// The header carrying the hex HMAC-SHA256 of the body, keyed with the webhook's secret.
 pub const SIGNATURE_HEADER: &str = "X-Api-Video-Signature";
+/// A Livepeer webhook's: `t=<ms>,v1=<hex HMAC-SHA256 of the body>` (`livepeer_signature`).
+pub const LIVEPEER_SIGNATURE_HEADER: &str = "Livepeer-Signature";
 /// After this many failed attempts a delivery is given up (`failed_at`).
 pub const MAX_ATTEMPTS: i64 = 12;
 /// One HTTP request of an attempt (the delivery, or a token request).
@@ -102,13 +106,34 @@ pub fn signature(secret: &str, body: &str) -> String {
         .collect()
 }
 
+/// `t=<at>,v1=<hex HMAC-SHA256 of body>`: the `Livepeer-Signature` of a body sent at `at` (ms).
+/// Livepeer Studio signs the body alone (`signatureHeaders` in its `webhooks/cannon.ts`; its docs:
+/// "the signed_payload is the raw request payload"), whose `timestamp` is `t`.
+pub fn livepeer_signature(secret: &str, at: i64, body: &str) -> String {
+    format!("t={at},v1={}", signature(secret, body))
+}
+
+/// A queued Livepeer body with this attempt's `timestamp` (the `t` it is signed with), as Studio
+/// stamps each attempt. A body that is not a JSON object (none is queued so) goes as it is.
+pub fn stamped(body: &str, at: i64) -> String {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut m)) => {
+            m.insert("timestamp".into(), serde_json::json!(at));
+            serde_json::Value::Object(m).to_string()
+        }
+        _ => body.to_string(),
+    }
+}
+
 /// Seconds to wait before attempt `n + 1`: 2, 4, 8, … capped at an hour.
 pub fn backoff_secs(attempts: i64) -> i64 {
     2_i64.saturating_pow(attempts.clamp(1, 12) as u32).min(3600)
 }
 
 impl Services {
-    /// The outbox rows announcing `event` for this stream to every subscribed webhook.
+    /// The outbox rows announcing that this stream goes live (`EVENT_STARTED`) or idle
+    /// (`EVENT_ENDED`) to every subscribed webhook: api.video's event to its webhooks, Livepeer's
+    /// `stream.started`/`stream.idle` to its.
     pub(crate) async fn broadcast_deliveries(
         &self,
         stream: &StreamRecord,
@@ -126,9 +151,9 @@ impl Services {
             "liveStreamId": public_ids::encode("li", stream.id),
         })
         .to_string();
-        Ok(hooks
-            .into_iter()
-            .filter(|w| w.events.iter().any(|e| e == event))
+        let mut rows: Vec<DeliveryRecord> = hooks
+            .iter()
+            .filter(|w| w.flavor == Flavor::ApiVideo && w.events.iter().any(|e| e == event))
             .map(|w| DeliveryRecord {
                 id: Uuid::now_v7(),
                 account_id: stream.account_id,
@@ -142,7 +167,9 @@ impl Services {
                 last_error: None,
                 created_at: now,
             })
-            .collect())
+            .collect();
+        rows.extend(self.livepeer_stream_rows(&hooks, stream, event == EVENT_STARTED));
+        Ok(rows)
     }
 
     /// Starts attempts for what is due, as far as the caps allow; returns how many it started.
@@ -234,10 +261,15 @@ impl Services {
             Ok(None) => return Err(("the webhook is gone".into(), false)),
             Err(e) => return Err((e.to_string(), true)),
         };
-        let res = self
-            .webhook_post(&hook, d.body.clone())
-            .await?
-            .header("X-Api-Video-WebhookId", public_ids::encode("wh", hook.id))
+        let at = self.now_ms();
+        let req = match hook.flavor {
+            Flavor::ApiVideo => self
+                .webhook_post(&hook, d.body.clone(), at)
+                .await?
+                .header("X-Api-Video-WebhookId", public_ids::encode("wh", hook.id)),
+            Flavor::Livepeer => self.webhook_post(&hook, stamped(&d.body, at), at).await?,
+        };
+        let res = req
             .send()
             .await
             .map_err(|e| (e.without_url().to_string(), true))?;
@@ -249,13 +281,15 @@ impl Services {
     }
 
     /// A POST of the JSON `body` to the webhook's endpoint, ready to send: signed with the
-    /// webhook's secret, with its endpoint's credential when it names one, on a client pinned
-    /// to checked addresses (`pinned_client`). Deliveries and playback-policy questions alike.
-    /// Err((why, worth retrying)).
+    /// webhook's secret as its platform signs (api.video: `X-Api-Video-Signature`; Livepeer:
+    /// `Livepeer-Signature` with `at`, the ms timestamp the body carries), with its endpoint's
+    /// credential when it names one, on a client pinned to checked addresses (`pinned_client`).
+    /// Deliveries and playback-policy questions alike. Err((why, worth retrying)).
     pub(crate) async fn webhook_post(
         &self,
         hook: &domain::Webhook,
         body: String,
+        at: i64,
     ) -> Result<reqwest::RequestBuilder, (String, bool)> {
         let secret = self
             .webhook_secret(hook)
@@ -266,11 +300,15 @@ impl Services {
             Some(label) => Some(self.endpoint_auth(hook, label, &url).await?),
             None => None,
         };
-        let req = client
-            .post(url)
-            .header("content-type", "application/json")
-            .header(SIGNATURE_HEADER, signature(secret.expose(), &body))
-            .body(body);
+        let req = client.post(url).header("content-type", "application/json");
+        let req = match hook.flavor {
+            Flavor::ApiVideo => req.header(SIGNATURE_HEADER, signature(secret.expose(), &body)),
+            Flavor::Livepeer => req.header(
+                LIVEPEER_SIGNATURE_HEADER,
+                livepeer_signature(secret.expose(), at, &body),
+            ),
+        }
+        .body(body);
         Ok(match auth {
             Some(value) => req.header(reqwest::header::AUTHORIZATION, value.expose()),
             None => req,
@@ -464,5 +502,18 @@ mod tests {
         assert_eq!(backoff_secs(1), 2);
         assert_eq!(backoff_secs(5), 32);
         assert_eq!(backoff_secs(40), 3600);
+    }
+
+    #[test]
+    fn livepeer_deliveries_are_signed_as_studio_signs_and_stamped_per_attempt() {
+        let body = r#"{"event":"stream.started","timestamp":1}"#;
+        assert_eq!(
+            livepeer_signature("s3cret", 1_700_000_000_123, body),
+            format!("t=1700000000123,v1={}", signature("s3cret", body))
+        );
+        let again: serde_json::Value = serde_json::from_str(&stamped(body, 42)).unwrap();
+        assert_eq!(again["timestamp"], 42);
+        assert_eq!(again["event"], "stream.started");
+        assert_eq!(stamped("not json", 42), "not json");
     }
 }

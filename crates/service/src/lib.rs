@@ -15,6 +15,7 @@ pub mod ingest_refusals;
 pub mod ingest_throttle;
 pub mod ingest_tokens;
 pub mod keys;
+pub mod livepeer_events;
 pub mod objects;
 pub mod passwords;
 pub mod playback;
@@ -32,6 +33,7 @@ pub mod usage;
 pub mod vault;
 pub mod verifier;
 pub mod videos;
+pub mod webhooks;
 
 use std::sync::Arc;
 

@@ -417,15 +417,17 @@ impl Services {
         let Some(hook) = self.store.webhook(scope, id).await? else {
             return Ok(Err("webhook_missing"));
         };
+        // A Livepeer webhook's `Livepeer-Signature` carries the body's `timestamp` as its `t`.
+        let at = self.now_ms();
         let body = serde_json::json!({
             "accessKey": access_key,
             "context": context,
             "playbackId": s.playback_id,
-            "timestamp": self.now_ms(),
+            "timestamp": at,
         })
         .to_string();
         // The whole question (name lookup, connection, answer) within the timeout.
-        let asked = tokio::time::timeout(WEBHOOK_TIMEOUT, self.post_to_webhook(&hook, body))
+        let asked = tokio::time::timeout(WEBHOOK_TIMEOUT, self.post_to_webhook(&hook, body, at))
             .await
             .unwrap_or_else(|_| Err("timed out".into()));
         let allowed = match asked {
@@ -446,11 +448,19 @@ impl Services {
         })
     }
 
-    /// POSTs `body` to the webhook, signed as deliveries are and with its endpoint's credential
+    /// POSTs `body` to the webhook, signed as its deliveries are and with its endpoint's credential
     /// when it names one (Basic, or an OAuth token: each use audited, as for deliveries); its
     /// status.
-    async fn post_to_webhook(&self, hook: &domain::Webhook, body: String) -> Result<u16, String> {
-        let req = self.webhook_post(hook, body).await.map_err(|(e, _)| e)?;
+    async fn post_to_webhook(
+        &self,
+        hook: &domain::Webhook,
+        body: String,
+        at: i64,
+    ) -> Result<u16, String> {
+        let req = self
+            .webhook_post(hook, body, at)
+            .await
+            .map_err(|(e, _)| e)?;
         let res = req.send().await.map_err(|e| e.without_url().to_string())?;
         Ok(res.status().as_u16())
     }

@@ -1,4 +1,4 @@
-//! Upload tokens and webhooks, as the store keeps them.
+//! Upload tokens, as the store keeps them.
 
 use async_trait::async_trait;
 
@@ -6,7 +6,7 @@ use crate::SqlStore;
 use uuid::Uuid;
 
 use super::{Scope, StoreError, StoreResult};
-use domain::{Environment, Webhook};
+use domain::Environment;
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
@@ -72,36 +72,6 @@ impl std::fmt::Debug for PlainUploadRow {
             .field("token", &"[redacted]")
             .field("account_id", &self.account_id)
             .finish_non_exhaustive()
-    }
-}
-
-pub const WEBHOOK_COLUMNS: &str =
-    "id, account_id, environment, url, events, secret_sealed, created_at, credential_label";
-
-#[derive(sqlx::FromRow)]
-pub struct WebhookRow {
-    id: String,
-    account_id: String,
-    environment: String,
-    url: String,
-    events: String,
-    secret_sealed: String,
-    created_at: i64,
-    credential_label: Option<String>,
-}
-
-impl WebhookRow {
-    pub fn into_record(self) -> StoreResult<Webhook> {
-        Ok(Webhook {
-            id: Uuid::parse_str(&self.id).map_err(corrupt)?,
-            account_id: Uuid::parse_str(&self.account_id).map_err(corrupt)?,
-            environment: Environment::parse(&self.environment).map_err(corrupt)?,
-            url: self.url,
-            events: serde_json::from_str(&self.events).map_err(corrupt)?,
-            secret_sealed: self.secret_sealed,
-            created_at: self.created_at,
-            credential_label: self.credential_label,
-        })
     }
 }
 

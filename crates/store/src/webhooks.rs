@@ -5,7 +5,8 @@ use uuid::Uuid;
 
 use crate::Scope;
 use crate::{SqlStore, StoreError, StoreResult};
-use domain::Webhook;
+use domain::webhook::Flavor;
+use domain::{Environment, Webhook};
 
 /// Webhook endpoints and the deliveries queued for them.
 #[async_trait]
@@ -17,16 +18,26 @@ pub trait WebhookStore: Send + Sync {
     /// The scope's first `limit` live webhooks, oldest first, without counting them all (for
     /// queueing an event's deliveries).
     async fn scope_webhooks(&self, scope: Scope, limit: i64) -> StoreResult<Vec<Webhook>>;
-    /// A page of the scope's webhooks, oldest first, with how many there are in all; only those
-    /// subscribed to `event` when one is given (one of `domain::webhook::EVENTS`).
+    /// A page of the scope's webhooks of one flavor, oldest first, with how many there are in
+    /// all; only those subscribed to `event` when one is given (one of the flavor's events).
     async fn list_webhooks(
         &self,
         scope: Scope,
+        flavor: Flavor,
         event: Option<&str>,
         offset: i64,
         limit: i64,
     ) -> StoreResult<(Vec<Webhook>, i64)>;
-    async fn delete_webhook(&self, scope: Scope, id: Uuid, at: i64) -> StoreResult<bool>;
+    /// Replaces what a live webhook of the scope and flavor is (name, url, events, sealed
+    /// secret, stream); false if there is no such webhook.
+    async fn update_webhook(&self, scope: Scope, w: &Webhook) -> StoreResult<bool>;
+    async fn delete_webhook(
+        &self,
+        scope: Scope,
+        flavor: Flavor,
+        id: Uuid,
+        at: i64,
+    ) -> StoreResult<bool>;
     /// Names (or clears) the credential a live webhook authenticates with; false if no such webhook.
     async fn set_webhook_credential(
         &self,
@@ -56,6 +67,10 @@ pub trait WebhookStore: Send + Sync {
         next: Option<i64>,
     ) -> StoreResult<()>;
     async fn deliveries_for_account(&self, account_id: Uuid) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Queues deliveries in a transaction of their own, for an event whose change was written
+    /// without one (or elsewhere); a change the store writes queues them in its own transaction
+    /// (`GroupWrite`).
+    async fn queue_deliveries(&self, rows: &[DeliveryRecord]) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -64,8 +79,8 @@ impl WebhookStore for SqlStore {
         self.db
             .execute(
                 &format!(
-                    "INSERT INTO webhooks ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    crate::uploads::WEBHOOK_COLUMNS
+                    "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
                 ),
                 crate::args![
                     w.id.to_string(),
@@ -75,7 +90,10 @@ impl WebhookStore for SqlStore {
                     serde_json::to_string(&w.events).unwrap_or_else(|_| "[]".into()),
                     &w.secret_sealed,
                     w.created_at,
-                    &w.credential_label
+                    &w.credential_label,
+                    w.flavor.as_str(),
+                    &w.name,
+                    w.stream_id.map(|id| id.to_string())
                 ],
             )
             .await
@@ -88,9 +106,9 @@ impl WebhookStore for SqlStore {
         scope: crate::Scope,
         id: uuid::Uuid,
     ) -> crate::StoreResult<Option<domain::Webhook>> {
-        self.db.fetch_optional::<crate::uploads::WebhookRow>(&format!(
+        self.db.fetch_optional::<WebhookRow>(&format!(
             "SELECT {} FROM webhooks WHERE id = $1 AND account_id = $2 AND environment = $3 AND deleted_at IS NULL",
-            crate::uploads::WEBHOOK_COLUMNS
+            WEBHOOK_COLUMNS
         ), crate::args![id.to_string(), scope.account_id.to_string(), scope.environment.as_str()]).await?
         .map(|r| r.into_record())
         .transpose()
@@ -98,11 +116,8 @@ impl WebhookStore for SqlStore {
 
     async fn webhook_by_id(&self, id: uuid::Uuid) -> crate::StoreResult<Option<domain::Webhook>> {
         self.db
-            .fetch_optional::<crate::uploads::WebhookRow>(
-                &format!(
-                    "SELECT {} FROM webhooks WHERE id = $1",
-                    crate::uploads::WEBHOOK_COLUMNS
-                ),
+            .fetch_optional::<WebhookRow>(
+                &format!("SELECT {} FROM webhooks WHERE id = $1", WEBHOOK_COLUMNS),
                 crate::args![id.to_string()],
             )
             .await?
@@ -115,10 +130,10 @@ impl WebhookStore for SqlStore {
         scope: crate::Scope,
         limit: i64,
     ) -> crate::StoreResult<Vec<domain::Webhook>> {
-        self.db.fetch_all::<crate::uploads::WebhookRow>(&format!(
+        self.db.fetch_all::<WebhookRow>(&format!(
             "SELECT {} FROM webhooks WHERE account_id = $1 AND environment = $2 AND deleted_at IS NULL \
              ORDER BY created_at, id LIMIT $3",
-            crate::uploads::WEBHOOK_COLUMNS
+            WEBHOOK_COLUMNS
         ), crate::args![scope.account_id.to_string(), scope.environment.as_str(), limit]).await?
         .into_iter()
         .map(|r| r.into_record())
@@ -128,6 +143,7 @@ impl WebhookStore for SqlStore {
     async fn list_webhooks(
         &self,
         scope: crate::Scope,
+        flavor: Flavor,
         event: Option<&str>,
         offset: i64,
         limit: i64,
@@ -136,7 +152,7 @@ impl WebhookStore for SqlStore {
         // pattern matches one element, quotes included. None matches every row.
         let scoped = |event: &str| {
             format!(
-                "account_id = $1 AND environment = $2 AND deleted_at IS NULL \
+                "account_id = $1 AND environment = $2 AND flavor = $3 AND deleted_at IS NULL \
                  AND ({event} IS NULL OR events LIKE {event})"
             )
         };
@@ -144,25 +160,27 @@ impl WebhookStore for SqlStore {
         let (total,): (i64,) = self
             .db
             .fetch_one(
-                &format!("SELECT COUNT(*) FROM webhooks WHERE {}", scoped("$3")),
+                &format!("SELECT COUNT(*) FROM webhooks WHERE {}", scoped("$4")),
                 crate::args![
                     scope.account_id.to_string(),
                     scope.environment.as_str(),
+                    flavor.as_str(),
                     pattern.clone()
                 ],
             )
             .await?;
         let rows = self
             .db
-            .fetch_all::<crate::uploads::WebhookRow>(
+            .fetch_all::<WebhookRow>(
                 &format!(
-                    "SELECT {} FROM webhooks WHERE {} ORDER BY created_at, id LIMIT $3 OFFSET $4",
-                    crate::uploads::WEBHOOK_COLUMNS,
-                    scoped("$5")
+                    "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE {} \
+                     ORDER BY created_at, id LIMIT $4 OFFSET $5",
+                    scoped("$6")
                 ),
                 crate::args![
                     scope.account_id.to_string(),
                     scope.environment.as_str(),
+                    flavor.as_str(),
                     limit,
                     offset,
                     pattern
@@ -175,13 +193,54 @@ impl WebhookStore for SqlStore {
         Ok((rows, total))
     }
 
+    async fn update_webhook(
+        &self,
+        scope: crate::Scope,
+        w: &domain::Webhook,
+    ) -> crate::StoreResult<bool> {
+        let done = self
+            .db
+            .execute(
+                "UPDATE webhooks SET name = $1, url = $2, events = $3, secret_sealed = $4, \
+                 stream_id = $5 WHERE id = $6 AND account_id = $7 AND environment = $8 \
+                 AND flavor = $9 AND deleted_at IS NULL",
+                crate::args![
+                    &w.name,
+                    &w.url,
+                    serde_json::to_string(&w.events).unwrap_or_else(|_| "[]".into()),
+                    &w.secret_sealed,
+                    w.stream_id.map(|id| id.to_string()),
+                    w.id.to_string(),
+                    scope.account_id.to_string(),
+                    scope.environment.as_str(),
+                    w.flavor.as_str()
+                ],
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
     async fn delete_webhook(
         &self,
         scope: crate::Scope,
+        flavor: Flavor,
         id: uuid::Uuid,
         at: i64,
     ) -> crate::StoreResult<bool> {
-        let done = self.db.execute("UPDATE webhooks SET deleted_at = $1 WHERE id = $2 AND account_id = $3 AND environment = $4 AND deleted_at IS NULL", crate::args![at, id.to_string(), scope.account_id.to_string(), scope.environment.as_str()]).await?;
+        let done = self
+            .db
+            .execute(
+                "UPDATE webhooks SET deleted_at = $1 WHERE id = $2 AND account_id = $3 \
+                 AND environment = $4 AND flavor = $5 AND deleted_at IS NULL",
+                crate::args![
+                    at,
+                    id.to_string(),
+                    scope.account_id.to_string(),
+                    scope.environment.as_str(),
+                    flavor.as_str()
+                ],
+            )
+            .await?;
         Ok(done == 1)
     }
 
@@ -285,6 +344,19 @@ impl WebhookStore for SqlStore {
             .map(|r| r.into_record())
             .collect()
     }
+
+    async fn queue_deliveries(
+        &self,
+        rows: &[crate::webhooks::DeliveryRecord],
+    ) -> crate::StoreResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin().await?;
+        Self::insert_deliveries(&mut tx, rows).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 impl SqlStore {
@@ -300,6 +372,44 @@ impl SqlStore {
             ), crate::args![d.id.to_string(), d.account_id.to_string(), d.webhook_id.to_string(), &d.event, &d.body, d.attempts, d.next_attempt_at, d.delivered_at, d.failed_at, &d.last_error, d.created_at]).await?;
         }
         Ok(())
+    }
+}
+
+pub const WEBHOOK_COLUMNS: &str = "id, account_id, environment, url, events, secret_sealed, \
+     created_at, credential_label, flavor, name, stream_id";
+
+#[derive(sqlx::FromRow)]
+pub struct WebhookRow {
+    id: String,
+    account_id: String,
+    environment: String,
+    url: String,
+    events: String,
+    secret_sealed: String,
+    created_at: i64,
+    credential_label: Option<String>,
+    flavor: String,
+    name: Option<String>,
+    stream_id: Option<String>,
+}
+
+impl WebhookRow {
+    pub fn into_record(self) -> StoreResult<Webhook> {
+        let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(e.to_string());
+        let uuid = |s: &str| Uuid::parse_str(s).map_err(|e| corrupt(&e));
+        Ok(Webhook {
+            id: uuid(&self.id)?,
+            account_id: uuid(&self.account_id)?,
+            environment: Environment::parse(&self.environment).map_err(|e| corrupt(&e))?,
+            url: self.url,
+            events: serde_json::from_str(&self.events).map_err(|e| corrupt(&e))?,
+            secret_sealed: self.secret_sealed,
+            created_at: self.created_at,
+            credential_label: self.credential_label,
+            flavor: Flavor::parse(&self.flavor).map_err(|e| corrupt(&e))?,
+            name: self.name,
+            stream_id: self.stream_id.as_deref().map(uuid).transpose()?,
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! `/webhooks`: outgoing notifications. The signature secret is shown at creation only; URLs
-//! that name internal addresses are refused (see `domain::webhook`).
+//! that name internal addresses are refused (see `domain::webhook`). Only api.video's webhooks:
+//! Livepeer's (`/api/webhook`) are neither listed nor found here.
 
 use std::collections::HashMap;
 
@@ -14,8 +15,10 @@ use crate::json::Json;
 use crate::AppState;
 use domain::clock::rfc3339;
 use domain::public_ids as ids;
+use domain::webhook::Flavor;
 use domain::Error;
 use domain::Webhook;
+use service::webhooks::NewWebhook;
 
 const PREFIX: &str = "wh";
 
@@ -47,7 +50,7 @@ pub async fn create(
 ) -> AvResult<Response> {
     let (w, secret) = state
         .svc
-        .create_webhook(&actor, &body.url, body.events)
+        .create_webhook(&actor, NewWebhook::apivideo(&body.url, body.events))
         .await?;
     let mut v = render(&w);
     v["signatureSecret"] = Value::String(secret.expose().to_string());
@@ -59,7 +62,10 @@ pub async fn get(
     Av(actor): Av,
     Path(id): Path<String>,
 ) -> AvResult<axum::Json<Value>> {
-    let w = state.svc.get_webhook(&actor, parse_id(&id)?).await?;
+    let w = state
+        .svc
+        .get_webhook(&actor, Flavor::ApiVideo, parse_id(&id)?)
+        .await?;
     Ok(axum::Json(render(&w)))
 }
 
@@ -68,7 +74,10 @@ pub async fn delete(
     Av(actor): Av,
     Path(id): Path<String>,
 ) -> AvResult<StatusCode> {
-    state.svc.delete_webhook(&actor, parse_id(&id)?).await?;
+    state
+        .svc
+        .delete_webhook(&actor, Flavor::ApiVideo, parse_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -83,7 +92,10 @@ pub async fn list(
         .get("events")
         .map(String::as_str)
         .filter(|e| !e.is_empty());
-    let (items, total) = state.svc.list_webhooks(&actor, events, page, size).await?;
+    let (items, total) = state
+        .svc
+        .list_webhooks(&actor, Flavor::ApiVideo, events, (page - 1) * size, size)
+        .await?;
     let data = items.iter().map(render).collect();
     Ok(axum::Json(pagination::body(
         data,

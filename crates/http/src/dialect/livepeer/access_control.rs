@@ -3,12 +3,12 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{parse_id, Livepeer, Lp, LpError, LpResult};
+use super::{created_status, parse_id, Livepeer, Lp, LpError, LpResult};
 use crate::json::Json;
 use crate::AppState;
 use domain::PlaybackKey;
@@ -41,21 +41,6 @@ fn render(k: &PlaybackKey) -> Value {
         v["lastSeen"] = json!(at);
     }
     v
-}
-
-/// Livepeer's generated SDKs (Speakeasy: npm `livepeer` 3.x, PyPI `livepeer` 0.x) read a created
-/// signing key only from a 200, while Studio answers 201; they are answered 200, everyone else
-/// 201 as Studio does.
-fn created_status(headers: &HeaderMap) -> StatusCode {
-    let generated_sdk = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ua| ua.contains("speakeasy-sdk/"));
-    if generated_sdk {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    }
 }
 
 /// The create body is optional (the SDKs send none, with no or an octet-stream content type):

@@ -151,40 +151,11 @@ fn stream_body(s: &CachedStream) -> Option<axum::body::Bytes> {
     })
 }
 
+/// The stream as Livepeer renders it (`service::livepeer_events::stream_json`, which its webhook
+/// events carry too) with its stream key, which only the API's answers hold.
 fn render_stream(s: &Stream) -> Value {
-    let mut v = json!({
-        "id": s.id.to_string(),
-        "kind": "stream",
-        "name": s.name,
-        "userId": s.account_id.to_string(),
-        "createdAt": s.created_at,
-        "lastSeen": s.last_seen_at.unwrap_or(0),
-        "isActive": s.is_active,
-        "isHealthy": Value::Null,
-        "issues": Value::Null,
-        "streamKey": s.stream_key.expose(),
-        "playbackId": s.playback_id,
-        "record": s.record,
-        "suspended": s.suspended,
-        "createdByTokenName": s.created_by,
-        "sourceSegments": 0,
-        "transcodedSegments": 0,
-        "sourceSegmentsDuration": 0,
-        "transcodedSegmentsDuration": 0,
-        "sourceBytes": 0,
-        "transcodedBytes": 0,
-        "ingestRate": 0,
-        "outgoingRate": 0,
-        "profiles": [],
-        "multistream": {"targets": []},
-        "userTags": {},
-        "playbackPolicy": {"type": "public"},
-    });
-    if let Value::Object(m) = &mut v {
-        for (k, val) in &s.settings {
-            m.insert(k.clone(), val.clone());
-        }
-    }
+    let mut v = service::livepeer_events::stream_json(s);
+    v["streamKey"] = json!(s.stream_key.expose());
     v
 }
 
@@ -351,7 +322,7 @@ pub async fn delete(
 
 const DEFAULT_PAGE: i64 = 20;
 
-fn bad_query(msg: &str) -> LpError {
+pub(super) fn bad_query(msg: &str) -> LpError {
     LpError::new(StatusCode::BAD_REQUEST, "invalid_request", msg.to_string())
 }
 
@@ -415,16 +386,21 @@ pub async fn list_page(
     ))
 }
 
-/// A list's `limit` (1 to 1000) and `cursor` (where the previous page ended).
-fn page_params(q: &HashMap<String, String>) -> LpResult<(i64, Option<After>)> {
-    let limit = match q.get("limit").filter(|l| !l.is_empty()) {
+/// A list's `limit`: 1 to 1000, 20 unless given (as Studio's).
+pub(super) fn limit_param(q: &HashMap<String, String>) -> LpResult<i64> {
+    match q.get("limit").filter(|l| !l.is_empty()) {
         Some(l) => l
             .parse::<i64>()
             .ok()
             .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| bad_query("limit must be an integer from 1 to 1000"))?,
-        None => DEFAULT_PAGE,
-    };
+            .ok_or_else(|| bad_query("limit must be an integer from 1 to 1000")),
+        None => Ok(DEFAULT_PAGE),
+    }
+}
+
+/// A list's `limit` (1 to 1000) and `cursor` (where the previous page ended).
+fn page_params(q: &HashMap<String, String>) -> LpResult<(i64, Option<After>)> {
+    let limit = limit_param(q)?;
     let after = match q.get("cursor").filter(|c| !c.is_empty() && *c != "skip0") {
         Some(c) => Some(decode_cursor(c).ok_or_else(|| bad_query("invalid cursor"))?),
         None => None,
@@ -439,15 +415,23 @@ fn next_link(
     limit: i64,
     next: Option<&After>,
 ) -> Option<HeaderValue> {
-    let next = next?;
+    link_to_next(headers, uri, limit, &encode_cursor(next?))
+}
+
+/// `Link: <…?limit=…&cursor=…>; rel="next"` for the page from `cursor` on.
+pub(super) fn link_to_next(
+    headers: &HeaderMap,
+    uri: &Uri,
+    limit: i64,
+    cursor: &str,
+) -> Option<HeaderValue> {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     HeaderValue::from_str(&format!(
-        "<http://{host}{}?limit={limit}&cursor={}>; rel=\"next\"",
+        "<http://{host}{}?limit={limit}&cursor={cursor}>; rel=\"next\"",
         uri.path(),
-        encode_cursor(next)
     ))
     .ok()
 }
