@@ -2,6 +2,10 @@
 // streamgate. Env: SG_URL (http://127.0.0.1:PORT), SG_KEY (production key), SG_SANDBOX_KEY.
 // Run by tests/apivideo_clients.rs with cwd tests/clients; exits non-zero on the first failure.
 import ApiVideoClient from "@api.video/nodejs-client";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const baseUri = process.env.SG_URL;
 const SECRET = "js-restream-secret-88";
@@ -55,6 +59,57 @@ check(byEvent.data.length === 1 && byEvent.data[0].webhookId === live.webhookId,
 check(byEvent.pagination.itemsTotal === 1, "webhook list filtered by event: total");
 await client.webhooks.delete(live.webhookId);
 await client.webhooks.delete(hook.webhookId);
+
+// --- videos and uploads ---------------------------------------------------------------------
+const dir = mkdtempSync(join(tmpdir(), "sg-av-"));
+const sha = (b) => createHash("sha256").update(b).digest("hex");
+const fileOf = (name, size, seed) => {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 31 + seed) & 0xff;
+  const p = join(dir, name);
+  writeFileSync(p, b);
+  return p;
+};
+const fetched = async (url) => Buffer.from(await (await fetch(url)).arrayBuffer());
+// The smallest chunk the client allows (5 MiB): an 11 MiB file goes in three `part k/3` chunks,
+// none of which names the video.
+const chunked = new ApiVideoClient({ apiKey: process.env.SG_KEY, baseUri, chunkSize: 5 * 1024 * 1024 });
+const upTok = await client.uploadTokens.createToken({ ttl: 3600 });
+const big = fileOf("big.mp4", 11 * 1024 * 1024, 7);
+const bigVideo = await chunked.videos.uploadWithUploadToken(upTok.token, big);
+check(bigVideo.videoId.startsWith("vi") && bigVideo.title === "big.mp4", "uploadWithUploadToken in chunks made one video");
+check(sha(await fetched(bigVideo.assets.mp4)) === sha(readFileSync(big)), "the served file is the uploaded one");
+const status = await client.videos.getStatus(bigVideo.videoId);
+check(status.ingest.status === "uploaded" && status.encoding.playable === true, "getStatus: uploaded and playable");
+const small = fileOf("small.mp4", 100 * 1024, 3);
+const smallVideo = await client.videos.uploadWithUploadToken(upTok.token, small);
+check(sha(await fetched(smallVideo.assets.mp4)) === sha(readFileSync(small)), "uploadWithUploadToken, one request");
+const session = client.videos.createUploadWithUploadTokenProgressiveSession(upTok.token);
+const p1 = fileOf("p1.mp4", 64 * 1024, 1), p2 = fileOf("p2.mp4", 64 * 1024, 2), p3 = fileOf("p3.mp4", 10 * 1024, 3);
+await session.uploadPart(p1);
+await session.uploadPart(p2);
+const progressive = await session.uploadLastPart(p3);
+const whole = Buffer.concat([readFileSync(p1), readFileSync(p2), readFileSync(p3)]);
+check(sha(await fetched(progressive.assets.mp4)) === sha(whole), "a progressive upload with a token is joined in order");
+
+const video = await client.videos.create({ title: "js video", _public: false, tags: ["js", "sg"], metadata: [{ key: "k", value: "v" }] });
+check(video.videoId.startsWith("vi") && video.title === "js video", "videos.create");
+const src = fileOf("src.mp4", 200 * 1024, 9);
+const uploaded = await client.videos.upload(video.videoId, src);
+check(uploaded.assets.mp4.includes("?token="), "a private video's file URL carries its token");
+check(sha(await fetched(uploaded.assets.mp4)) === sha(readFileSync(src)), "videos.upload, then the private file with its token");
+check((await fetch(uploaded.assets.mp4.split("?")[0])).status === 404, "a private video's file without its token is a 404");
+const vget = await client.videos.get(video.videoId);
+check(vget.tags.length === 2 && vget.metadata[0].key === "k", "videos.get");
+const vupd = await client.videos.update(video.videoId, { title: "js video 2", _public: true });
+check(vupd.title === "js video 2" && vupd._public === true, "videos.update");
+const byTag = await client.videos.list({ tags: ["js"], metadata: { k: "v" } });
+check(byTag.data.length === 1 && byTag.data[0].videoId === video.videoId, "videos.list by tags and metadata");
+const byTitle = await client.videos.list({ sortBy: "title", sortOrder: "asc" });
+check(byTitle.data[0].title === "big.mp4" && byTitle.pagination.itemsTotal === 4, "videos.list sorted by title");
+for (const v of [video, bigVideo, smallVideo, progressive]) await client.videos.delete(v.videoId);
+check((await client.videos.list({})).pagination.itemsTotal === 0, "videos.delete");
+await client.uploadTokens.deleteToken(upTok.token);
 
 const sandbox = new ApiVideoClient({ apiKey: process.env.SG_SANDBOX_KEY, baseUri });
 const sb = await sandbox.liveStreams.list({});

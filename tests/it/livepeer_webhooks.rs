@@ -921,3 +921,65 @@ async fn a_playback_policy_asks_a_livepeer_webhook_signed_as_livepeer_signs() {
     assert_eq!(body["context"], json!({"tier": "gold"}));
     assert_eq!(body["playbackId"], pb);
 }
+
+/// A direct upload announces its asset to the account's Livepeer webhooks: `asset.created` when
+/// the upload URL is handed out, `asset.ready` once the file is in, signed as Livepeer signs.
+#[tokio::test(flavor = "multi_thread")]
+async fn asset_events_reach_livepeer_webhooks() {
+    let s = setup_with(Backend::Sqlite, lab()).await;
+    let key = s.secret().to_string();
+    let (rx, base) = receiver().await;
+    call(
+        &s,
+        &key,
+        Method::POST,
+        "/api/webhook",
+        Some(json!({"name": "assets", "url": format!("{base}/assets"), "sharedSecret": "asset-secret",
+            "events": ["asset.created", "asset.ready"]})),
+        None,
+    )
+    .await;
+    let up: Value = call(
+        &s,
+        &key,
+        Method::POST,
+        "/api/asset/request-upload",
+        Some(json!({"name": "clip"})),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let res = s
+        .http
+        .put(up["url"].as_str().unwrap())
+        .body(vec![7u8; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let arrived = eventually(Duration::from_secs(10), || async {
+        rx.at("assets").len() >= 2
+    })
+    .await;
+    assert!(arrived.is_some(), "asset events did not arrive");
+    let got = rx.at("assets");
+    let events: Vec<&str> = got
+        .iter()
+        .map(|(_, _, v, _)| v["event"].as_str().unwrap())
+        .collect();
+    assert!(
+        events.contains(&"asset.created") && events.contains(&"asset.ready"),
+        "{events:?}"
+    );
+    for (sig, _, body, raw) in &got {
+        verify(sig, "asset-secret", raw);
+        assert_eq!(body["payload"]["asset"]["id"], up["asset"]["id"]);
+    }
+    let ready = got
+        .iter()
+        .find(|(_, _, v, _)| v["event"] == "asset.ready")
+        .unwrap();
+    assert_eq!(ready.2["payload"]["asset"]["status"]["phase"], "ready");
+}

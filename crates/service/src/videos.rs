@@ -179,6 +179,7 @@ impl Services {
         )?;
         self.store.insert_video(&v, None, None).await?;
         self.audit_by(actor, "video.create", video_ref(v.id)).await;
+        self.announce_asset(&v, "asset.created").await;
         Ok(v)
     }
 
@@ -203,6 +204,7 @@ impl Services {
             .await?;
         self.audit_by(actor, "video.upload_url", video_ref(v.id))
             .await;
+        self.announce_asset(&v, "asset.created").await;
         Ok((v, token))
     }
 
@@ -293,6 +295,11 @@ impl Services {
     /// Deletes the video, then its stored bytes.
     pub async fn delete_video(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
         actor.require(Permission(Resource::Uploads, Action::Delete))?;
+        let v = self
+            .store
+            .video(Scope::of(actor), id)
+            .await?
+            .ok_or(Error::NotFound("video"))?;
         if !self
             .store
             .delete_video(Scope::of(actor), id, self.now_ms())
@@ -301,6 +308,9 @@ impl Services {
             return Err(Error::NotFound("video"));
         }
         self.audit_by(actor, "video.delete", video_ref(id)).await;
+        let mut gone = v;
+        gone.updated_at = self.now_ms();
+        self.announce_asset(&gone, "asset.deleted").await;
         if let Err(e) = self.objects.delete_all(&video::source_prefix(id)).await {
             // The row is gone, so nothing serves the bytes; they are only space.
             tracing::warn!(error = %e, video = %id, "could not delete a deleted video's files");
@@ -480,6 +490,9 @@ impl Services {
                 self.store
                     .set_video_phase(id, VideoPhase::Failed, Some(&msg), self.now_ms())
                     .await?;
+                if let Some(failed) = self.store.video_any(id).await? {
+                    self.announce_asset(&failed, "asset.failed").await;
+                }
                 Err(e)
             }
         }
@@ -570,10 +583,47 @@ impl Services {
                     .into(),
             ));
         }
-        self.store
+        let v = self
+            .store
             .video_any(v.id)
             .await?
-            .ok_or(Error::NotFound("video"))
+            .ok_or(Error::NotFound("video"))?;
+        if complete {
+            self.announce_asset(&v, "asset.ready").await;
+        }
+        Ok(v)
+    }
+
+    /// Announces `event` (`asset.created`, `asset.ready`, `asset.failed`, `asset.deleted`) to
+    /// the account's Livepeer webhooks, right after the change (a failure to queue is logged; the
+    /// change stands).
+    async fn announce_asset(&self, v: &Video, event: &str) {
+        let mut status = serde_json::json!({"phase": match v.phase {
+            VideoPhase::Waiting | VideoPhase::Uploading => "uploading",
+            VideoPhase::Ready => "ready",
+            VideoPhase::Failed => "failed",
+        }, "updatedAt": v.updated_at});
+        if let Some(e) = &v.error {
+            status["errorMessage"] = serde_json::json!(e);
+        }
+        let asset = serde_json::json!({
+            "id": v.id.to_string(),
+            "name": v.title,
+            "playbackId": v.playback_id,
+            "status": status,
+            "createdAt": v.created_at,
+        });
+        if let Err(e) = self
+            .queue_livepeer_event(
+                Self::scope_of(v),
+                event,
+                None,
+                serde_json::json!({"asset": asset}),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, video = %v.id, event, "could not queue an asset event");
+        }
     }
 
     /// An audit event of a caller that is a credential rather than a key (an upload token, a
@@ -635,6 +685,7 @@ impl Services {
             serde_json::json!({"host": reqwest::Url::parse(&url).map(|u| crate::deliveries::host_of(&u)).unwrap_or_default()}).to_string(),
         )
         .await;
+        self.announce_asset(&v, "asset.created").await;
         let svc = self.clone();
         let id = v.id;
         tokio::spawn(async move {
@@ -661,6 +712,14 @@ impl Services {
             };
             if let Err(e) = result {
                 tracing::error!(video = %id, error = %e, "could not record an import's end");
+            }
+            if let Ok(Some(v)) = svc.store.video_any(id).await {
+                let event = if v.phase == VideoPhase::Ready {
+                    "asset.ready"
+                } else {
+                    "asset.failed"
+                };
+                svc.announce_asset(&v, event).await;
             }
         });
         Ok(v)
