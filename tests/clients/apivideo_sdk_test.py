@@ -14,10 +14,16 @@ import time
 import urllib.error
 import urllib.request
 
+import hashlib
+import tempfile
 import apivideo
 from apivideo import AuthenticatedApiClient
 from apivideo.api.live_streams_api import LiveStreamsApi
 from apivideo.api.upload_tokens_api import UploadTokensApi
+from apivideo.api.videos_api import VideosApi
+from apivideo.model.video_creation_payload import VideoCreationPayload
+from apivideo.model.video_update_payload import VideoUpdatePayload
+from apivideo.model.metadata import Metadata
 from apivideo.api.webhooks_api import WebhooksApi
 from apivideo.model.live_stream_creation_payload import LiveStreamCreationPayload
 from apivideo.model.live_stream_update_payload import LiveStreamUpdatePayload
@@ -71,6 +77,65 @@ with client(os.environ["SG_KEY"]) as c:
     check(hooks.get(hook.webhook_id).webhook_id == hook.webhook_id, "webhook get")
     check(any(h.webhook_id == hook.webhook_id for h in hooks.list().data), "webhook list")
     hooks.delete(hook.webhook_id)
+
+    # --- videos and uploads -------------------------------------------------------------------
+    tmp = tempfile.mkdtemp(prefix="sg-av-py-")
+
+    def file_of(name, size, seed):
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as f:
+            f.write(bytes(((i * 31 + seed) & 0xFF) for i in range(size)))
+        return path
+
+    def fetched(url):
+        with urllib.request.urlopen(url) as r:
+            return r.read()
+
+    def sha(b):
+        return hashlib.sha256(b).hexdigest()
+
+    videos = VideosApi(c)
+    up = tokens.create_token(TokenCreationPayload(ttl=3600))
+    # The smallest chunk the client allows (5 MiB): three `part k/3` chunks naming no video.
+    c.configuration.chunk_size = 5 * 1024 * 1024
+    big = file_of("big.mp4", 11 * 1024 * 1024, 5)
+    with open(big, "rb") as f:
+        big_video = videos.upload_with_upload_token(up.token, f)
+    check(big_video.video_id.startswith("vi") and big_video.title == "big.mp4", "upload_with_upload_token in chunks made one video")
+    with open(big, "rb") as f:
+        check(sha(fetched(big_video.assets.mp4)) == sha(f.read()), "the served file is the uploaded one")
+    st = videos.get_status(big_video.video_id)
+    check(st.ingest.status == "uploaded" and st.encoding.playable is True, "get_status: uploaded and playable")
+    parts = [file_of(f"p{i}.mp4", 50_000 + i, i) for i in range(3)]
+    session = videos.create_upload_with_upload_token_progressive_session(up.token)
+    with open(parts[0], "rb") as f:
+        session.uploadPart(f)
+    with open(parts[1], "rb") as f:
+        session.uploadPart(f)
+    with open(parts[2], "rb") as f:
+        prog = session.uploadLastPart(f)
+    whole = b"".join(open(p, "rb").read() for p in parts)
+    check(sha(fetched(prog.assets.mp4)) == sha(whole), "a progressive upload with a token is joined in order")
+
+    made_video = videos.create(VideoCreationPayload(
+        title="py video", public=False, tags=["py", "sg"], metadata=[Metadata(key="k", value="v")]))
+    check(made_video.video_id.startswith("vi"), "videos.create")
+    src = file_of("src.mp4", 150_000, 9)
+    with open(src, "rb") as f:
+        uploaded = videos.upload(made_video.video_id, f)
+    check("?token=" in uploaded.assets.mp4, "a private video's file URL carries its token")
+    with open(src, "rb") as f:
+        check(sha(fetched(uploaded.assets.mp4)) == sha(f.read()), "videos.upload, then the private file with its token")
+    upd_video = videos.update(made_video.video_id, VideoUpdatePayload(title="py video 2", public=True))
+    check(upd_video.title == "py video 2" and upd_video.public is True, "videos.update")
+    by_tag = videos.list(tags=["py"], metadata={"k": "v"})
+    check(len(by_tag.data) == 1 and by_tag.data[0].video_id == made_video.video_id, "videos.list by tags and metadata")
+    by_title = videos.list(sort_by="title", sort_order="desc")
+    check(by_title.data[0].title == "py video 2" and by_title.pagination.items_total == 3, "videos.list sorted by title")
+    for v in (made_video, big_video, prog):
+        videos.delete(v.video_id)
+    check(videos.list().pagination.items_total == 0, "videos.delete")
+    tokens.delete_token(up.token)
 
     with client(os.environ["SG_SANDBOX_KEY"]) as sandbox:
         sb = LiveStreamsApi(sandbox).list()

@@ -2,6 +2,7 @@
 // Env: SG_LIVEPEER_URL (http://127.0.0.1:PORT/api), SG_KEY (full-access key), SG_REVOKED_KEY.
 // Run by tests/livepeer_clients.rs with cwd tests/clients; exits non-zero on the first failure.
 import { createPrivateKey, createPublicKey } from "node:crypto";
+import { createServer } from "node:http";
 import { Livepeer } from "livepeer";
 import { HTTPClient } from "livepeer/lib/http.js";
 
@@ -178,5 +179,49 @@ check((await status(lp.webhook.create({ name: "bad", url: "ftp://hooks.example.c
 const del = await lp.webhook.delete(hook.id);
 check(del.statusCode === 200 && del.webhook?.id === hook.id, "webhook.delete answers 200 with the webhook");
 check((await status(lp.webhook.get(hook.id))) === 404, "a deleted webhook is a 404");
+
+// --- assets and tasks (direct upload, import from a URL) -----------------------------------
+const up = await lp.asset.create({ name: "js asset" });
+check(up.statusCode === 200 && up.data?.url && up.data.tusEndpoint && up.data.asset?.id && up.data.task?.id,
+  "asset.create answers 200 with the upload URL, the asset and its task");
+check(up.data.asset.status?.phase === "uploading" && up.data.asset.source.type === "directUpload", "a new asset is uploading");
+const fileBytes = Buffer.alloc(300_000, 7);
+const put = await fetch(up.data.url, { method: "PUT", body: fileBytes, headers: { "content-type": "video/mp4" } });
+check(put.status === 200, "the file is PUT to the one-time URL, without an API key");
+check((await fetch(up.data.url, { method: "PUT", body: fileBytes })).status === 401, "the upload URL works once");
+const asset = (await lp.asset.get(up.data.asset.id)).asset;
+check(asset?.status?.phase === "ready" && asset.size === 300_000, "asset.get: ready, with its size");
+const dl = Buffer.from(await (await fetch(asset.downloadUrl)).arrayBuffer());
+check(dl.equals(fileBytes), "the asset's downloadUrl serves the file");
+const task = (await lp.task.get(up.data.task.id)).task;
+check(task?.type === "upload" && task.status?.phase === "completed" && task.outputAssetId === asset.id, "task.get: completed");
+const renamedAsset = (await lp.asset.update({ name: "js asset 2" }, asset.id)).asset;
+check(renamedAsset?.name === "js asset 2", "asset.update");
+check(((await lp.asset.getAll()).data ?? []).some((a) => a.id === asset.id), "asset.getAll lists it");
+check(((await lp.task.getAll()).data ?? []).some((t) => t.id === task.id), "task.getAll lists its task");
+// An import: this script serves the file itself.
+const served = Buffer.alloc(120_000, 3);
+const origin = await new Promise((resolve) => {
+  const srv = createServer((_, res) => res.end(served));
+  srv.listen(0, "127.0.0.1", () => resolve({ srv, url: `http://127.0.0.1:${srv.address().port}/file.mp4` }));
+});
+const imp = await lp.asset.createViaUrl({ name: "js import", url: origin.url });
+const impData = imp.twoHundredAndOneApplicationJsonData ?? imp.twoHundredApplicationJsonData;
+check(impData?.asset?.id && impData.task?.id, "asset.createViaUrl answers the asset and its task");
+let impTask;
+for (let i = 0; i < 100; i++) {
+  impTask = (await lp.task.get(impData.task.id)).task;
+  if (["completed", "failed"].includes(impTask?.status?.phase)) break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+check(impTask?.status?.phase === "completed", `the import completed (${JSON.stringify(impTask?.status)})`);
+const impAsset = (await lp.asset.get(impData.asset.id)).asset;
+check(impAsset.source.type === "url" && impAsset.source.url === origin.url, "an imported asset names its source URL");
+check(Buffer.from(await (await fetch(impAsset.downloadUrl)).arrayBuffer()).equals(served), "the imported file is served");
+origin.srv.close();
+const delAsset = await lp.asset.delete(asset.id);
+check(delAsset.statusCode === 204, "asset.delete answers 204");
+check((await status(lp.asset.get(asset.id))) === 404, "a deleted asset is a 404");
+await lp.asset.delete(impData.asset.id);
 
 console.log("livepeer javascript client: all good");

@@ -5,6 +5,10 @@ Run by tests/it/livepeer_clients.rs; exits non-zero on the first broken expectat
 """
 
 import base64
+import http.server
+import threading
+import time
+import urllib.request
 import os
 import re
 import sys
@@ -199,5 +203,65 @@ try:
 except (errors.SDKError, errors.Error) as e:
     status = getattr(e, "status_code", None) or getattr(getattr(e, "raw_response", None), "status_code", None)
     check(status == 404, f"a deleted webhook is a 404 ({type(e).__name__})")
+
+# --- assets and tasks (direct upload, import from a URL) -------------------------------------
+up = lp.asset.create(request={"name": "py asset"})
+check(up.http_meta.response.status_code == 200 and up.data.url and up.data.tus_endpoint and up.data.asset.id and up.data.task.id,
+      "asset.create answers 200 with the upload URL, the asset and its task")
+file_bytes = bytes([7]) * 250_000
+req = urllib.request.Request(up.data.url, data=file_bytes, method="PUT", headers={"Content-Type": "video/mp4"})
+with urllib.request.urlopen(req) as r:
+    check(r.status == 200, "the file is PUT to the one-time URL, without an API key")
+try:
+    urllib.request.urlopen(urllib.request.Request(up.data.url, data=file_bytes, method="PUT"))
+    sys.exit("FAILED: the upload URL worked twice")
+except urllib.error.HTTPError as e:
+    check(e.code == 401, "the upload URL works once")
+asset = lp.asset.get(asset_id=up.data.asset.id).asset
+check(getattr(asset.status.phase, "value", asset.status.phase) == "ready" and asset.size == 250_000, "asset.get: ready, with its size")
+with urllib.request.urlopen(asset.download_url) as r:
+    check(r.read() == file_bytes, "the asset's download_url serves the file")
+task = lp.task.get(task_id=up.data.task.id).task
+check(getattr(task.status.phase, "value", task.status.phase) == "completed" and task.output_asset_id == asset.id, "task.get: completed")
+renamed = lp.asset.update(asset_id=asset.id, asset_patch_payload={"name": "py asset 2"}).asset
+check(renamed.name == "py asset 2", "asset.update")
+check(any(a.id == asset.id for a in lp.asset.get_all().data or []), "asset.get_all lists it")
+check(any(t.id == task.id for t in lp.task.get_all().data or []), "task.get_all lists its task")
+
+served = bytes([3]) * 90_000
+
+
+class File(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(served)))
+        self.end_headers()
+        self.wfile.write(served)
+
+    def log_message(self, *args):
+        pass
+
+
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), File)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+origin = f"http://127.0.0.1:{srv.server_address[1]}/file.mp4"
+imp = lp.asset.create_via_url(request={"name": "py import", "url": origin})
+imp_data = imp.two_hundred_and_one_application_json_data or imp.two_hundred_application_json_data
+check(imp_data is not None and imp_data.asset.id and imp_data.task.id, "asset.create_via_url answers the asset and its task")
+phase = None
+for _ in range(100):
+    t = lp.task.get(task_id=imp_data.task.id).task
+    phase = getattr(t.status.phase, "value", t.status.phase)
+    if phase in ("completed", "failed"):
+        break
+    time.sleep(0.1)
+check(phase == "completed", f"the import completed ({phase})")
+imp_asset = lp.asset.get(asset_id=imp_data.asset.id).asset
+with urllib.request.urlopen(imp_asset.download_url) as r:
+    check(r.read() == served, "the imported file is served")
+srv.shutdown()
+deleted_asset = lp.asset.delete(asset_id=asset.id)
+check(deleted_asset.http_meta.response.status_code == 204, "asset.delete answers 204")
+lp.asset.delete(asset_id=imp_data.asset.id)
 
 print("livepeer python client: all good")

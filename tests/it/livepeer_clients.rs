@@ -6,7 +6,7 @@ use crate::common;
 use std::time::Duration;
 
 use crate::common::external::{clients_dir, node_modules_ready, python, run_ok};
-use crate::common::setup;
+use crate::common::setup_with;
 use streamgate::testkit::Backend;
 use tokio::process::Command;
 
@@ -57,7 +57,8 @@ async fn keys(s: &common::Setup) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_python_client_works() {
-    let s = setup(Backend::Sqlite).await;
+    // A lab: the scripts import assets from a file server of their own on this machine.
+    let s = setup_with(Backend::Sqlite, crate::common::lab()).await;
     let (key, revoked) = keys(&s).await;
     let recorded = recorded_session(&s).await;
     let mut cmd = Command::new(python());
@@ -73,7 +74,8 @@ async fn the_python_client_works() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_javascript_client_works() {
     node_modules_ready();
-    let s = setup(Backend::Sqlite).await;
+    // A lab: the scripts import assets from a file server of their own on this machine.
+    let s = setup_with(Backend::Sqlite, crate::common::lab()).await;
     let (key, revoked) = keys(&s).await;
     let recorded = recorded_session(&s).await;
     let mut cmd = Command::new("node");
