@@ -110,6 +110,13 @@ check(byTitle.data[0].title === "big.mp4" && byTitle.pagination.itemsTotal === 4
 for (const v of [video, bigVideo, smallVideo, progressive]) await client.videos.delete(v.videoId);
 check((await client.videos.list({})).pagination.itemsTotal === 0, "videos.delete");
 await client.uploadTokens.deleteToken(upTok.token);
+const thumb = fileOf("thumb.jpg", 20 * 1024, 4);
+const withThumb = await client.liveStreams.uploadThumbnail(made.liveStreamId, thumb);
+check(withThumb.assets.thumbnail.includes("/media/live/"), "liveStreams.uploadThumbnail: assets.thumbnail is the uploaded image");
+check(sha(await fetched(withThumb.assets.thumbnail)) === sha(readFileSync(thumb)), "the thumbnail is served (with the private stream's token)");
+const noThumb = await client.liveStreams.deleteThumbnail(made.liveStreamId);
+check(!noThumb.assets.thumbnail.includes("/media/live/"), "liveStreams.deleteThumbnail");
+check((await fetch(withThumb.assets.thumbnail)).status === 404, "a deleted thumbnail is no longer served");
 
 const sandbox = new ApiVideoClient({ apiKey: process.env.SG_SANDBOX_KEY, baseUri });
 const sb = await sandbox.liveStreams.list({});

@@ -136,6 +136,14 @@ with client(os.environ["SG_KEY"]) as c:
         videos.delete(v.video_id)
     check(videos.list().pagination.items_total == 0, "videos.delete")
     tokens.delete_token(up.token)
+    thumb = file_of("thumb.png", 20_000, 4)
+    with open(thumb, "rb") as f:
+        with_thumb = live.upload_thumbnail(made.live_stream_id, f)
+    check("/media/live/" in with_thumb.assets.thumbnail, "live_streams.upload_thumbnail: assets.thumbnail is the uploaded image")
+    with open(thumb, "rb") as f:
+        check(sha(fetched(with_thumb.assets.thumbnail)) == sha(f.read()), "the thumbnail is served (with the private stream's token)")
+    no_thumb = live.delete_thumbnail(made.live_stream_id)
+    check("/media/live/" not in no_thumb.assets.thumbnail, "live_streams.delete_thumbnail")
 
     with client(os.environ["SG_SANDBOX_KEY"]) as sandbox:
         sb = LiveStreamsApi(sandbox).list()

@@ -583,3 +583,96 @@ async fn size_limits_and_private_imports() {
     .await;
     assert_eq!(st, 400, "{e}");
 }
+
+/// api.video's live-stream thumbnails: uploaded as an image, stored, served at the stream's
+/// `assets.thumbnail` (a private stream's with its token), deleted; anything but an image, and
+/// another account, are refused.
+#[tokio::test]
+async fn live_stream_thumbnails() {
+    let s = setup(Backend::Sqlite).await;
+    let (st, live) = call(
+        &s,
+        "POST",
+        "/live-streams",
+        Some(json!({"name": "cam", "public": false})),
+    )
+    .await;
+    assert_eq!(st, 200, "{live}");
+    let id = live["liveStreamId"].as_str().unwrap().to_string();
+    let before = live["assets"]["thumbnail"].as_str().unwrap().to_string();
+    let image = bytes(30_000, 4);
+    let form = Form::new().part(
+        "file",
+        Part::bytes(image.clone())
+            .file_name("thumb.jpg")
+            .mime_str("image/jpeg")
+            .unwrap(),
+    );
+    let (st, v) = post_form(
+        &s,
+        &s.url(&format!("/live-streams/{id}/thumbnail")),
+        form,
+        None,
+        true,
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let thumb = v["assets"]["thumbnail"].as_str().unwrap().to_string();
+    assert_ne!(thumb, before);
+    assert!(
+        thumb.contains("/media/live/") && thumb.contains("?token="),
+        "{thumb}"
+    );
+    let res = s.http.get(&thumb).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/jpeg");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), image);
+    assert_eq!(
+        fetch(&s, thumb.split('?').next().unwrap()).await.0,
+        404,
+        "a private stream's thumbnail needs its token"
+    );
+    // GET shows it too.
+    let (_, got) = call(&s, "GET", &format!("/live-streams/{id}"), None).await;
+    assert_eq!(got["assets"]["thumbnail"], thumb.as_str());
+
+    // Not an image: 400; another account: 404.
+    let form = Form::new().part(
+        "file",
+        Part::bytes(vec![1, 2, 3])
+            .file_name("x.txt")
+            .mime_str("text/plain")
+            .unwrap(),
+    );
+    let (st, _) = post_form(
+        &s,
+        &s.url(&format!("/live-streams/{id}/thumbnail")),
+        form,
+        None,
+        true,
+    )
+    .await;
+    assert_eq!(st, 400);
+    let other_account = s
+        .server
+        .svc()
+        .create_account(&streamgate::testkit::operator(), "other", None)
+        .await
+        .unwrap();
+    let other = common::new_key(&s.server, other_account.id, "o", |_| {}).await;
+    let res = s
+        .http
+        .delete(s.url(&format!("/live-streams/{id}/thumbnail")))
+        .bearer_auth(other.secret.expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+
+    let (st, v) = call(&s, "DELETE", &format!("/live-streams/{id}/thumbnail"), None).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["assets"]["thumbnail"], before.as_str());
+    assert_eq!(fetch(&s, &thumb).await.0, 404);
+    let (st, _) = call(&s, "DELETE", &format!("/live-streams/{id}/thumbnail"), None).await;
+    assert_eq!(st, 404);
+}

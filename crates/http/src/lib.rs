@@ -104,6 +104,12 @@ fn routes(state: &AppState) -> Routes {
             &[(Method::GET, Need::Anyone)],
         )
         .query(Method::GET, &["token"])
+        .route(
+            "/media/live/{playbackId}/thumbnail",
+            get(media::stream_thumbnail),
+            &[(Method::GET, Need::Anyone)],
+        )
+        .query(Method::GET, &["token"])
         .merge(api(state))
         .merge(ingest::routes())
         .merge(dashboard::routes())

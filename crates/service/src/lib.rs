@@ -27,6 +27,7 @@ pub mod stream_keys;
 pub mod stream_pages;
 pub mod streams;
 pub mod terminate;
+pub mod thumbnails;
 pub mod tokens;
 pub mod uploads;
 pub mod usage;

@@ -68,9 +68,31 @@ struct RestreamOut {
     stream_key: String,
 }
 
-/// The stream as api.video renders it; `base` is where viewers fetch it (`playback_url`). A
-/// private stream's asset URLs carry its private token, which every read must present.
-fn render(s: &Stream, base: &str) -> Value {
+/// Where a rendered stream's URLs point: viewers' HLS (`playback_url`) and this server (an
+/// uploaded thumbnail is served here); both make the memo's variant.
+pub(crate) struct Bases {
+    playback: String,
+    public: String,
+    key: String,
+}
+
+impl Bases {
+    pub(crate) fn of(state: &AppState, headers: &HeaderMap) -> Self {
+        let playback = crate::playback_url::playback_base(&state.settings, headers);
+        let public = crate::playback_url::public_base(&state.settings, headers);
+        let key = format!("{playback} {public}");
+        Self {
+            playback,
+            public,
+            key,
+        }
+    }
+}
+
+/// The stream as api.video renders it. A private stream's asset URLs carry its private token,
+/// which every read must present.
+fn render(s: &Stream, bases: &Bases) -> Value {
+    let base = bases.playback.as_str();
     let id = ids::encode(PREFIX, s.id);
     let query = if domain::playback::is_private(&s.settings) {
         format!("?token={}", service::playback::private_token(s))
@@ -97,7 +119,11 @@ fn render(s: &Stream, base: &str) -> Value {
             "iframe": format!("<iframe src=\"{hls}\" width=\"100%\" height=\"100%\" frameborder=\"0\" scrolling=\"no\" allowfullscreen=\"true\"></iframe>"),
             "player": hls,
             "hls": hls,
-            "thumbnail": format!("{base}/{}/thumbnail.jpg{query}", s.playback_id),
+            "thumbnail": match service::thumbnails::thumbnail_type(s) {
+                // Uploaded: served by streamgate.
+                Some(_) => format!("{}/media/live/{}/thumbnail{query}", bases.public, s.playback_id),
+                None => format!("{base}/{}/thumbnail.jpg{query}", s.playback_id),
+            },
         },
         "createdAt": rfc3339(s.created_at),
         "updatedAt": rfc3339(s.updated_at),
@@ -111,9 +137,9 @@ fn render(s: &Stream, base: &str) -> Value {
 
 /// The stream's body for clients that reach this server at `base`, rendered once per version of
 /// the stream (`CachedStream::memo`; the asset URLs name the base, so it is the variant).
-fn stream_body(s: &CachedStream, base: &str) -> Option<bytes::Bytes> {
-    s.memo.get_or_render(Rendering::ApiVideo, base, || {
-        serde_json::to_vec(&render(&s.stream, base))
+fn stream_body(s: &CachedStream, bases: &Bases) -> Option<bytes::Bytes> {
+    s.memo.get_or_render(Rendering::ApiVideo, &bases.key, || {
+        serde_json::to_vec(&render(&s.stream, bases))
             .ok()
             .map(Into::into)
     })
@@ -158,10 +184,7 @@ pub async fn create(
             },
         )
         .await?;
-    Ok(axum::Json(render(
-        &stream,
-        &crate::playback_url::playback_base(&state.settings, &headers),
-    )))
+    Ok(axum::Json(render(&stream, &Bases::of(&state, &headers))))
 }
 
 pub async fn get(
@@ -184,11 +207,7 @@ pub async fn get_body(
     id: &str,
 ) -> AvResult<bytes::Bytes> {
     let stream = state.svc.read_stream(actor, parse_id(id)?).await?;
-    stream_body(
-        &stream,
-        &crate::playback_url::playback_base(&state.settings, headers),
-    )
-    .ok_or_else(unrenderable)
+    stream_body(&stream, &Bases::of(state, headers)).ok_or_else(unrenderable)
 }
 
 fn unrenderable() -> super::AvError {
@@ -218,10 +237,7 @@ pub async fn update(
         .svc
         .update_stream(&actor, parse_id(&id)?, patch)
         .await?;
-    Ok(axum::Json(render(
-        &stream,
-        &crate::playback_url::playback_base(&state.settings, &headers),
-    )))
+    Ok(axum::Json(render(&stream, &Bases::of(&state, &headers))))
 }
 
 pub async fn delete(
@@ -270,7 +286,7 @@ pub async fn list_body(
         .map(String::as_str)
         .filter(|v| !v.is_empty());
     let order = domain::stream::StreamOrder::parse(sort_by, sort_order)?;
-    let base = crate::playback_url::playback_base(&state.settings, headers);
+    let base = Bases::of(state, headers);
     let extra: Vec<(&str, &str)> = [
         ("name", name),
         ("sortBy", sort_by),
@@ -288,7 +304,7 @@ pub async fn list_body(
             order,
             page,
             size,
-            (Rendering::ApiVideo, &base),
+            (Rendering::ApiVideo, &base.key),
             |items, total| {
                 let data = items
                     .iter()
@@ -299,4 +315,53 @@ pub async fn list_body(
         )
         .await?;
     Ok(body)
+}
+
+/// `POST /live-streams/{id}/thumbnail`: an image (jpeg, png or webp) in a multipart form.
+pub async fn upload_thumbnail(
+    State(state): State<AppState>,
+    Av(actor): Av,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> AvResult<axum::Json<Value>> {
+    let id = parse_id(&id)?;
+    let mut form = form.map_err(|e| {
+        domain::Error::Invalid(format!(
+            "the body must be a multipart/form-data form with the image: {}",
+            e.body_text()
+        ))
+    })?;
+    let mut done = None;
+    while let Some(field) = crate::upload_body::next_field(&mut form).await? {
+        if crate::upload_body::is_file(&field) && done.is_none() {
+            let kind = service::thumbnails::image_type(field.content_type(), field.file_name());
+            done = Some(
+                state
+                    .svc
+                    .set_stream_thumbnail(&actor, id, kind, field)
+                    .await?,
+            );
+        } else {
+            crate::upload_body::text_field(field).await?;
+        }
+    }
+    let stream = done.ok_or_else(|| {
+        super::AvError::from(domain::Error::Invalid("the form holds no image".into()))
+    })?;
+    Ok(axum::Json(render(&stream, &Bases::of(&state, &headers))))
+}
+
+/// `DELETE /live-streams/{id}/thumbnail`: the stream, without its uploaded thumbnail.
+pub async fn delete_thumbnail(
+    State(state): State<AppState>,
+    Av(actor): Av,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> AvResult<axum::Json<Value>> {
+    let stream = state
+        .svc
+        .delete_stream_thumbnail(&actor, parse_id(&id)?)
+        .await?;
+    Ok(axum::Json(render(&stream, &Bases::of(&state, &headers))))
 }

@@ -312,6 +312,17 @@ pub fn routes(state: &AppState) -> Routes {
             ],
         )
         .route(
+            "/live-streams/{id}/thumbnail",
+            post(live_streams::upload_thumbnail)
+                .layer(axum::extract::DefaultBodyLimit::disable())
+                .delete(live_streams::delete_thumbnail),
+            &[
+                (Method::POST, perm!(Streams: Update)),
+                (Method::DELETE, perm!(Streams: Update)),
+            ],
+        )
+        .body(Method::POST, Body::Multipart)
+        .route(
             "/videos",
             get(videos::list).post(videos::create),
             &[
