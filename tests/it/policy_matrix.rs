@@ -630,11 +630,84 @@ async fn every_route_answers_every_kind_of_caller_as_the_policy_says() {
         }
     }
     assert_eq!(hooks.len(), 6, "the ingest hooks");
+
+    // --- the upload credentials: a live upload token or one-time URL, or 401 and nothing written
+    let uploads: Vec<_> = table
+        .iter()
+        .filter(|s| s.need == Need::UploadCredential)
+        .collect();
+    let videos_now = || async {
+        s.server
+            .svc()
+            .list_videos(
+                &streamgate::testkit::operator().in_account(s.account.id),
+                &streamgate::service::videos::VideoQuery {
+                    size: 100,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .1
+    };
+    let videos_before = videos_now().await;
+    for spec in &uploads {
+        let (url, method) = (
+            s.url(&spec.path),
+            reqwest::Method::from_bytes(spec.method.as_str().as_bytes()).unwrap(),
+        );
+        for (who, req) in [
+            ("no token", s.http.request(method.clone(), &url)),
+            (
+                "an API key, no token",
+                s.http.request(method.clone(), &url).bearer_auth(s.secret()),
+            ),
+            (
+                "an API key as ?token=",
+                s.http
+                    .request(method.clone(), format!("{url}?token={}", s.secret())),
+            ),
+            (
+                "an ingest token as ?token=",
+                s.http
+                    .request(method.clone(), format!("{url}?token={ingest_token}")),
+            ),
+            (
+                "a made-up token",
+                s.http.request(
+                    method.clone(),
+                    format!("{url}?token=to0000000000000000000000"),
+                ),
+            ),
+        ] {
+            let file = reqwest::multipart::Part::bytes(vec![0u8; 16]).file_name("f.mp4");
+            let req = if spec.body == Body::Multipart {
+                req.multipart(reqwest::multipart::Form::new().part("file", file))
+            } else {
+                req.body(vec![0u8; 16])
+            };
+            let got = req.send().await.unwrap().status();
+            cells += 1;
+            if got != 401 {
+                failures.push(format!(
+                    "{} {} with {who}: got {got}, want 401",
+                    spec.method, spec.path
+                ));
+            }
+        }
+    }
+    assert_eq!(uploads.len(), 2, "the upload-credential routes");
+    assert_eq!(
+        videos_now().await,
+        videos_before,
+        "an upload without a live upload credential made a video"
+    );
     let size = format!(
-        "policy matrix: {} declared routes ({} need a key, {} an ingest token) x the kinds of caller = {cells} cells checked",
+        "policy matrix: {} declared routes ({} need a key, {} an ingest token, {} an upload credential) x the kinds of caller = {cells} cells checked",
         table.len(),
         keyed.len(),
         hooks.len(),
+        uploads.len(),
     );
     println!("{size}");
     // Kept for the test script to print (cargo hides a passing test's output).
