@@ -48,6 +48,14 @@ check(tok.token.startsWith("to") && tok.ttl === 3600, "upload token created");
 check((await client.uploadTokens.getToken(tok.token)).token === tok.token, "upload token get");
 check((await client.uploadTokens.list({})).data.some((t) => t.token === tok.token), "upload token list");
 await client.uploadTokens.deleteToken(tok.token);
+const shortTok = await client.uploadTokens.createToken({ ttl: 100 });
+const longTok = await client.uploadTokens.createToken({ ttl: 3000 });
+const byTtl = await client.uploadTokens.list({ sortBy: "ttl", sortOrder: "desc" });
+check(byTtl.data[0].token === longTok.token && byTtl.data[1].token === shortTok.token, "upload tokens sorted by ttl, descending");
+const byTtlAsc = await client.uploadTokens.list({ sortBy: "ttl", sortOrder: "asc" });
+check(byTtlAsc.data[0].token === shortTok.token, "upload tokens sorted by ttl, ascending");
+await client.uploadTokens.deleteToken(shortTok.token);
+await client.uploadTokens.deleteToken(longTok.token);
 
 const hook = await client.webhooks.create({ events: ["video.encoding.quality.completed"], url: "https://example.com/hook" });
 check(hook.webhookId.startsWith("wh") && hook.url === "https://example.com/hook", "webhook created");

@@ -323,6 +323,25 @@ async fn videos_crud(backend: Backend) {
     assert_eq!(titles(&l), ["Gamma"]);
     let (st, _) = call(&s, "GET", "/videos?sortBy=size", None).await;
     assert_eq!(st, 400);
+    // The seed's "Show account": the quota counts the environment's videos.
+    let (st, a) = call(&s, "GET", "/account", None).await;
+    assert_eq!(st, 200, "{a}");
+    assert_eq!(a["quota"]["used"], 3);
+    assert!(a["term"]["startAt"].is_string());
+    // Upload tokens sort by ttl too.
+    for ttl in [300, 100, 200] {
+        call(&s, "POST", "/upload-tokens", Some(json!({"ttl": ttl}))).await;
+    }
+    let (_, l) = call(&s, "GET", "/upload-tokens?sortBy=ttl&sortOrder=desc", None).await;
+    let ttls: Vec<i64> = l["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["ttl"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ttls, [300, 200, 100]);
+    let (st, _) = call(&s, "GET", "/upload-tokens?sortBy=token", None).await;
+    assert_eq!(st, 400);
 
     // The source, with the key; a private video's file needs its token.
     let src = bytes(50_000, 9);

@@ -66,18 +66,15 @@ impl From<WriteError> for Error {
 }
 
 pub struct Objects {
-    store: Arc<dyn ObjectStore>,
-    /// The directory of a local store: written files are synced there.
-    local_root: Option<PathBuf>,
-    /// `local` or `s3`.
-    kind: &'static str,
+    /// Opened on first use, so a command that stores nothing creates no directory.
+    store: std::sync::OnceLock<Arc<dyn ObjectStore>>,
+    setting: ObjectsSetting,
 }
 
 impl std::fmt::Debug for Objects {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Objects")
-            .field("kind", &self.kind)
-            .field("local_root", &self.local_root)
+            .field("kind", &self.kind())
             .finish()
     }
 }
@@ -94,22 +91,28 @@ fn store_err(e: object_store::Error) -> String {
 }
 
 impl Objects {
+    /// Objects where `setting` says. An S3 store is configured at once (a bad setting is an
+    /// error at start-up); a local directory is created on first use.
     pub fn open(setting: &ObjectsSetting) -> Result<Self, Error> {
+        let objects = Self {
+            store: std::sync::OnceLock::new(),
+            setting: setting.clone(),
+        };
+        if let ObjectsSetting::S3 { .. } = setting {
+            objects.store()?;
+        }
+        Ok(objects)
+    }
+
+    fn build(setting: &ObjectsSetting) -> Result<Arc<dyn ObjectStore>, Error> {
         match setting {
             ObjectsSetting::Local(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
                     Error::Internal(format!("cannot create {}: {e}", dir.display()))
                 })?;
-                let root = dir
-                    .canonicalize()
-                    .map_err(|e| Error::Internal(format!("cannot open {}: {e}", dir.display())))?;
-                let store = object_store::local::LocalFileSystem::new_with_prefix(&root)
+                let store = object_store::local::LocalFileSystem::new_with_prefix(dir)
                     .map_err(|e| Error::Internal(format!("object storage: {e}")))?;
-                Ok(Self {
-                    store: Arc::new(store),
-                    local_root: Some(root),
-                    kind: "local",
-                })
+                Ok(Arc::new(store))
             }
             ObjectsSetting::S3 {
                 bucket,
@@ -128,18 +131,34 @@ impl Objects {
                 let store = b
                     .build()
                     .map_err(|e| Error::Internal(format!("object storage (S3): {e}")))?;
-                Ok(Self {
-                    store: Arc::new(store),
-                    local_root: None,
-                    kind: "s3",
-                })
+                Ok(Arc::new(store))
             }
+        }
+    }
+
+    /// The store, opened the first time.
+    fn store(&self) -> Result<&Arc<dyn ObjectStore>, Error> {
+        if let Some(s) = self.store.get() {
+            return Ok(s);
+        }
+        let built = Self::build(&self.setting)?;
+        Ok(self.store.get_or_init(|| built))
+    }
+
+    /// The directory of a local store (written files are synced there).
+    fn local_root(&self) -> Option<&PathBuf> {
+        match &self.setting {
+            ObjectsSetting::Local(dir) => Some(dir),
+            ObjectsSetting::S3 { .. } => None,
         }
     }
 
     /// `local` or `s3`.
     pub fn kind(&self) -> &'static str {
-        self.kind
+        match self.setting {
+            ObjectsSetting::Local(_) => "local",
+            ObjectsSetting::S3 { .. } => "s3",
+        }
     }
 
     /// Writes `body` to `key`, refusing it past `max` bytes; returns its size. The object
@@ -151,7 +170,8 @@ impl Objects {
     {
         let path = Path::from(key);
         let upload = self
-            .store
+            .store()
+            .map_err(|e| WriteError::Store(e.to_string()))?
             .put_multipart(&path)
             .await
             .map_err(|e| WriteError::Store(store_err(e)))?;
@@ -185,7 +205,7 @@ impl Objects {
 
     /// Writes a small object (a thumbnail) whole.
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), Error> {
-        self.store
+        self.store()?
             .put(&Path::from(key), PutPayload::from(bytes))
             .await
             .map_err(|e| Error::Internal(format!("object storage: {}", store_err(e))))?;
@@ -194,7 +214,7 @@ impl Objects {
 
     /// A local object's file and its directory reach the disk before the write is acknowledged.
     async fn sync(&self, key: &str) -> Result<(), String> {
-        let Some(root) = &self.local_root else {
+        let Some(root) = self.local_root() else {
             return Ok(());
         };
         let file = root.join(key);
@@ -212,7 +232,7 @@ impl Objects {
 
     /// The object at `key`; None when there is none.
     pub async fn read(&self, key: &str) -> Result<Option<ObjectRead>, Error> {
-        match self.store.get(&Path::from(key)).await {
+        match self.store()?.get(&Path::from(key)).await {
             Ok(got) => Ok(Some(ObjectRead {
                 size: got.meta.size,
                 body: got.into_stream().map_err(store_err).boxed(),
@@ -225,7 +245,7 @@ impl Objects {
     /// The keys under `prefix`, sorted, with their sizes.
     pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, Error> {
         let mut out: Vec<(String, u64)> = self
-            .store
+            .store()?
             .list(Some(&Path::from(prefix)))
             .map_ok(|m| (m.location.to_string(), m.size))
             .try_collect()
@@ -242,7 +262,7 @@ impl Objects {
             return Ok(None);
         }
         let size = parts.iter().map(|(_, s)| s).sum();
-        let store = self.store.clone();
+        let store = self.store()?.clone();
         let body = futures_util::stream::iter(parts)
             .then(move |(key, _)| {
                 let store = store.clone();
@@ -261,7 +281,7 @@ impl Objects {
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), Error> {
-        match self.store.delete(&Path::from(key)).await {
+        match self.store()?.delete(&Path::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(Error::Internal(format!("object storage: {}", store_err(e)))),
         }

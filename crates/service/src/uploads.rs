@@ -102,6 +102,8 @@ impl Services {
     pub async fn list_upload_tokens(
         &self,
         actor: &Actor,
+        by_ttl: bool,
+        descending: bool,
         page: i64,
         size: i64,
     ) -> Result<(Vec<UploadToken>, i64), Error> {
@@ -112,6 +114,8 @@ impl Services {
             .list_upload_tokens(
                 Scope::of(actor),
                 self.now_ms(),
+                by_ttl,
+                descending,
                 (page.max(1) - 1) * size,
                 size,
             )

@@ -805,3 +805,26 @@ impl Services {
         Ok(Some((v, read)))
     }
 }
+
+impl Services {
+    /// The caller's account and how many videos its environment holds (api.video's `GET
+    /// /account`).
+    pub async fn account_with_videos(
+        &self,
+        actor: &Actor,
+    ) -> Result<(domain::Account, i64), Error> {
+        let account = self.own_account(actor).await?;
+        let (_, videos) = self
+            .store
+            .list_videos(
+                Scope::of(actor),
+                &VideoFilter::default(),
+                VideoSort::CreatedAt,
+                false,
+                0,
+                1,
+            )
+            .await?;
+        Ok((account, videos))
+    }
+}

@@ -93,10 +93,15 @@ pub trait UploadStore: Send + Sync {
         token_hash: &str,
         now: i64,
     ) -> StoreResult<Option<UploadTokenRecord>>;
+    /// A page of the scope's live tokens, by creation time or by `ttl` (`by_ttl`), ascending
+    /// unless `descending`; and how many there are.
+    #[allow(clippy::too_many_arguments)]
     async fn list_upload_tokens(
         &self,
         scope: Scope,
         now: i64,
+        by_ttl: bool,
+        descending: bool,
         offset: i64,
         limit: i64,
     ) -> StoreResult<(Vec<UploadTokenRecord>, i64)>;
@@ -189,9 +194,13 @@ impl UploadStore for SqlStore {
         &self,
         scope: crate::Scope,
         now: i64,
+        by_ttl: bool,
+        descending: bool,
         offset: i64,
         limit: i64,
     ) -> crate::StoreResult<(Vec<UploadTokenRecord>, i64)> {
+        let col = if by_ttl { "ttl" } else { "created_at" };
+        let dir = if descending { "DESC" } else { "ASC" };
         const WHERE: &str = "account_id = $1 AND environment = $2 AND deleted_at IS NULL \
             AND (expires_at IS NULL OR expires_at > $3)";
         let (total,): (i64,) = self
@@ -210,7 +219,7 @@ impl UploadStore for SqlStore {
             .fetch_all::<UploadRow>(
                 &format!(
                     "SELECT {UPLOAD_COLUMNS} FROM upload_tokens WHERE {WHERE} \
-                     ORDER BY created_at, token_hash LIMIT $4 OFFSET $5"
+                     ORDER BY {col} {dir}, created_at {dir}, token_hash {dir} LIMIT $4 OFFSET $5"
                 ),
                 crate::args![
                     scope.account_id.to_string(),

@@ -3,6 +3,7 @@
 //! or the bare token. Every route is rate limited per key, with `X-RateLimit-*` headers on every
 //! response. Errors are `application/problem+json`.
 
+mod account;
 mod auth;
 pub(crate) mod live_streams;
 mod pagination;
@@ -312,6 +313,11 @@ pub fn routes(state: &AppState) -> Routes {
             ],
         )
         .route(
+            "/account",
+            get(account::get),
+            &[(Method::GET, perm!(Account: Read))],
+        )
+        .route(
             "/live-streams/{id}/thumbnail",
             post(live_streams::upload_thumbnail)
                 .layer(axum::extract::DefaultBodyLimit::disable())
@@ -375,7 +381,10 @@ pub fn routes(state: &AppState) -> Routes {
                 (Method::POST, perm!(UploadTokens: Create)),
             ],
         )
-        .query(Method::GET, &["currentPage", "pageSize"])
+        .query(
+            Method::GET,
+            &["currentPage", "pageSize", "sortBy", "sortOrder"],
+        )
         .body(Method::POST, Body::json::<upload_tokens::CreateBody>())
         .route(
             "/upload-tokens/{token}",

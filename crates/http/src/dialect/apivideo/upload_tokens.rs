@@ -67,7 +67,36 @@ pub async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> AvResult<axum::Json<Value>> {
     let (page, size) = pagination::params(&q)?;
-    let (items, total) = state.svc.list_upload_tokens(&actor, page, size).await?;
+    let sort_by = q
+        .get("sortBy")
+        .map(String::as_str)
+        .filter(|v| !v.is_empty());
+    let sort_order = q
+        .get("sortOrder")
+        .map(String::as_str)
+        .filter(|v| !v.is_empty());
+    let by_ttl = match sort_by {
+        None | Some("createdAt") => false,
+        Some("ttl") => true,
+        Some(_) => {
+            return Err(domain::Error::Invalid("sortBy must be createdAt or ttl".into()).into())
+        }
+    };
+    let descending = match sort_order {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => {
+            return Err(domain::Error::Invalid("sortOrder must be asc or desc".into()).into())
+        }
+    };
+    let (items, total) = state
+        .svc
+        .list_upload_tokens(&actor, by_ttl, descending, page, size)
+        .await?;
+    let extra: Vec<(&str, &str)> = [("sortBy", sort_by), ("sortOrder", sort_order)]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
     let data = items.iter().map(render).collect();
     Ok(axum::Json(pagination::body(
         data,
@@ -75,6 +104,6 @@ pub async fn list(
         page,
         size,
         total,
-        &[],
+        &extra,
     )))
 }
