@@ -1,7 +1,8 @@
 //! Object storage for uploaded bytes (video sources, thumbnails), through the `object_store`
 //! crate: a local directory under the data directory by default, any S3-compatible bucket when
 //! configured. Writes stream: a body is cut into parts as it arrives and never held whole in
-//! memory, its size is checked as it goes, and the object exists only once it is complete
+//! memory (parts of 1 MiB locally, 8 MiB on S3, two in flight), its size is checked as it goes,
+//! and the object exists only once it is complete
 //! (a multipart upload that is aborted, or a staged local file that is renamed into place and
 //! synced to disk before the write is acknowledged).
 
@@ -37,9 +38,11 @@ impl Default for ObjectsSetting {
     }
 }
 
-/// Bytes are buffered into parts of this size before each is sent (S3's minimum part is 5 MiB).
-const PART_SIZE: usize = 8 * 1024 * 1024;
-/// Parts in flight per write: memory per upload stays under (this + 1) × `PART_SIZE`.
+/// Bytes are buffered into parts of this size before each is sent: S3's minimum part is 5 MiB;
+/// a local file takes its parts as writes at their offsets, so small ones keep memory low.
+const S3_PART_SIZE: usize = 8 * 1024 * 1024;
+const LOCAL_PART_SIZE: usize = 1024 * 1024;
+/// Parts in flight per write: memory per upload stays under (this + 1) × the part size.
 const PARTS_IN_FLIGHT: usize = 2;
 
 /// Why a streamed write did not complete.
@@ -175,7 +178,11 @@ impl Objects {
             .put_multipart(&path)
             .await
             .map_err(|e| WriteError::Store(store_err(e)))?;
-        let mut w = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let part_size = match self.setting {
+            ObjectsSetting::Local(_) => LOCAL_PART_SIZE,
+            ObjectsSetting::S3 { .. } => S3_PART_SIZE,
+        };
+        let mut w = WriteMultipart::new_with_chunk_size(upload, part_size);
         let mut size: u64 = 0;
         let mut body = std::pin::pin!(body);
         while let Some(chunk) = body.next().await {
