@@ -176,6 +176,29 @@ async fn token_uploads(backend: Backend) {
         (200, prog)
     );
 
+    // A chunk sent again (its answer was lost) replaces itself: nothing is doubled.
+    let retry = bytes(90_000, 11);
+    let r: Vec<&[u8]> = retry.chunks(30_000).collect();
+    let mut rid = String::new();
+    for (n, c) in [(1, r[0]), (2, r[1]), (2, r[1]), (3, r[2])] {
+        let range = format!("part {n}/3");
+        let (st, v) = post_form(
+            &s,
+            &url,
+            file_form("retry.mp4", c.to_vec(), None, true),
+            Some(&range),
+            false,
+        )
+        .await;
+        assert_eq!(st, 201, "{range}: {v}");
+        rid = v["videoId"].as_str().unwrap().to_string();
+    }
+    let (_, v) = call(&s, "GET", &format!("/videos/{rid}"), None).await;
+    assert_eq!(
+        fetch(&s, v["assets"]["mp4"].as_str().unwrap()).await,
+        (200, retry)
+    );
+
     // A chunk out of order is refused, and the video keeps what it had.
     let (st, _) = post_form(
         &s,
@@ -508,6 +531,44 @@ async fn livepeer_assets(backend: Backend) {
     .await;
     assert_eq!(st, 400);
     assert!(e["errors"][0].as_str().unwrap().contains("url"), "{e}");
+
+    // A one-time URL cannot touch a video completed otherwise.
+    let (_, r2) = call(
+        &s,
+        "POST",
+        "/api/asset/request-upload",
+        Some(json!({"name": "other"})),
+    )
+    .await;
+    let vid2 = domain_id(r2["asset"]["id"].as_str().unwrap());
+    let (st, _) = post_form(
+        &s,
+        &s.url(&format!("/videos/{vid2}/source")),
+        file_form("f.mp4", bytes(1000, 1), None, true),
+        None,
+        true,
+    )
+    .await;
+    assert_eq!(st, 201);
+    let res = s
+        .http
+        .put(r2["url"].as_str().unwrap())
+        .body(bytes(10, 0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let (_, a2) = call(
+        &s,
+        "GET",
+        &format!("/api/asset/{}", r2["asset"]["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (a2["status"]["phase"].clone(), a2["size"].clone()),
+        (json!("ready"), json!(1000))
+    );
 
     let (st, _) = call(&s, "DELETE", &format!("/api/asset/{asset_id}"), None).await;
     assert_eq!(st, 204);

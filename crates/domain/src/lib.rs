@@ -42,5 +42,5 @@ pub use secret::SecretString;
 pub use stream::{MultistreamTarget, Restream, Session, Stream};
 pub use upload::UploadToken;
 pub use user::{Lockout, Role, User};
-pub use video::{Video, VideoPhase, VideoSource};
+pub use video::{Video, VideoPart, VideoPhase, VideoSource};
 pub use webhook::Webhook;

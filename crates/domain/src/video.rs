@@ -83,8 +83,8 @@ pub struct Video {
     pub received: i64,
     /// The source's whole size, once known (a chunked upload names it in `Content-Range`).
     pub total: Option<i64>,
-    /// Where the last stored part began (a chunk sent again replaces it).
-    pub last_part: i64,
+    /// The stored parts of the source, in order: what is served, and nothing else.
+    pub parts: Vec<VideoPart>,
     /// The upload or import task (Livepeer's `/api/task/{id}`).
     pub task_id: Uuid,
     pub error: Option<String>,
@@ -92,16 +92,19 @@ pub struct Video {
     pub updated_at: i64,
 }
 
-impl Video {
-    /// The object key of the source part that begins at `start`.
-    pub fn part_key(&self, start: i64) -> String {
-        part_key(self.id, start)
-    }
+/// One stored part of a video's source: where it begins, its size, and its object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VideoPart {
+    pub start: i64,
+    pub size: i64,
+    pub key: String,
 }
 
-/// The object key of a video's source part beginning at `start`: parts sort by name in order.
+/// A new object key for a part of a video's source beginning at `start`: every attempt writes
+/// its own object, so two attempts at one part never overwrite each other (or a part already
+/// acknowledged); the one the video records is the one served.
 pub fn part_key(id: Uuid, start: i64) -> String {
-    format!("videos/{id}/source/{start:016}")
+    format!("videos/{id}/source/{start:016}.{}", Uuid::new_v4().simple())
 }
 
 /// The prefix under which a video's source parts are stored.
@@ -199,7 +202,13 @@ impl ChunkRange {
                 "*" => None,
                 t => Some(t.parse::<i64>().map_err(|_| bad())?),
             };
-            if first < 0 || last < first || total.is_some_and(|t| last >= t) {
+            // Far past any size accepted, so no arithmetic on them can overflow.
+            const MAX: i64 = 1 << 50;
+            if first < 0
+                || last < first
+                || last >= MAX
+                || total.is_some_and(|t| last >= t || t > MAX)
+            {
                 return Err(bad());
             }
             return Ok(ChunkRange::Bytes { first, last, total });
@@ -207,7 +216,7 @@ impl ChunkRange {
         if let Some(r) = s.strip_prefix("part ") {
             let (n, count) = r.split_once('/').ok_or_else(bad)?;
             let n: i64 = n.trim().parse().map_err(|_| bad())?;
-            if n < 1 {
+            if !(1..=1_000_000).contains(&n) {
                 return Err(bad());
             }
             let count = match count.trim() {
@@ -300,9 +309,9 @@ mod tests {
     }
 
     #[test]
-    fn parts_sort_in_order() {
+    fn every_attempt_has_its_own_key() {
         let id = Uuid::nil();
-        assert!(part_key(id, 9) < part_key(id, 10));
+        assert_ne!(part_key(id, 0), part_key(id, 0));
         assert!(part_key(id, 10).starts_with(&source_prefix(id)));
     }
 }

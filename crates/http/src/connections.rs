@@ -462,7 +462,8 @@ pub fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// The slowest rate a request body may arrive at once `body_timeout` has passed, in bytes per
-/// second: every byte received moves the body's deadline on by its share of a second.
+/// second: every byte received moves the body's deadline on by its share of a second, but never
+/// to more than `body_timeout` from now (a fast start buys no long stall later).
 pub const MIN_BODY_RATE: u64 = 64 * 1024;
 
 pin_project_lite::pin_project! {
@@ -505,7 +506,11 @@ where
                 if let Some(Ok(f)) = &frame {
                     if let Some(data) = f.data_ref() {
                         let n = hyper::body::Buf::remaining(data) as u64;
-                        *this.deadline += Duration::from_micros(n * 1_000_000 / MIN_BODY_RATE);
+                        // Never more than `body_timeout` ahead: time cannot be banked for a
+                        // long stall later.
+                        let earned =
+                            *this.deadline + Duration::from_micros(n * 1_000_000 / MIN_BODY_RATE);
+                        *this.deadline = earned.min(Instant::now() + this.conn.body_timeout);
                         *this.sleep = None;
                     }
                 }

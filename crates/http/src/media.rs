@@ -31,6 +31,10 @@ pub async fn video_source(
             let mut res = Response::new(Body::from_stream(read.body));
             let h = res.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
             h.insert(header::CONTENT_LENGTH, HeaderValue::from(read.size));
             h.insert(
                 header::CACHE_CONTROL,
@@ -66,6 +70,10 @@ pub async fn stream_thumbnail(
             let mut res = Response::new(Body::from_stream(read.body));
             let h = res.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
             h.insert(header::CONTENT_LENGTH, HeaderValue::from(read.size));
             h.insert(
                 header::CACHE_CONTROL,

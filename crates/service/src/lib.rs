@@ -93,6 +93,8 @@ pub struct Services {
     pub objects: objects::Objects,
     /// Imports from URLs running at once, in all and per account.
     imports: videos::Imports,
+    /// Upload parts being written at once (`videos::UPLOADS`).
+    upload_slots: tokio::sync::Semaphore,
 }
 
 impl Services {
@@ -145,6 +147,7 @@ impl Services {
             playback: Default::default(),
             objects,
             imports: Default::default(),
+            upload_slots: tokio::sync::Semaphore::new(videos::UPLOADS),
         }))
     }
 

@@ -199,6 +199,7 @@ impl Objects {
                 return Err(WriteError::TooLarge { max });
             }
             if let Err(e) = w.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                // (The upload is aborted when `w` is dropped.)
                 return Err(WriteError::Store(store_err(e)));
             }
             w.write(&chunk);
@@ -225,10 +226,17 @@ impl Objects {
             return Ok(());
         };
         let file = root.join(key);
+        let root = root.clone();
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             std::fs::File::open(&file)?.sync_all()?;
-            if let Some(dir) = file.parent() {
-                std::fs::File::open(dir)?.sync_all()?;
+            // Every directory the key made, up to the root, so the file's name survives a crash.
+            let mut dir = file.parent();
+            while let Some(d) = dir {
+                std::fs::File::open(d)?.sync_all()?;
+                if d == root {
+                    break;
+                }
+                dir = d.parent();
             }
             Ok(())
         })
@@ -260,6 +268,27 @@ impl Objects {
             .map_err(|e| Error::Internal(format!("object storage: {}", store_err(e))))?;
         out.sort();
         Ok(out)
+    }
+
+    /// The objects `keys`, one after the other, as one body of `size` bytes (a video's parts,
+    /// as its row records them).
+    pub fn read_parts(&self, keys: Vec<String>, size: u64) -> Result<ObjectRead, Error> {
+        let store = self.store()?.clone();
+        let body = futures_util::stream::iter(keys)
+            .then(move |key| {
+                let store = store.clone();
+                async move {
+                    match store.get(&Path::from(key)).await {
+                        Ok(got) => got.into_stream().map_err(store_err).boxed(),
+                        Err(e) => {
+                            futures_util::stream::once(async move { Err(store_err(e)) }).boxed()
+                        }
+                    }
+                }
+            })
+            .flatten()
+            .boxed();
+        Ok(ObjectRead { size, body })
     }
 
     /// The objects under `prefix`, one after the other, as one body (a video's parts).

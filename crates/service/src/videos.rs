@@ -29,6 +29,10 @@ const IMPORTS: usize = 4;
 const IMPORTS_PER_ACCOUNT: usize = 2;
 /// An import that has not finished (or failed) after this long is taken for dead at start-up.
 const IMPORT_STALL_MS: i64 = 6 * 3600 * 1000;
+/// The longest an import may take, whatever rate its source trickles at.
+const IMPORT_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Parts being written at once, server-wide; beyond that, an upload is refused as busy.
+pub const UPLOADS: usize = 64;
 
 /// What a new video is made of.
 #[derive(Debug, Clone, Default)]
@@ -153,7 +157,7 @@ impl Services {
             source,
             received: 0,
             total: None,
-            last_part: 0,
+            parts: Vec::new(),
             task_id: Uuid::now_v7(),
             error: None,
             created_at: now,
@@ -521,24 +525,52 @@ impl Services {
                 "this video's source is imported from a URL".into(),
             ));
         }
-        let start = match range {
-            None => 0,
-            Some(ChunkRange::Bytes { first, .. }) => first,
-            Some(ChunkRange::Part { n: 1, .. }) => 0,
-            Some(ChunkRange::Part { .. }) => v.received,
+        // At most `UPLOADS` parts are written at once, server-wide.
+        let _slot = self
+            .upload_slots
+            .try_acquire()
+            .map_err(|_| Error::Busy { retry_after: 5 })?;
+        // Where the part begins, and whether it replaces the last one (the same chunk sent again).
+        let last = v.parts.last();
+        let (start, replaces) = match range {
+            None if v.parts.is_empty() => (0, false),
+            None => {
+                return Err(Error::Conflict(
+                    "this video holds part of a file already: send the rest in chunks".into(),
+                ))
+            }
+            Some(ChunkRange::Bytes { first, .. }) if first == v.received => (first, false),
+            Some(ChunkRange::Bytes { first, .. }) if last.is_some_and(|p| p.start == first) => {
+                (first, true)
+            }
+            Some(ChunkRange::Bytes { first, .. }) => {
+                return Err(Error::Invalid(format!(
+                    "this chunk begins at byte {first}, but the video holds {} bytes: send the chunk that begins there",
+                    v.received
+                )))
+            }
+            Some(ChunkRange::Part { n, .. }) if n == v.parts.len() as i64 + 1 => {
+                (v.received, false)
+            }
+            Some(ChunkRange::Part { n, .. }) if n == v.parts.len() as i64 && n > 0 => {
+                (last.map_or(0, |p| p.start), true)
+            }
+            Some(ChunkRange::Part { n, .. }) => {
+                return Err(Error::Invalid(format!(
+                    "this is part {n}, but the video holds {} parts: send part {}",
+                    v.parts.len(),
+                    v.parts.len() + 1
+                )))
+            }
         };
-        let replaces_last = v.received > 0 && start == v.last_part;
-        if start != v.received && !replaces_last {
-            return Err(Error::Invalid(format!(
-                "this chunk begins at byte {start}, but the video holds {} bytes: send the chunk that begins there",
-                v.received
-            )));
-        }
         let max = self.settings.upload_max_bytes;
         let room = max.saturating_sub(start as u64);
+        // Every attempt writes an object of its own: only the one recorded below is served, and
+        // one that loses (or is refused) is deleted.
+        let key = video::part_key(v.id, start);
         let size = self
             .objects
-            .write(&v.part_key(start), body, room)
+            .write(&key, body, room)
             .await
             .map_err(|e| match e {
                 crate::objects::WriteError::TooLarge { .. } => Error::TooLarge(format!(
@@ -546,14 +578,20 @@ impl Services {
                 )),
                 e => e.into(),
             })? as i64;
+        let refuse = |e: Error| async {
+            if let Err(d) = self.objects.delete(&key).await {
+                tracing::warn!(error = %d, "could not delete a refused part");
+            }
+            Err(e)
+        };
         let (received, total) = match range {
             Some(ChunkRange::Bytes { first, last, total }) => {
                 if size != last - first + 1 {
-                    let _ = self.objects.delete(&v.part_key(start)).await;
-                    return Err(Error::Invalid(format!(
+                    return refuse(Error::Invalid(format!(
                         "Content-Range announced {} bytes but the chunk held {size}",
                         last - first + 1
-                    )));
+                    )))
+                    .await;
                 }
                 (start + size, total)
             }
@@ -563,13 +601,21 @@ impl Services {
             None => (size, Some(size)),
         };
         if size == 0 && total != Some(received) {
-            return Err(Error::Invalid("the chunk is empty".into()));
+            return refuse(Error::Invalid("the chunk is empty".into())).await;
         }
         let complete = total == Some(received);
+        let mut parts = v.parts.clone();
+        let replaced = if replaces { parts.pop() } else { None };
+        parts.push(video::VideoPart {
+            start,
+            size,
+            key: key.clone(),
+        });
         let part = PartWritten {
             expected_received: v.received,
+            expected_parts: v.parts.clone(),
             received,
-            last_part: start,
+            parts,
             total,
             phase: if complete {
                 VideoPhase::Ready
@@ -578,10 +624,16 @@ impl Services {
             },
         };
         if !self.store.record_part(v.id, &part, self.now_ms()).await? {
-            return Err(Error::Conflict(
+            return refuse(Error::Conflict(
                 "another chunk of this video landed meanwhile; send chunks one after the other"
                     .into(),
-            ));
+            ))
+            .await;
+        }
+        if let Some(old) = replaced {
+            if let Err(e) = self.objects.delete(&old.key).await {
+                tracing::warn!(error = %e, "could not delete a replaced part");
+            }
         }
         let v = self
             .store
@@ -693,11 +745,16 @@ impl Services {
             let outcome = svc.fetch_import(id, &url).await;
             let now = svc.now_ms();
             let result = match outcome {
-                Ok(size) => {
+                Ok((key, size)) => {
                     let part = PartWritten {
                         expected_received: 0,
+                        expected_parts: Vec::new(),
                         received: size,
-                        last_part: 0,
+                        parts: vec![video::VideoPart {
+                            start: 0,
+                            size,
+                            key,
+                        }],
                         total: Some(size),
                         phase: VideoPhase::Ready,
                     };
@@ -725,8 +782,19 @@ impl Services {
         Ok(v)
     }
 
-    /// Fetches an import's source into object storage; its size, or why not (for the task).
-    async fn fetch_import(&self, id: Uuid, url: &str) -> Result<i64, String> {
+    /// Fetches an import's source into object storage, within `IMPORT_TIMEOUT`; its object and
+    /// size, or why not (for the task; never the URL, which may carry a credential).
+    async fn fetch_import(&self, id: Uuid, url: &str) -> Result<(String, i64), String> {
+        match tokio::time::timeout(IMPORT_TIMEOUT, self.fetch_import_now(id, url)).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "the file did not arrive within {} s",
+                IMPORT_TIMEOUT.as_secs()
+            )),
+        }
+    }
+
+    async fn fetch_import_now(&self, id: Uuid, url: &str) -> Result<(String, i64), String> {
         self.store
             .set_video_phase(id, VideoPhase::Uploading, None, self.now_ms())
             .await
@@ -739,12 +807,12 @@ impl Services {
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(Duration::from_secs(30))
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.without_url().to_string())?;
         let res = client
             .get(parsed)
             .send()
             .await
-            .map_err(|e| format!("cannot fetch the file: {e}"))?;
+            .map_err(|e| format!("cannot fetch the file: {}", e.without_url()))?;
         if !res.status().is_success() {
             return Err(format!("fetching the file answered {}", res.status()));
         }
@@ -754,16 +822,18 @@ impl Services {
                 "the file is larger than the {max} bytes this server accepts"
             ));
         }
+        let key = video::part_key(id, 0);
         let size = self
             .objects
             .write(
-                &video::part_key(id, 0),
-                res.bytes_stream().map(|r| r.map_err(|e| e.to_string())),
+                &key,
+                res.bytes_stream()
+                    .map(|r| r.map_err(|e| e.without_url().to_string())),
                 max,
             )
             .await
             .map_err(|e| Error::from(e).to_string())?;
-        Ok(size as i64)
+        Ok((key, size as i64))
     }
 
     /// At start-up: imports whose process died are failed (their task says so).
@@ -799,9 +869,8 @@ impl Services {
                 return Ok(None);
             }
         }
-        let Some(read) = self.objects.read_all(&video::source_prefix(id)).await? else {
-            return Ok(None);
-        };
+        let keys: Vec<String> = v.parts.iter().map(|p| p.key.clone()).collect();
+        let read = self.objects.read_parts(keys, v.received as u64)?;
         Ok(Some((v, read)))
     }
 }

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::{Scope, SqlStore, StoreError, StoreResult};
-use domain::{Environment, Video, VideoPhase, VideoSource};
+use domain::{Environment, Video, VideoPart, VideoPhase, VideoSource};
 
-const COLUMNS: &str = "id, account_id, environment, title, description, tags, metadata, public, private_sealed, playback_id, phase, source_url, received, total, last_part, task_id, error, created_at, updated_at";
+const COLUMNS: &str = "id, account_id, environment, title, description, tags, metadata, public, private_sealed, playback_id, phase, source_url, received, total, parts, task_id, error, created_at, updated_at";
 
 /// What a list is filtered by (None or empty: not filtered).
 #[derive(Debug, Clone, Default)]
@@ -41,13 +41,13 @@ pub struct VideoPatch {
     pub public: Option<bool>,
 }
 
-/// A stored part of the source: where the video stood before it (`expected`, the `received`
-/// the writer saw) and after.
-#[derive(Debug, Clone, Copy)]
+/// A stored part of the source: the parts the writer saw (`expected`) and the video after it.
+#[derive(Debug, Clone)]
 pub struct PartWritten {
     pub expected_received: i64,
+    pub expected_parts: Vec<VideoPart>,
     pub received: i64,
-    pub last_part: i64,
+    pub parts: Vec<VideoPart>,
     pub total: Option<i64>,
     pub phase: VideoPhase,
 }
@@ -122,7 +122,7 @@ struct Row {
     source_url: Option<String>,
     received: i64,
     total: Option<i64>,
-    last_part: i64,
+    parts: String,
     task_id: String,
     error: Option<String>,
     created_at: i64,
@@ -152,7 +152,7 @@ impl Row {
                 .map_or(VideoSource::Upload, VideoSource::Url),
             received: self.received,
             total: self.total,
-            last_part: self.last_part,
+            parts: serde_json::from_str(&self.parts).map_err(corrupt)?,
             task_id: crate::rows::uuid(&self.task_id)?,
             error: self.error,
             created_at: self.created_at,
@@ -163,18 +163,6 @@ impl Row {
 
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
-}
-
-/// `s` as a LIKE pattern matching itself literally (with `ESCAPE '\'`).
-fn like_literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[async_trait]
@@ -191,7 +179,7 @@ impl VideoStore for SqlStore {
         };
         self.db
             .execute(
-                "INSERT INTO videos (id, account_id, environment, title, description, tags, metadata, public, private_sealed, playback_id, phase, source_url, received, total, last_part, task_id, error, upload_hash, upload_expires_at, chunk_key, created_at, updated_at) \
+                "INSERT INTO videos (id, account_id, environment, title, description, tags, metadata, public, private_sealed, playback_id, phase, source_url, received, total, parts, task_id, error, upload_hash, upload_expires_at, chunk_key, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
                 crate::args![
                     v.id.to_string(),
@@ -208,7 +196,7 @@ impl VideoStore for SqlStore {
                     source_url,
                     v.received,
                     v.total,
-                    v.last_part,
+                    json(&v.parts),
                     v.task_id.to_string(),
                     v.error.clone(),
                     upload.map(|(h, _)| h.to_string()),
@@ -294,19 +282,24 @@ impl VideoStore for SqlStore {
             push(&mut wh, &mut args, " AND description = $?", d.clone());
         }
         // Tags and metadata are JSON arrays of strings: an element matches as its JSON text,
-        // quotes included, so one tag never matches inside another.
+        // quotes included, so one tag never matches inside another; case-sensitively on both
+        // backends (SQLite's LIKE would ignore case).
+        let contains = match self.db.backend() {
+            crate::db::Backend::Sqlite => "instr",
+            crate::db::Backend::Postgres => "strpos",
+        };
         for t in &filter.tags {
-            let pat = format!("%{}%", like_literal(&json(t)));
-            push(&mut wh, &mut args, " AND tags LIKE $? ESCAPE '\\'", pat);
+            let clause = format!(" AND {contains}(tags, $?) > 0");
+            push(&mut wh, &mut args, &clause, json(t));
         }
         for pair in &filter.metadata {
-            let pat = format!("%{}%", like_literal(&json(&[&pair.0, &pair.1])));
-            push(&mut wh, &mut args, " AND metadata LIKE $? ESCAPE '\\'", pat);
+            let clause = format!(" AND {contains}(metadata, $?) > 0");
+            push(&mut wh, &mut args, &clause, json(&[&pair.0, &pair.1]));
         }
         let col = match sort {
-            VideoSort::Title => "title",
-            VideoSort::CreatedAt => "created_at",
-            VideoSort::UpdatedAt => "updated_at",
+            VideoSort::Title => format!("title{}", self.db.backend().bytewise()),
+            VideoSort::CreatedAt => "created_at".to_string(),
+            VideoSort::UpdatedAt => "updated_at".to_string(),
         };
         let dir = if descending { "DESC" } else { "ASC" };
         let (total,): (i64,) = self
@@ -370,20 +363,25 @@ impl VideoStore for SqlStore {
     }
 
     async fn record_part(&self, id: Uuid, part: &PartWritten, at: i64) -> StoreResult<bool> {
+        // The parts as the writer saw them are compared as stored (the same serialization): a
+        // part recorded meanwhile by another request makes this one lose. A complete video takes
+        // no more uploads: its one-time URL and chunk key go.
         let n = self
             .db
             .execute(
-                "UPDATE videos SET received = $1, last_part = $2, total = COALESCE($3, total), phase = $4, error = NULL, updated_at = $5, \
-                 chunk_key = CASE WHEN $4 = 'ready' THEN NULL ELSE chunk_key END \
-                 WHERE id = $6 AND received = $7 AND deleted_at IS NULL",
+                "UPDATE videos SET received = $1, parts = $2, total = COALESCE($3, total), phase = $4, error = NULL, updated_at = $5, \
+                 chunk_key = CASE WHEN $4 = 'ready' THEN NULL ELSE chunk_key END, \
+                 upload_hash = CASE WHEN $4 = 'ready' THEN NULL ELSE upload_hash END \
+                 WHERE id = $6 AND received = $7 AND parts = $8 AND phase <> 'ready' AND deleted_at IS NULL",
                 crate::args![
                     part.received,
-                    part.last_part,
+                    json(&part.parts),
                     part.total,
                     part.phase.as_str(),
                     at,
                     id.to_string(),
-                    part.expected_received
+                    part.expected_received,
+                    json(&part.expected_parts)
                 ],
             )
             .await?;
@@ -407,17 +405,19 @@ impl VideoStore for SqlStore {
     }
 
     async fn take_upload_url(&self, hash: &str, now: i64) -> StoreResult<Option<Video>> {
-        self.db
+        // A write: in a transaction, so SQLite's one writer makes it.
+        let mut tx = self.db.begin().await?;
+        let found = tx
             .fetch_optional::<Row>(
                 &format!(
                     "UPDATE videos SET upload_hash = NULL, upload_expires_at = NULL, phase = 'uploading', updated_at = $1 \
-                     WHERE upload_hash = $2 AND upload_expires_at > $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
+                     WHERE upload_hash = $2 AND upload_expires_at > $1 AND phase = 'waiting' AND deleted_at IS NULL RETURNING {COLUMNS}"
                 ),
                 crate::args![now, hash.to_string()],
             )
-            .await?
-            .map(Row::into_domain)
-            .transpose()
+            .await?;
+        tx.commit().await?;
+        found.map(Row::into_domain).transpose()
     }
 
     async fn delete_video(&self, scope: Scope, id: Uuid, at: i64) -> StoreResult<bool> {
@@ -439,13 +439,5 @@ impl VideoStore for SqlStore {
                 crate::args![at, before],
             )
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn like_patterns_are_literal() {
-        assert_eq!(super::like_literal(r#"a%b_c\d"#), r#"a\%b\_c\\d"#);
     }
 }

@@ -1,5 +1,5 @@
 -- Videos (api.video's /videos, Livepeer's assets): the source is stored as it came, in object
--- storage under videos/<id>/source/<start>, one object per uploaded part. The row says how much
+-- storage under videos/<id>/source/<start>.<attempt>, one object per uploaded part (`parts`). The row says how much
 -- has arrived and whether the whole source is there. The upload or import is the video's task
 -- (Livepeer's /api/task/{id}). A one-time upload URL (Livepeer's request-upload) is kept only as
 -- the SHA-256 of its token, and cleared when it is used.
@@ -20,7 +20,8 @@ CREATE TABLE videos (
     source_url        TEXT,
     received          BIGINT NOT NULL,
     total             BIGINT,
-    last_part         BIGINT NOT NULL,
+    -- JSON: the stored parts in order, [{start, size, key}]: what is served.
+    parts             TEXT NOT NULL,
     task_id           TEXT NOT NULL UNIQUE,
     error             TEXT,
     upload_hash       TEXT UNIQUE,
