@@ -141,10 +141,42 @@ async fn token_uploads(backend: Backend) {
     assert_eq!(v["ingest"]["status"], "uploaded", "{v}");
     assert_eq!(v["encoding"]["playable"], true);
     let (_, v) = call(&s, "GET", &format!("/videos/{id}"), None).await;
-    assert_eq!(
-        fetch(&s, v["assets"]["mp4"].as_str().unwrap()).await,
-        (200, big)
-    );
+    let mp4 = v["assets"]["mp4"].as_str().unwrap().to_string();
+    // Byte ranges, as players seek: across the parts' boundary, to the end, and past it.
+    for (range, lo, hi) in [
+        ("bytes=119990-120009", 119_990, 120_010),
+        ("bytes=299990-", 299_990, 300_000),
+        ("bytes=0-0", 0, 1),
+    ] {
+        let res = s
+            .http
+            .get(&mp4)
+            .header("range", range)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 206, "{range}");
+        assert_eq!(
+            res.headers()["content-range"],
+            format!("bytes {lo}-{}/300000", hi - 1).as_str()
+        );
+        assert_eq!(res.headers()["accept-ranges"], "bytes");
+        assert_eq!(
+            res.bytes().await.unwrap().to_vec(),
+            big[lo..hi].to_vec(),
+            "{range}"
+        );
+    }
+    let res = s
+        .http
+        .get(&mp4)
+        .header("range", "bytes=300000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 416);
+    assert_eq!(res.headers()["content-range"], "bytes */300000");
+    assert_eq!(fetch(&s, &mp4).await, (200, big));
 
     // A progressive session: `part n/*` … `part n/n`, with the video id after the file (the
     // Node client's order) from the second part on.

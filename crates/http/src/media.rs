@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -20,14 +20,31 @@ pub async fn video_source(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
 ) -> Response {
     let not_found = || (StatusCode::NOT_FOUND, "not found\n").into_response();
     let Ok(id) = uuid::Uuid::parse_str(&id) else {
         return not_found();
     };
     let token = q.token.as_deref().filter(|t| t.len() <= 256);
-    match state.svc.video_source_for_viewer(id, token).await {
-        Ok(Some((_, read))) => {
+    // One `bytes=first-[last]` range (what players ask for when they seek); anything else is
+    // answered whole.
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(single_range);
+    match state.svc.video_source_for_viewer(id, token, range).await {
+        Ok(Some((video, read))) => {
+            let len = video.received.max(0) as u64;
+            if let Some((first, _)) = range {
+                if first >= len {
+                    let mut res = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+                    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                        res.headers_mut().insert(header::CONTENT_RANGE, v);
+                    }
+                    return res;
+                }
+            }
             let mut res = Response::new(Body::from_stream(read.body));
             let h = res.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
@@ -35,11 +52,19 @@ pub async fn video_source(
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             );
+            h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
             h.insert(header::CONTENT_LENGTH, HeaderValue::from(read.size));
             h.insert(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("private, max-age=60"),
             );
+            if let Some((first, _)) = range {
+                let last = first + read.size.saturating_sub(1);
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes {first}-{last}/{len}")) {
+                    h.insert(header::CONTENT_RANGE, v);
+                }
+                *res.status_mut() = StatusCode::PARTIAL_CONTENT;
+            }
             res
         }
         Ok(None) => not_found(),
@@ -48,6 +73,28 @@ pub async fn video_source(
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable\n").into_response()
         }
     }
+}
+
+/// `bytes=first-` or `bytes=first-last`: (first, last); anything else (suffix ranges, several
+/// ranges) None.
+fn single_range(v: &str) -> Option<(u64, Option<u64>)> {
+    let spec = v.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let first: u64 = a.trim().parse().ok()?;
+    let last = match b.trim() {
+        "" => None,
+        b => {
+            let last: u64 = b.parse().ok()?;
+            if last < first {
+                return None;
+            }
+            Some(last)
+        }
+    };
+    Some((first, last))
 }
 
 /// A live stream's uploaded thumbnail (api.video's `assets.thumbnail` once one is uploaded).

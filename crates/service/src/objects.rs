@@ -270,15 +270,39 @@ impl Objects {
         Ok(out)
     }
 
-    /// The objects `keys`, one after the other, as one body of `size` bytes (a video's parts,
-    /// as its row records them).
-    pub fn read_parts(&self, keys: Vec<String>, size: u64) -> Result<ObjectRead, Error> {
+    /// Bytes `from..=to` of the objects `parts` (key and size each), one after the other, as one
+    /// body (a video's parts, as its row records them).
+    pub fn read_parts(
+        &self,
+        parts: Vec<(String, u64)>,
+        from: u64,
+        to: u64,
+    ) -> Result<ObjectRead, Error> {
         let store = self.store()?.clone();
-        let body = futures_util::stream::iter(keys)
-            .then(move |key| {
+        // Each part's slice of the range, relative to the part.
+        let mut slices = Vec::new();
+        let mut at = 0u64;
+        for (key, size) in parts {
+            let (begin, end) = (at, at + size);
+            at = end;
+            if size == 0 || end <= from || begin > to {
+                continue;
+            }
+            let lo = from.saturating_sub(begin);
+            let hi = (to + 1).min(end) - begin;
+            slices.push((key, lo..hi, size));
+        }
+        let size = if to >= from { to - from + 1 } else { 0 };
+        let body = futures_util::stream::iter(slices)
+            .then(move |(key, range, whole)| {
                 let store = store.clone();
                 async move {
-                    match store.get(&Path::from(key)).await {
+                    let opts = object_store::GetOptions {
+                        range: (range.start > 0 || range.end < whole)
+                            .then(|| object_store::GetRange::Bounded(range)),
+                        ..Default::default()
+                    };
+                    match store.get_opts(&Path::from(key), opts).await {
                         Ok(got) => got.into_stream().map_err(store_err).boxed(),
                         Err(e) => {
                             futures_util::stream::once(async move { Err(store_err(e)) }).boxed()

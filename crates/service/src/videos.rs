@@ -848,10 +848,13 @@ impl Services {
     /// The stored source of a video for a viewer: public, or private with its private token.
     /// None: no such video, not ready, or the token is wrong (one answer for all, so ids cannot
     /// be probed).
+    /// With `range` (`first`, `last` inclusive; `last` clamped to the file), only those bytes;
+    /// the caller checks `first` against the video's size first (416).
     pub async fn video_source_for_viewer(
         &self,
         id: Uuid,
         token: Option<&str>,
+        range: Option<(u64, Option<u64>)>,
     ) -> Result<Option<(Video, crate::objects::ObjectRead)>, Error> {
         let Some(v) = self.store.video_any(id).await? else {
             return Ok(None);
@@ -869,8 +872,21 @@ impl Services {
                 return Ok(None);
             }
         }
-        let keys: Vec<String> = v.parts.iter().map(|p| p.key.clone()).collect();
-        let read = self.objects.read_parts(keys, v.received as u64)?;
+        let parts: Vec<(String, u64)> = v
+            .parts
+            .iter()
+            .map(|p| (p.key.clone(), p.size.max(0) as u64))
+            .collect();
+        let len = v.received.max(0) as u64;
+        let (from, to) = match range {
+            None => (0, len.saturating_sub(1)),
+            Some((first, last)) => (first, last.unwrap_or(u64::MAX).min(len.saturating_sub(1))),
+        };
+        let read = if len == 0 {
+            self.objects.read_parts(Vec::new(), 1, 0)?
+        } else {
+            self.objects.read_parts(parts, from, to)?
+        };
         Ok(Some((v, read)))
     }
 }

@@ -196,10 +196,15 @@ pub async fn put_direct(
     body: Body,
 ) -> LpResult<axum::Json<Value>> {
     let token = q.token.unwrap_or_default();
-    let v = state
-        .svc
-        .upload_with_url(&token, crate::upload_body::raw(body))
-        .await?;
+    // In a task of its own: if the connection goes away, the upload still ends (its body fails)
+    // and the asset is marked failed, rather than left uploading with its URL spent.
+    let svc = state.svc.clone();
+    let v = tokio::spawn(async move {
+        svc.upload_with_url(&token, crate::upload_body::raw(body))
+            .await
+    })
+    .await
+    .map_err(|e| domain::Error::Internal(format!("upload task: {e}")))??;
     Ok(axum::Json(render(
         &state,
         &v,
