@@ -299,7 +299,7 @@ impl Objects {
                 async move {
                     let opts = object_store::GetOptions {
                         range: (range.start > 0 || range.end < whole)
-                            .then(|| object_store::GetRange::Bounded(range)),
+                            .then_some(object_store::GetRange::Bounded(range)),
                         ..Default::default()
                     };
                     match store.get_opts(&Path::from(key), opts).await {
