@@ -696,7 +696,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_policy_says() {
             }
         }
     }
-    assert_eq!(uploads.len(), 2, "the upload-credential routes");
+    assert_eq!(uploads.len(), 5, "the upload-credential routes");
     assert_eq!(
         videos_now().await,
         videos_before,

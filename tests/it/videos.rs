@@ -788,3 +788,145 @@ async fn live_stream_thumbnails() {
     let (st, _) = call(&s, "DELETE", &format!("/live-streams/{id}/thumbnail"), None).await;
     assert_eq!(st, 404);
 }
+
+/// Resumable uploads at the `tusEndpoint` (tus 1.0.0, core and creation), as tus-js-client
+/// makes them: create, learn the offset, send the file in PATCHes, resume after an interrupted
+/// one; the URL stays valid for its asset until the file is complete, and not after.
+#[tokio::test]
+async fn tus_resumable_uploads() {
+    let s = setup(Backend::Sqlite).await;
+    let (st, r) = call(
+        &s,
+        "POST",
+        "/api/asset/request-upload",
+        Some(json!({"name": "tus"})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let tus = r["tusEndpoint"].as_str().unwrap().to_string();
+    let file = bytes(150_000, 6);
+    let res = s
+        .http
+        .post(&tus)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", "150000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.contains(r["asset"]["id"].as_str().unwrap()),
+        "{location}"
+    );
+    let offset = |res: &reqwest::Response| -> i64 {
+        res.headers()["upload-offset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let head = s.http.head(&location).send().await.unwrap();
+    assert_eq!((head.status().as_u16(), offset(&head)), (200, 0));
+    assert_eq!(head.headers()["upload-length"], "150000");
+    let patch = |off: i64, data: Vec<u8>, ct: &'static str| {
+        s.http
+            .patch(&location)
+            .header("tus-resumable", "1.0.0")
+            .header("upload-offset", off.to_string())
+            .header("content-type", ct)
+            .body(data)
+            .send()
+    };
+    let res = patch(
+        0,
+        file[..100_000].to_vec(),
+        "application/offset+octet-stream",
+    )
+    .await
+    .unwrap();
+    assert_eq!((res.status().as_u16(), offset(&res)), (204, 100_000));
+    // A PATCH from the wrong offset (a client that lost track) is 409; the wrong type 415.
+    let res = patch(
+        50_000,
+        file[50_000..].to_vec(),
+        "application/offset+octet-stream",
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 409);
+    let res = patch(
+        100_000,
+        file[100_000..].to_vec(),
+        "application/octet-stream",
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 415);
+    // Resuming: ask the offset, send the rest.
+    let head = s.http.head(&location).send().await.unwrap();
+    assert_eq!(offset(&head), 100_000);
+    let res = patch(
+        100_000,
+        file[100_000..].to_vec(),
+        "application/offset+octet-stream",
+    )
+    .await
+    .unwrap();
+    assert_eq!((res.status().as_u16(), offset(&res)), (204, 150_000));
+    let (_, a) = call(
+        &s,
+        "GET",
+        &format!("/api/asset/{}", r["asset"]["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(a["status"]["phase"], "ready", "{a}");
+    assert_eq!(
+        fetch(&s, a["downloadUrl"].as_str().unwrap()).await,
+        (200, file)
+    );
+    // Complete: the URL is spent, for tus and for the plain PUT.
+    assert_eq!(s.http.head(&location).send().await.unwrap().status(), 401);
+    assert_eq!(
+        s.http
+            .put(r["url"].as_str().unwrap())
+            .body(vec![1])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let res = s
+        .http
+        .post(&tus)
+        .header("upload-length", "10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // Another asset's id with this token: 401.
+    let (_, r2) = call(
+        &s,
+        "POST",
+        "/api/asset/request-upload",
+        Some(json!({"name": "two"})),
+    )
+    .await;
+    let t2 = r2["tusEndpoint"].as_str().unwrap().to_string();
+    let res = s
+        .http
+        .post(&t2)
+        .header("upload-length", "10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let token2 = t2.split("token=").nth(1).unwrap();
+    let wrong = s.url(&format!(
+        "/api/asset/upload/tus/{}?token={token2}",
+        r["asset"]["id"].as_str().unwrap()
+    ));
+    assert_eq!(s.http.head(&wrong).send().await.unwrap().status(), 401);
+}

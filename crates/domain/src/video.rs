@@ -182,6 +182,9 @@ pub enum ChunkRange {
         /// How many parts in all, when the client says (`part 2/5`; `*` until the last).
         count: Option<i64>,
     },
+    /// A tus `PATCH`: the bytes that arrive, from `first` (its `Upload-Offset`); the file's size
+    /// was given when the upload was created.
+    From { first: i64 },
 }
 
 impl ChunkRange {
@@ -239,6 +242,7 @@ impl ChunkRange {
         match *self {
             ChunkRange::Part { n, count } => count == Some(n),
             ChunkRange::Bytes { last, total, .. } => total == Some(last + 1),
+            ChunkRange::From { .. } => false,
         }
     }
 }

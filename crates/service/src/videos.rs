@@ -397,6 +397,8 @@ impl Services {
             None => true,
             Some(ChunkRange::Part { n, .. }) => n == 1,
             Some(ChunkRange::Bytes { first, .. }) => first == 0,
+            // (Only a tus PATCH makes one, never a form's Content-Range.)
+            Some(ChunkRange::From { first }) => first == 0,
         };
         let v = match (video_id, &chunk_key) {
             (Some(id), _) => self
@@ -502,6 +504,80 @@ impl Services {
         }
     }
 
+    /// Creates a resumable (tus) upload of `total` bytes through a one-time URL (Livepeer's
+    /// `tusEndpoint`): the URL then stays valid, for this video, until its file is complete.
+    pub async fn start_resumable_upload(&self, token: &str, total: i64) -> Result<Video, Error> {
+        if token.is_empty() || token.len() > 256 {
+            return Err(Error::Unauthenticated(domain::AuthFailure::Malformed));
+        }
+        let max = self.settings.upload_max_bytes;
+        if total < 0 || total as u64 > max {
+            return Err(Error::TooLarge(format!(
+                "the file is larger than the {max} bytes this server accepts"
+            )));
+        }
+        let v = self
+            .store
+            .start_resumable_upload(&hex_sha256(token), total, self.now_ms())
+            .await?
+            .ok_or(Error::Unauthenticated(domain::AuthFailure::NotFound))?;
+        self.audit_system(
+            Self::scope_of(&v),
+            &upload_url_actor(v.id),
+            "video.upload_resumable",
+            video_ref(v.id),
+            format!("{{\"total\":{total}}}"),
+        )
+        .await;
+        Ok(v)
+    }
+
+    /// The video a live one-time URL's token was made for (its file not complete yet).
+    pub async fn upload_url_video(&self, token: &str) -> Result<Video, Error> {
+        if token.is_empty() || token.len() > 256 {
+            return Err(Error::Unauthenticated(domain::AuthFailure::Malformed));
+        }
+        self.store
+            .video_by_upload_url(&hex_sha256(token), self.now_ms())
+            .await?
+            .ok_or(Error::Unauthenticated(domain::AuthFailure::NotFound))
+    }
+
+    /// The video of a resumable upload under way, by its URL's token; `id` must be it.
+    pub async fn resumable_upload(&self, token: &str, id: Uuid) -> Result<Video, Error> {
+        Some(self.upload_url_video(token).await?)
+            .filter(|v| v.id == id && v.phase == VideoPhase::Uploading)
+            .ok_or(Error::Unauthenticated(domain::AuthFailure::NotFound))
+    }
+
+    /// A tus `PATCH`: the bytes from `offset` (which must be where the file ends so far).
+    pub async fn resume_upload<S, E>(
+        &self,
+        token: &str,
+        id: Uuid,
+        offset: i64,
+        body: S,
+    ) -> Result<Video, Error>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        let v = self.resumable_upload(token, id).await?;
+        let scope = Self::scope_of(&v);
+        let v = self
+            .store_part(v, Some(ChunkRange::From { first: offset }), body)
+            .await?;
+        self.audit_system(
+            scope,
+            &upload_url_actor(id),
+            "video.upload",
+            video_ref(id),
+            format!("{{\"received\":{}}}", v.received),
+        )
+        .await;
+        Ok(v)
+    }
+
     /// Stores one part of `v`'s source where `range` says (None: the whole file) and records
     /// it. A part must begin where the source ends so far, or where the last part began (the
     /// same chunk sent again replaces it).
@@ -546,6 +622,13 @@ impl Services {
             Some(ChunkRange::Bytes { first, .. }) => {
                 return Err(Error::Invalid(format!(
                     "this chunk begins at byte {first}, but the video holds {} bytes: send the chunk that begins there",
+                    v.received
+                )))
+            }
+            Some(ChunkRange::From { first }) if first == v.received => (first, false),
+            Some(ChunkRange::From { .. }) => {
+                return Err(Error::Conflict(format!(
+                    "Upload-Offset must be {}, where the file ends so far",
                     v.received
                 )))
             }
@@ -599,7 +682,15 @@ impl Services {
                 (start + size, r.is_last_part().then_some(start + size))
             }
             None => (size, Some(size)),
+            Some(ChunkRange::From { .. }) => (start + size, v.total),
         };
+        if total.is_some_and(|t| received > t) {
+            return refuse(Error::Invalid(format!(
+                "the file is larger than the {} bytes announced",
+                total.unwrap_or_default()
+            )))
+            .await;
+        }
         if size == 0 && total != Some(received) {
             return refuse(Error::Invalid("the chunk is empty".into())).await;
         }

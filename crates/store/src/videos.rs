@@ -100,6 +100,18 @@ pub trait VideoStore: Send + Sync {
     /// Uses a one-time upload URL: the video it was made for, with the URL cleared and the video
     /// uploading, in one statement (a second use finds nothing). None: unknown, used or expired.
     async fn take_upload_url(&self, hash: &str, now: i64) -> StoreResult<Option<Video>>;
+    /// Begins a resumable (tus) upload through a one-time URL: the video it was made for, now
+    /// uploading a file of `total` bytes; the URL stays valid until the file is complete. None:
+    /// unknown, used or expired.
+    async fn start_resumable_upload(
+        &self,
+        hash: &str,
+        total: i64,
+        now: i64,
+    ) -> StoreResult<Option<Video>>;
+    /// The video a live one-time URL was made for, while it waits for its file or a resumable
+    /// upload of it is under way.
+    async fn video_by_upload_url(&self, hash: &str, now: i64) -> StoreResult<Option<Video>>;
     /// Marks the video deleted. False: no such video in the scope.
     async fn delete_video(&self, scope: Scope, id: Uuid, at: i64) -> StoreResult<bool>;
     /// Fails the imports that have made no progress since `before` (their process died).
@@ -418,6 +430,39 @@ impl VideoStore for SqlStore {
             .await?;
         tx.commit().await?;
         found.map(Row::into_domain).transpose()
+    }
+
+    async fn start_resumable_upload(
+        &self,
+        hash: &str,
+        total: i64,
+        now: i64,
+    ) -> StoreResult<Option<Video>> {
+        let mut tx = self.db.begin().await?;
+        let found = tx
+            .fetch_optional::<Row>(
+                &format!(
+                    "UPDATE videos SET phase = 'uploading', total = $3, updated_at = $1 \
+                     WHERE upload_hash = $2 AND upload_expires_at > $1 AND phase = 'waiting' AND deleted_at IS NULL RETURNING {COLUMNS}"
+                ),
+                crate::args![now, hash.to_string(), total],
+            )
+            .await?;
+        tx.commit().await?;
+        found.map(Row::into_domain).transpose()
+    }
+
+    async fn video_by_upload_url(&self, hash: &str, now: i64) -> StoreResult<Option<Video>> {
+        self.db
+            .fetch_optional::<Row>(
+                &format!(
+                    "SELECT {COLUMNS} FROM videos WHERE upload_hash = $1 AND upload_expires_at > $2 AND phase IN ('waiting', 'uploading') AND deleted_at IS NULL"
+                ),
+                crate::args![hash.to_string(), now],
+            )
+            .await?
+            .map(Row::into_domain)
+            .transpose()
     }
 
     async fn delete_video(&self, scope: Scope, id: Uuid, at: i64) -> StoreResult<bool> {

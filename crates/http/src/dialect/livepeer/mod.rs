@@ -8,6 +8,7 @@ mod playback;
 pub(crate) mod streams;
 mod targets;
 mod tokens;
+mod tus;
 mod webhooks;
 
 use axum::extract::FromRequestParts;
@@ -236,6 +237,26 @@ pub fn routes() -> Routes {
         )
         .body(Method::PUT, Body::Binary)
         .query(Method::PUT, &["token"])
+        .route(
+            "/asset/upload/tus",
+            post(tus::create),
+            &[(Method::POST, Need::UploadCredential)],
+        )
+        .body(Method::POST, Body::None)
+        .query(Method::POST, &["token"])
+        .route(
+            "/asset/upload/tus/{id}",
+            get(tus::offset)
+                .patch(tus::patch)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+            &[
+                (Method::GET, Need::UploadCredential),
+                (Method::PATCH, Need::UploadCredential),
+            ],
+        )
+        .body(Method::PATCH, Body::Binary)
+        .query(Method::GET, &["token"])
+        .query(Method::PATCH, &["token"])
         .route(
             "/asset/{id}",
             get(assets::get)
