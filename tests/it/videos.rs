@@ -787,6 +787,30 @@ async fn live_stream_thumbnails() {
     assert_eq!(fetch(&s, &thumb).await.0, 404);
     let (st, _) = call(&s, "DELETE", &format!("/live-streams/{id}/thumbnail"), None).await;
     assert_eq!(st, 404);
+
+    // A deleted stream takes its thumbnail's file with it.
+    let form = Form::new().part(
+        "file",
+        Part::bytes(image.clone())
+            .file_name("t.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let (st, _) = post_form(
+        &s,
+        &s.url(&format!("/live-streams/{id}/thumbnail")),
+        form,
+        None,
+        true,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let uuid = streamgate::domain::public_ids::decode("li", &id).unwrap();
+    let key = streamgate::service::thumbnails::thumbnail_key(uuid);
+    assert!(s.server.svc().objects.read(&key).await.unwrap().is_some());
+    let (st, _) = call(&s, "DELETE", &format!("/live-streams/{id}"), None).await;
+    assert_eq!(st, 204);
+    assert!(s.server.svc().objects.read(&key).await.unwrap().is_none());
 }
 
 /// Resumable uploads at the `tusEndpoint` (tus 1.0.0, core and creation), as tus-js-client

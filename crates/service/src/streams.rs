@@ -502,6 +502,14 @@ impl Services {
         tracing::info!(stream_id = %id, "stream deleted");
         self.audit_by(actor, "stream.delete", format!("stream:{id}"))
             .await;
+        // Its uploaded thumbnail, if any, goes too (nothing serves it any more).
+        if let Err(e) = self
+            .objects
+            .delete(&crate::thumbnails::thumbnail_key(id))
+            .await
+        {
+            tracing::warn!(error = %e, stream_id = %id, "could not delete a deleted stream's thumbnail");
+        }
         Ok(())
     }
 

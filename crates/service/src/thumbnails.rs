@@ -19,7 +19,8 @@ pub const THUMBNAIL_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
 /// The stream setting that holds the thumbnail's type (none: no thumbnail).
 pub const THUMBNAIL_SETTING: &str = "thumbnailType";
 
-fn thumbnail_key(id: Uuid) -> String {
+/// Where a stream's thumbnail is stored.
+pub fn thumbnail_key(id: Uuid) -> String {
     format!("streams/{id}/thumbnail")
 }
 
