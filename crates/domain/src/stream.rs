@@ -163,6 +163,11 @@ pub fn generate_stream_key() -> SecretString {
 }
 
 /// A public playback id: 16 lowercase letters and digits.
+/// Where a stream's uploaded thumbnail is stored (object storage).
+pub fn thumbnail_key(id: Uuid) -> String {
+    format!("streams/{id}/thumbnail")
+}
+
 pub fn generate_playback_id() -> String {
     crate::random_base62(16).to_ascii_lowercase()
 }

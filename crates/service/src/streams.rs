@@ -505,7 +505,7 @@ impl Services {
         // Its uploaded thumbnail, if any, goes too (nothing serves it any more).
         if let Err(e) = self
             .objects
-            .delete(&crate::thumbnails::thumbnail_key(id))
+            .delete(&domain::stream::thumbnail_key(id))
             .await
         {
             tracing::warn!(error = %e, stream_id = %id, "could not delete a deleted stream's thumbnail");

@@ -19,10 +19,7 @@ pub const THUMBNAIL_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
 /// The stream setting that holds the thumbnail's type (none: no thumbnail).
 pub const THUMBNAIL_SETTING: &str = "thumbnailType";
 
-/// Where a stream's thumbnail is stored.
-pub fn thumbnail_key(id: Uuid) -> String {
-    format!("streams/{id}/thumbnail")
-}
+pub use domain::stream::thumbnail_key;
 
 fn setting(value: Value) -> Map<String, Value> {
     let mut m = Map::new();
