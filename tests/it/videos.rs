@@ -954,3 +954,81 @@ async fn tus_resumable_uploads() {
     ));
     assert_eq!(s.http.head(&wrong).send().await.unwrap().status(), 401);
 }
+
+/// An import whose process stopped (no heartbeat for 10 minutes) is failed by the housekeeping,
+/// with a task that says why; a running one is left alone.
+#[tokio::test]
+async fn stalled_imports_are_failed() {
+    let s = setup_with(Backend::Sqlite, common::lab()).await;
+    // A source that accepts the connection and never answers: the import stays running.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/file.mp4", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let (st, old) = call(
+        &s,
+        "POST",
+        "/api/asset/upload/url",
+        Some(json!({"name": "old", "url": url})),
+    )
+    .await;
+    assert_eq!(st, 201, "{old}");
+    let task = |r: &Value| r["task"]["id"].as_str().unwrap().to_string();
+    let phase = |t: Value| {
+        t["status"]["phase"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    // It runs…
+    let mut running = String::new();
+    for _ in 0..100 {
+        running = phase(
+            call(&s, "GET", &format!("/api/task/{}", task(&old)), None)
+                .await
+                .1,
+        );
+        if running == "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(running, "running");
+    // …then its process "stops": 11 minutes pass with no heartbeat (the clock is the test's).
+    s.server.clock.advance_ms(11 * 60 * 1000);
+    let (st, fresh) = call(
+        &s,
+        "POST",
+        "/api/asset/upload/url",
+        Some(json!({"name": "new", "url": url})),
+    )
+    .await;
+    assert_eq!(st, 201);
+    for _ in 0..100 {
+        if phase(
+            call(&s, "GET", &format!("/api/task/{}", task(&fresh)), None)
+                .await
+                .1,
+        ) == "running"
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(s.server.svc().fail_stalled_imports().await.unwrap(), 1);
+    let (_, t) = call(&s, "GET", &format!("/api/task/{}", task(&old)), None).await;
+    assert_eq!(t["status"]["phase"], "failed", "{t}");
+    assert!(
+        t["status"]["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted"),
+        "{t}"
+    );
+    let (_, t) = call(&s, "GET", &format!("/api/task/{}", task(&fresh)), None).await;
+    assert_eq!(t["status"]["phase"], "running", "{t}");
+}

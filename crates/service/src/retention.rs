@@ -1,5 +1,6 @@
 //! What the store keeps and for how long: audit events past the retention
-//! (`Settings::audit_retention`, 90 days by default) are pruned in the background, in batches.
+//! (`Settings::audit_retention`, 90 days by default) are pruned in the background, in batches;
+//! the same hourly housekeeping fails imports whose process stopped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +40,11 @@ impl Services {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "pruned audit events past the retention"),
                 Err(e) => tracing::warn!(error = %e, "could not prune the audit log"),
+            }
+            match self.fail_stalled_imports().await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(failed = n, "imports whose process stopped were failed"),
+                Err(e) => tracing::warn!(error = %e, "could not check for stalled imports"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(PRUNE_EVERY) => {}

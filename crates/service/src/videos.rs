@@ -27,8 +27,10 @@ pub const UPLOAD_URL_TTL_MS: i64 = 3600 * 1000;
 const IMPORTS: usize = 4;
 /// …and per account.
 const IMPORTS_PER_ACCOUNT: usize = 2;
-/// An import that has not finished (or failed) after this long is taken for dead at start-up.
-const IMPORT_STALL_MS: i64 = 6 * 3600 * 1000;
+/// A running import says so this often (its row's `updated_at`)…
+const IMPORT_HEARTBEAT: Duration = Duration::from_secs(60);
+/// …and one silent this long is taken for dead (its process stopped) and failed.
+const IMPORT_STALL_MS: i64 = 10 * 60 * 1000;
 /// The longest an import may take, whatever rate its source trickles at.
 const IMPORT_TIMEOUT: Duration = Duration::from_secs(3600);
 /// Parts being written at once, server-wide; beyond that, an upload is refused as busy.
@@ -876,12 +878,28 @@ impl Services {
     /// Fetches an import's source into object storage, within `IMPORT_TIMEOUT`; its object and
     /// size, or why not (for the task; never the URL, which may carry a credential).
     async fn fetch_import(&self, id: Uuid, url: &str) -> Result<(String, i64), String> {
-        match tokio::time::timeout(IMPORT_TIMEOUT, self.fetch_import_now(id, url)).await {
-            Ok(r) => r,
-            Err(_) => Err(format!(
-                "the file did not arrive within {} s",
-                IMPORT_TIMEOUT.as_secs()
-            )),
+        let fetch = tokio::time::timeout(IMPORT_TIMEOUT, self.fetch_import_now(id, url));
+        tokio::pin!(fetch);
+        // While it runs, a heartbeat tells other instances (and the next start) it is alive.
+        let mut beat = tokio::time::interval(IMPORT_HEARTBEAT);
+        beat.tick().await;
+        loop {
+            tokio::select! {
+                r = &mut fetch => {
+                    return match r {
+                        Ok(r) => r,
+                        Err(_) => Err(format!(
+                            "the file did not arrive within {} s",
+                            IMPORT_TIMEOUT.as_secs()
+                        )),
+                    };
+                }
+                _ = beat.tick() => {
+                    if let Err(e) = self.store.touch_import(id, self.now_ms()).await {
+                        tracing::warn!(error = %e, video = %id, "could not record an import's heartbeat");
+                    }
+                }
+            }
         }
     }
 
@@ -927,7 +945,8 @@ impl Services {
         Ok((key, size as i64))
     }
 
-    /// At start-up: imports whose process died are failed (their task says so).
+    /// Imports whose process died (no heartbeat for `IMPORT_STALL_MS`) are failed (their task
+    /// says so); at start-up and with the hourly housekeeping.
     pub async fn fail_stalled_imports(&self) -> Result<u64, Error> {
         let now = self.now_ms();
         Ok(self

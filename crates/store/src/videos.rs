@@ -114,6 +114,8 @@ pub trait VideoStore: Send + Sync {
     async fn video_by_upload_url(&self, hash: &str, now: i64) -> StoreResult<Option<Video>>;
     /// Marks the video deleted. False: no such video in the scope.
     async fn delete_video(&self, scope: Scope, id: Uuid, at: i64) -> StoreResult<bool>;
+    /// An import is still running (its heartbeat): `updated_at` moves on while it uploads.
+    async fn touch_import(&self, id: Uuid, at: i64) -> StoreResult<()>;
     /// Fails the imports that have made no progress since `before` (their process died).
     async fn fail_stalled_imports(&self, before: i64, at: i64) -> StoreResult<u64>;
 }
@@ -474,6 +476,16 @@ impl VideoStore for SqlStore {
             )
             .await?;
         Ok(n == 1)
+    }
+
+    async fn touch_import(&self, id: Uuid, at: i64) -> StoreResult<()> {
+        self.db
+            .execute(
+                "UPDATE videos SET updated_at = $1 WHERE id = $2 AND phase = 'uploading' AND deleted_at IS NULL",
+                crate::args![at, id.to_string()],
+            )
+            .await?;
+        Ok(())
     }
 
     async fn fail_stalled_imports(&self, before: i64, at: i64) -> StoreResult<u64> {
