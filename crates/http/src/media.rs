@@ -16,6 +16,24 @@ pub struct TokenQuery {
     token: Option<String>,
 }
 
+/// A stored file's body with its type, length and caching, never sniffed as another type.
+fn file_response(read: service::objects::ObjectRead, kind: &'static str) -> Response {
+    let size = read.size;
+    let mut res = Response::new(Body::from_stream(read.body));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=60"),
+    );
+    res
+}
+
 pub async fn video_source(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -45,21 +63,12 @@ pub async fn video_source(
                     return res;
                 }
             }
-            let mut res = Response::new(Body::from_stream(read.body));
+            let sent = read.size;
+            let mut res = file_response(read, "video/mp4");
             let h = res.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
-            h.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
             h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-            h.insert(header::CONTENT_LENGTH, HeaderValue::from(read.size));
-            h.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, max-age=60"),
-            );
             if let Some((first, _)) = range {
-                let last = first + read.size.saturating_sub(1);
+                let last = first + sent.saturating_sub(1);
                 if let Ok(v) = HeaderValue::from_str(&format!("bytes {first}-{last}/{len}")) {
                     h.insert(header::CONTENT_RANGE, v);
                 }
@@ -113,21 +122,7 @@ pub async fn stream_thumbnail(
         .stream_thumbnail_for_viewer(&playback_id, token)
         .await
     {
-        Ok(Some((kind, read))) => {
-            let mut res = Response::new(Body::from_stream(read.body));
-            let h = res.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
-            h.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            h.insert(header::CONTENT_LENGTH, HeaderValue::from(read.size));
-            h.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, max-age=60"),
-            );
-            res
-        }
+        Ok(Some((kind, read))) => file_response(read, kind),
         Ok(None) => not_found(),
         Err(e) => {
             tracing::error!(error = %e, "cannot read a thumbnail");

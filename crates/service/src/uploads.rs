@@ -20,8 +20,8 @@ fn token_aad(hash: &str) -> Aad<'_> {
     }
 }
 
-/// The lookup key of an upload token: its SHA-256, in hex.
-fn token_hash(token: &str) -> String {
+/// The lookup key of an upload token (and of a one-time upload URL): its SHA-256, in hex.
+pub(crate) fn token_hash(token: &str) -> String {
     crypto::sha256(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -107,11 +107,15 @@ fn private_aad(id: &str) -> Aad<'_> {
     }
 }
 
-fn hex_sha256(s: &str) -> String {
-    crypto::sha256(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+use crate::uploads::token_hash as hex_sha256;
+
+/// The lookup key of an upload credential from a request (an upload token, a one-time URL's
+/// token); one that cannot be one is refused before any lookup.
+fn credential_hash(token: &str) -> Result<String, Error> {
+    if token.is_empty() || token.len() > 256 {
+        return Err(Error::Unauthenticated(domain::AuthFailure::Malformed));
+    }
+    Ok(hex_sha256(token))
 }
 
 fn video_ref(id: Uuid) -> String {
@@ -355,12 +359,9 @@ impl Services {
 
     /// The account and environment an upload token uploads into, if it is live.
     pub async fn upload_token_scope(&self, token: &str) -> Result<Scope, Error> {
-        if token.is_empty() || token.len() > 256 {
-            return Err(Error::Unauthenticated(domain::AuthFailure::Malformed));
-        }
         let t = self
             .store
-            .upload_token_by_hash(&hex_sha256(token), self.now_ms())
+            .upload_token_by_hash(&credential_hash(token)?, self.now_ms())
             .await?
             .ok_or(Error::Unauthenticated(domain::AuthFailure::NotFound))?;
         Ok(Scope {
@@ -471,12 +472,9 @@ impl Services {
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: std::fmt::Display,
     {
-        if token.is_empty() || token.len() > 256 {
-            return Err(Error::Unauthenticated(domain::AuthFailure::Malformed));
-        }
         let v = self
             .store
-            .take_upload_url(&hex_sha256(token), self.now_ms())
+            .take_upload_url(&credential_hash(token)?, self.now_ms())
             .await?
             .ok_or(Error::Unauthenticated(domain::AuthFailure::NotFound))?;
         let scope = Self::scope_of(&v);
@@ -509,9 +507,6 @@ impl Services {
     /// Creates a resumable (tus) upload of `total` bytes through a one-time URL (Livepeer's
     /// `tusEndpoint`): the URL then stays valid, for this video, until its file is complete.
     pub async fn start_resumable_upload(&self, token: &str, total: i64) -> Result<Video, Error> {
-        if token.is_empty() || token.len() > 256 {
-            return Err(Error::Unauthenticated(domain::AuthFailure::Malformed));
-        }
         let max = self.settings.upload_max_bytes;
         if total < 0 || total as u64 > max {
             return Err(Error::TooLarge(format!(
@@ -520,7 +515,7 @@ impl Services {
         }
         let v = self
             .store
-            .start_resumable_upload(&hex_sha256(token), total, self.now_ms())
+            .start_resumable_upload(&credential_hash(token)?, total, self.now_ms())
             .await?
             .ok_or(Error::Unauthenticated(domain::AuthFailure::NotFound))?;
         self.audit_system(
@@ -536,11 +531,8 @@ impl Services {
 
     /// The video a live one-time URL's token was made for (its file not complete yet).
     pub async fn upload_url_video(&self, token: &str) -> Result<Video, Error> {
-        if token.is_empty() || token.len() > 256 {
-            return Err(Error::Unauthenticated(domain::AuthFailure::Malformed));
-        }
         self.store
-            .video_by_upload_url(&hex_sha256(token), self.now_ms())
+            .video_by_upload_url(&credential_hash(token)?, self.now_ms())
             .await?
             .ok_or(Error::Unauthenticated(domain::AuthFailure::NotFound))
     }

@@ -326,12 +326,7 @@ pub async fn upload_thumbnail(
     form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> AvResult<axum::Json<Value>> {
     let id = parse_id(&id)?;
-    let mut form = form.map_err(|e| {
-        domain::Error::Invalid(format!(
-            "the body must be a multipart/form-data form with the image: {}",
-            e.body_text()
-        ))
-    })?;
+    let mut form = super::videos::multipart(form, "the image")?;
     let mut done = None;
     while let Some(field) = crate::upload_body::next_field(&mut form).await? {
         if crate::upload_body::is_file(&field) && done.is_none() {

@@ -292,11 +292,14 @@ pub async fn list(
     )))
 }
 
-/// The form, or why it is none (a 400 in api.video's shape).
-fn multipart(form: Result<Multipart, MultipartRejection>) -> AvResult<Multipart> {
+/// The form, or why it is none (a 400 in api.video's shape); `what` it must hold.
+pub(super) fn multipart(
+    form: Result<Multipart, MultipartRejection>,
+    what: &str,
+) -> AvResult<Multipart> {
     form.map_err(|e| {
         Error::Invalid(format!(
-            "the body must be a multipart/form-data form with the file: {}",
+            "the body must be a multipart/form-data form with {what}: {}",
             e.body_text()
         ))
         .into()
@@ -324,7 +327,7 @@ pub async fn upload_source(
     form: Result<Multipart, MultipartRejection>,
 ) -> AvResult<(StatusCode, axum::Json<Value>)> {
     let id = parse_id(&id)?;
-    let mut form = multipart(form)?;
+    let mut form = multipart(form, "the file")?;
     let range = chunk_range(&headers)?;
     let mut done = None;
     while let Some(field) = upload_body::next_field(&mut form).await? {
@@ -359,7 +362,7 @@ pub async fn upload_with_token(
     let token = q.token.unwrap_or_default();
     // The token is checked before the body is read: without a live one, nothing is written.
     state.svc.upload_token_scope(&token).await?;
-    let mut form = multipart(form)?;
+    let mut form = multipart(form, "the file")?;
     let range = chunk_range(&headers)?;
     // A progressive session's later parts name their video in a field that one client sends
     // after the file: the file then waits on local disk until the field has been read.
