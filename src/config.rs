@@ -485,6 +485,91 @@ pub const SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
+    Setting {
+        file: Some("job_app"),
+        env: "STREAMGATE_JOB_APP",
+        flag: None,
+        default: "`jobs`",
+        doc: "the media server application Brightcove Live jobs publish to (`rtmp://<host>/<app>/<stream_name>`); it cannot be an Edgecast DirPath instance",
+        apply: |c, s| {
+            let app = non_empty(s)?;
+            if !app.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+                return Err(format!("must be letters, digits, - or _ (got {app:?})"));
+            }
+            c.service.jobs.app = app;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("record_dir"),
+        env: "STREAMGATE_RECORD_DIR",
+        flag: None,
+        default: "— (recordings are not taken)",
+        doc: "the directory the media server records live jobs into (nginx-rtmp `record_path`): `on_record_done` moves a recording from there into object storage; no other path is read",
+        apply: |c, s| {
+            c.service.jobs.record_dir = Some(PathBuf::from(non_empty(s)?));
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("ffmpeg"),
+        env: "STREAMGATE_FFMPEG",
+        flag: None,
+        default: "`ffmpeg`",
+        doc: "the ffmpeg that cuts clips (stream copy)",
+        apply: |c, s| {
+            c.service.jobs.ffmpeg = non_empty(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("ffprobe"),
+        env: "STREAMGATE_FFPROBE",
+        flag: None,
+        default: "`ffprobe`",
+        doc: "the ffprobe that measures recordings",
+        apply: |c, s| {
+            c.service.jobs.ffprobe = non_empty(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("clip_s3_endpoint"),
+        env: "STREAMGATE_CLIP_S3_ENDPOINT",
+        flag: None,
+        default: "— (AWS)",
+        doc: "where `s3://` clip destinations are: an S3-compatible service's URL (MinIO, moto…), path-style",
+        apply: |c, s| {
+            let url = non_empty(s)?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("must be an http:// or https:// URL (got {url:?})"));
+            }
+            c.service.jobs.s3_endpoint = Some(url);
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("clip_s3_region"),
+        env: "STREAMGATE_CLIP_S3_REGION",
+        flag: None,
+        default: "`us-east-1`",
+        doc: "the region of `s3://` clip destinations",
+        apply: |c, s| {
+            c.service.jobs.s3_region = non_empty(s)?;
+            Ok(())
+        },
+    },
+    Setting {
+        file: Some("ftp_ca_file"),
+        env: "STREAMGATE_FTP_CA_FILE",
+        flag: None,
+        default: "— (public roots only)",
+        doc: "a PEM file of extra roots `ftps://` clip destinations are trusted by",
+        apply: |c, s| {
+            c.service.jobs.ftp_ca_file = Some(PathBuf::from(non_empty(s)?));
+            Ok(())
+        },
+    },
 ];
 
 pub const DEFAULT_FILE: &str = "streamgate.toml";

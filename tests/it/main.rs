@@ -25,6 +25,7 @@ mod ingest_tokens;
 mod keys;
 mod layers;
 mod length_caps;
+mod live_jobs;
 mod livepeer;
 mod livepeer_browser;
 mod livepeer_clients;

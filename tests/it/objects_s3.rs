@@ -3,62 +3,13 @@
 //! with a bucket on it. An upload in chunks lands in the bucket, is served back byte for byte,
 //! and is gone from the bucket once the video is deleted.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 
-use crate::common::external::python;
+use crate::common::external::Moto;
 use crate::common::setup_with;
 use streamgate::service::objects::ObjectsSetting;
 use streamgate::testkit::Backend;
-
-/// moto's server, killed when dropped.
-struct Moto {
-    child: tokio::process::Child,
-    url: String,
-}
-
-impl Moto {
-    async fn start() -> Self {
-        // A free port, handed to moto (which cannot report the one it chose).
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = tokio::process::Command::new(python())
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start moto's server (run ./scripts/test.sh to install it)");
-        let url = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        for _ in 0..200 {
-            if http.get(&url).send().await.is_ok() {
-                return Self { child, url };
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("moto's server did not start on {url}");
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
 
 #[tokio::test]
 async fn uploads_are_stored_in_an_s3_bucket() {

@@ -11,6 +11,7 @@ pub mod credential;
 pub mod edgecast;
 pub mod error;
 pub mod ingest_token;
+pub mod live_job;
 pub mod memo;
 pub mod page;
 pub mod permission;

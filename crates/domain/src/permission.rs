@@ -25,6 +25,8 @@ pub enum Resource {
     Usage,
     Audit,
     Account,
+    /// Brightcove Live jobs and their VOD clips.
+    Jobs,
 }
 
 /// What a permission allows on its resource.
@@ -40,7 +42,7 @@ pub enum Action {
 }
 
 impl Resource {
-    pub const ALL: [Resource; 13] = [
+    pub const ALL: [Resource; 14] = [
         Resource::Streams,
         Resource::Sessions,
         Resource::Multistream,
@@ -54,6 +56,7 @@ impl Resource {
         Resource::Usage,
         Resource::Audit,
         Resource::Account,
+        Resource::Jobs,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +74,7 @@ impl Resource {
             Resource::Usage => "usage",
             Resource::Audit => "audit",
             Resource::Account => "account",
+            Resource::Jobs => "jobs",
         }
     }
 }

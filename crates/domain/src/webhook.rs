@@ -109,6 +109,9 @@ pub fn validate_url(url: &str, allow_private: bool) -> Result<String, Error> {
 /// published SDKs (npm `livepeer` 3.x, PyPI `livepeer` 0.x), which refuse a webhook naming any
 /// other. streamgate sends `stream.started` and `stream.idle` itself; the others are queued by
 /// whatever produces them (`Services::livepeer_event_deliveries`).
+/// The event a Brightcove Live job notifies: its state changed.
+pub const BRIGHTCOVE_EVENTS: &[&str] = &["state_changed"];
+
 pub const LIVEPEER_EVENTS: &[&str] = &[
     "stream.started",
     "stream.detection",
@@ -142,6 +145,9 @@ pub const MAX_SHARED_SECRET: usize = 256;
 pub enum Flavor {
     ApiVideo,
     Livepeer,
+    /// A Brightcove Live job's notification endpoint (`live_job`): made with its job, never
+    /// listed as a webhook by any dialect.
+    Brightcove,
 }
 
 impl Flavor {
@@ -149,6 +155,7 @@ impl Flavor {
         match self {
             Flavor::ApiVideo => "apivideo",
             Flavor::Livepeer => "livepeer",
+            Flavor::Brightcove => "brightcove",
         }
     }
 
@@ -156,6 +163,7 @@ impl Flavor {
         match s {
             "apivideo" => Ok(Flavor::ApiVideo),
             "livepeer" => Ok(Flavor::Livepeer),
+            "brightcove" => Ok(Flavor::Brightcove),
             other => Err(Error::Invalid(format!("unknown webhook flavor {other:?}"))),
         }
     }
@@ -165,6 +173,7 @@ impl Flavor {
         match self {
             Flavor::ApiVideo => EVENTS,
             Flavor::Livepeer => LIVEPEER_EVENTS,
+            Flavor::Brightcove => BRIGHTCOVE_EVENTS,
         }
     }
 }

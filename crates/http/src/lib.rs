@@ -69,6 +69,7 @@ fn api(state: &AppState) -> Routes {
         .merge(dialect::apivideo::routes(state))
         .merge(dialect::edgecast::routes())
         .merge(dialect::brightcove::routes())
+        .merge(dialect::brightcove_jobs::routes())
         .map("", |r| {
             r.layer(axum::middleware::from_fn(ratelimit_headers::layer))
         })

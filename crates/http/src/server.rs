@@ -46,6 +46,7 @@ pub async fn run(
     // Writes refused publishes in aggregate each window, and what is left at shutdown.
     let ingest = tokio::spawn(svc.clone().run_ingest_housekeeping(stop_rx.clone()));
     let health = tokio::spawn(svc.clone().run_health(stop_rx.clone()));
+    let clips = tokio::spawn(work_clips(svc.clone(), stop_rx.clone()));
     let deliveries = tokio::spawn(deliver_webhooks(svc.clone(), stop_rx));
     serve_http1(listener, state, shutdown).await;
     let _ = stop_tx.send(true);
@@ -56,6 +57,7 @@ pub async fn run(
     let _ = retention.await;
     let _ = ingest.await;
     let _ = deliveries.await;
+    let _ = clips.await;
     let _ = health.await;
     Ok(())
 }
@@ -189,6 +191,21 @@ async fn deliver_webhooks(svc: Arc<Services>, mut stop: watch::Receiver<bool>) {
         }
         if let Err(e) = svc.deliver_due().await {
             tracing::warn!(error = %e, "webhook delivery round failed");
+        }
+    }
+}
+
+/// Works through the clip outputs (durable like the outbox): every second starts the due
+/// attempts under `service::clips::CLIP_SLOTS`, and finishes the live jobs whose encoder did not
+/// come back in time; stopping aborts the attempts in flight (retried once their lease ends).
+async fn work_clips(svc: Arc<Services>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return svc.stop_clips(),
+        }
+        if let Err(e) = svc.work_clips().await {
+            tracing::warn!(error = %e, "clip round failed");
         }
     }
 }

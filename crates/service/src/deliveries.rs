@@ -268,6 +268,7 @@ impl Services {
                 .await?
                 .header("X-Api-Video-WebhookId", public_ids::encode("wh", hook.id)),
             Flavor::Livepeer => self.webhook_post(&hook, stamped(&d.body, at), at).await?,
+            Flavor::Brightcove => self.webhook_post(&hook, d.body.clone(), at).await?,
         };
         let res = req
             .send()
@@ -307,6 +308,9 @@ impl Services {
                 LIVEPEER_SIGNATURE_HEADER,
                 livepeer_signature(secret.expose(), at, &body),
             ),
+            // Brightcove Live signs no notification: its endpoint authenticates the sender by
+            // the credential it names.
+            Flavor::Brightcove => req,
         }
         .body(body);
         Ok(match auth {
@@ -332,6 +336,22 @@ impl Services {
         &self,
         url: &reqwest::Url,
     ) -> Result<reqwest::ClientBuilder, (String, bool)> {
+        let (host, addrs) = self.checked_addrs(url).await?;
+        let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        Ok(match &host {
+            Some(name) => builder.resolve_to_addrs(name, &addrs),
+            // An address literal is connected to as it is, with no lookup: it was checked.
+            None => builder,
+        })
+    }
+
+    /// The addresses `url`'s host may be reached at (its name, when it has one): an address
+    /// literal is itself checked; a name is resolved once and every address must be deliverable
+    /// (webhooks, notification endpoints, FTP destinations alike).
+    pub(crate) async fn checked_addrs(
+        &self,
+        url: &reqwest::Url,
+    ) -> Result<(Option<String>, Vec<SocketAddr>), (String, bool)> {
         let port = url.port_or_known_default().unwrap_or(443);
         let target = webhook::target(url).map_err(|e| (e.to_string(), false))?;
         let (host, addrs): (Option<String>, Vec<SocketAddr>) = match target {
@@ -361,12 +381,7 @@ impl Services {
                 false,
             ));
         }
-        let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-        Ok(match &host {
-            Some(name) => builder.resolve_to_addrs(name, &addrs),
-            // An address literal is connected to as it is, with no lookup: it was checked.
-            None => builder,
-        })
+        Ok((host, addrs))
     }
 
     /// The `Authorization` value for an endpoint that names a credential: Basic for `http`,
@@ -389,7 +404,7 @@ impl Services {
             .map_err(|e| (format!("credential {label:?}: {e}"), true))?;
         match cred.kind {
             CredentialType::Http => {
-                self.credential_used(hook, &cred, endpoint, "basic").await;
+                self.credential_used(&cred, endpoint, "basic").await;
                 let pair = format!("{}:{}", cred.public, cred.private.expose());
                 Ok(SecretString::new(format!("Basic {}", B64.encode(pair))))
             }
@@ -409,8 +424,7 @@ impl Services {
                 let url = reqwest::Url::parse(token_url)
                     .map_err(|e| (format!("credential {label:?}: token URL: {e}"), false))?;
                 let client = self.pinned_client(&url).await?;
-                self.credential_used(hook, &cred, &url, "token_request")
-                    .await;
+                self.credential_used(&cred, &url, "token_request").await;
                 let res = client
                     .post(url)
                     .basic_auth(&cred.public, Some(cred.private.expose()))
@@ -459,17 +473,26 @@ impl Services {
     /// Audits that `cred`'s secret is being sent to `to`'s host.
     async fn credential_used(
         &self,
-        hook: &domain::Webhook,
         cred: &domain::credential::Credential,
         to: &reqwest::Url,
         sent_as: &'static str,
     ) {
+        self.credential_sent(cred, host_of(to), sent_as).await;
+    }
+
+    /// Audits that `cred`'s secret is being sent to `host` (webhooks, clip deliveries).
+    pub(crate) async fn credential_sent(
+        &self,
+        cred: &domain::credential::Credential,
+        host: String,
+        sent_as: &'static str,
+    ) {
         let usage = CredentialUse {
-            account_id: hook.account_id,
-            environment: hook.environment,
+            account_id: cred.account_id,
+            environment: cred.environment,
             credential_id: cred.id,
             label: cred.label.clone(),
-            host: host_of(to),
+            host,
             sent_as,
         };
         if let Some(e) = self.credential_uses.record(usage, self.now_ms()) {

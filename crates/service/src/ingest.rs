@@ -43,7 +43,7 @@ pub struct PublishRequest {
 
 impl PublishRequest {
     /// The first value of a parameter (media servers may repeat them).
-    fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, v)| k == name && v.is_some())
@@ -196,6 +196,10 @@ impl Services {
     }
 
     async fn decide(&self, req: &PublishRequest) -> Result<PublishDecision, Error> {
+        // A Brightcove Live job's ingest point: decided by its job alone.
+        if self.is_job_app(&req.app) {
+            return self.decide_job_publish(req).await;
+        }
         // (a) The stream name is a stream key (or a playback id, with the key in the query).
         if let Some((rec, key_hash, rename)) = self.keyed_stream(req).await? {
             if let Some(why) = unpublishable(&rec) {
@@ -346,6 +350,9 @@ impl Services {
         }
         let capped = req.with_capped_addr();
         let req = capped.as_ref().unwrap_or(req);
+        if self.is_job_app(&req.app) {
+            return self.end_job_publish(req).await;
+        }
         // Named by its key, or by its playback id with its key in the query (as it was
         // published): a playback id alone is public and ends nothing.
         if let Some((rec, ..)) = self.keyed_stream(req).await? {
@@ -381,7 +388,7 @@ impl Services {
         self.audit(self.publish_audit(req, account, outcome)).await;
     }
 
-    fn publish_audit(
+    pub(crate) fn publish_audit(
         &self,
         req: &PublishRequest,
         account: Option<Uuid>,

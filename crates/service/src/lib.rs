@@ -3,11 +3,14 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod clips;
 pub mod credential_uses;
 pub mod credentials;
 pub mod dashboard;
 pub mod deliveries;
 pub mod delivery_pool;
+pub mod ffmpeg;
+pub mod ftp;
 pub mod group_commit;
 pub mod health;
 pub mod ingest;
@@ -15,12 +18,14 @@ pub mod ingest_refusals;
 pub mod ingest_throttle;
 pub mod ingest_tokens;
 pub mod keys;
+pub mod live_jobs;
 pub mod livepeer_events;
 pub mod objects;
 pub mod passwords;
 pub mod playback;
 pub mod playback_keys;
 pub mod ratelimits;
+pub mod recordings;
 pub mod retention;
 pub mod settings;
 pub mod stream_keys;
@@ -95,6 +100,8 @@ pub struct Services {
     imports: videos::Imports,
     /// Upload parts being written at once (`videos::UPLOADS`).
     upload_slots: tokio::sync::Semaphore,
+    /// Clip deliveries running (`clips::CLIP_SLOTS` at most).
+    clip_workers: clips::ClipWorkers,
 }
 
 impl Services {
@@ -148,6 +155,7 @@ impl Services {
             objects,
             imports: Default::default(),
             upload_slots: tokio::sync::Semaphore::new(videos::UPLOADS),
+            clip_workers: Default::default(),
         }))
     }
 

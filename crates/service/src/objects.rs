@@ -93,7 +93,60 @@ fn store_err(e: object_store::Error) -> String {
     e.to_string()
 }
 
+/// A file's bytes as a stream of 256 KiB chunks (a recording or a clip going to storage).
+pub fn file_stream(
+    file: tokio::fs::File,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    futures_util::stream::try_unfold(file, |mut file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 256 * 1024];
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.truncate(n);
+        Ok(Some((Bytes::from(buf), file)))
+    })
+}
+
 impl Objects {
+    /// An S3 bucket reached with these keys, not the environment's (a clip's destination, with
+    /// its stored `s3` credential). The keys stay in the client; its errors never name them.
+    pub fn s3_with_keys(
+        bucket: &str,
+        endpoint: Option<&str>,
+        region: &str,
+        key_id: &str,
+        secret: &str,
+    ) -> Result<Self, Error> {
+        let setting = ObjectsSetting::S3 {
+            bucket: bucket.to_string(),
+            endpoint: endpoint.map(str::to_string),
+            region: region.to_string(),
+        };
+        let mut b = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(region)
+            .with_access_key_id(key_id)
+            .with_secret_access_key(secret);
+        if let Some(e) = endpoint {
+            b = b
+                .with_endpoint(e)
+                .with_allow_http(e.starts_with("http://"))
+                .with_virtual_hosted_style_request(false);
+        }
+        let store: Arc<dyn ObjectStore> = Arc::new(
+            b.build()
+                .map_err(|e| Error::Invalid(format!("S3 destination: {e}")))?,
+        );
+        let objects = Self {
+            store: std::sync::OnceLock::new(),
+            setting,
+        };
+        let _ = objects.store.set(store);
+        Ok(objects)
+    }
+
     /// Objects where `setting` says. An S3 store is configured at once (a bad setting is an
     /// error at start-up); a local directory is created on first use.
     pub fn open(setting: &ObjectsSetting) -> Result<Self, Error> {

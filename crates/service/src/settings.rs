@@ -37,6 +37,41 @@ pub struct Settings {
     pub objects: crate::objects::ObjectsSetting,
     /// Largest file an upload or import may store (checked as it streams).
     pub upload_max_bytes: u64,
+    /// Brightcove Live jobs and their clips.
+    pub jobs: JobSettings,
+}
+
+/// Where Brightcove Live jobs publish and record, and how their clips are cut and delivered.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// The media server application jobs publish to (`rtmp://<host>/<app>/<stream name>`).
+    pub app: String,
+    /// The directory the media server writes its recordings to (nginx-rtmp `record_path`): an
+    /// `on_record_done` report names a file there, which is moved into object storage. None:
+    /// recordings are not taken (reports are refused).
+    pub record_dir: Option<std::path::PathBuf>,
+    /// The ffmpeg and ffprobe programs (a name on PATH, or a path).
+    pub ffmpeg: String,
+    pub ffprobe: String,
+    /// Clip delivery to `s3://`: an S3-compatible service's URL (None: AWS), and the region.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    /// Extra trusted roots (a PEM file) for `ftps://` destinations, besides the public ones.
+    pub ftp_ca_file: Option<std::path::PathBuf>,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            app: "jobs".into(),
+            record_dir: None,
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            ftp_ca_file: None,
+        }
+    }
 }
 
 /// Largest upload by default: 4 GiB.
@@ -67,6 +102,7 @@ impl Default for Settings {
             nginx_rtmp_control_url: None,
             objects: Default::default(),
             upload_max_bytes: DEFAULT_UPLOAD_MAX_BYTES,
+            jobs: JobSettings::default(),
         }
     }
 }

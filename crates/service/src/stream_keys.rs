@@ -59,6 +59,11 @@ impl Services {
                 "The instance {instance} is where this server's stream keys publish: it cannot have DirPaths."
             )));
         }
+        if self.is_job_app(instance) {
+            return Err(Error::Owned(format!(
+                "The instance {instance} is where this server's live jobs publish: it cannot have DirPaths."
+            )));
+        }
         Ok(())
     }
 

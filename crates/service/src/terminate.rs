@@ -42,6 +42,19 @@ impl Services {
     /// Asks nginx-rtmp to drop the stream's publisher in each stream-key application. Failures
     /// are logged: the session is closed here either way.
     async fn drop_publisher(&self, stream: &Stream) {
+        for app in &self.settings.stream_key_apps {
+            self.drop_at_media_server(app, &stream.playback_id).await;
+        }
+    }
+
+    /// Asks nginx-rtmp to drop a live job's publisher (in the jobs application).
+    pub(crate) async fn drop_job_publisher(&self, stream_name: &str) {
+        self.drop_at_media_server(&self.settings.jobs.app, stream_name)
+            .await;
+    }
+
+    /// Asks nginx-rtmp's control endpoint, where configured, to drop the publisher of `app/name`.
+    async fn drop_at_media_server(&self, app: &str, name: &str) {
         let Some(base) = &self.settings.nginx_rtmp_control_url else {
             return;
         };
@@ -52,20 +65,17 @@ impl Services {
                 return;
             }
         };
-        for app in &self.settings.stream_key_apps {
-            let url = format!(
-                "{}/drop/publisher?app={app}&name={}",
-                base.trim_end_matches('/'),
-                stream.playback_id
-            );
-            match client.get(&url).send().await {
-                Ok(res) if res.status().is_success() => {}
-                Ok(res) => {
-                    tracing::warn!(status = %res.status(), app = %app, "nginx-rtmp did not drop a publisher")
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e.without_url(), "cannot reach nginx-rtmp's control endpoint")
-                }
+        let url = format!(
+            "{}/drop/publisher?app={app}&name={name}",
+            base.trim_end_matches('/'),
+        );
+        match client.get(&url).send().await {
+            Ok(res) if res.status().is_success() => {}
+            Ok(res) => {
+                tracing::warn!(status = %res.status(), app = %app, "nginx-rtmp did not drop a publisher")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.without_url(), "cannot reach nginx-rtmp's control endpoint")
             }
         }
     }

@@ -11,7 +11,7 @@ use domain::webhook::{self, Flavor};
 use domain::{Action, Actor, Error, Permission, Resource, Webhook};
 use store::Scope;
 
-fn secret_aad(id: &str) -> Aad<'_> {
+pub(crate) fn secret_aad(id: &str) -> Aad<'_> {
     Aad {
         table: "webhooks",
         id,
@@ -62,7 +62,7 @@ impl Services {
             (None, Flavor::Livepeer) => {
                 return Err(Error::Invalid("a webhook needs a name".into()));
             }
-            (None, Flavor::ApiVideo) => None,
+            (None, Flavor::ApiVideo | Flavor::Brightcove) => None,
         };
         let url = webhook::validate_url(&new.url, self.webhooks_allow_private())?;
         webhook::validate_events(new.flavor, &new.events)?;

@@ -11,6 +11,7 @@ pub mod db;
 pub mod group;
 pub mod ingest_tokens;
 pub mod keys;
+pub mod live_jobs;
 pub mod pg_reach;
 pub mod playback_keys;
 pub mod postgres;
@@ -43,6 +44,7 @@ pub use credentials::{CredentialRecord, CredentialStore};
 pub use group::{GroupStore, GroupWrite};
 pub use ingest_tokens::IngestTokenStore;
 pub use keys::KeyStore;
+pub use live_jobs::LiveJobStore;
 pub use playback_keys::{PlaybackKeyPatch, PlaybackKeyStore};
 pub use ratelimits::{RateLimitStore, WindowCount};
 pub use sessions::SessionStore;
@@ -152,6 +154,7 @@ pub trait Store:
     + IngestTokenStore
     + PlaybackKeyStore
     + VideoStore
+    + LiveJobStore
     + Send
     + Sync
     + 'static

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::{ChangeListener, StoreResult};
+use super::{ChangeListener, StoreError, StoreResult};
 use crate::db::Db;
 
 /// How often an SQLite instance looks for changes made by other processes.
@@ -86,9 +86,38 @@ async fn settled(conn: &mut sqlx::SqliteConnection, failed: bool) -> Result<bool
     Ok(true)
 }
 
+/// Runs the migrations on one connection with foreign keys off, as SQLite's procedure for
+/// rebuilding a table asks (a table others refer to cannot be swapped otherwise, and the pragma
+/// is a no-op inside the transaction each migration runs in); then checks that every reference
+/// still holds, and turns them back on. A failure closes the connection, so none is left with
+/// foreign keys off.
 pub async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
-    MIGRATOR.run(pool).await?;
-    Ok(())
+    use sqlx::Connection;
+    let mut conn = pool.acquire().await?;
+    let ran = async {
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await?;
+        MIGRATOR.run_direct(&mut *conn).await?;
+        let broken: Vec<(String,)> =
+            sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                .fetch_all(&mut *conn)
+                .await?;
+        if let Some((table,)) = broken.first() {
+            return Err(StoreError::Corrupt(format!(
+                "after migrating, rows of {table} refer to rows that do not exist"
+            )));
+        }
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+    .await;
+    if ran.is_err() {
+        let _ = conn.detach().close().await;
+    }
+    ran
 }
 
 /// The newest migration this binary carries.

@@ -54,3 +54,54 @@ pub async fn run_ok(mut cmd: Command, what: &str, limit: Duration) -> String {
     );
     stdout
 }
+
+/// moto's server, killed when dropped.
+pub struct Moto {
+    child: tokio::process::Child,
+    pub url: String,
+}
+
+impl Moto {
+    pub async fn start() -> Self {
+        // A free port, handed to moto (which cannot report the one it chose).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::start_on(port).await
+    }
+
+    /// On a port chosen beforehand (a server configured with its URL before it runs).
+    pub async fn start_on(port: u16) -> Self {
+        let child = Command::new(python())
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start moto's server (run ./scripts/test.sh to install it)");
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if http.get(&url).send().await.is_ok() {
+                return Self { child, url };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("moto's server did not start on {url}");
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod apivideo;
 pub mod brightcove;
+pub mod brightcove_jobs;
 pub mod edgecast;
 pub mod livepeer;
 pub mod sg;

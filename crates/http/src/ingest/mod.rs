@@ -80,6 +80,12 @@ pub fn routes() -> Routes {
         )
         .body(Method::POST, Body::Form)
         .route(
+            "/ingest/nginx-rtmp/record-done",
+            post(nginx_rtmp::record_done),
+            &[(Method::POST, Need::Ingest)],
+        )
+        .body(Method::POST, Body::Form)
+        .route(
             "/ingest/srs",
             post(srs::hook),
             &[(Method::POST, Need::Ingest)],

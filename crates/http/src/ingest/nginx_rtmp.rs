@@ -152,6 +152,45 @@ pub async fn publish_done(
     StatusCode::OK
 }
 
+/// `on_record_done`: a recording of a live job is finished (`path` names the file in the
+/// recordings directory); it is taken into object storage. 200 when taken or not a job's; 400
+/// when the file cannot be taken (outside the directory, unreadable); 503 when storing failed.
+pub async fn record_done(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let caller = match caller(&state, "nginx-rtmp", &uri, &headers).await {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
+    let f = form(&body);
+    let path = f
+        .params
+        .iter()
+        .find(|(k, v)| k == "path" && v.is_some())
+        .and_then(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let done = service::recordings::RecordDone {
+        caller,
+        app: f.app,
+        stream: f.stream,
+        path,
+    };
+    match state.svc.record_done(&done).await {
+        Ok(_) => StatusCode::OK,
+        Err(domain::Error::Invalid(why)) => {
+            tracing::warn!(error = %why, "a recording was not taken");
+            StatusCode::BAD_REQUEST
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not take a recording");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
