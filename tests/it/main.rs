@@ -22,6 +22,7 @@ mod http_edge;
 mod ingest;
 mod ingest_e2e;
 mod ingest_tokens;
+mod jobs_e2e;
 mod keys;
 mod layers;
 mod length_caps;

@@ -82,6 +82,8 @@ struct Fixtures {
     video_id: String,
     asset_id: String,
     task_id: String,
+    job_id: String,
+    vod_id: String,
 }
 
 fn fill(path: &str, method: &Method, f: &Fixtures) -> String {
@@ -116,6 +118,10 @@ fn fill(path: &str, method: &Method, f: &Fixtures) -> String {
         &f.asset_id
     } else if p.starts_with("/api/task/") {
         &f.task_id
+    } else if p.starts_with("/v1/jobs/") {
+        &f.job_id
+    } else if p.starts_with("/v1/vods/") {
+        &f.vod_id
     } else {
         &f.stream_key_id
     };
@@ -184,6 +190,11 @@ fn body(method: &Method, path: &str) -> Option<Value> {
             json!({"DirPath": format!("i{}/s", &unique[..8]), "Key": "abc123"})
         }
         ("PUT", p) if p.ends_with("/globalkey") => json!({"Key": "globalKey1"}),
+        // Refused after the permission checks (no such job): no clip is cut.
+        ("POST", "/v1/vods") => json!({
+            "live_job_id": "00000000-0000-0000-0000-000000000000",
+            "outputs": [{"duration": 1, "url": "s3://fixture-clips/x.mp4"}]
+        }),
         ("PUT", p) if p.contains("/streamkeys/") => {
             json!({"DirPath": format!("j{}/s", &unique[..8]), "Key": "abc123"})
         }
@@ -397,7 +408,50 @@ async fn every_route_answers_every_kind_of_caller_as_the_policy_says() {
         .json()
         .await
         .unwrap();
+    // A live job with a recording and a clip of it (to an S3 bucket nobody runs: its delivery
+    // fails, which the matrix does not look at).
+    let (status, job) =
+        crate::live_jobs::bc(&s, reqwest::Method::POST, "/v1/jobs", Some(json!({}))).await;
+    assert_eq!(status, 200, "{job}");
+    let job_id = job["id"].as_str().unwrap().to_string();
+    let (status, v) = crate::live_jobs::bc(
+        &s,
+        reqwest::Method::POST,
+        "/v1/credentials",
+        Some(
+            json!({"credential_label": "fixture-s3", "credential_type": "s3",
+                    "credential_public": "AKIAIOSFODNN7EXAMPLE", "credential_private": "x-secret"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    s.server
+        .store()
+        .insert_recording(&streamgate::domain::live_job::Recording {
+            id: uuid::Uuid::now_v7(),
+            job_id: job_id.parse().unwrap(),
+            account_id: s.account.id,
+            environment: streamgate::domain::Environment::Production,
+            object_key: "jobs/fixture.flv".into(),
+            bytes: 1,
+            duration_ms: 10_000,
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    let (status, vod) = crate::live_jobs::bc(
+        &s,
+        reqwest::Method::POST,
+        "/v1/vods",
+        Some(json!({"live_job_id": job_id, "outputs": [
+            {"duration": 1, "url": "s3://fixture-clips/x.mp4", "credentials": "fixture-s3"}
+        ]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{vod}");
     let f = Fixtures {
+        job_id,
+        vod_id: vod["id"].as_str().unwrap().into(),
         video_id: video["videoId"].as_str().unwrap().into(),
         asset_id: upload["asset"]["id"].as_str().unwrap().into(),
         task_id: upload["task"]["id"].as_str().unwrap().into(),
@@ -629,7 +683,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_policy_says() {
             }
         }
     }
-    assert_eq!(hooks.len(), 6, "the ingest hooks");
+    assert_eq!(hooks.len(), 7, "the ingest hooks");
 
     // --- the upload credentials: a live upload token or one-time URL, or 401 and nothing written
     let uploads: Vec<_> = table
