@@ -756,3 +756,60 @@ async fn signing_keys_and_stream_playback_on_the_dashboard() {
         "no stream key"
     );
 }
+
+/// Live jobs on the dashboard: their state as the hooks moved it, never their stream name, and
+/// a cancel button that cancels (with the CSRF token, and only the environment's own jobs).
+#[tokio::test]
+async fn live_jobs_are_shown_and_cancelled_on_the_dashboard() {
+    let s = setup(Backend::Sqlite).await;
+    let pw = SecretString::new("admin password 0002".into());
+    s.server
+        .svc()
+        .create_user(
+            &streamgate::testkit::operator(),
+            s.account.id,
+            "grace",
+            &pw,
+            Role::Admin,
+        )
+        .await
+        .unwrap();
+    let (status, job) = crate::live_jobs::bc(
+        &s,
+        reqwest::Method::POST,
+        "/v1/jobs",
+        Some(serde_json::json!({"region": "eu-west-1"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let name = job["stream_name"].as_str().unwrap().to_string();
+    assert_eq!(
+        crate::live_jobs::hook(&s.server, "publish", &name, "").await,
+        200
+    );
+    let mut b = Browser::new(&s.server.base_url);
+    assert_eq!(b.sign_in("grace", pw.expose()).await.status(), 303);
+    let page = b.get("/dashboard/jobs").await.text().await.unwrap();
+    assert!(
+        page.contains(&id) && page.contains("processing") && page.contains("eu-west-1"),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&name),
+        "the stream name is the encoder's secret"
+    );
+    let cancel = format!("/dashboard/jobs/{id}/cancel");
+    assert_eq!(b.post(&cancel, &[("csrf", "x")]).await.status(), 403);
+    let csrf = b.csrf("/dashboard/jobs").await;
+    assert_eq!(b.post(&cancel, &[("csrf", &csrf)]).await.status(), 303);
+    let page = b.get("/dashboard/jobs").await.text().await.unwrap();
+    assert!(
+        page.contains("cancelled") && !page.contains(&cancel),
+        "{page}"
+    );
+    assert_eq!(
+        crate::live_jobs::hook(&s.server, "publish", &name, "").await,
+        403
+    );
+}

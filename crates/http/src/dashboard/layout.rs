@@ -43,12 +43,13 @@ fn head(title: &str) -> Markup {
     }
 }
 
-const NAV: [(&str, &str); 7] = [
+const NAV: [(&str, &str); 8] = [
     ("keys", "API keys"),
     ("streams", "Streams"),
     ("signing-keys", "Signing keys"),
     ("stream-keys", "Stream keys"),
     ("credentials", "Credentials"),
+    ("jobs", "Live jobs"),
     ("usage", "Usage"),
     ("audit", "Audit"),
 ];

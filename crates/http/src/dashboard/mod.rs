@@ -6,6 +6,7 @@
 mod account;
 mod audit;
 mod credentials;
+mod jobs;
 mod keys;
 mod layout;
 mod signin;
@@ -190,6 +191,16 @@ pub fn routes() -> Routes {
         .route(
             "/dashboard/credentials/{id}/delete",
             post(credentials::delete),
+            &[(Method::POST, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/jobs",
+            get(jobs::page),
+            &[(Method::GET, Need::Dashboard)],
+        )
+        .route(
+            "/dashboard/jobs/{id}/cancel",
+            post(jobs::cancel),
             &[(Method::POST, Need::Dashboard)],
         )
         .route(
