@@ -15,6 +15,7 @@ mod dashboard;
 mod dashboard_browser;
 mod dashboard_lockout;
 mod edgecast;
+mod ftp_upload;
 mod fuzz_api;
 mod hardening;
 mod hot_routes;
