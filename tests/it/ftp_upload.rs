@@ -15,8 +15,8 @@ use tokio::process::Command;
 use crate::common::external::python;
 use streamgate::service::ftp::{upload, FtpUpload};
 
-const USER: &str = "clips";
-const PASSWORD: &str = "pw-Zq81!x";
+pub const USER: &str = "clips";
+pub const PASSWORD: &str = "pw-Zq81!x";
 const PATH: &str = "/clips/2026/a.mp4";
 
 const SERVER: &str = r#"
@@ -47,16 +47,16 @@ server.serve_forever()
 "#;
 
 /// pyftpdlib serving `home`, killed when dropped.
-struct Server {
+pub struct Server {
     _child: tokio::process::Child,
-    addr: SocketAddr,
-    home: PathBuf,
+    pub addr: SocketAddr,
+    pub home: PathBuf,
 }
 
 impl Server {
     /// Plain FTP, or FTPS with the certificate and key in `cert` (one PEM file); `mode`
     /// "pasv-lies": no EPSV, and PASV replies with another address.
-    async fn start(dir: &Path, cert: Option<&Path>, mode: &str) -> Self {
+    pub async fn start(dir: &Path, cert: Option<&Path>, mode: &str) -> Self {
         let home = dir.join("home");
         std::fs::create_dir_all(&home).unwrap();
         let script = dir.join("server.py");
@@ -106,7 +106,7 @@ impl Server {
 }
 
 /// A self-signed certificate for 127.0.0.1 and localhost: (its PEM, the PEM file with its key).
-fn self_signed(dir: &Path) -> (Vec<u8>, PathBuf) {
+pub fn self_signed(dir: &Path) -> (Vec<u8>, PathBuf) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let out = std::process::Command::new("openssl")
         .args([

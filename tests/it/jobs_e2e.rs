@@ -3,7 +3,8 @@
 //! credential), records the stream and reports the file (`on_record_done`, with the ingest
 //! token); a real ffmpeg publishes a test pattern, refused without the credential and accepted
 //! with it. A clip of the recording is cut and delivered, by credential label, to a real
-//! S3-protocol server (moto's) and a real FTP server (pyftpdlib), both started by the test; each
+//! S3-protocol server (moto's) and real FTP servers (pyftpdlib, plain and explicit FTPS with a
+//! certificate streamgate is configured to trust), all started by the test; each
 //! clip is a playable MP4 of the asked duration (ffprobe). The job's notification endpoints get
 //! every state change, one with Basic credentials and one with an OAuth token from a token
 //! endpoint.
@@ -14,57 +15,12 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 
-use crate::common::external::{python, Moto};
+use crate::common::external::Moto;
 use crate::common::nginx::{self, RTMP_MODULE};
 use crate::common::{eventually, lab, setup_with, Setup};
+use crate::ftp_upload::Server as FtpServer;
 use crate::live_jobs::{bc, credentials, probe_duration, receiver, RTMP_PASS, RTMP_USER};
 use streamgate::testkit::Backend;
-
-/// pyftpdlib serving a temp directory to one user, killed when dropped.
-pub struct FtpServer {
-    child: Child,
-    pub port: u16,
-    pub root: tempfile::TempDir,
-}
-
-impl Drop for FtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
-
-impl FtpServer {
-    pub async fn start(user: &str, password: &str) -> Self {
-        let root = tempfile::tempdir().unwrap();
-        let port = nginx::free_port();
-        let script = format!(
-            "from pyftpdlib.authorizers import DummyAuthorizer\n\
-             from pyftpdlib.handlers import FTPHandler\n\
-             from pyftpdlib.servers import FTPServer\n\
-             a = DummyAuthorizer()\n\
-             a.add_user({user:?}, {password:?}, {root:?}, perm='elradfmw')\n\
-             h = FTPHandler\n\
-             h.authorizer = a\n\
-             FTPServer(('127.0.0.1', {port}), h).serve_forever()\n",
-            root = root.path().display().to_string(),
-        );
-        let child = Command::new(python())
-            .args(["-c", &script])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start pyftpdlib (run ./scripts/test.sh to install it)");
-        let up = eventually(Duration::from_secs(20), || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-        })
-        .await;
-        assert!(up.is_some(), "pyftpdlib did not listen on {port}");
-        Self { child, port, root }
-    }
-}
 
 struct Nginx {
     child: Child,
@@ -138,7 +94,14 @@ async fn publish(url: &str, seconds: u32) -> bool {
 async fn a_job_is_published_recorded_clipped_and_delivered_to_s3_and_ftp() {
     let record_dir = tempfile::tempdir().unwrap();
     let moto = Moto::start().await;
-    let ftp = FtpServer::start("clipper", "ftp-pass-8e1b").await;
+    let ftp_dir = tempfile::tempdir().unwrap();
+    let ftp = FtpServer::start(ftp_dir.path(), None, "").await;
+    // And one that speaks only explicit FTPS, with a certificate streamgate is told to trust.
+    let ftps_dir = tempfile::tempdir().unwrap();
+    let (cert_pem, server_pem) = crate::ftp_upload::self_signed(ftps_dir.path());
+    let ftps = FtpServer::start(ftps_dir.path(), Some(&server_pem), "").await;
+    let ca_file = ftps_dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &cert_pem).unwrap();
     let http = reqwest::Client::new();
     assert!(http
         .put(format!("{}/live-clips", moto.url))
@@ -150,6 +113,7 @@ async fn a_job_is_published_recorded_clipped_and_delivered_to_s3_and_ftp() {
     let mut config = lab();
     config.service.jobs.record_dir = Some(record_dir.path().to_path_buf());
     config.service.jobs.s3_endpoint = Some(moto.url.clone());
+    config.service.jobs.ftp_ca_file = Some(ca_file);
     let s = setup_with(Backend::Sqlite, config).await;
     let nginx = start_nginx(&s, record_dir.path()).await;
     let (got, base) = receiver().await;
@@ -159,7 +123,7 @@ async fn a_job_is_published_recorded_clipped_and_delivered_to_s3_and_ftp() {
         json!({"credential_label": "clips bucket", "credential_type": "s3",
                "credential_public": "AKIAIOSFODNN7EXAMPLE", "credential_private": "moto-secret-3c9d"}),
         json!({"credential_label": "clips ftp", "credential_type": "ftp",
-               "credential_public": "clipper", "credential_private": "ftp-pass-8e1b"}),
+               "credential_public": crate::ftp_upload::USER, "credential_private": crate::ftp_upload::PASSWORD}),
     ] {
         let (status, v) = bc(&s, M::POST, "/v1/credentials", Some(body)).await;
         assert_eq!(status, 200, "{v}");
@@ -248,13 +212,15 @@ async fn a_job_is_published_recorded_clipped_and_delivered_to_s3_and_ftp() {
         Some(json!({"live_job_id": id, "outputs": [
             {"label": "last 3 s", "duration": 3, "url": "s3://live-clips/jobs/last3.mp4", "credentials": "clips bucket"},
             {"label": "1 to 4 s", "start_time": 1, "end_time": 4,
-             "url": format!("ftp://127.0.0.1:{}/clips/window.mp4", ftp.port), "credentials": "clips ftp"},
+             "url": format!("ftp://127.0.0.1:{}/clips/window.mp4", ftp.addr.port()), "credentials": "clips ftp"},
+            {"label": "over TLS", "duration": 2,
+             "url": format!("ftps://127.0.0.1:{}/clips/tls.mp4", ftps.addr.port()), "credentials": "clips ftp"},
         ]})),
     )
     .await;
     assert_eq!(status, 200, "{vod}");
     let vod_id = vod["id"].as_str().unwrap().to_string();
-    assert_eq!(vod["vod_jobs"].as_array().unwrap().len(), 2);
+    assert_eq!(vod["vod_jobs"].as_array().unwrap().len(), 3);
     let done = eventually(Duration::from_secs(60), || async {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let (_, v) = bc(&s, M::GET, &format!("/v1/vods/{vod_id}"), None).await;
@@ -282,9 +248,11 @@ async fn a_job_is_published_recorded_clipped_and_delivered_to_s3_and_ftp() {
     std::fs::write(&s3_file, from_s3.bytes().await.unwrap()).unwrap();
     let secs = probe_duration(&s3_file).await;
     assert!((2.0..=4.0).contains(&secs), "a 3 s clip lasts {secs} s");
-    let ftp_file = ftp.root.path().join("clips/window.mp4");
+    let ftp_file = ftp.home.join("clips/window.mp4");
     let secs = probe_duration(&ftp_file).await;
     assert!((2.0..=4.0).contains(&secs), "a 1-4 s clip lasts {secs} s");
+    let secs = probe_duration(&ftps.home.join("clips/tls.mp4")).await;
+    assert!((1.0..=3.0).contains(&secs), "a 2 s clip lasts {secs} s");
 
     // Stopping the job finishes it; every change reached both endpoints with their credential.
     let (status, v) = bc(&s, M::PUT, &format!("/v1/jobs/{id}/stop"), None).await;
@@ -335,7 +303,7 @@ async fn a_job_is_published_recorded_clipped_and_delivered_to_s3_and_ftp() {
         );
     }
     let dump = format!("{audit:?}{v}");
-    for secret in ["moto-secret-3c9d", "ftp-pass-8e1b", RTMP_PASS] {
+    for secret in ["moto-secret-3c9d", crate::ftp_upload::PASSWORD, RTMP_PASS] {
         assert!(!dump.contains(secret), "{secret} leaked");
     }
 }
