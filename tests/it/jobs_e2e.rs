@@ -36,7 +36,7 @@ impl Drop for Nginx {
 
 /// nginx-rtmp's `jobs` application: every publish asked of streamgate, recorded into
 /// `record_dir`, each finished recording reported.
-async fn start_nginx(s: &Setup, record_dir: &std::path::Path) -> Nginx {
+async fn start_nginx(s: &Setup, record_dir: &std::path::Path, http_port: u16) -> Nginx {
     nginx::require_tools();
     let dir = tempfile::tempdir().unwrap();
     let port = nginx::free_port();
@@ -52,14 +52,18 @@ async fn start_nginx(s: &Setup, record_dir: &std::path::Path) -> Nginx {
          pid {d}/nginx.pid;\nerror_log {d}/error.log info;\nevents {{ worker_connections 64; }}\n\
          rtmp {{\n  server {{\n    listen 127.0.0.1:{port};\n\
          application jobs {{ live on; record all; record_path {rec}; record_unique on;\n\
-           on_publish {p}; on_publish_done {pd}; on_record_done {rd}; }}\n  }}\n}}\n",
+           on_publish {p}; on_publish_done {pd}; on_record_done {rd}; }}\n  }}\n}}\n\
+         http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/client_body;\n\
+           proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n\
+           scgi_temp_path {d}/scgi;\n\
+           server {{ listen 127.0.0.1:{http_port}; location /control {{ rtmp_control all; }} }}\n}}\n",
         d = dir.path().display(),
         rec = record_dir.display(),
         p = hook("publish"),
         pd = hook("publish-done"),
         rd = hook("record-done"),
     );
-    let child = nginx::start(dir.path(), &conf, &[port]).await;
+    let child = nginx::start(dir.path(), &conf, &[port, http_port]).await;
     Nginx {
         child,
         port,
@@ -70,7 +74,18 @@ async fn start_nginx(s: &Setup, record_dir: &std::path::Path) -> Nginx {
 /// ffmpeg publishing `seconds` of a test pattern with sound (H.264 + AAC, a key frame every
 /// second) to `url`; did it get through?
 async fn publish(url: &str, seconds: u32) -> bool {
-    let child = Command::new("ffmpeg")
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        encoder(url, seconds).wait_with_output(),
+    )
+    .await
+    .expect("ffmpeg hung")
+    .unwrap();
+    out.status.success()
+}
+
+fn encoder(url: &str, seconds: u32) -> Child {
+    Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
         .args(["-f", "lavfi", "-i"])
         .arg(format!("testsrc=size=320x240:rate=25:duration={seconds}"))
@@ -82,12 +97,7 @@ async fn publish(url: &str, seconds: u32) -> bool {
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .expect("ffmpeg");
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("ffmpeg hung")
-        .unwrap();
-    out.status.success()
+        .expect("ffmpeg")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -114,8 +124,11 @@ async fn a_job_is_published_recorded_clipped_and_delivered_to_s3_and_ftp() {
     config.service.jobs.record_dir = Some(record_dir.path().to_path_buf());
     config.service.jobs.s3_endpoint = Some(moto.url.clone());
     config.service.jobs.ftp_ca_file = Some(ca_file);
+    // nginx's HTTP port first: a cancelled job's publisher is dropped through its control endpoint.
+    let http_port = nginx::free_port();
+    config.service.nginx_rtmp_control_url = Some(format!("http://127.0.0.1:{http_port}/control"));
     let s = setup_with(Backend::Sqlite, config).await;
-    let nginx = start_nginx(&s, record_dir.path()).await;
+    let nginx = start_nginx(&s, record_dir.path(), http_port).await;
     let (got, base) = receiver().await;
     credentials(&s, &format!("{base}/token")).await;
     use reqwest::Method as M;
@@ -282,6 +295,34 @@ async fn a_job_is_published_recorded_clipped_and_delivered_to_s3_and_ftp() {
         assert_eq!(auth.starts_with("Basic "), !want_bearer, "{name}: {auth}");
         assert_eq!(body["entity"], id.as_str());
     }
+
+    // A job cancelled while its encoder publishes: nginx-rtmp drops the encoder at once.
+    let (_, other) = bc(&s, M::POST, "/v1/jobs", Some(json!({}))).await;
+    let other_id = other["id"].as_str().unwrap().to_string();
+    let other_url = format!(
+        "rtmp://127.0.0.1:{}/jobs/{}",
+        nginx.port,
+        other["stream_name"].as_str().unwrap()
+    );
+    let mut long = encoder(&other_url, 60);
+    let live = eventually(Duration::from_secs(20), || async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (_, v) = bc(&s, M::GET, &format!("/v1/jobs/{other_id}"), None).await;
+        v["job"]["state"] == "processing"
+    })
+    .await;
+    assert!(live.is_some(), "the second job never went live");
+    let (status, v) = bc(&s, M::PUT, &format!("/v1/jobs/{other_id}/cancel"), None).await;
+    assert_eq!(
+        (status, v["state"].clone()),
+        (200, json!("cancelled")),
+        "{v}"
+    );
+    let dropped = tokio::time::timeout(Duration::from_secs(15), long.wait()).await;
+    assert!(
+        dropped.is_ok(),
+        "nginx-rtmp did not drop the cancelled job's encoder"
+    );
 
     // Each stored secret's use is audited with its label and host, never its value.
     let audit = store.query_audit(None, None, 0, 10_000).await.unwrap();

@@ -419,6 +419,10 @@ async fn jobs_and_ingest(backend: Backend) {
             "either duration",
         ),
         (
+            json!([{"duration": 2, "url": "ftp://127.0.0.1/a.mp4"}]),
+            "no default ftp credential is set",
+        ),
+        (
             json!([{"duration": 2, "url": "s3://my-clips/a.mp4", "credentials": "bucket"}]),
             "no finished recording",
         ),
@@ -635,7 +639,8 @@ async fn a_failed_clip_delivery_is_retried_after_a_restart() {
         M::POST,
         "/v1/credentials",
         Some(json!({"credential_label": "bucket", "credential_type": "s3",
-                    "credential_public": "AKIAIOSFODNN7EXAMPLE", "credential_private": "s3-secret-value-2"})),
+                    "credential_public": "AKIAIOSFODNN7EXAMPLE", "credential_private": "s3-secret-value-2",
+                    "credential_default_for_type": true})),
     )
     .await;
     assert_eq!(status, 200, "{v}");
@@ -660,13 +665,15 @@ async fn a_failed_clip_delivery_is_retried_after_a_restart() {
         M::POST,
         "/v1/vods",
         Some(json!({"live_job_id": id, "outputs": [
-            {"label": "last two", "duration": 2, "url": "s3://retry-clips/c/last.mp4", "credentials": "bucket"}
+            {"label": "last two", "duration": 2, "url": "s3://retry-clips/c/last.mp4"}
         ]})),
     )
     .await;
     assert_eq!(status, 200, "{vod}");
     let vod_id = vod["id"].as_str().unwrap().to_string();
     assert_eq!(vod["vod_jobs"][0]["label"], "last two");
+    // No credential named: the default s3 one.
+    assert_eq!(vod["outputs"][0]["credentials"], "bucket");
     // Nothing listens on the endpoint yet: the attempt fails and is scheduled again.
     let failed = eventually(Duration::from_secs(30), || async {
         tokio::time::sleep(Duration::from_millis(100)).await;

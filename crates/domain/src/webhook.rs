@@ -292,10 +292,12 @@ mod tests {
             "Studio takes none"
         );
         assert!(validate_events(Flavor::Livepeer, &ev(&["stream.idle"; 21])).is_err());
-        for f in [Flavor::ApiVideo, Flavor::Livepeer] {
+        for f in [Flavor::ApiVideo, Flavor::Livepeer, Flavor::Brightcove] {
             assert_eq!(Flavor::parse(f.as_str()).unwrap(), f);
         }
-        assert!(Flavor::parse("brightcove").is_err());
+        assert!(Flavor::parse("edgecast").is_err());
+        assert!(validate_events(Flavor::Brightcove, &ev(&["state_changed"])).is_ok());
+        assert!(validate_events(Flavor::Brightcove, &ev(&["stream.idle"])).is_err());
         assert!(validate_shared_secret("s3cret").is_ok());
         assert!(validate_shared_secret("").is_err());
         assert!(validate_shared_secret(&"x".repeat(MAX_SHARED_SECRET + 1)).is_err());
