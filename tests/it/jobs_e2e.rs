@@ -344,7 +344,13 @@ async fn a_job_is_published_recorded_clipped_and_delivered_to_s3_and_ftp() {
         );
     }
     let dump = format!("{audit:?}{v}");
-    for secret in ["moto-secret-3c9d", crate::ftp_upload::PASSWORD, RTMP_PASS] {
+    // The stream name is the encoder's secret too (and the recorded file was named after it).
+    for secret in [
+        "moto-secret-3c9d",
+        crate::ftp_upload::PASSWORD,
+        RTMP_PASS,
+        &name,
+    ] {
         assert!(!dump.contains(secret), "{secret} leaked");
     }
 }

@@ -515,6 +515,10 @@ async fn jobs_and_ingest(backend: Backend) {
     for secret in [RTMP_PASS, BASIC_PASS, OAUTH_SECRET, "s3-secret-value-1"] {
         assert!(!dump.contains(secret), "{secret} leaked");
     }
+    assert!(
+        !format!("{audit:?}").contains(&name),
+        "the stream name reached the audit log"
+    );
     assert!(audit.iter().any(|e| e.action == "live_job.create"));
     assert!(audit.iter().any(|e| e.action == "live_job.cancel"));
     assert!(audit.iter().any(|e| e.action == "live_job.recording"));

@@ -1,6 +1,7 @@
 //! The two things streamgate asks of ffmpeg: how long a recording is (ffprobe), and a clip of it
 //! cut by stream copy (no re-encoding). Each run is bounded in time and killed when dropped; its
-//! error output is cut short and never holds a secret (only local file paths are passed).
+//! error output is cut short, and the file names it was given are taken out of it (a recording's
+//! name holds the job's stream name, the encoder's secret).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -13,7 +14,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest a cut may take (stream copy runs at disk speed).
 const CUT_TIMEOUT: Duration = Duration::from_secs(600);
 
-async fn run(mut cmd: Command, timeout: Duration) -> Result<Vec<u8>, String> {
+async fn run(mut cmd: Command, timeout: Duration, files: &[&Path]) -> Result<Vec<u8>, String> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -29,14 +30,19 @@ async fn run(mut cmd: Command, timeout: Duration) -> Result<Vec<u8>, String> {
         Ok(out.stdout)
     } else {
         let err = String::from_utf8_lossy(&out.stderr);
-        let last: String = err
+        let mut last = err
             .lines()
             .rev()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("")
-            .chars()
-            .take(300)
-            .collect();
+            .to_string();
+        for f in files {
+            let shown = f.to_string_lossy();
+            if !shown.is_empty() {
+                last = last.replace(shown.as_ref(), "<file>");
+            }
+        }
+        let last: String = last.chars().take(300).collect();
         Err(format!("exited with {}: {last}", out.status))
     }
 }
@@ -53,7 +59,7 @@ pub async fn duration_ms(ffprobe: &str, file: &Path) -> Result<i64, String> {
         "default=noprint_wrappers=1:nokey=1",
     ])
     .arg(file);
-    let out = run(cmd, PROBE_TIMEOUT)
+    let out = run(cmd, PROBE_TIMEOUT, &[file])
         .await
         .map_err(|e| format!("ffprobe {e}"))?;
     let text = String::from_utf8_lossy(&out);
@@ -93,8 +99,26 @@ pub async fn cut(
             "mp4",
         ])
         .arg(output);
-    run(cmd, CUT_TIMEOUT)
+    run(cmd, CUT_TIMEOUT, &[input, output])
         .await
         .map(|_| ())
         .map_err(|e| format!("ffmpeg {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ffprobe's complaint about a file names it: the name (a job's stream name) is taken out.
+    #[tokio::test]
+    async fn errors_never_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("SecretStreamName123-1700000000.flv");
+        std::fs::write(&file, b"not media at all").unwrap();
+        let Err(e) = duration_ms("ffprobe", &file).await else {
+            panic!("garbage has no duration");
+        };
+        assert!(!e.contains("SecretStreamName123"), "{e}");
+        assert!(e.starts_with("ffprobe "), "{e}");
+    }
 }

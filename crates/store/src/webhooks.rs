@@ -16,7 +16,8 @@ pub trait WebhookStore: Send + Sync {
     /// Any webhook by id, deleted or not (for the delivery worker).
     async fn webhook_by_id(&self, id: Uuid) -> StoreResult<Option<Webhook>>;
     /// The scope's first `limit` live webhooks, oldest first, without counting them all (for
-    /// queueing an event's deliveries).
+    /// queueing an event's deliveries). Not live jobs' notification endpoints (`brightcove`):
+    /// they hear only of their own job, and must not crowd the account's webhooks out.
     async fn scope_webhooks(&self, scope: Scope, limit: i64) -> StoreResult<Vec<Webhook>>;
     /// A page of the scope's webhooks of one flavor, oldest first, with how many there are in
     /// all; only those subscribed to `event` when one is given (one of the flavor's events).
@@ -132,7 +133,7 @@ impl WebhookStore for SqlStore {
     ) -> crate::StoreResult<Vec<domain::Webhook>> {
         self.db.fetch_all::<WebhookRow>(&format!(
             "SELECT {} FROM webhooks WHERE account_id = $1 AND environment = $2 AND deleted_at IS NULL \
-             ORDER BY created_at, id LIMIT $3",
+             AND flavor <> 'brightcove' ORDER BY created_at, id LIMIT $3",
             WEBHOOK_COLUMNS
         ), crate::args![scope.account_id.to_string(), scope.environment.as_str(), limit]).await?
         .into_iter()
