@@ -641,6 +641,16 @@ impl Config {
             },
             None => crate::service::objects::ObjectsSetting::Local(c.data_dir.join("objects")),
         };
+        let jobs = &c.service.jobs.app;
+        if c.service
+            .stream_key_apps
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(jobs))
+        {
+            return Err(format!(
+                "STREAMGATE_JOB_APP: {jobs:?} is where stream keys publish (`live`, or the application of STREAMGATE_RTMP_URL): live jobs need an application of their own"
+            ));
+        }
         Ok(c)
     }
 
@@ -761,6 +771,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.log, "debug");
+    }
+
+    #[test]
+    fn live_jobs_need_an_application_of_their_own() {
+        let c = Config::from_sources(None, env_of(&[]), &vec![]).unwrap();
+        assert_eq!(c.service.jobs.app, "jobs");
+        let env = env_of(&[
+            ("STREAMGATE_JOB_APP", "studio"),
+            ("STREAMGATE_RECORD_DIR", "/var/rec"),
+            ("STREAMGATE_CLIP_S3_ENDPOINT", "http://127.0.0.1:9000"),
+        ]);
+        let c = Config::from_sources(None, env, &vec![]).unwrap();
+        assert_eq!(c.service.jobs.app, "studio");
+        assert_eq!(c.service.jobs.record_dir, Some(PathBuf::from("/var/rec")));
+        for env in [
+            env_of(&[("STREAMGATE_JOB_APP", "live")]),
+            env_of(&[
+                ("STREAMGATE_JOB_APP", "ingest"),
+                ("STREAMGATE_RTMP_URL", "rtmp://media.example:1935/ingest"),
+            ]),
+        ] {
+            let e = Config::from_sources(None, env, &vec![]).unwrap_err();
+            assert!(e.contains("application of their own"), "{e}");
+        }
+        let e = Config::from_sources(None, env_of(&[("STREAMGATE_JOB_APP", "a/b")]), &vec![])
+            .unwrap_err();
+        assert!(e.contains("STREAMGATE_JOB_APP"), "{e}");
     }
 
     #[test]

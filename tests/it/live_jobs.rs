@@ -485,8 +485,45 @@ async fn jobs_and_ingest(backend: Backend) {
         stray.exists(),
         "a file outside the directory is never touched"
     );
+    // A file of the directory, but named after another stream: not this job's to take.
+    let foreign = record_dir.path().join("SomeoneElsesStream-5.flv");
+    make_flv(&foreign, 1).await;
+    assert_eq!(record_done(foreign.display().to_string(), true).await, 400);
+    assert!(foreign.exists());
     assert_eq!(record_done(inside.display().to_string(), true).await, 200);
-    assert!(!inside.exists(), "the recording moved into object storage");
+    // Taken in the background: it lands in object storage and leaves the directory.
+    let store = s.server.store().clone();
+    let job_uuid: uuid::Uuid = id.parse().unwrap();
+    let taken = eventually(Duration::from_secs(20), || {
+        let (store, inside) = (store.clone(), inside.clone());
+        async move {
+            // Recorded, then the media server's copy removed.
+            store.latest_recording(job_uuid).await.unwrap().is_some() && !inside.exists()
+        }
+    })
+    .await;
+    assert!(
+        taken.is_some(),
+        "the recording was not moved into object storage"
+    );
+    // A recording whose report never came is swept in once it has been left ten minutes.
+    let left = record_dir.path().join(format!("{name}-99.flv"));
+    make_flv(&left, 2).await;
+    let fresh = s.server.svc().sweep_recordings().await.unwrap();
+    assert_eq!(fresh, 0, "a file still being written is left alone");
+    std::fs::File::options()
+        .write(true)
+        .open(&left)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(20 * 60))
+        .unwrap();
+    assert_eq!(s.server.svc().sweep_recordings().await.unwrap(), 1);
+    let swept = eventually(Duration::from_secs(20), || async { !left.exists() }).await;
+    assert!(
+        swept.is_some(),
+        "the left-behind recording was not swept in"
+    );
+    assert!(foreign.exists(), "a file named after no job is never taken");
     // The window must lie inside the recording (3 s).
     let (status, v) = bc(
         &s,
@@ -500,7 +537,7 @@ async fn jobs_and_ingest(backend: Backend) {
         v["error"]
             .as_str()
             .unwrap()
-            .contains("outside the recording (0-3"),
+            .contains("outside the recording (0-2.0 s)"),
         "{v}"
     );
 
@@ -522,6 +559,9 @@ async fn jobs_and_ingest(backend: Backend) {
     assert!(audit.iter().any(|e| e.action == "live_job.create"));
     assert!(audit.iter().any(|e| e.action == "live_job.cancel"));
     assert!(audit.iter().any(|e| e.action == "live_job.recording"));
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "live_job.recording" && e.actor == "recordings:sweep"));
 }
 
 pub fn urlencode(s: &str) -> String {
@@ -664,6 +704,14 @@ async fn a_failed_clip_delivery_is_retried_after_a_restart() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    let store = s.server.store().clone();
+    let job_uuid: uuid::Uuid = id.parse().unwrap();
+    let taken = eventually(Duration::from_secs(20), || {
+        let store = store.clone();
+        async move { store.latest_recording(job_uuid).await.unwrap().is_some() }
+    })
+    .await;
+    assert!(taken.is_some(), "the recording was not taken");
     let (status, vod) = bc(
         &s,
         M::POST,

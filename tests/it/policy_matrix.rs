@@ -435,6 +435,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_policy_says() {
             object_key: "jobs/fixture.flv".into(),
             bytes: 1,
             duration_ms: 10_000,
+            began_at: 0,
             created_at: 0,
         })
         .await

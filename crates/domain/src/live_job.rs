@@ -23,6 +23,10 @@ pub const MAX_LABEL: usize = 200;
 pub const MAX_URL: usize = 2048;
 /// A failed delivery is tried this many times in all.
 pub const MAX_CLIP_ATTEMPTS: i64 = 8;
+/// Clip outputs of one account and environment waiting for delivery, at most.
+pub const MAX_WAITING_CLIPS: i64 = 50;
+/// The longest error kept for a clip output.
+pub const MAX_CLIP_ERROR: usize = 500;
 
 /// Where a job is in its life (Brightcove's job states).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -117,6 +121,8 @@ pub struct Recording {
     pub object_key: String,
     pub bytes: i64,
     pub duration_ms: i64,
+    /// When it began (ms): its file's last write less its duration.
+    pub began_at: i64,
     pub created_at: i64,
 }
 
@@ -125,56 +131,69 @@ pub struct Recording {
 pub enum ClipWindow {
     /// The last this-many seconds.
     Last(f64),
-    /// From `start` to `end` seconds into the recording.
-    Range(f64, f64),
+    /// From `start` to `end` (None: the end of the recording). Each is seconds into the
+    /// recording, or a Unix time in seconds (at least `EPOCH_FROM`), as Brightcove takes both.
+    Range(f64, Option<f64>),
 }
 
+/// A `start_time` or `end_time` this large is a Unix time (2001 onwards), not an offset.
+pub const EPOCH_FROM: f64 = 1e9;
+
 impl ClipWindow {
-    /// From a clip output's `duration`, or `start_time` and `end_time` (one or the other).
+    /// From a clip output's `duration`, or `start_time` and/or `end_time` (one or the other).
     pub fn new(duration: Option<f64>, start: Option<f64>, end: Option<f64>) -> Result<Self, Error> {
-        let ok = |s: f64| s.is_finite() && (0.0..=MAX_CLIP_SECS * 4.0).contains(&s);
+        let ok = |s: f64| s.is_finite() && (0.0..1e12).contains(&s);
         match (duration, start, end) {
             (Some(d), None, None) if ok(d) && d > 0.0 && d <= MAX_CLIP_SECS => Ok(Self::Last(d)),
             (Some(_), None, None) => Err(Error::Invalid(format!(
                 "duration must be more than 0 and at most {MAX_CLIP_SECS} seconds"
             ))),
-            (None, Some(s), Some(e)) if ok(s) && ok(e) && e > s && e - s <= MAX_CLIP_SECS => {
-                Ok(Self::Range(s, e))
+            (None, Some(_), _) | (None, None, Some(_)) => {
+                let s = start.unwrap_or(0.0);
+                // Both offsets or both Unix times (an end alone may be either).
+                let same_kind = |e: f64| start.is_none() || (s >= EPOCH_FROM) == (e >= EPOCH_FROM);
+                let valid = ok(s) && end.is_none_or(|e| ok(e) && e > s && same_kind(e));
+                if valid {
+                    Ok(Self::Range(s, end))
+                } else {
+                    Err(Error::Invalid(
+                        "start_time and end_time must be seconds into the recording (or both Unix times), end_time after start_time"
+                            .into(),
+                    ))
+                }
             }
-            (None, Some(_), Some(_)) => Err(Error::Invalid(
-                "start_time and end_time must be seconds into the recording, end_time after start_time"
-                    .into(),
-            )),
             _ => Err(Error::Invalid(
-                "each output needs either duration, or start_time and end_time".into(),
+                "each output needs either duration, or start_time and/or end_time".into(),
             )),
         }
     }
 
-    /// (start, length) in seconds within a recording of `total` seconds; Err: the window is
-    /// outside it (a clear message naming both).
-    pub fn within(self, total: f64) -> Result<(f64, f64), Error> {
+    /// (start, length) in seconds within a recording of `total` seconds that began at the Unix
+    /// time `began` (seconds); Err: the window is not inside it (a clear message naming both).
+    pub fn within(self, total: f64, began: f64) -> Result<(f64, f64), Error> {
         // Timestamps of a stream copy are not exact: allow a quarter second past the end.
         const SLACK: f64 = 0.25;
-        match self {
-            Self::Last(d) if d <= total + SLACK => Ok(((total - d).max(0.0), d.min(total))),
-            Self::Range(s, e) if e <= total + SLACK => Ok((s, e.min(total) - s)),
-            _ => {
-                let (s, e) = match self {
-                    Self::Last(d) => (total - d, total),
-                    Self::Range(s, e) => (s, e),
-                };
-                Err(Error::Invalid(format!(
-                    "the clip window {s:.1}-{e:.1} s is outside the recording (0-{total:.1} s)"
-                )))
-            }
+        let rel = |t: f64| if t >= EPOCH_FROM { t - began } else { t };
+        let (s, e) = match self {
+            Self::Last(d) => (total - d, total),
+            Self::Range(s, e) => (rel(s), e.map_or(total, rel)),
+        };
+        let inside = s >= -SLACK && s < total && e > s && e <= total + SLACK;
+        if !inside {
+            return Err(Error::Invalid(format!(
+                "the clip window {s:.1}-{e:.1} s is outside the recording (0-{total:.1} s)"
+            )));
         }
+        let s = s.max(0.0);
+        let len = (e.min(total) - s).min(MAX_CLIP_SECS);
+        Ok((s, len))
     }
 
     pub fn to_json(self) -> serde_json::Value {
         match self {
             Self::Last(d) => serde_json::json!({ "duration": d }),
-            Self::Range(s, e) => serde_json::json!({ "start_time": s, "end_time": e }),
+            Self::Range(s, Some(e)) => serde_json::json!({ "start_time": s, "end_time": e }),
+            Self::Range(s, None) => serde_json::json!({ "start_time": s }),
         }
     }
 
@@ -182,7 +201,7 @@ impl ClipWindow {
         let f = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
         match (f("duration"), f("start_time"), f("end_time")) {
             (Some(d), ..) => Some(Self::Last(d)),
-            (None, Some(s), Some(e)) => Some(Self::Range(s, e)),
+            (None, Some(s), e) => Some(Self::Range(s, e)),
             _ => None,
         }
     }
@@ -254,7 +273,9 @@ impl Destination {
                             .into(),
                     ));
                 }
-                if key.is_empty() || key.ends_with('/') {
+                // Stored under exactly this key: no empty, `.` or `..` segment to be folded away.
+                let odd_segment = key.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..");
+                if key.is_empty() || odd_segment {
                     return Err(Error::Invalid(
                         "url: an s3:// URL must name the object's key (s3://bucket/path/clip.mp4)"
                             .into(),
@@ -416,6 +437,8 @@ mod tests {
             "https://h/x.mp4",
             "ftp://h/x.mp4?a=1",
             "s3://bucket/%zz",
+            "s3://bucket/a//b.mp4",
+            "s3://bucket/a/%2E%2E/b.mp4",
         ] {
             assert!(Destination::parse(bad).is_err(), "{bad}");
         }
@@ -442,13 +465,27 @@ mod tests {
         assert!(ClipWindow::new(Some(3.0), Some(1.0), None).is_err());
         assert!(ClipWindow::new(None, Some(5.0), Some(2.0)).is_err());
         let last = ClipWindow::new(Some(3.0), None, None).unwrap();
-        assert_eq!(last.within(10.0).unwrap(), (7.0, 3.0));
-        assert!(last.within(2.0).is_err());
+        assert_eq!(last.within(10.0, 0.0).unwrap(), (7.0, 3.0));
+        assert!(last.within(2.0, 0.0).is_err());
         let r = ClipWindow::new(None, Some(2.0), Some(6.0)).unwrap();
-        assert_eq!(r.within(10.0).unwrap(), (2.0, 4.0));
-        let e = r.within(5.0).unwrap_err().to_string();
+        assert_eq!(r.within(10.0, 0.0).unwrap(), (2.0, 4.0));
+        let e = r.within(5.0, 0.0).unwrap_err().to_string();
         assert!(e.contains("outside the recording (0-5.0 s)"), "{e}");
-        assert_eq!(ClipWindow::from_json(&r.to_json()), Some(r));
-        assert_eq!(ClipWindow::from_json(&last.to_json()), Some(last));
+        // A start past the end is outside, even with an end inside the slack.
+        let late = ClipWindow::new(None, Some(5.1), Some(5.2)).unwrap();
+        assert!(late.within(5.0, 0.0).is_err());
+        // Open-ended: from a start to the end, from the beginning to an end.
+        let from = ClipWindow::new(None, Some(4.0), None).unwrap();
+        assert_eq!(from.within(10.0, 0.0).unwrap(), (4.0, 6.0));
+        let to = ClipWindow::new(None, None, Some(3.0)).unwrap();
+        assert_eq!(to.within(10.0, 0.0).unwrap(), (0.0, 3.0));
+        // Unix times, against when the recording began.
+        let epoch = ClipWindow::new(None, Some(1_800_000_002.0), Some(1_800_000_005.0)).unwrap();
+        assert_eq!(epoch.within(10.0, 1_800_000_000.0).unwrap(), (2.0, 3.0));
+        assert!(epoch.within(10.0, 1_800_000_100.0).is_err());
+        assert!(ClipWindow::new(None, Some(2.0), Some(1_800_000_005.0)).is_err());
+        for w in [r, last, from, to, epoch] {
+            assert_eq!(ClipWindow::from_json(&w.to_json()), Some(w));
+        }
     }
 }

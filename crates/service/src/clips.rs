@@ -25,7 +25,7 @@ use super::Services;
 use domain::credential::{Credential, CredentialType};
 use domain::live_job::{
     unsupported_destination, ClipOutput, ClipState, ClipWindow, Destination, MAX_CLIP_ATTEMPTS,
-    MAX_LABEL, MAX_OUTPUTS,
+    MAX_CLIP_ERROR, MAX_LABEL, MAX_OUTPUTS,
 };
 use domain::{Action, Actor, Error, Permission, Resource};
 use store::Scope;
@@ -53,10 +53,12 @@ pub struct NewClipOutput {
     pub videocloud: bool,
 }
 
-/// The running clip attempts.
+/// The running clip attempts: at most `CLIP_SLOTS`, one per account.
 pub struct ClipWorkers {
     slots: Arc<tokio::sync::Semaphore>,
     tasks: std::sync::Mutex<tokio::task::JoinSet<()>>,
+    /// The accounts with an attempt running.
+    accounts: Arc<std::sync::Mutex<std::collections::HashSet<Uuid>>>,
 }
 
 impl Default for ClipWorkers {
@@ -64,8 +66,28 @@ impl Default for ClipWorkers {
         Self {
             slots: Arc::new(tokio::sync::Semaphore::new(CLIP_SLOTS)),
             tasks: Default::default(),
+            accounts: Default::default(),
         }
     }
+}
+
+/// An account's running attempt: it leaves the set when dropped (the attempt ended or was aborted).
+struct AccountSlot(Arc<std::sync::Mutex<std::collections::HashSet<Uuid>>>, Uuid);
+
+impl Drop for AccountSlot {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.0.lock() {
+            set.remove(&self.1);
+        }
+    }
+}
+
+/// An error as it is kept and shown: printable, and short.
+fn kept_error(why: &str) -> String {
+    why.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_CLIP_ERROR)
+        .collect()
 }
 
 /// Err((why, worth retrying)).
@@ -110,6 +132,7 @@ impl Services {
                 ));
             };
             let dest = Destination::parse(url)?;
+            self.check_destination_host(&dest)?;
             let window = ClipWindow::new(o.duration, o.start_time, o.end_time)?;
             let cred = match &o.credentials {
                 Some(l) => self.store.credential_by_label(scope, l).await?,
@@ -150,8 +173,9 @@ impl Services {
             )
         })?;
         let total = recording.duration_ms as f64 / 1000.0;
+        let began = recording.began_at as f64 / 1000.0;
         for (.., window) in &checked {
-            window.within(total)?;
+            window.within(total, began)?;
         }
         let vod_id = Uuid::now_v7();
         let now = self.now_ms();
@@ -196,6 +220,24 @@ impl Services {
         Ok((vod_id, rows))
     }
 
+    /// An FTP destination's host, when it is an address, must be one deliveries may reach (a
+    /// name is checked, like every address it resolves to, at delivery).
+    fn check_destination_host(&self, dest: &Destination) -> Result<(), Error> {
+        let Destination::Ftp { host, .. } = dest else {
+            return Ok(());
+        };
+        let url = reqwest::Url::parse(&format!("ftp://{}/", bracketed(host)))
+            .map_err(|_| Error::Invalid("url: the FTP host is not valid".into()))?;
+        if let domain::webhook::Target::Ip(ip) = domain::webhook::target(&url)? {
+            if !domain::webhook::deliverable(ip, self.webhooks_allow_private()) {
+                return Err(Error::Invalid(format!(
+                    "url: {host} is an internal address: clips are not delivered there"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// A clip request's outputs (by its id), or one output (by its own id).
     pub async fn clips(&self, actor: &Actor, id: Uuid) -> Result<Vec<ClipOutput>, Error> {
         actor.require(Permission(Resource::Jobs, Action::Read))?;
@@ -209,37 +251,74 @@ impl Services {
     /// Starts attempts for the clip outputs that are due, as far as the free slots allow; and
     /// finishes the jobs whose encoder did not come back in time. Returns the attempts started.
     pub async fn work_clips(self: &Arc<Self>) -> Result<usize, Error> {
-        self.expire_live_jobs().await?;
-        if let Ok(mut tasks) = self.clip_workers.tasks.lock() {
+        if let Err(e) = self.expire_live_jobs().await {
+            // Clips go on regardless.
+            tracing::warn!(error = %e, "could not finish the live jobs past their reconnect window");
+        }
+        self.sweep_recordings_now_and_then().await;
+        let workers = &self.clip_workers;
+        if let Ok(mut tasks) = workers.tasks.lock() {
             while tasks.try_join_next().is_some() {}
         }
-        let free = self.clip_workers.slots.available_permits();
+        let free = workers.slots.available_permits();
         if free == 0 {
             return Ok(0);
         }
+        let busy: Vec<Uuid> = match workers.accounts.lock() {
+            Ok(set) => set.iter().copied().collect(),
+            Err(_) => return Ok(0),
+        };
         let now = self.now_ms();
         let mut started = 0;
-        for o in self.store.due_clip_outputs(now, free as i64).await? {
-            let Ok(permit) = self.clip_workers.slots.clone().try_acquire_owned() else {
+        for mut o in self.store.due_clip_outputs(now, free as i64, &busy).await? {
+            let Ok(permit) = workers.slots.clone().try_acquire_owned() else {
                 break;
             };
+            let lease = now + CLIP_LEASE_MS;
             if !self
                 .store
-                .claim_clip_output(o.id, o.next_attempt_at, now + CLIP_LEASE_MS)
+                .claim_clip_output(o.id, o.next_attempt_at, lease)
                 .await?
             {
                 continue;
             }
+            o.next_attempt_at = lease;
+            let account = match workers.accounts.lock() {
+                Ok(mut set) => {
+                    set.insert(o.account_id);
+                    AccountSlot(workers.accounts.clone(), o.account_id)
+                }
+                Err(_) => break,
+            };
             let svc = Arc::clone(self);
-            if let Ok(mut tasks) = self.clip_workers.tasks.lock() {
+            if let Ok(mut tasks) = workers.tasks.lock() {
                 tasks.spawn(async move {
-                    svc.clip_attempt(o).await;
-                    drop(permit);
+                    svc.clip_attempt(o, lease).await;
+                    drop((permit, account));
                 });
                 started += 1;
             }
         }
         Ok(started)
+    }
+
+    /// Sweeps the recordings directory once a minute (`sweep_recordings`).
+    async fn sweep_recordings_now_and_then(self: &Arc<Self>) {
+        let due = match self.recordings_swept.lock() {
+            Ok(mut last) => {
+                let due = last.is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
+                if due {
+                    *last = Some(std::time::Instant::now());
+                }
+                due
+            }
+            Err(_) => false,
+        };
+        if due {
+            if let Err(e) = self.sweep_recordings().await {
+                tracing::warn!(error = %e, "could not sweep the recordings directory");
+            }
+        }
     }
 
     /// Stops the clip attempts in flight (retried once their lease ends).
@@ -249,8 +328,8 @@ impl Services {
         }
     }
 
-    /// One attempt and its outcome recorded.
-    async fn clip_attempt(&self, mut o: ClipOutput) {
+    /// One attempt and its outcome recorded (under its lease: `leased_until`).
+    async fn clip_attempt(&self, mut o: ClipOutput, leased_until: i64) {
         let outcome = tokio::time::timeout(CLIP_ATTEMPT_TIMEOUT, self.deliver_clip(&o))
             .await
             .unwrap_or_else(|_| Err(("timed out".into(), true)));
@@ -263,6 +342,7 @@ impl Services {
                 o.bytes = Some(bytes);
             }
             Err((why, retry)) => {
+                let why = kept_error(&why);
                 tracing::warn!(clip = %o.id, attempts = o.attempts, error = %why, "clip delivery failed");
                 o.error = Some(why);
                 if retry && o.attempts < MAX_CLIP_ATTEMPTS {
@@ -272,9 +352,13 @@ impl Services {
                 }
             }
         }
-        if let Err(e) = self.store.record_clip_attempt(&o).await {
+        match self.store.record_clip_attempt(&o, leased_until).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(clip = %o.id, "a clip attempt outlived its lease: its outcome is not kept")
+            }
             // The lease runs out and it is attempted again.
-            tracing::warn!(clip = %o.id, error = %e, "could not record a clip attempt");
+            Err(e) => tracing::warn!(clip = %o.id, error = %e, "could not record a clip attempt"),
         }
     }
 
@@ -315,7 +399,11 @@ impl Services {
         let output = dir.path().join("clip.mp4");
         self.fetch_object(&recording.object_key, &input).await?;
         let total = recording.duration_ms as f64 / 1000.0;
-        let (start, len) = o.window.within(total).map_err(|e| (e.to_string(), false))?;
+        let began = recording.began_at as f64 / 1000.0;
+        let (start, len) = o
+            .window
+            .within(total, began)
+            .map_err(|e| (e.to_string(), false))?;
         let j = &self.settings.jobs;
         super::ffmpeg::cut(&j.ffmpeg, &input, start, len, &output)
             .await
@@ -382,7 +470,8 @@ impl Services {
             Some(e) => reqwest::Url::parse(e)
                 .map(|u| super::deliveries::host_of(&u))
                 .unwrap_or_default(),
-            None => format!("{bucket}.s3.{}.amazonaws.com", j.s3_region),
+            // Path-style requests: the regional endpoint.
+            None => format!("s3.{}.amazonaws.com", j.s3_region),
         };
         self.credential_sent(cred, host, "s3").await;
         let source = tokio::fs::File::open(file)
@@ -406,12 +495,7 @@ impl Services {
         file: &std::path::Path,
         size: u64,
     ) -> Attempt<()> {
-        let url_host = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host.to_string()
-        };
-        let url = reqwest::Url::parse(&format!("ftp://{url_host}:{port}/"))
+        let url = reqwest::Url::parse(&format!("ftp://{}:{port}/", bracketed(host)))
             .map_err(|e| (format!("ftp destination: {e}"), false))?;
         let (_, addrs) = self.checked_addrs(&url).await?;
         let roots = match &self.settings.jobs.ftp_ca_file {
@@ -438,6 +522,15 @@ impl Services {
             timeout: FTP_STEP_TIMEOUT,
         };
         super::ftp::upload(&target, source, size).await.map(|_| ())
+    }
+}
+
+/// A host as a URL names it: an IPv6 address in brackets.
+fn bracketed(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
     }
 }
 

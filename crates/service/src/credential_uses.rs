@@ -24,8 +24,10 @@ pub struct CredentialUse {
     pub label: String,
     /// Where the secret went: a URL's host.
     pub host: String,
-    /// How it was sent: `basic` (an http credential's password, to a webhook) or `token_request`
-    /// (an oauth client secret, to its token endpoint).
+    /// How it was sent: `basic` (an http credential's password, to a webhook or a notification
+    /// endpoint), `token_request` (an oauth client secret, to its token endpoint), `s3` and `ftp`
+    /// (a clip's destination), or `rtmp_check` (an encoder's user and password checked against
+    /// an rtmp credential at ingest).
     pub sent_as: &'static str,
 }
 

@@ -135,7 +135,7 @@ pub async fn upload(
         None => Box::new(data),
     };
 
-    let sent = tokio::io::copy(&mut (&mut src).take(len), &mut data).await;
+    let sent = copy_with_progress(&mut (&mut src).take(len), &mut data, t).await;
     let sent = match sent {
         Ok(n) => n,
         Err(e) => {
@@ -469,6 +469,31 @@ async fn step<T>(
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(io_failure(what, &e)),
         Err(_) => Err((format!("FTP {what}: timed out"), true)),
+    }
+}
+
+/// Copies `src` into `dst`, failing when no chunk moves for `stall` (a server that stops
+/// reading holds an attempt no longer than that, whatever the file's size).
+async fn copy_with_progress(
+    src: &mut (impl tokio::io::AsyncRead + Unpin),
+    dst: &mut (impl tokio::io::AsyncWrite + Unpin + ?Sized),
+    stall: Duration,
+) -> std::io::Result<u64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stalled = || std::io::Error::new(std::io::ErrorKind::TimedOut, "no progress");
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut sent = 0u64;
+    loop {
+        let n = tokio::time::timeout(stall, src.read(&mut buf))
+            .await
+            .map_err(|_| stalled())??;
+        if n == 0 {
+            return Ok(sent);
+        }
+        tokio::time::timeout(stall, dst.write_all(&buf[..n]))
+            .await
+            .map_err(|_| stalled())??;
+        sent += n as u64;
     }
 }
 

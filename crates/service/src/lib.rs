@@ -102,6 +102,10 @@ pub struct Services {
     upload_slots: tokio::sync::Semaphore,
     /// Clip deliveries running (`clips::CLIP_SLOTS` at most).
     clip_workers: clips::ClipWorkers,
+    /// Recordings being taken into storage.
+    recording_takes: recordings::Takes,
+    /// When the recordings directory was last swept.
+    recordings_swept: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Services {
@@ -156,6 +160,8 @@ impl Services {
             imports: Default::default(),
             upload_slots: tokio::sync::Semaphore::new(videos::UPLOADS),
             clip_workers: Default::default(),
+            recording_takes: Default::default(),
+            recordings_swept: Default::default(),
         }))
     }
 

@@ -286,7 +286,11 @@ impl Services {
         to: JobState,
     ) -> Result<LiveJob, Error> {
         actor.require(Permission(Resource::Jobs, Action::Update))?;
-        let job = self.live_job(actor, id).await?;
+        let job = self
+            .store
+            .live_job(Scope::of(actor), id)
+            .await?
+            .ok_or(Error::NotFound("live job"))?;
         let from = [
             JobState::Waiting,
             JobState::Processing,
@@ -327,11 +331,11 @@ impl Services {
             "timestamp": now,
             "time": rfc3339(now),
             "account_id": job.account_id.to_string(),
-            "entity": job.id.to_string(),
+            "entity": job.id.simple().to_string(),
             "entity_type": "live_job",
             "event": STATE_CHANGED,
             "state": to.as_str(),
-            "job_id": job.id.to_string(),
+            "job_id": job.id.simple().to_string(),
         })
         .to_string();
         let deliveries: Vec<DeliveryRecord> = job
@@ -416,18 +420,23 @@ impl Services {
             if !(user_ok && pass_ok) {
                 return Ok(PublishDecision::Refused("wrong_credential", account));
             }
+            // The stored secret was put to work: audited with its label (never its value).
+            self.credential_sent(&cred, format!("ingest:{}", req.ingest), "rtmp_check")
+                .await;
         }
-        let from: &[JobState] = if self.ingest_allow_concurrent {
-            &[
-                JobState::Waiting,
-                JobState::Disconnected,
-                JobState::Processing,
-            ]
-        } else {
-            &[JobState::Waiting, JobState::Disconnected]
+        let allowed = PublishDecision::Allowed {
+            via: "live_job",
+            account: job.account_id,
+            session: None,
+            rename: None,
         };
+        // A second encoder where that is allowed: the job is processing already, nothing changes.
+        if self.ingest_allow_concurrent && job.state == JobState::Processing {
+            return Ok(allowed);
+        }
+        let from = [JobState::Waiting, JobState::Disconnected];
         if self
-            .job_transition(&job, from, JobState::Processing)
+            .job_transition(&job, &from, JobState::Processing)
             .await?
             .is_none()
         {
@@ -439,12 +448,7 @@ impl Services {
             };
             return Ok(PublishDecision::Refused(why, account));
         }
-        Ok(PublishDecision::Allowed {
-            via: "live_job",
-            account: job.account_id,
-            session: None,
-            rename: None,
-        })
+        Ok(allowed)
     }
 
     /// The publish to a job ended: it is `disconnected` (its encoder may come back within its

@@ -11,13 +11,13 @@ use crate::webhooks::DeliveryRecord;
 use crate::{Scope, SqlStore, StoreError, StoreResult};
 use domain::live_job::{
     ClipOutput, ClipState, ClipWindow, JobNotification, JobState, LiveJob, Recording,
-    MAX_ACTIVE_JOBS,
+    MAX_ACTIVE_JOBS, MAX_WAITING_CLIPS,
 };
 use domain::{Environment, Error, Webhook};
 
 const JOB_COLUMNS: &str = "id, account_id, environment, state, stream_name_sealed, rtmp_credential, region, reconnect_time, outputs, notifications, created_at, updated_at, disconnected_at";
 const RECORDING_COLUMNS: &str =
-    "id, job_id, account_id, environment, object_key, bytes, duration_ms, created_at";
+    "id, job_id, account_id, environment, object_key, bytes, duration_ms, began_at, created_at";
 const CLIP_COLUMNS: &str = "id, vod_id, job_id, account_id, environment, recording_id, label, url, credential_label, clip_window, state, error, attempts, next_attempt_at, bytes, created_at, updated_at";
 
 #[async_trait]
@@ -58,11 +58,19 @@ pub trait LiveJobStore: Send + Sync {
     /// The job's newest recording.
     async fn latest_recording(&self, job_id: Uuid) -> StoreResult<Option<Recording>>;
     async fn recording(&self, id: Uuid) -> StoreResult<Option<Recording>>;
+    /// Inserts a clip request's outputs in one transaction; refused when their scope would have
+    /// more than `MAX_WAITING_CLIPS` waiting.
     async fn insert_clip_outputs(&self, outputs: &[ClipOutput]) -> StoreResult<()>;
     /// The outputs of a clip request (its `vod_id`), or the one output with that id.
     async fn clip_outputs(&self, scope: Scope, id: Uuid) -> StoreResult<Vec<ClipOutput>>;
-    /// The outputs due for an attempt, oldest first.
-    async fn due_clip_outputs(&self, now: i64, limit: i64) -> StoreResult<Vec<ClipOutput>>;
+    /// The outputs due for an attempt, oldest first, at most one per account, none of the
+    /// accounts skipped (those with an attempt running).
+    async fn due_clip_outputs(
+        &self,
+        now: i64,
+        limit: i64,
+        skip_accounts: &[Uuid],
+    ) -> StoreResult<Vec<ClipOutput>>;
     /// Claims a due output for one attempt: moves its next attempt to `lease_until` if it is
     /// still waiting at `next_attempt_at`. False: another worker has it.
     async fn claim_clip_output(
@@ -71,8 +79,9 @@ pub trait LiveJobStore: Send + Sync {
         next_attempt_at: i64,
         lease_until: i64,
     ) -> StoreResult<bool>;
-    /// Records an attempt's outcome.
-    async fn record_clip_attempt(&self, o: &ClipOutput) -> StoreResult<()>;
+    /// Records an attempt's outcome, if the output is still claimed by that attempt (its lease,
+    /// `leased_until`, unchanged): an attempt that outlived its lease records nothing.
+    async fn record_clip_attempt(&self, o: &ClipOutput, leased_until: i64) -> StoreResult<bool>;
 }
 
 fn corrupt(e: &dyn std::fmt::Display) -> StoreError {
@@ -131,6 +140,7 @@ struct RecordingRow {
     object_key: String,
     bytes: i64,
     duration_ms: i64,
+    began_at: i64,
     created_at: i64,
 }
 
@@ -144,6 +154,7 @@ impl RecordingRow {
             object_key: self.object_key,
             bytes: self.bytes,
             duration_ms: self.duration_ms,
+            began_at: self.began_at,
             created_at: self.created_at,
         })
     }
@@ -227,6 +238,13 @@ impl LiveJobStore for SqlStore {
         hooks: &[Webhook],
     ) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
+        // The account's row locked: two creates at once count one after the other.
+        tx.lock_rows(
+            "accounts",
+            "id = $1",
+            crate::args![job.account_id.to_string()],
+        )
+        .await?;
         let active: Count = tx
             .fetch_one(
                 &format!(
@@ -401,7 +419,7 @@ impl LiveJobStore for SqlStore {
         self.db
             .execute(
                 &format!(
-                    "INSERT INTO live_job_recordings ({RECORDING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                    "INSERT INTO live_job_recordings ({RECORDING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                 ),
                 crate::args![
                     r.id.to_string(),
@@ -411,6 +429,7 @@ impl LiveJobStore for SqlStore {
                     &r.object_key,
                     r.bytes,
                     r.duration_ms,
+                    r.began_at,
                     r.created_at
                 ],
             )
@@ -445,6 +464,25 @@ impl LiveJobStore for SqlStore {
 
     async fn insert_clip_outputs(&self, outputs: &[ClipOutput]) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
+        if let Some(first) = outputs.first() {
+            tx.lock_rows(
+                "accounts",
+                "id = $1",
+                crate::args![first.account_id.to_string()],
+            )
+            .await?;
+            let waiting: Count = tx
+                .fetch_one(
+                    "SELECT COUNT(*) AS n FROM clip_outputs WHERE account_id = $1 AND environment = $2 AND state = 'waiting'",
+                    crate::args![first.account_id.to_string(), first.environment.as_str()],
+                )
+                .await?;
+            if waiting.n + outputs.len() as i64 > MAX_WAITING_CLIPS {
+                return Err(StoreError::Refused(Error::Invalid(format!(
+                    "at most {MAX_WAITING_CLIPS} clip outputs may wait for delivery at once: try again when some are delivered"
+                ))));
+            }
+        }
         for o in outputs {
             tx.execute(
                 &format!(
@@ -496,19 +534,36 @@ impl LiveJobStore for SqlStore {
             .collect()
     }
 
-    async fn due_clip_outputs(&self, now: i64, limit: i64) -> StoreResult<Vec<ClipOutput>> {
-        self.db
+    async fn due_clip_outputs(
+        &self,
+        now: i64,
+        limit: i64,
+        skip_accounts: &[Uuid],
+    ) -> StoreResult<Vec<ClipOutput>> {
+        // The oldest due output of each account (so one account's backlog waits its turn).
+        let rows = self
+            .db
             .fetch_all::<ClipRow>(
                 &format!(
-                    "SELECT {CLIP_COLUMNS} FROM clip_outputs WHERE state = 'waiting' \
-                     AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2"
+                    "SELECT {CLIP_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER \
+                     (PARTITION BY account_id ORDER BY next_attempt_at, id) AS nth \
+                     FROM clip_outputs WHERE state = 'waiting' AND next_attempt_at <= $1) due \
+                     WHERE nth = 1 ORDER BY next_attempt_at, id LIMIT $2"
                 ),
-                crate::args![now, limit],
+                crate::args![now, limit + skip_accounts.len() as i64],
             )
-            .await?
-            .into_iter()
-            .map(ClipRow::into_record)
-            .collect()
+            .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            match r.into_record() {
+                Ok(o) if !skip_accounts.contains(&o.account_id) => out.push(o),
+                Ok(_) => {}
+                // One bad row does not stop everyone's clips.
+                Err(e) => tracing::warn!(error = %e, "skipping an unreadable clip output"),
+            }
+        }
+        out.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(out)
     }
 
     async fn claim_clip_output(
@@ -528,11 +583,12 @@ impl LiveJobStore for SqlStore {
         Ok(n == 1)
     }
 
-    async fn record_clip_attempt(&self, o: &ClipOutput) -> StoreResult<()> {
-        self.db
+    async fn record_clip_attempt(&self, o: &ClipOutput, leased_until: i64) -> StoreResult<bool> {
+        let n = self
+            .db
             .execute(
                 "UPDATE clip_outputs SET state = $1, error = $2, attempts = $3, next_attempt_at = $4, \
-                 bytes = $5, updated_at = $6 WHERE id = $7",
+                 bytes = $5, updated_at = $6 WHERE id = $7 AND state = 'waiting' AND next_attempt_at = $8",
                 crate::args![
                     o.state.as_str(),
                     &o.error,
@@ -540,10 +596,11 @@ impl LiveJobStore for SqlStore {
                     o.next_attempt_at,
                     o.bytes,
                     o.updated_at,
-                    o.id.to_string()
+                    o.id.to_string(),
+                    leased_until
                 ],
             )
             .await?;
-        Ok(())
+        Ok(n == 1)
     }
 }

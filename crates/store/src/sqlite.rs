@@ -98,15 +98,19 @@ pub async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
         sqlx::query("PRAGMA foreign_keys = OFF")
             .execute(&mut *conn)
             .await?;
+        let before = applied_migrations(&mut conn).await?;
         MIGRATOR.run_direct(&mut *conn).await?;
-        let broken: Vec<(String,)> =
-            sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
-                .fetch_all(&mut *conn)
-                .await?;
-        if let Some((table,)) = broken.first() {
-            return Err(StoreError::Corrupt(format!(
-                "after migrating, rows of {table} refer to rows that do not exist"
-            )));
+        // Only when a migration ran: the check reads every referring row.
+        if applied_migrations(&mut conn).await? != before {
+            let broken: Vec<(String,)> =
+                sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                    .fetch_all(&mut *conn)
+                    .await?;
+            if let Some((table,)) = broken.first() {
+                return Err(StoreError::Corrupt(format!(
+                    "after migrating, rows of {table} refer to rows that do not exist"
+                )));
+            }
         }
         sqlx::query("PRAGMA foreign_keys = ON")
             .execute(&mut *conn)
@@ -118,6 +122,22 @@ pub async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
         let _ = conn.detach().close().await;
     }
     ran
+}
+
+/// How many migrations the database records as applied (0 before the first).
+async fn applied_migrations(conn: &mut sqlx::SqliteConnection) -> Result<i64, sqlx::Error> {
+    let (exists,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if exists == 0 {
+        return Ok(0);
+    }
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n)
 }
 
 /// The newest migration this binary carries.

@@ -34,7 +34,7 @@ pub async fn page(
                     tbody {
                         @for j in &jobs {
                             tr {
-                                td { code { (j.id) } }
+                                td { code { (j.id.simple()) } }
                                 td { span.badge { (j.state.as_str()) } }
                                 td.hide-narrow { (j.region) }
                                 td { @match &j.rtmp_credential { Some(l) => (l), None => span.muted { "none" } } }
@@ -42,8 +42,8 @@ pub async fn page(
                                 td.hide-narrow { (when(Some(j.updated_at))) }
                                 td.actions {
                                     @if !j.state.is_over() {
-                                        form method="post" action={ "/dashboard/jobs/" (j.id) "/cancel" }
-                                            data-confirm={ "Cancel the job " (j.id) "?" } {
+                                        form method="post" action={ "/dashboard/jobs/" (j.id.simple()) "/cancel" }
+                                            data-confirm={ "Cancel the job " (j.id.simple()) "?" } {
                                             (csrf(&who))
                                             button.danger.small type="submit" { "Cancel" }
                                         }

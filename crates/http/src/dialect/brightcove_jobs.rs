@@ -1,8 +1,9 @@
 //! Brightcove Live's jobs and VOD clips: `POST/GET /v1/jobs`, `GET /v1/jobs/{id}`,
 //! `PUT /v1/jobs/{id}/cancel` (and `/stop`), `POST /v1/vods`, `GET /v1/vods/{id}`. A job is an
 //! ingest point on this deployment's media server (`stream_url` + `stream_name`); clips go to
-//! `s3://` and `ftp://` destinations with credentials named by label. Times are milliseconds
-//! since the epoch, as Brightcove's are. Errors: `{"error":"…"}` (the dialect's).
+//! `s3://` and `ftp://` destinations with credentials named by label. Ids are 32 hex digits and
+//! times milliseconds since the epoch, as Brightcove's are. Errors: `{"error":"…"}` (the
+//! dialect's).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method};
@@ -102,6 +103,12 @@ fn parse_id(id: &str, what: &'static str) -> BcResult<uuid::Uuid> {
     uuid::Uuid::parse_str(id).map_err(|_| Error::NotFound(what).into())
 }
 
+/// An id given in a body: malformed is the caller's mistake (400), not a missing object.
+fn body_id(id: &str, field: &str) -> BcResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(id)
+        .map_err(|_| Error::Invalid(format!("{field} must be a job id (32 hex digits)")).into())
+}
+
 pub fn routes() -> Routes {
     Routes::of::<Brightcove>(Body::json::<JobBody>())
         .route(
@@ -112,7 +119,7 @@ pub fn routes() -> Routes {
                 (Method::POST, perm!(Jobs: Create)),
             ],
         )
-        .query(Method::GET, &["state", "page_size", "start"])
+        .query(Method::GET, &["state", "page_size", "start_token"])
         .route(
             "/v1/jobs/{id}",
             get(get_one),
@@ -172,7 +179,7 @@ fn stream_url(state: &AppState, headers: &HeaderMap) -> String {
 /// A job as the API shows it; with its stream name only where `name` is given (never in lists).
 fn render(state: &AppState, headers: &HeaderMap, j: &LiveJob, name: Option<&str>) -> Value {
     let mut v = json!({
-        "id": j.id.to_string(),
+        "id": j.id.simple().to_string(),
         "state": j.state.as_str(),
         "live_stream": true,
         "region": j.region,
@@ -196,7 +203,7 @@ fn render(state: &AppState, headers: &HeaderMap, j: &LiveJob, name: Option<&str>
 
 fn render_output(o: &ClipOutput) -> Value {
     let mut v = json!({
-        "jvod_id": o.id.to_string(),
+        "jvod_id": o.id.simple().to_string(),
         "label": o.label,
         "url": o.url,
         "credentials": o.credential_label,
@@ -293,7 +300,8 @@ async fn list(
         }
     };
     let size = number("page_size", 100, 1000)?.max(1);
-    let start = number("start", 0, i64::MAX)?;
+    // Brightcove's paging: an opaque `start_token` from the last page's `next_token`.
+    let start = number("start_token", 0, i64::MAX)?;
     let filter = match q.get("state").filter(|s| !s.is_empty()) {
         Some(s) => Some(JobState::parse(s)?),
         None => None,
@@ -302,9 +310,13 @@ async fn list(
         .svc
         .list_live_jobs(&actor, filter, start, size)
         .await?;
-    Ok(axum::Json(json!({
+    let mut body = json!({
         "jobs": jobs.iter().map(|j| render(&state, &headers, j, None)).collect::<Vec<_>>(),
-    })))
+    });
+    if jobs.len() as i64 == size {
+        body["next_token"] = json!((start + size).to_string());
+    }
+    Ok(axum::Json(body))
 }
 
 async fn get_one(
@@ -328,7 +340,7 @@ async fn end(state: &AppState, actor: &domain::Actor, id: &str, to: JobState) ->
         .svc
         .end_live_job(actor, parse_id(id, "live job")?, to)
         .await?;
-    Ok(json!({ "id": job.id.to_string(), "state": job.state.as_str() }))
+    Ok(json!({ "id": job.id.simple().to_string(), "state": job.state.as_str() }))
 }
 
 async fn cancel(
@@ -356,7 +368,7 @@ async fn create_vod(
     Authed(actor, ..): Bc,
     Json(body, ..): Json<Brightcove, VodBody>,
 ) -> BcResult<axum::Json<Value>> {
-    let job_id = parse_id(&body.live_job_id, "live job")?;
+    let job_id = body_id(&body.live_job_id, "live_job_id")?;
     let outputs = body
         .outputs
         .into_iter()
@@ -372,10 +384,10 @@ async fn create_vod(
         .collect();
     let (vod_id, outputs) = state.svc.create_clips(&actor, job_id, outputs).await?;
     Ok(axum::Json(json!({
-        "id": vod_id.to_string(),
-        "live_job_id": job_id.to_string(),
+        "id": vod_id.simple().to_string(),
+        "live_job_id": job_id.simple().to_string(),
         "vod_jobs": outputs.iter().map(|o| json!({
-            "jvod_id": o.id.to_string(),
+            "jvod_id": o.id.simple().to_string(),
             "label": o.label,
         })).collect::<Vec<_>>(),
         "outputs": outputs.iter().map(render_output).collect::<Vec<_>>(),
@@ -390,8 +402,8 @@ async fn get_vod(
     let outputs = state.svc.clips(&actor, parse_id(&id, "vod")?).await?;
     let first = outputs.first();
     Ok(axum::Json(json!({
-        "id": first.map(|o| o.vod_id.to_string()),
-        "live_job_id": first.map(|o| o.job_id.to_string()),
+        "id": first.map(|o| o.vod_id.simple().to_string()),
+        "live_job_id": first.map(|o| o.job_id.simple().to_string()),
         "outputs": outputs.iter().map(render_output).collect::<Vec<_>>(),
     })))
 }

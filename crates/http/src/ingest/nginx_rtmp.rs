@@ -153,8 +153,9 @@ pub async fn publish_done(
 }
 
 /// `on_record_done`: a recording of a live job is finished (`path` names the file in the
-/// recordings directory); it is taken into object storage. 200 when taken or not a job's; 400
-/// when the file cannot be taken (outside the directory, unreadable); 503 when storing failed.
+/// recordings directory); it is taken into object storage in the background. 200 when it will be
+/// (or it is not a job's); 400 when it cannot be (outside the directory, not the job's); 503 when
+/// too many wait (the sweep takes it later).
 pub async fn record_done(
     State(state): State<AppState>,
     uri: Uri,
@@ -180,6 +181,7 @@ pub async fn record_done(
     };
     match state.svc.record_done(&done).await {
         Ok(_) => StatusCode::OK,
+        Err(domain::Error::Busy { .. }) => StatusCode::SERVICE_UNAVAILABLE,
         Err(domain::Error::Invalid(why)) => {
             tracing::warn!(error = %why, "a recording was not taken");
             StatusCode::BAD_REQUEST

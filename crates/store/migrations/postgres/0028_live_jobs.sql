@@ -31,6 +31,7 @@ CREATE TABLE live_job_recordings (
     object_key   TEXT NOT NULL,
     bytes        BIGINT NOT NULL,
     duration_ms  BIGINT NOT NULL,
+    began_at     BIGINT NOT NULL,
     created_at   BIGINT NOT NULL
 );
 CREATE INDEX live_job_recordings_job ON live_job_recordings (job_id, created_at);

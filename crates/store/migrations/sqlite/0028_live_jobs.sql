@@ -31,6 +31,7 @@ CREATE TABLE live_job_recordings (
     object_key   TEXT NOT NULL,
     bytes        INTEGER NOT NULL,
     duration_ms  INTEGER NOT NULL,
+    began_at     INTEGER NOT NULL,
     created_at   INTEGER NOT NULL
 );
 CREATE INDEX live_job_recordings_job ON live_job_recordings (job_id, created_at);
