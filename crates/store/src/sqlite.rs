@@ -158,3 +158,95 @@ impl ChangeListener for PollListener {
         tokio::time::sleep(max.min(POLL_INTERVAL)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database made before migration 27 (which rebuilds `webhooks` to widen its flavor
+    /// CHECK) upgrades with every row, column and index kept, references still enforced, and
+    /// the new flavor accepted.
+    #[tokio::test]
+    async fn the_webhooks_rebuild_keeps_rows_and_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let Db::Sqlite { write, .. } = connect(&url).await.unwrap() else {
+            panic!("an SQLite store");
+        };
+        let old = sqlx::migrate::Migrator {
+            migrations: MIGRATOR
+                .iter()
+                .filter(|m| m.version <= 26)
+                .cloned()
+                .collect::<Vec<_>>()
+                .into(),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        old.run(&write).await.unwrap();
+        for sql in [
+            "INSERT INTO accounts (id, name, number, created_at) VALUES ('a1', 'acme', '0001', 1)",
+            "INSERT INTO webhooks (id, account_id, environment, url, events, secret_sealed, created_at, \
+             credential_label, flavor, name, stream_id) VALUES ('w1', 'a1', 'production', \
+             'https://h.example/x', '[\"stream.started\"]', 'sealed', 2, 'hooks', 'livepeer', 'n', 's1')",
+            "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event, body, attempts, \
+             next_attempt_at, created_at) VALUES ('d1', 'a1', 'w1', 'stream.started', '{}', 0, 3, 3)",
+        ] {
+            sqlx::query(sql).execute(&write).await.unwrap();
+        }
+        migrate(&write).await.unwrap();
+        let (url, flavor, label, name, stream): (String, String, String, String, String) =
+            sqlx::query_as(
+                "SELECT url, flavor, credential_label, name, stream_id FROM webhooks WHERE id = 'w1'",
+            )
+            .fetch_one(&write)
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                url.as_str(),
+                flavor.as_str(),
+                label.as_str(),
+                name.as_str(),
+                stream.as_str()
+            ),
+            ("https://h.example/x", "livepeer", "hooks", "n", "s1")
+        );
+        let (deliveries,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = 'w1'")
+                .fetch_one(&write)
+                .await
+                .unwrap();
+        assert_eq!(deliveries, 1);
+        let indexes: Vec<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'webhooks' \
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .fetch_all(&write)
+        .await
+        .unwrap();
+        let indexes: Vec<&str> = indexes.iter().map(|(n,)| n.as_str()).collect();
+        assert_eq!(indexes, ["webhooks_scope", "webhooks_scope_flavor"]);
+        sqlx::query(
+            "INSERT INTO webhooks (id, account_id, environment, url, events, secret_sealed, created_at, flavor) \
+             VALUES ('w2', 'a1', 'production', 'https://h.example/y', '[]', 's', 4, 'brightcove')",
+        )
+        .execute(&write)
+        .await
+        .unwrap();
+        // The writer's connection has its references enforced again.
+        let dangling = sqlx::query(
+            "INSERT INTO webhook_deliveries (id, account_id, webhook_id, event, body, attempts, \
+             next_attempt_at, created_at) VALUES ('d2', 'a1', 'nope', 'e', '{}', 0, 3, 3)",
+        )
+        .execute(&write)
+        .await;
+        assert!(dangling.is_err(), "a delivery to no webhook was accepted");
+        let unknown = sqlx::query(
+            "INSERT INTO webhooks (id, account_id, environment, url, events, secret_sealed, created_at, flavor) \
+             VALUES ('w3', 'a1', 'production', 'https://h.example/z', '[]', 's', 4, 'other')",
+        )
+        .execute(&write)
+        .await;
+        assert!(unknown.is_err(), "the flavor CHECK is gone");
+    }
+}
