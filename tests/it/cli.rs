@@ -265,6 +265,8 @@ struct Served {
     child: tokio::process::Child,
     addr: String,
     stdout: Vec<String>,
+    /// Its log (stderr), read as it comes: a pipe nobody reads fills up and stalls the server.
+    stderr: tokio::task::JoinHandle<String>,
 }
 
 /// Starts `streamgate serve` on an ephemeral port and reads stdout up to the "listening" line.
@@ -279,6 +281,13 @@ async fn serve(data_dir: &std::path::Path) -> Served {
         .kill_on_drop(true)
         .spawn()
         .expect("spawn serve");
+    let mut err = child.stderr.take().unwrap();
+    let stderr = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let mut text = String::new();
+        let _ = err.read_to_string(&mut text).await;
+        text
+    });
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut stdout = Vec::new();
     let addr = tokio::time::timeout(Duration::from_secs(30), async {
@@ -296,6 +305,7 @@ async fn serve(data_dir: &std::path::Path) -> Served {
         child,
         addr,
         stdout,
+        stderr,
     }
 }
 
@@ -306,11 +316,7 @@ async fn stop(mut s: Served) -> String {
         .status()
         .await
         .unwrap();
-    let mut err = String::new();
-    if let Some(mut e) = s.child.stderr.take() {
-        use tokio::io::AsyncReadExt;
-        e.read_to_string(&mut err).await.unwrap();
-    }
+    let err = s.stderr.await.unwrap();
     let status = s.child.wait().await.unwrap();
     assert!(
         status.success(),

@@ -598,8 +598,19 @@ async fn one_accounts_stalled_endpoints_do_not_delay_another_account() {
             "A's attempts were still in flight: {d:?}"
         );
     }
-    let b_done = store.deliveries_for_account(b.id).await.unwrap();
-    assert!(b_done[0].delivered_at.is_some());
+    // The receiver has it; the worker records it a moment later.
+    let recorded = eventually(Duration::from_secs(8), || {
+        let store = store.clone();
+        async move {
+            let b_done = store.deliveries_for_account(b.id).await.unwrap();
+            b_done.first().is_some_and(|d| d.delivered_at.is_some())
+        }
+    })
+    .await;
+    assert!(
+        recorded.is_some(),
+        "B's delivery was not recorded as delivered"
+    );
 }
 
 /// An endpoint on the IPv6 loopback.
