@@ -223,9 +223,11 @@ async fn a_job_is_published_recorded_clipped_and_delivered_to_s3_and_ftp() {
         M::POST,
         "/v1/vods",
         Some(json!({"live_job_id": id, "outputs": [
-            {"label": "last 3 s", "duration": 3, "url": "s3://live-clips/jobs/last3.mp4", "credentials": "clips bucket"},
+            {"label": "last 3 s", "duration": 3, "url": "s3://live-clips/jobs/last3.mp4", "credentials": "clips bucket",
+             "notifications": [{"url": format!("{base}/n/clip-basic"), "credentials": "notify basic"}]},
             {"label": "1 to 4 s", "start_time": 1, "end_time": 4,
-             "url": format!("ftp://127.0.0.1:{}/clips/window.mp4", ftp.addr.port()), "credentials": "clips ftp"},
+             "url": format!("ftp://127.0.0.1:{}/clips/window.mp4", ftp.addr.port()), "credentials": "clips ftp",
+             "notifications": [{"url": format!("{base}/n/clip-oauth"), "credentials": "notify oauth"}]},
             {"label": "over TLS", "duration": 2,
              "url": format!("ftps://127.0.0.1:{}/clips/tls.mp4", ftps.addr.port()), "credentials": "clips ftp"},
         ]})),
@@ -289,12 +291,36 @@ async fn a_job_is_published_recorded_clipped_and_delivered_to_s3_and_ftp() {
     })
     .await;
     assert!(all_there.is_some(), "{:?}", got.lock().unwrap());
+    // And each clip output's endpoint heard, once, that it was delivered.
+    let clips_told = eventually(Duration::from_secs(20), || async {
+        let got = got.lock().unwrap();
+        ["clip-basic", "clip-oauth"]
+            .iter()
+            .all(|n| got.iter().any(|(name, ..)| name == n))
+    })
+    .await;
+    assert!(clips_told.is_some(), "{:?}", got.lock().unwrap());
     for (name, auth, body) in got.lock().unwrap().iter() {
-        let want_bearer = name == "oauth";
+        let want_bearer = name.ends_with("oauth");
         assert_eq!(auth.starts_with("Bearer "), want_bearer, "{name}: {auth}");
         assert_eq!(auth.starts_with("Basic "), !want_bearer, "{name}: {auth}");
-        assert_eq!(body["entity"], id.as_str());
+        if name.starts_with("clip-") {
+            assert_eq!(body["entity_type"], "vod_job", "{body}");
+            assert_eq!(body["state"], "finished", "{body}");
+            assert_eq!(body["job_id"], id.as_str());
+            assert_eq!(body["vod_id"], vod_id.as_str());
+        } else {
+            assert_eq!(body["entity"], id.as_str());
+        }
     }
+    let told = |n: &str| {
+        got.lock()
+            .unwrap()
+            .iter()
+            .filter(|(name, ..)| name == n)
+            .count()
+    };
+    assert_eq!((told("clip-basic"), told("clip-oauth")), (1, 1));
 
     // A job cancelled while its encoder publishes: nginx-rtmp drops the encoder at once.
     let (_, other) = bc(&s, M::POST, "/v1/jobs", Some(json!({}))).await;

@@ -401,6 +401,8 @@ pub struct ClipOutput {
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub bytes: Option<i64>,
+    /// Told when it is delivered or given up (Brightcove's per-output `notifications`).
+    pub notifications: Vec<JobNotification>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -51,6 +51,8 @@ pub struct NewClipOutput {
     pub end_time: Option<f64>,
     /// The output names a Video Cloud destination (a `videocloud` object).
     pub videocloud: bool,
+    /// Endpoints told when it is delivered or given up.
+    pub notifications: Vec<super::live_jobs::NotificationSpec>,
 }
 
 /// The running clip attempts: at most `CLIP_SLOTS`, one per account.
@@ -164,7 +166,7 @@ impl Services {
                     dest.credential_type().as_str()
                 )));
             }
-            checked.push((label, url.clone(), cred.label, window));
+            checked.push((label, url.clone(), cred.label, window, &o.notifications));
         }
         let recording = self.store.latest_recording(job.id).await?.ok_or_else(|| {
             Error::Invalid(
@@ -174,15 +176,21 @@ impl Services {
         })?;
         let total = recording.duration_ms as f64 / 1000.0;
         let began = recording.began_at as f64 / 1000.0;
-        for (.., window) in &checked {
+        for (_, _, _, window, _) in &checked {
             window.within(total, began)?;
         }
         let vod_id = Uuid::now_v7();
         let now = self.now_ms();
-        let rows: Vec<ClipOutput> = checked
-            .into_iter()
-            .map(|(label, url, credential_label, window)| ClipOutput {
-                id: Uuid::now_v7(),
+        let mut hooks = Vec::new();
+        let mut rows = Vec::new();
+        for (label, url, credential_label, window, specs) in checked {
+            let id = Uuid::now_v7();
+            let (more, notifications) = self
+                .notification_endpoints(scope, specs, &format!("vod output {id}"))
+                .await?;
+            hooks.extend(more);
+            rows.push(ClipOutput {
+                id,
                 vod_id,
                 job_id: job.id,
                 account_id: job.account_id,
@@ -197,11 +205,12 @@ impl Services {
                 attempts: 0,
                 next_attempt_at: now,
                 bytes: None,
+                notifications,
                 created_at: now,
                 updated_at: now,
-            })
-            .collect();
-        self.store.insert_clip_outputs(&rows).await?;
+            });
+        }
+        self.store.insert_clip_outputs(&rows, &hooks).await?;
         let detail = serde_json::json!({
             "liveJob": job.id.to_string(),
             "outputs": rows.iter().map(|o| serde_json::json!({
@@ -352,7 +361,32 @@ impl Services {
                 }
             }
         }
-        match self.store.record_clip_attempt(&o, leased_until).await {
+        // Its endpoints hear of the outcome once: delivered, or given up.
+        let deliveries = if o.state == ClipState::Waiting {
+            Vec::new()
+        } else {
+            let now = self.now_ms();
+            let body = serde_json::json!({
+                "timestamp": now,
+                "time": domain::clock::rfc3339(now),
+                "account_id": o.account_id.to_string(),
+                "entity": o.id.simple().to_string(),
+                "entity_type": "vod_job",
+                "event": super::live_jobs::STATE_CHANGED,
+                "state": o.state.as_str(),
+                "job_id": o.job_id.simple().to_string(),
+                "vod_id": o.vod_id.simple().to_string(),
+                "label": o.label,
+                "error": o.error,
+            })
+            .to_string();
+            super::live_jobs::state_changed(o.account_id, &o.notifications, &body, now)
+        };
+        match self
+            .store
+            .record_clip_attempt(&o, leased_until, &deliveries)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(clip = %o.id, "a clip attempt outlived its lease: its outcome is not kept")

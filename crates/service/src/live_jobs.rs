@@ -62,6 +62,30 @@ pub fn name_hash(name: &str) -> String {
         .collect()
 }
 
+/// The outbox rows announcing a state change (`body`) to each of these endpoints.
+pub(crate) fn state_changed(
+    account_id: Uuid,
+    to: &[JobNotification],
+    body: &str,
+    now: i64,
+) -> Vec<DeliveryRecord> {
+    to.iter()
+        .map(|n| DeliveryRecord {
+            id: Uuid::now_v7(),
+            account_id,
+            webhook_id: n.webhook_id,
+            event: STATE_CHANGED.into(),
+            body: body.to_string(),
+            attempts: 0,
+            next_attempt_at: now,
+            delivered_at: None,
+            failed_at: None,
+            last_error: None,
+            created_at: now,
+        })
+        .collect()
+}
+
 fn check_outputs(outputs: Option<serde_json::Value>) -> Result<serde_json::Value, Error> {
     let outputs = outputs.unwrap_or_else(|| serde_json::json!([]));
     let Some(list) = outputs.as_array() else {
@@ -131,53 +155,15 @@ impl Services {
             )));
         }
         let outputs = check_outputs(new.outputs)?;
-        if new.notifications.len() > MAX_NOTIFICATIONS {
-            return Err(Error::Invalid(format!(
-                "notifications may have at most {MAX_NOTIFICATIONS} entries"
-            )));
-        }
         if let Some(label) = &new.rtmp_credentials {
             self.credential_of_type(scope, label, &[CredentialType::Rtmp], "rtmp_credentials")
                 .await?;
         }
         let id = Uuid::now_v7();
         let now = self.now_ms();
-        let mut hooks = Vec::new();
-        let mut notifications = Vec::new();
-        for n in &new.notifications {
-            let url = webhook::validate_url(&n.url, self.webhooks_allow_private())?;
-            if let Some(label) = &n.credentials {
-                self.credential_of_type(
-                    scope,
-                    label,
-                    &[CredentialType::Http, CredentialType::Oauth],
-                    "notifications[].credentials",
-                )
-                .await?;
-            }
-            let hook_id = Uuid::now_v7();
-            hooks.push(Webhook {
-                id: hook_id,
-                account_id: scope.account_id,
-                environment: scope.environment,
-                url: url.clone(),
-                events: BRIGHTCOVE_EVENTS.iter().map(|e| e.to_string()).collect(),
-                secret_sealed: self.vault.seal(
-                    &super::webhooks::secret_aad(&hook_id.to_string()),
-                    &random_base62(32),
-                ),
-                created_at: now,
-                credential_label: n.credentials.clone(),
-                flavor: Flavor::Brightcove,
-                name: Some(format!("live job {id}")),
-                stream_id: None,
-            });
-            notifications.push(JobNotification {
-                url,
-                credentials: n.credentials.clone(),
-                webhook_id: hook_id,
-            });
-        }
+        let (hooks, notifications) = self
+            .notification_endpoints(scope, &new.notifications, &format!("live job {id}"))
+            .await?;
         let name = SecretString::new(random_base62(24));
         let job = LiveJob {
             id,
@@ -213,6 +199,60 @@ impl Services {
         )
         .await;
         Ok((job, name))
+    }
+
+    /// Notification endpoints (a job's, or a clip output's) as webhook rows of the `brightcove`
+    /// flavor, to be inserted with their owner: each URL checked as a webhook's, each credential
+    /// an `http` or `oauth` one of the scope; at most `MAX_NOTIFICATIONS`.
+    pub(crate) async fn notification_endpoints(
+        &self,
+        scope: Scope,
+        specs: &[NotificationSpec],
+        owner: &str,
+    ) -> Result<(Vec<Webhook>, Vec<JobNotification>), Error> {
+        if specs.len() > MAX_NOTIFICATIONS {
+            return Err(Error::Invalid(format!(
+                "notifications may have at most {MAX_NOTIFICATIONS} entries"
+            )));
+        }
+        let now = self.now_ms();
+        let mut hooks = Vec::new();
+        let mut notifications = Vec::new();
+        for n in specs {
+            let url = webhook::validate_url(&n.url, self.webhooks_allow_private())?;
+            if let Some(label) = &n.credentials {
+                self.credential_of_type(
+                    scope,
+                    label,
+                    &[CredentialType::Http, CredentialType::Oauth],
+                    "notifications[].credentials",
+                )
+                .await?;
+            }
+            let hook_id = Uuid::now_v7();
+            hooks.push(Webhook {
+                id: hook_id,
+                account_id: scope.account_id,
+                environment: scope.environment,
+                url: url.clone(),
+                events: BRIGHTCOVE_EVENTS.iter().map(|e| e.to_string()).collect(),
+                secret_sealed: self.vault.seal(
+                    &super::webhooks::secret_aad(&hook_id.to_string()),
+                    &random_base62(32),
+                ),
+                created_at: now,
+                credential_label: n.credentials.clone(),
+                flavor: Flavor::Brightcove,
+                name: Some(owner.to_string()),
+                stream_id: None,
+            });
+            notifications.push(JobNotification {
+                url,
+                credentials: n.credentials.clone(),
+                webhook_id: hook_id,
+            });
+        }
+        Ok((hooks, notifications))
     }
 
     /// The scope's credential of that label, which must be of one of `kinds`.
@@ -338,23 +378,7 @@ impl Services {
             "job_id": job.id.simple().to_string(),
         })
         .to_string();
-        let deliveries: Vec<DeliveryRecord> = job
-            .notifications
-            .iter()
-            .map(|n| DeliveryRecord {
-                id: Uuid::now_v7(),
-                account_id: job.account_id,
-                webhook_id: n.webhook_id,
-                event: STATE_CHANGED.into(),
-                body: body.clone(),
-                attempts: 0,
-                next_attempt_at: now,
-                delivered_at: None,
-                failed_at: None,
-                last_error: None,
-                created_at: now,
-            })
-            .collect();
+        let deliveries = state_changed(job.account_id, &job.notifications, &body, now);
         Ok(self
             .store
             .set_live_job_state(job.id, from, to, now, &deliveries)

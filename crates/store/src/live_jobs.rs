@@ -18,7 +18,7 @@ use domain::{Environment, Error, Webhook};
 const JOB_COLUMNS: &str = "id, account_id, environment, state, stream_name_sealed, rtmp_credential, region, reconnect_time, outputs, notifications, created_at, updated_at, disconnected_at";
 const RECORDING_COLUMNS: &str =
     "id, job_id, account_id, environment, object_key, bytes, duration_ms, began_at, created_at";
-const CLIP_COLUMNS: &str = "id, vod_id, job_id, account_id, environment, recording_id, label, url, credential_label, clip_window, state, error, attempts, next_attempt_at, bytes, created_at, updated_at";
+const CLIP_COLUMNS: &str = "id, vod_id, job_id, account_id, environment, recording_id, label, url, credential_label, clip_window, state, error, attempts, next_attempt_at, bytes, notifications, created_at, updated_at";
 
 #[async_trait]
 pub trait LiveJobStore: Send + Sync {
@@ -58,9 +58,13 @@ pub trait LiveJobStore: Send + Sync {
     /// The job's newest recording.
     async fn latest_recording(&self, job_id: Uuid) -> StoreResult<Option<Recording>>;
     async fn recording(&self, id: Uuid) -> StoreResult<Option<Recording>>;
-    /// Inserts a clip request's outputs in one transaction; refused when their scope would have
-    /// more than `MAX_WAITING_CLIPS` waiting.
-    async fn insert_clip_outputs(&self, outputs: &[ClipOutput]) -> StoreResult<()>;
+    /// Inserts a clip request's outputs, with their notification endpoints (webhook rows), in
+    /// one transaction; refused when their scope would have more than `MAX_WAITING_CLIPS` waiting.
+    async fn insert_clip_outputs(
+        &self,
+        outputs: &[ClipOutput],
+        hooks: &[Webhook],
+    ) -> StoreResult<()>;
     /// The outputs of a clip request (its `vod_id`), or the one output with that id.
     async fn clip_outputs(&self, scope: Scope, id: Uuid) -> StoreResult<Vec<ClipOutput>>;
     /// The outputs due for an attempt, oldest first, at most one per account, none of the
@@ -80,8 +84,14 @@ pub trait LiveJobStore: Send + Sync {
         lease_until: i64,
     ) -> StoreResult<bool>;
     /// Records an attempt's outcome, if the output is still claimed by that attempt (its lease,
-    /// `leased_until`, unchanged): an attempt that outlived its lease records nothing.
-    async fn record_clip_attempt(&self, o: &ClipOutput, leased_until: i64) -> StoreResult<bool>;
+    /// `leased_until`, unchanged): an attempt that outlived its lease records nothing. With the
+    /// outcome's notifications, queued in the same transaction.
+    async fn record_clip_attempt(
+        &self,
+        o: &ClipOutput,
+        leased_until: i64,
+        deliveries: &[DeliveryRecord],
+    ) -> StoreResult<bool>;
 }
 
 fn corrupt(e: &dyn std::fmt::Display) -> StoreError {
@@ -177,6 +187,7 @@ struct ClipRow {
     attempts: i64,
     next_attempt_at: i64,
     bytes: Option<i64>,
+    notifications: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -202,10 +213,39 @@ impl ClipRow {
             attempts: self.attempts,
             next_attempt_at: self.next_attempt_at,
             bytes: self.bytes,
+            notifications: serde_json::from_str(&self.notifications).map_err(|e| corrupt(&e))?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
     }
+}
+
+/// Inserts notification endpoints inside the caller's transaction (with the job or clip they
+/// belong to).
+async fn insert_hooks(tx: &mut crate::db::Tx, hooks: &[Webhook]) -> StoreResult<()> {
+    for w in hooks {
+        tx.execute(
+            &format!(
+                "INSERT INTO webhooks ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                crate::webhooks::WEBHOOK_COLUMNS
+            ),
+            crate::args![
+                w.id.to_string(),
+                w.account_id.to_string(),
+                w.environment.as_str(),
+                &w.url,
+                serde_json::to_string(&w.events).unwrap_or_else(|_| "[]".into()),
+                &w.secret_sealed,
+                w.created_at,
+                &w.credential_label,
+                w.flavor.as_str(),
+                &w.name,
+                w.stream_id.map(|id| id.to_string())
+            ],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// `'a', 'b'`: states as SQL literals (they come from the enum, never from a caller).
@@ -259,28 +299,7 @@ impl LiveJobStore for SqlStore {
                 "at most {MAX_ACTIVE_JOBS} jobs may be waiting, processing or disconnected at once: finish or cancel one first"
             ))));
         }
-        for w in hooks {
-            tx.execute(
-                &format!(
-                    "INSERT INTO webhooks ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                    crate::webhooks::WEBHOOK_COLUMNS
-                ),
-                crate::args![
-                    w.id.to_string(),
-                    w.account_id.to_string(),
-                    w.environment.as_str(),
-                    &w.url,
-                    serde_json::to_string(&w.events).unwrap_or_else(|_| "[]".into()),
-                    &w.secret_sealed,
-                    w.created_at,
-                    &w.credential_label,
-                    w.flavor.as_str(),
-                    &w.name,
-                    w.stream_id.map(|id| id.to_string())
-                ],
-            )
-            .await?;
-        }
+        insert_hooks(&mut tx, hooks).await?;
         tx.execute(
             &format!(
                 "INSERT INTO live_jobs ({JOB_COLUMNS}, stream_name_hash) \
@@ -462,7 +481,11 @@ impl LiveJobStore for SqlStore {
             .transpose()
     }
 
-    async fn insert_clip_outputs(&self, outputs: &[ClipOutput]) -> StoreResult<()> {
+    async fn insert_clip_outputs(
+        &self,
+        outputs: &[ClipOutput],
+        hooks: &[Webhook],
+    ) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
         if let Some(first) = outputs.first() {
             tx.lock_rows(
@@ -483,11 +506,12 @@ impl LiveJobStore for SqlStore {
                 ))));
             }
         }
+        insert_hooks(&mut tx, hooks).await?;
         for o in outputs {
             tx.execute(
                 &format!(
                     "INSERT INTO clip_outputs ({CLIP_COLUMNS}) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
                 ),
                 crate::args![
                     o.id.to_string(),
@@ -505,6 +529,7 @@ impl LiveJobStore for SqlStore {
                     o.attempts,
                     o.next_attempt_at,
                     o.bytes,
+                    serde_json::to_string(&o.notifications).unwrap_or_else(|_| "[]".into()),
                     o.created_at,
                     o.updated_at
                 ],
@@ -583,9 +608,14 @@ impl LiveJobStore for SqlStore {
         Ok(n == 1)
     }
 
-    async fn record_clip_attempt(&self, o: &ClipOutput, leased_until: i64) -> StoreResult<bool> {
-        let n = self
-            .db
+    async fn record_clip_attempt(
+        &self,
+        o: &ClipOutput,
+        leased_until: i64,
+        deliveries: &[DeliveryRecord],
+    ) -> StoreResult<bool> {
+        let mut tx = self.db.begin().await?;
+        let n = tx
             .execute(
                 "UPDATE clip_outputs SET state = $1, error = $2, attempts = $3, next_attempt_at = $4, \
                  bytes = $5, updated_at = $6 WHERE id = $7 AND state = 'waiting' AND next_attempt_at = $8",
@@ -601,6 +631,11 @@ impl LiveJobStore for SqlStore {
                 ],
             )
             .await?;
-        Ok(n == 1)
+        if n != 1 {
+            return Ok(false);
+        }
+        Self::insert_deliveries(&mut tx, deliveries).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

@@ -89,6 +89,9 @@ pub struct VodOutputBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     videocloud: Option<Value>,
+    /// Told when this output is delivered or given up.
+    #[serde(default)]
+    notifications: Vec<NotificationBody>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -201,41 +204,12 @@ fn render(state: &AppState, headers: &HeaderMap, j: &LiveJob, name: Option<&str>
     v
 }
 
-fn render_output(o: &ClipOutput) -> Value {
-    let mut v = json!({
-        "jvod_id": o.id.simple().to_string(),
-        "label": o.label,
-        "url": o.url,
-        "credentials": o.credential_label,
-        "state": o.state.as_str(),
-        "error": o.error,
-        "attempts": o.attempts,
-        "bytes": o.bytes,
-        "created_at": o.created_at,
-        "updated_at": o.updated_at,
-    });
-    if let (Some(obj), Value::Object(w)) = (v.as_object_mut(), o.window.to_json()) {
-        obj.extend(w);
-    }
-    v
-}
-
-async fn create(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Authed(actor, ..): Bc,
-    Json(body, ..): Json<Brightcove, JobBody>,
-) -> BcResult<axum::Json<Value>> {
-    if body.live_stream == Some(false) {
-        return Err(Error::Invalid(
-            "live_stream must be true: this server runs live jobs (clips come from /v1/vods)"
-                .into(),
-        )
-        .into());
-    }
-    let mut notifications = Vec::new();
-    for n in body.notifications {
-        notifications.push(match n {
+/// The endpoints a job or a clip output notifies: URLs, or objects whose `event` and `method`
+/// (when given) are the only ones sent.
+fn notification_specs(list: Vec<NotificationBody>) -> BcResult<Vec<NotificationSpec>> {
+    let mut out = Vec::new();
+    for n in list {
+        out.push(match n {
             NotificationBody::Url(url) => NotificationSpec {
                 url,
                 credentials: None,
@@ -260,6 +234,47 @@ async fn create(
             }
         });
     }
+    Ok(out)
+}
+
+fn render_output(o: &ClipOutput) -> Value {
+    let mut v = json!({
+        "jvod_id": o.id.simple().to_string(),
+        "label": o.label,
+        "url": o.url,
+        "credentials": o.credential_label,
+        "state": o.state.as_str(),
+        "error": o.error,
+        "attempts": o.attempts,
+        "bytes": o.bytes,
+        "notifications": o.notifications.iter().map(|n| json!({
+            "url": n.url,
+            "credentials": n.credentials,
+            "event": service::live_jobs::STATE_CHANGED,
+        })).collect::<Vec<_>>(),
+        "created_at": o.created_at,
+        "updated_at": o.updated_at,
+    });
+    if let (Some(obj), Value::Object(w)) = (v.as_object_mut(), o.window.to_json()) {
+        obj.extend(w);
+    }
+    v
+}
+
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Authed(actor, ..): Bc,
+    Json(body, ..): Json<Brightcove, JobBody>,
+) -> BcResult<axum::Json<Value>> {
+    if body.live_stream == Some(false) {
+        return Err(Error::Invalid(
+            "live_stream must be true: this server runs live jobs (clips come from /v1/vods)"
+                .into(),
+        )
+        .into());
+    }
+    let notifications = notification_specs(body.notifications)?;
     let (job, name) = state
         .svc
         .create_live_job(
@@ -369,10 +384,9 @@ async fn create_vod(
     Json(body, ..): Json<Brightcove, VodBody>,
 ) -> BcResult<axum::Json<Value>> {
     let job_id = body_id(&body.live_job_id, "live_job_id")?;
-    let outputs = body
-        .outputs
-        .into_iter()
-        .map(|o| NewClipOutput {
+    let mut outputs = Vec::new();
+    for o in body.outputs {
+        outputs.push(NewClipOutput {
             label: o.label,
             url: o.url,
             credentials: o.credentials,
@@ -380,8 +394,9 @@ async fn create_vod(
             start_time: o.start_time,
             end_time: o.end_time,
             videocloud: o.videocloud.is_some(),
-        })
-        .collect();
+            notifications: notification_specs(o.notifications)?,
+        });
+    }
     let (vod_id, outputs) = state.svc.create_clips(&actor, job_id, outputs).await?;
     Ok(axum::Json(json!({
         "id": vod_id.simple().to_string(),

@@ -55,6 +55,8 @@ CREATE TABLE clip_outputs (
     attempts         BIGINT NOT NULL,
     next_attempt_at  BIGINT NOT NULL,
     bytes            BIGINT,
+    -- JSON: the endpoints told of its outcome [{url, credentials, webhook_id}].
+    notifications    TEXT NOT NULL,
     created_at       BIGINT NOT NULL,
     updated_at       BIGINT NOT NULL
 );

@@ -55,6 +55,8 @@ CREATE TABLE clip_outputs (
     attempts         INTEGER NOT NULL,
     next_attempt_at  INTEGER NOT NULL,
     bytes            INTEGER,
+    -- JSON: the endpoints told of its outcome [{url, credentials, webhook_id}].
+    notifications    TEXT NOT NULL,
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL
 );
