@@ -1,7 +1,7 @@
-//! Hardening that issue 18 asks for and that is done so far: two Authorization headers refused,
-//! `/metrics` behind a token when configured, a credential's destination changed only with its
-//! secret entered again, upload tokens never in audit rows, the data directory and database
-//! files the owner's only.
+//! Hardening from issue 18 that has no file of its own: two Authorization headers refused (every
+//! dialect and the ingest hooks), `/metrics` behind a token when configured, a credential's
+//! destination or type changed only with its secret entered again, upload tokens never in audit
+//! rows, the data directory and database files the owner's only.
 
 use crate::common::{setup, setup_with};
 use serde_json::{json, Value};
@@ -35,6 +35,67 @@ async fn two_authorization_headers_are_refused_in_every_dialect() {
             "{path}"
         );
     }
+}
+
+/// Edgecast's `TOK:` style and the media servers' hooks follow the same rule: two
+/// `Authorization` headers are 400, and a hook so refused decides nothing and writes nothing.
+#[tokio::test]
+async fn two_authorization_headers_are_refused_on_edgecast_and_the_ingest_hooks() {
+    let s = setup(Backend::Sqlite).await;
+    let other = s.new_key("other", |_| {}).await;
+    let number = s.account.number.as_str().to_string();
+    let keys = s.url(&format!(
+        "/v2/mcc/customers/{number}/httpstreaming/dcp/streamkeys"
+    ));
+    let one = s
+        .http
+        .get(&keys)
+        .header("authorization", format!("TOK:{}", s.secret()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 200, "one header is answered");
+    let res = s
+        .http
+        .get(&keys)
+        .header("authorization", format!("TOK:{}", s.secret()))
+        .header("authorization", format!("TOK:{}", other.secret.expose()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let token = s.server.ingest_token().await;
+    let audit = || async {
+        s.server
+            .store()
+            .query_audit(None, None, 0, 10_000)
+            .await
+            .unwrap()
+            .len()
+    };
+    let before = audit().await;
+    for path in [
+        "/ingest/nginx-rtmp/publish",
+        "/ingest/nginx-rtmp/record-done",
+    ] {
+        let res = s
+            .http
+            .post(s.url(path))
+            .header("authorization", format!("Bearer {token}"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("app=live&name=whatever&addr=10.0.0.1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{path}");
+    }
+    s.server.svc().flush_ingest_refusals().await;
+    assert_eq!(
+        audit().await,
+        before,
+        "a refused hook wrote to the audit log"
+    );
 }
 
 #[tokio::test]
@@ -90,6 +151,16 @@ async fn metrics_can_require_a_bearer_token() {
         .await
         .unwrap()
         .contains("streamgate_http_requests_total"));
+    // The right token beside another header: one Authorization header, as everywhere.
+    let res = s
+        .http
+        .get(s.url("/metrics"))
+        .header("authorization", "Bearer scrape-me-0123")
+        .header("authorization", "Bearer wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
     // Without the setting, as before: open.
     let open = setup(Backend::Sqlite).await;
     assert_eq!(
@@ -136,6 +207,18 @@ async fn a_credential_is_re_aimed_only_with_its_secret_entered_again() {
         json!({"credential_label": "idp", "credential_type": "oauth",
         "credential_public": "client-1", "credential_token_url": "https://listener.example/steal"}),
     )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 400);
+    let v: Value = res.json().await.unwrap();
+    assert!(
+        v["error"].as_str().unwrap().contains("credential_private"),
+        "{v}"
+    );
+    // Another type without the secret (an http credential sends it as Basic to any webhook):
+    // refused too.
+    let res = put(json!({"credential_label": "idp", "credential_type": "http",
+        "credential_public": "client-1"}))
     .await
     .unwrap();
     assert_eq!(res.status(), 400);

@@ -877,3 +877,97 @@ async fn every_use_of_a_stored_secret_is_audited_with_its_destination() {
         assert!(!text.contains(&basic));
     }
 }
+
+/// The same secret re-aimed another way: moving a webhook that authenticates with a stored
+/// credential to another URL sends the secret there, so it needs `credentials:use` as attaching
+/// did; a change that keeps the URL does not.
+#[tokio::test(flavor = "multi_thread")]
+async fn moving_a_webhook_with_a_credential_needs_credentials_use() {
+    use streamgate::domain::Permissions;
+    let s = setup_with(Backend::Sqlite, lab()).await;
+    let (auths, _grants, base) = authed_receiver().await;
+    let created: Value = s
+        .http
+        .post(s.url("/api/webhook"))
+        .bearer_auth(s.secret())
+        .json(&json!({"name": "h", "events": ["stream.started"], "url": format!("{base}/hook")}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    credential(
+        &s,
+        json!({"credential_label": "hook basic", "credential_type": "http",
+        "credential_public": "hookuser", "credential_private": "basic-pass-56"}),
+    )
+    .await;
+    assert_eq!(
+        use_credential(&s, &id, json!("hook basic")).await.status(),
+        200
+    );
+    let put = |secret: String, url: String| {
+        let (http, path) = (s.http.clone(), s.url(&format!("/api/webhook/{id}")));
+        async move {
+            http.put(path)
+                .bearer_auth(secret)
+                .json(&json!({"name": "h2", "events": ["stream.started"], "url": url}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let hooks_only = s
+        .new_key("hooks only", |r| {
+            r.policy.permissions = Some(Permissions::parse(&["webhooks:*", "streams:*"]).unwrap())
+        })
+        .await;
+    let elsewhere = format!("{base}/elsewhere");
+    assert_eq!(
+        put(hooks_only.secret.expose().into(), elsewhere.clone()).await,
+        403,
+        "a key without credentials:use re-aimed the stored secret"
+    );
+    // Renaming it where it is stays a plain update.
+    assert_eq!(
+        put(hooks_only.secret.expose().into(), format!("{base}/hook")).await,
+        200
+    );
+    // Nothing went to the new URL: a publish still reaches only the old one.
+    let st = new_stream(&s).await;
+    assert_eq!(
+        nginx(&s.server, "publish", st["streamKey"].as_str().unwrap()).await,
+        200
+    );
+    let got = eventually(Duration::from_secs(10), || async {
+        !auths.lock().unwrap().is_empty()
+    })
+    .await;
+    assert!(
+        got.is_some(),
+        "the webhook was not delivered where it points"
+    );
+    let may_use = s
+        .new_key("hooks and use", |r| {
+            r.policy.permissions =
+                Some(Permissions::parse(&["webhooks:*", "credentials:use"]).unwrap())
+        })
+        .await;
+    assert_eq!(put(may_use.secret.expose().into(), elsewhere).await, 200);
+    let audit = s
+        .server
+        .store()
+        .query_audit(None, None, 0, 1000)
+        .await
+        .unwrap();
+    let moved = audit
+        .iter()
+        .find(|e| e.action == "webhook.update" && detail(e)["credentialHost"] != Value::Null)
+        .expect("the move is audited with where the secret goes now");
+    assert_eq!(detail(moved)["credentialHost"], "127.0.0.1");
+    assert!(!format!("{audit:?}").contains("basic-pass-56"));
+}

@@ -77,8 +77,16 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     use std::sync::atomic::Ordering::Relaxed;
-    // With `metrics_token` set, only a scraper presenting it reads the metrics.
+    // With `metrics_token` set, only a scraper presenting it (in one Authorization header, as
+    // everywhere) reads the metrics.
     if let Some(token) = &state.settings.metrics_token {
+        if crate::auth::one_authorization(&headers).is_err() {
+            return (
+                StatusCode::BAD_REQUEST,
+                "send one Authorization header, not several\n",
+            )
+                .into_response();
+        }
         let presented = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())

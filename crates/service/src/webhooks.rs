@@ -183,6 +183,12 @@ impl Services {
         actor.require(Permission(Resource::Webhooks, Action::Update))?;
         let mut w = self.webhook_of(actor, Some(new.flavor), id).await?;
         let (name, url) = self.checked(actor, &new).await?;
+        // A webhook that authenticates with a stored credential sends its secret wherever its URL
+        // points: moving it is putting the secret to work, as attaching it was.
+        let re_aimed = url != w.url && w.credential_label.is_some();
+        if re_aimed {
+            actor.require(Permission(Resource::Credentials, Action::Use))?;
+        }
         w.name = name;
         w.url = url;
         w.events = new.events;
@@ -200,7 +206,16 @@ impl Services {
             actor,
             "webhook.update",
             format!("webhook:{id}"),
-            serde_json::json!({"secretChanged": secret_changed}).to_string(),
+            serde_json::json!({
+                "secretChanged": secret_changed,
+                // Where the credential's secret goes from now on (never the secret).
+                "credentialHost": re_aimed.then(|| {
+                    reqwest::Url::parse(&w.url)
+                        .map(|u| crate::deliveries::host_of(&u))
+                        .unwrap_or_default()
+                }),
+            })
+            .to_string(),
         )
         .await;
         Ok(w)
