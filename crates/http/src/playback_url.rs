@@ -23,6 +23,30 @@ fn host(headers: &HeaderMap) -> &str {
         .unwrap_or("localhost")
 }
 
+/// The RTMP server encoders publish to: the `rtmp_url` setting's scheme and host (its
+/// application left off), else port 1935 of the host the request reached.
+pub fn rtmp_server(settings: &Settings, headers: &HeaderMap) -> String {
+    if let Some(u) = &settings.rtmp_url {
+        let u = u.trim_end_matches('/');
+        // rtmp://host:port/app → rtmp://host:port
+        return match u.split_once("://") {
+            Some((scheme, rest)) => {
+                format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest))
+            }
+            None => u.to_string(),
+        };
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let host = match host.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    };
+    format!("rtmp://{host}:1935")
+}
+
 /// Where clients reach this server: the `public_url` setting, else `http://<host>`. Upload URLs
 /// and video file URLs name it.
 pub fn public_base(settings: &Settings, headers: &HeaderMap) -> String {

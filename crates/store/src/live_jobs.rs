@@ -224,27 +224,17 @@ impl ClipRow {
 /// belong to).
 async fn insert_hooks(tx: &mut crate::db::Tx, hooks: &[Webhook]) -> StoreResult<()> {
     for w in hooks {
-        tx.execute(
-            &format!(
-                "INSERT INTO webhooks ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                crate::webhooks::WEBHOOK_COLUMNS
-            ),
-            crate::args![
-                w.id.to_string(),
-                w.account_id.to_string(),
-                w.environment.as_str(),
-                &w.url,
-                serde_json::to_string(&w.events).unwrap_or_else(|_| "[]".into()),
-                &w.secret_sealed,
-                w.created_at,
-                &w.credential_label,
-                w.flavor.as_str(),
-                &w.name,
-                w.stream_id.map(|id| id.to_string())
-            ],
-        )
-        .await?;
+        let (sql, args) = crate::webhooks::insert_statement(w);
+        tx.execute(&sql, args).await?;
     }
+    Ok(())
+}
+
+/// Locks the account's row until the transaction ends, so two writes that count the account's
+/// rows against a cap count one after the other.
+async fn lock_account(tx: &mut crate::db::Tx, account_id: Uuid) -> StoreResult<()> {
+    tx.lock_rows("accounts", "id = $1", crate::args![account_id.to_string()])
+        .await?;
     Ok(())
 }
 
@@ -278,13 +268,7 @@ impl LiveJobStore for SqlStore {
         hooks: &[Webhook],
     ) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
-        // The account's row locked: two creates at once count one after the other.
-        tx.lock_rows(
-            "accounts",
-            "id = $1",
-            crate::args![job.account_id.to_string()],
-        )
-        .await?;
+        lock_account(&mut tx, job.account_id).await?;
         let active: Count = tx
             .fetch_one(
                 &format!(
@@ -488,12 +472,7 @@ impl LiveJobStore for SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
         if let Some(first) = outputs.first() {
-            tx.lock_rows(
-                "accounts",
-                "id = $1",
-                crate::args![first.account_id.to_string()],
-            )
-            .await?;
+            lock_account(&mut tx, first.account_id).await?;
             let waiting: Count = tx
                 .fetch_one(
                     "SELECT COUNT(*) AS n FROM clip_outputs WHERE account_id = $1 AND environment = $2 AND state = 'waiting'",

@@ -77,26 +77,9 @@ pub trait WebhookStore: Send + Sync {
 #[async_trait]
 impl WebhookStore for SqlStore {
     async fn insert_webhook(&self, w: &domain::Webhook) -> crate::StoreResult<()> {
+        let (sql, args) = insert_statement(w);
         self.db
-            .execute(
-                &format!(
-                    "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-                ),
-                crate::args![
-                    w.id.to_string(),
-                    w.account_id.to_string(),
-                    w.environment.as_str(),
-                    &w.url,
-                    serde_json::to_string(&w.events).unwrap_or_else(|_| "[]".into()),
-                    &w.secret_sealed,
-                    w.created_at,
-                    &w.credential_label,
-                    w.flavor.as_str(),
-                    &w.name,
-                    w.stream_id.map(|id| id.to_string())
-                ],
-            )
+            .execute(&sql, args)
             .await
             .map_err(|e| crate::map_unique(e, "webhook"))?;
         Ok(())
@@ -374,6 +357,29 @@ impl SqlStore {
         }
         Ok(())
     }
+}
+
+/// The statement that inserts a webhook (alone, or with what it belongs to in a transaction).
+pub(crate) fn insert_statement(w: &Webhook) -> (String, crate::db::Args) {
+    (
+        format!(
+            "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ),
+        crate::args![
+            w.id.to_string(),
+            w.account_id.to_string(),
+            w.environment.as_str(),
+            &w.url,
+            serde_json::to_string(&w.events).unwrap_or_else(|_| "[]".into()),
+            &w.secret_sealed,
+            w.created_at,
+            &w.credential_label,
+            w.flavor.as_str(),
+            &w.name,
+            w.stream_id.map(|id| id.to_string())
+        ],
+    )
 }
 
 pub const WEBHOOK_COLUMNS: &str = "id, account_id, environment, url, events, secret_sealed, \

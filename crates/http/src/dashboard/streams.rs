@@ -134,18 +134,13 @@ pub async fn create(
 /// Where encoders publish through nginx-rtmp: the `rtmp_url` setting, else port 1935 of the host
 /// the dashboard was reached at, application `live`.
 fn rtmp_base(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(u) = &state.settings.rtmp_url {
-        return u.trim_end_matches('/').to_string();
+    match &state.settings.rtmp_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => format!(
+            "{}/live",
+            crate::playback_url::rtmp_server(&state.settings, headers)
+        ),
     }
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    let host = match host.rsplit_once(':') {
-        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
-        _ => host,
-    };
-    format!("rtmp://{host}:1935/live")
 }
 
 /// The stream's playback policy, whether it is private, and where viewers fetch it. The URL

@@ -156,27 +156,11 @@ pub fn routes() -> Routes {
 /// Where encoders publish a job: the `rtmp_url` setting's server, else port 1935 of the host the
 /// API was reached at; the jobs application.
 fn stream_url(state: &AppState, headers: &HeaderMap) -> String {
-    let app = &state.svc.settings.jobs.app;
-    if let Some(u) = &state.settings.rtmp_url {
-        let u = u.trim_end_matches('/');
-        // rtmp://host:port/app → rtmp://host:port/<jobs app>
-        let server = match u.split_once("://") {
-            Some((scheme, rest)) => {
-                format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest))
-            }
-            None => u.to_string(),
-        };
-        return format!("{server}/{app}");
-    }
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    let host = match host.rsplit_once(':') {
-        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
-        _ => host,
-    };
-    format!("rtmp://{host}:1935/{app}")
+    format!(
+        "{}/{}",
+        crate::playback_url::rtmp_server(&state.settings, headers),
+        state.svc.settings.jobs.app
+    )
 }
 
 /// A job as the API shows it; with its stream name only where `name` is given (never in lists).
