@@ -246,6 +246,23 @@ async fn jobs_and_ingest(backend: Backend) {
     assert_eq!(one["job"]["stream_name"], name.as_str());
     let (_, filtered) = bc(&s, M::GET, "/v1/jobs?state=finished", None).await;
     assert_eq!(filtered["jobs"], json!([]));
+    // A list's bad parameters: 400 in Brightcove's format, saying which.
+    for (query, says) in [
+        ("state=bogus", "state must be one of"),
+        ("page_size=abc", "page_size"),
+        ("page_size=5000", "page_size"),
+        ("start_token=-1", "start_token"),
+    ] {
+        let (status, v) = bc(&s, M::GET, &format!("/v1/jobs?{query}"), None).await;
+        assert_eq!(status, 400, "{query}: {v}");
+        assert!(v["error"].as_str().unwrap().contains(says), "{query}: {v}");
+    }
+    // A page of one carries the token of the next; the last page none.
+    let (_, page) = bc(&s, M::GET, "/v1/jobs?page_size=1", None).await;
+    assert_eq!(page["next_token"], "1", "{page}");
+    let (_, last) = bc(&s, M::GET, "/v1/jobs?page_size=1&start_token=1", None).await;
+    assert_eq!(last["jobs"], json!([]));
+    assert!(last.get("next_token").is_none(), "{last}");
     // Another account does not see it.
     let other = s
         .server
